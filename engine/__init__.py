@@ -1,0 +1,1 @@
+"""Stagegate engine: the runtime around SpiffWorkflow, persistence and audit."""

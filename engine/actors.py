@@ -1,0 +1,47 @@
+"""Who is acting: users, their roles, and the checks every use case makes."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .diagram_model import role_key
+from .errors import NotFound, Refused
+from .models import User
+
+# Operators at the shell act as "cli:<name>"; they are trusted like a database admin.
+OPERATOR_PREFIX = "cli:"
+
+
+def is_operator(actor: str) -> bool:
+    return actor.startswith(OPERATOR_PREFIX)
+
+
+def load_user(session: Session, name: str) -> User:
+    """The active user called `name`, or NotFound."""
+    user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
+    if user is None or not user.active:
+        raise NotFound(f"no active user named '{name}'")
+    return user
+
+
+def roles_of(user: User) -> set[str]:
+    return {r.role for r in user.roles}
+
+
+def require_any_role(user: User, roles: list[str], what: str) -> None:
+    """Refuse unless the user holds one of `roles` (already case-folded)."""
+    if not roles:
+        return
+    if not roles_of(user) & set(roles):
+        raise Refused(f"{user.name} may not {what}: it needs the role "
+                      f"{' or '.join(repr(r) for r in roles)}, and {user.name} holds "
+                      f"{', '.join(repr(r) for r in sorted(roles_of(user))) or 'no role'}")
+
+
+def normalise_roles(roles) -> list[str]:
+    out = []
+    for r in roles:
+        key = role_key(r)
+        if key and key not in out:
+            out.append(key)
+    return out

@@ -1,0 +1,73 @@
+"""The append-only, hash-chained audit trail."""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .clock import iso
+from .models import AuditEvent, AuditHead
+
+GENESIS = "0" * 64
+
+
+def canonical(value) -> str:
+    """Stable JSON text: the bytes the hash is taken over."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def event_hash(prev_hash: str, seq: int, at, actor, kind, instance_id, process_id, version, element_id, details) -> str:
+    """The link hash of one event, over its predecessor's hash and its own content."""
+    body = canonical([seq, iso(at), actor, kind, instance_id, process_id, version, element_id, details])
+    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+
+
+def record(session: Session, at: datetime, actor: str, kind: str, *, instance_id=None, process_id=None,
+           version=None, element_id=None, details: dict | None = None) -> AuditEvent:
+    """Append one event in the caller's transaction (it commits or rolls back with the change)."""
+    details = json.loads(canonical(details or {}))  # what is hashed is exactly what is stored
+    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
+    if head is None:
+        head = AuditHead(id=1, seq=0, hash=GENESIS)
+        session.add(head)
+    seq = head.seq + 1
+    digest = event_hash(head.hash, seq, at, actor, kind, instance_id, process_id, version, element_id, details)
+    event = AuditEvent(seq=seq, at=at, actor=actor, kind=kind, instance_id=instance_id, process_id=process_id,
+                       version=version, element_id=element_id, details=details, prev_hash=head.hash, hash=digest)
+    session.add(event)
+    head.seq, head.hash = seq, digest
+    return event
+
+
+def verify(session: Session, batch: int = 2000) -> dict:
+    """Walk the chain; report the number of events and the first one that does not link."""
+    prev, expected_seq, count = GENESIS, 1, 0
+    last_seq = 0
+    while True:
+        rows = session.execute(
+            select(AuditEvent).where(AuditEvent.seq > last_seq).order_by(AuditEvent.seq).limit(batch)
+        ).scalars().all()
+        if not rows:
+            break
+        for ev in rows:
+            problem = None
+            if ev.seq != expected_seq:
+                problem = f"event {expected_seq} is missing (next stored event is {ev.seq})"
+            elif ev.prev_hash != prev:
+                problem = "its link to the previous event is broken (an event was removed, inserted or reordered)"
+            elif event_hash(prev, ev.seq, ev.at, ev.actor, ev.kind, ev.instance_id, ev.process_id, ev.version,
+                            ev.element_id, ev.details) != ev.hash:
+                problem = "its content does not match its hash (the event was altered)"
+            if problem:
+                return {"ok": False, "events": count, "first_broken_seq": ev.seq if ev.seq == expected_seq else expected_seq,
+                        "reason": problem}
+            prev, expected_seq, count, last_seq = ev.hash, ev.seq + 1, count + 1, ev.seq
+        session.expunge_all()
+    head = session.get(AuditHead, 1)
+    if head is not None and (head.seq != count or head.hash != prev):
+        return {"ok": False, "events": count, "first_broken_seq": count + 1,
+                "reason": f"the chain ends at event {count} but {head.seq} events were written (events were removed from the end)"}
+    return {"ok": True, "events": count, "first_broken_seq": None, "reason": None}

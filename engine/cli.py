@@ -1,0 +1,239 @@
+"""`stagegate` command line: the contract scripts rely on. Same services as the web app."""
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+
+import click
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from . import queries
+from .bootstrap import bootstrap
+from .deployment import collect_files, deploy
+from .errors import FormInvalid, InvalidDiagram, StagegateError, StepFailed
+from .instances import complete_task, start_instance
+from .users import add_user
+
+
+def _operator() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # noqa: BLE001 - no login name in some containers
+        return "cli:operator"
+
+
+def _json_arg(text: str | None) -> dict:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise click.UsageError(f"--data is not valid JSON: {exc.msg} at column {exc.colno}")
+    if not isinstance(value, dict):
+        raise click.UsageError("--data must be a JSON object, e.g. '{\"amount\": 5}'")
+    return value
+
+
+def _fail(exc: StagegateError) -> None:
+    if isinstance(exc, FormInvalid):
+        click.echo("refused: the data does not pass the form:", err=True)
+        for field, message in exc.errors.items():
+            click.echo(f"  {field}: {message}", err=True)
+    elif isinstance(exc, InvalidDiagram):
+        click.echo("refused: nothing was deployed:", err=True)
+        for p in exc.problems:
+            click.echo(f"  {p}", err=True)
+    elif isinstance(exc, StepFailed):
+        click.echo(f"refused: {exc} (incident {exc.incident_id}; nothing was changed)", err=True)
+    else:
+        click.echo(f"refused: {exc}", err=True)
+    sys.exit(1)
+
+
+class _Context:
+    def __init__(self, url):
+        self.url = url
+        self._sg = None
+
+    @property
+    def sg(self):
+        if self._sg is None:
+            self._sg = bootstrap(self.url)
+        return self._sg
+
+
+@click.group()
+@click.option("--database-url", envvar="STAGEGATE_DATABASE_URL", default=None,
+              help="SQLAlchemy URL (default: sqlite file stagegate.db here).")
+@click.pass_context
+def main(ctx, database_url):
+    """Stagegate: run sales processes as executable BPMN."""
+    ctx.obj = _Context(database_url)
+
+
+def _run(fn):
+    try:
+        return fn()
+    except StagegateError as exc:
+        _fail(exc)
+    except (OperationalError, ProgrammingError) as exc:
+        text = str(exc.orig) if getattr(exc, "orig", None) else str(exc)
+        hint = " (run `stagegate init` first)" if "no such table" in text or "does not exist" in text else ""
+        click.echo(f"error: the database could not be used: {text.splitlines()[0]}{hint}", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@click.pass_obj
+def init(obj):
+    """Create or upgrade the database (idempotent)."""
+    _run(lambda: bootstrap(obj.url, migrate=True))
+    click.echo("database is up to date")
+
+
+@main.command("deploy")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--user", "user", default=None, help="Deploy as this user (needs the process designer role).")
+@click.option("--comment", default=None)
+@click.pass_obj
+def deploy_cmd(obj, paths, user, comment):
+    """Deploy .bpmn/.dmn files or folders; prints PROCESS_ID vN per process."""
+    def go():
+        results = deploy(obj.sg, collect_files(paths), user or _operator(), comment)
+        for r in results:
+            suffix = "" if r["changed"] else " (unchanged)"
+            if r["kind"] == "process":
+                click.echo(f"{r['id']} v{r['version']}{suffix}")
+            else:
+                click.echo(f"{r['id']} v{r['version']} (decision){suffix}")
+    _run(go)
+
+
+@main.group()
+def user():
+    """Manage users and their roles."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True, help="A role (lane name); repeatable.")
+@click.pass_obj
+def user_add(obj, name, roles):
+    """Create a user with roles (or grant more roles)."""
+    def go():
+        r = add_user(obj.sg, name, list(roles), _operator())
+        click.echo(f"{r['name']}: {', '.join(r['roles'])}")
+    _run(go)
+
+
+@user.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def user_list(obj, as_json):
+    """List users and their roles."""
+    def go():
+        rows = queries.users(obj.sg)
+        if as_json:
+            click.echo(json.dumps(rows, indent=2))
+        else:
+            for r in rows:
+                click.echo(f"{r['name']}: {', '.join(r['roles'])}")
+    _run(go)
+
+
+@main.command()
+@click.argument("process_id")
+@click.option("--user", "user_name", required=True)
+@click.option("--data", default=None, help="Start form values as a JSON object.")
+@click.pass_obj
+def start(obj, process_id, user_name, data):
+    """Start an instance of the newest version; prints the instance id."""
+    values = _json_arg(data)
+    _run(lambda: click.echo(start_instance(obj.sg, process_id, user_name, values)["id"]))
+
+
+@main.command()
+@click.option("--user", "user_name", default=None)
+@click.option("--role", default=None)
+@click.option("--instance", "instance_id", type=int, default=None)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def tasks(obj, user_name, role, instance_id, as_json):
+    """Ready tasks, for a user's roles, a role or an instance."""
+    def go():
+        rows = queries.ready_tasks(obj.sg, user=user_name, role=role, instance_id=instance_id)
+        if as_json:
+            click.echo(json.dumps(rows, indent=2))
+        else:
+            for r in rows:
+                click.echo(f"{r['id']}  #{r['instance_id']}  {r['role']:<18} {r['name']}")
+    _run(go)
+
+
+@main.command()
+@click.argument("task_id")
+@click.option("--user", "user_name", required=True)
+@click.option("--data", default=None, help="Form values as a JSON object.")
+@click.pass_obj
+def complete(obj, task_id, user_name, data):
+    """Complete a ready task; exit 1 with the reason on refusal."""
+    values = _json_arg(data)
+    def go():
+        r = complete_task(obj.sg, task_id, user_name, values)
+        click.echo(f"completed; instance {r['id']} is {r['status']}")
+    _run(go)
+
+
+@main.command()
+@click.argument("instance_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def show(obj, instance_id, as_json):
+    """Status and data of an instance."""
+    def go():
+        r = queries.instance(obj.sg, instance_id)
+        if as_json:
+            click.echo(json.dumps(r, indent=2))
+        else:
+            click.echo(f"#{r['id']} {r['title']} [{r['process_id']} v{r['version']}] {r['status']}"
+                       + (f" at {r['ended_at_element']}" if r["ended_at_element"] else ""))
+            click.echo(json.dumps(r["data"], indent=2))
+    _run(go)
+
+
+@main.command()
+@click.argument("instance_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def history(obj, instance_id, as_json):
+    """Audit events of an instance, in order."""
+    def go():
+        rows = queries.history(obj.sg, instance_id)
+        if as_json:
+            click.echo(json.dumps(rows, indent=2))
+        else:
+            for e in rows:
+                click.echo(f"{e['at']}  {e['actor']:<14} {e['kind']:<20} {e['element_id'] or ''}")
+    _run(go)
+
+
+@main.group()
+def audit():
+    """The tamper-evident audit trail."""
+
+
+@audit.command("verify")
+@click.pass_obj
+def audit_verify(obj):
+    """Check the hash chain; exit 1 naming the first broken event."""
+    r = _run(lambda: queries.verify_audit(obj.sg))
+    if r["ok"]:
+        click.echo(f"ok {r['events']} events")
+    else:
+        click.echo(f"broken at event {r['first_broken_seq']}: {r['reason']} ({r['events']} events verified before it)")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+"""The deploy use case: validate BPMN/DMN files and store new versions."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from . import audit, parsing, xmlsafe
+from .actors import is_operator, load_user, require_any_role
+from .errors import InvalidDiagram, Problem
+from .models import DecisionVersion, ProcessVersion, Source
+from workflows.vocabulary import DESIGNER_ROLE
+
+SUFFIXES = {".bpmn", ".dmn", ".xml"}
+
+
+def collect_files(paths) -> list[tuple[str, bytes]]:
+    """(name, content) of every diagram file named or found in the given folders."""
+    out, problems = [], []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in (".bpmn", ".dmn") and p.is_file())
+            if not found:
+                problems.append(Problem(str(path), "folder holds no .bpmn or .dmn file"))
+            for p in found:
+                out.append(_read(p, problems))
+        elif path.is_file():
+            out.append(_read(path, problems))
+        else:
+            problems.append(Problem(str(path), "no such file or folder"))
+    if problems:
+        raise InvalidDiagram(problems)
+    return [f for f in out if f is not None]
+
+
+def _read(path: Path, problems: list) -> tuple[str, bytes] | None:
+    if path.stat().st_size > xmlsafe.MAX_BYTES:
+        problems.append(Problem(str(path), f"file is larger than the {xmlsafe.MAX_BYTES // 1048576} MB limit"))
+        return None
+    return str(path), path.read_bytes()
+
+
+def deploy(sg, files: list[tuple[str, bytes]], actor: str, comment: str | None = None) -> list[dict]:
+    """Deploy a set of files as a whole: every process gets a new version if its content changed."""
+    docs, problems = [], []
+    for name, content in files:
+        doc = parsing.read_document(name, content)
+        (problems if isinstance(doc, Problem) else docs).append(doc)
+    if problems:
+        raise InvalidDiagram(problems)
+    _refuse_duplicates(docs)
+
+    with sg.uow() as uow:
+        s = uow.session
+        if not is_operator(actor):
+            require_any_role(load_user(s, actor), [DESIGNER_ROLE], "deploy diagrams")
+        docs += _deployed_context(s, docs)
+        parsed, problems = parsing.parse_batch(docs)
+        if problems:
+            raise InvalidDiagram(problems)
+        now = sg.now()
+        for doc in docs:
+            if not doc.deployed and s.get(Source, doc.sha256) is None:
+                s.add(Source(sha256=doc.sha256, kind=doc.kind, file_name=Path(doc.file_name).name,
+                             content=doc.content, stored_at=now))
+        s.flush()
+        results = _store_decisions(s, docs, actor, now) + _store_processes(sg, s, parsed, actor, comment, now)
+        uow.commit()
+    return results
+
+
+def _refuse_duplicates(docs) -> None:
+    seen, problems = {}, []
+    for doc in docs:
+        for key in [("process", p["process_id"]) for p in doc.processes] + [("decision", d["id"]) for d in doc.decisions]:
+            if key in seen and seen[key] != doc.file_name:
+                problems.append(Problem(doc.file_name, f"{key[0]} id '{key[1]}' is also defined in {seen[key]}", key[1]))
+            seen.setdefault(key, doc.file_name)
+    if problems:
+        raise InvalidDiagram(problems)
+
+
+def _latest_process_versions(s):
+    newest = select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("v")).group_by(
+        ProcessVersion.process_id).subquery()
+    return s.execute(select(ProcessVersion).join(
+        newest, (ProcessVersion.process_id == newest.c.process_id) & (ProcessVersion.version == newest.c.v))).scalars().all()
+
+
+def _latest_decision_versions(s):
+    newest = select(DecisionVersion.decision_id, func.max(DecisionVersion.version).label("v")).group_by(
+        DecisionVersion.decision_id).subquery()
+    return s.execute(select(DecisionVersion).join(
+        newest, (DecisionVersion.decision_id == newest.c.decision_id) & (DecisionVersion.version == newest.c.v))).scalars().all()
+
+
+def _deployed_context(s, docs) -> list:
+    """Already-deployed files the new ones refer to, plus processes bound to a changed decision."""
+    new_processes = {p["process_id"] for d in docs for p in d.processes}
+    new_decisions = {x["id"] for d in docs for x in d.decisions}
+    context, loaded = [], {d.sha256 for d in docs}
+
+    def load(sha, deployed=True):
+        if sha in loaded:
+            return
+        src = s.get(Source, sha)
+        doc = parsing.read_document(src.file_name, src.content, deployed=deployed)
+        loaded.add(sha)
+        context.append(doc)
+
+    latest = _latest_process_versions(s)
+    # A changed decision table gives every process that uses it a new version, so new
+    # starts run the new criteria while running deals keep theirs.
+    for pv in latest:
+        uses = {el.get("decision_ref") for el in pv.model["elements"].values()}
+        if pv.process_id not in new_processes and uses & new_decisions:
+            load(pv.bpmn_sha256, deployed=False)
+    pending = [d for d in docs + context]
+    taken_processes = {p["process_id"] for d in pending for p in d.processes}
+    taken_decisions = {x["id"] for d in pending for x in d.decisions}
+    for dv in _latest_decision_versions(s):
+        if dv.decision_id not in taken_decisions:
+            load(dv.dmn_sha256)
+            taken_decisions.add(dv.decision_id)
+    for pv in latest:
+        if pv.process_id not in taken_processes:
+            load(pv.bpmn_sha256)
+            taken_processes.add(pv.process_id)
+    return [c for c in context if not isinstance(c, Problem)]
+
+
+def _store_decisions(s, docs, actor, now) -> list[dict]:
+    results = []
+    latest = {dv.decision_id: dv for dv in _latest_decision_versions(s)}
+    for doc in (d for d in docs if not d.deployed and d.kind == "dmn"):
+        for decision in doc.decisions:
+            prev = latest.get(decision["id"])
+            if prev is not None and prev.dmn_sha256 == doc.sha256:
+                results.append({"kind": "decision", "id": decision["id"], "version": prev.version, "changed": False})
+                continue
+            version = (prev.version if prev else 0) + 1
+            s.add(DecisionVersion(decision_id=decision["id"], version=version, name=decision["name"],
+                                  dmn_sha256=doc.sha256, deployed_at=now, deployed_by=actor))
+            audit.record(s, now, actor, "decision_deployed", element_id=decision["id"],
+                         details={"decision": decision["id"], "version": version, "file": doc.file_name,
+                                  "sha256": doc.sha256})
+            results.append({"kind": "decision", "id": decision["id"], "version": version, "changed": True})
+    return results
+
+
+def _store_processes(sg, s, parsed, actor, comment, now) -> list[dict]:
+    results = []
+    latest = {pv.process_id: pv for pv in _latest_process_versions(s)}
+    for p in parsed:
+        content_hash = hashlib.sha256("\n".join(p.source_shas).encode()).hexdigest()
+        prev = latest.get(p.process_id)
+        if prev is not None and prev.content_hash == content_hash:
+            results.append({"kind": "process", "id": p.process_id, "version": prev.version, "changed": False})
+            continue
+        version = (prev.version if prev else 0) + 1
+        s.add(ProcessVersion(
+            process_id=p.process_id, version=version, name=p.name, content_hash=content_hash,
+            bpmn_sha256=p.document.sha256, dmn_sha256s=[sha for sha in p.source_shas if sha != p.document.sha256],
+            spec=sg.specs.dump_spec(p.spec, p.subprocess_specs), model=p.model,
+            deployed_at=now, deployed_by=actor, comment=comment))
+        audit.record(s, now, actor, "deployed", process_id=p.process_id, version=version,
+                     details={"file": p.document.file_name, "sha256": p.document.sha256,
+                              "sources": p.source_shas, "comment": comment})
+        results.append({"kind": "process", "id": p.process_id, "version": version, "changed": True})
+    return results

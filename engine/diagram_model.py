@@ -1,0 +1,191 @@
+"""Read a BPMN/DMN document into plain data: lanes and roles, forms, stages, gates, flows.
+
+This index is what the inbox, the forms and the audit use; it is stored with each version
+so nothing outside the engine needs SpiffWorkflow objects to know what a task asks for.
+"""
+from __future__ import annotations
+
+from lxml import etree
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+DMN_NAMESPACES = {
+    "http://www.omg.org/spec/DMN/20151101/dmn.xsd",
+    "http://www.omg.org/spec/DMN/20180521/MODEL/",
+    "https://www.omg.org/spec/DMN/20191111/MODEL/",
+    "https://www.omg.org/spec/DMN/20230324/MODEL/",
+}
+NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
+
+FLOW_NODE_TAGS = {
+    "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
+    "task", "userTask", "manualTask", "scriptTask", "serviceTask", "businessRuleTask", "sendTask",
+    "receiveTask", "callActivity", "subProcess", "transaction", "adHocSubProcess",
+    "exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway", "complexGateway",
+}
+CONDITIONAL_GATEWAYS = {"exclusiveGateway", "inclusiveGateway"}
+
+
+def role_key(name: str | None) -> str:
+    """Roles are matched case-insensitively and ignoring surrounding blanks."""
+    return " ".join((name or "").split()).casefold()
+
+
+def document_kind(root: etree._Element) -> str | None:
+    """'bpmn', 'dmn' or None for a document that is neither."""
+    ns = etree.QName(root).namespace
+    local = etree.QName(root).localname
+    if local != "definitions":
+        return None
+    if ns == BPMN_NS:
+        return "bpmn"
+    if ns in DMN_NAMESPACES:
+        return "dmn"
+    return None
+
+
+def _local(el) -> str:
+    return etree.QName(el).localname if isinstance(el.tag, str) else ""
+
+
+def _properties(el) -> dict:
+    props = {}
+    for p in el.xpath("./bpmn:extensionElements/camunda:properties/camunda:property", namespaces=NS):
+        if p.get("name"):
+            props[p.get("name")] = p.get("value")
+    return props
+
+
+def _form(el) -> list[dict]:
+    fields = []
+    for f in el.xpath("./bpmn:extensionElements/camunda:formData/camunda:formField", namespaces=NS):
+        field = {
+            "id": f.get("id"),
+            "label": f.get("label") or f.get("id"),
+            "type": f.get("type") or "string",
+            "default": f.get("defaultValue"),
+            "constraints": {},
+            "options": [],
+        }
+        for c in f.xpath("./camunda:validation/camunda:constraint", namespaces=NS):
+            field["constraints"][c.get("name")] = c.get("config")
+        for v in f.xpath("./camunda:value", namespaces=NS):
+            field["options"].append({"id": v.get("id"), "name": v.get("name") or v.get("id")})
+        fields.append(field)
+    return fields
+
+
+def _lanes(process) -> dict[str, str]:
+    """flow node id -> name of the innermost lane that lists it."""
+    lanes = {}
+    for ref in process.xpath(".//bpmn:lane/bpmn:flowNodeRef", namespaces=NS):
+        if ref.text:
+            lanes[ref.text.strip()] = ref.getparent().get("name") or ""
+    return lanes
+
+
+def process_model(process, file_name: str) -> dict:
+    """Plain-data index of one bpmn:process element."""
+    lanes = _lanes(process)
+    elements: dict[str, dict] = {}
+    flows: dict[str, dict] = {}
+
+    def walk(container, parent_id, inherited_lane):
+        for el in container:
+            tag = _local(el)
+            if tag == "sequenceFlow":
+                cond = el.find(f"{{{BPMN_NS}}}conditionExpression")
+                flows[el.get("id")] = {
+                    "id": el.get("id"),
+                    "name": el.get("name"),
+                    "source": el.get("sourceRef"),
+                    "target": el.get("targetRef"),
+                    "condition": (cond.text or "").strip() if cond is not None else None,
+                    "line": el.sourceline,
+                }
+            elif tag in FLOW_NODE_TAGS:
+                eid = el.get("id")
+                lane = lanes.get(eid, inherited_lane)
+                groups = [g for g in (el.get(f"{{{CAMUNDA_NS}}}candidateGroups") or "").split(",") if g.strip()]
+                roles = []
+                for r in ([lane] if lane else []) + groups:
+                    if role_key(r) and role_key(r) not in roles:
+                        roles.append(role_key(r))
+                item = {
+                    "id": eid,
+                    "type": tag,
+                    "name": el.get("name"),
+                    "parent": parent_id,
+                    "lane": lane,
+                    "roles": roles,
+                    "properties": _properties(el),
+                    "default_flow": el.get("default"),
+                    "line": el.sourceline,
+                }
+                if tag in ("userTask", "startEvent"):
+                    item["form"] = _form(el)
+                if tag == "businessRuleTask":
+                    item["decision_ref"] = el.get(f"{{{CAMUNDA_NS}}}decisionRef")
+                if tag == "callActivity":
+                    item["called_element"] = el.get("calledElement")
+                if tag == "boundaryEvent":
+                    item["attached_to"] = el.get("attachedToRef")
+                    item["cancel_activity"] = el.get("cancelActivity", "true") != "false"
+                if tag == "scriptTask":
+                    script = el.find(f"{{{BPMN_NS}}}script")
+                    item["script"] = script.text if script is not None else None
+                item["event_definitions"] = [
+                    _local(d) for d in el if _local(d).endswith("EventDefinition")
+                ]
+                elements[eid] = item
+                if tag in ("subProcess", "transaction", "adHocSubProcess"):
+                    walk(el, eid, lane)
+
+    walk(process, None, None)
+    for flow in flows.values():
+        for end, key in ((flow["source"], "outgoing"), (flow["target"], "incoming")):
+            if end in elements:
+                elements[end].setdefault(key, []).append(flow["id"])
+    start_forms = [e["form"] for e in elements.values()
+                   if e["type"] == "startEvent" and e["parent"] is None and e.get("form")]
+    return {
+        "process_id": process.get("id"),
+        "name": process.get("name"),
+        "file": file_name,
+        "executable": process.get("isExecutable", "false") == "true",
+        "lanes": sorted(set(lanes.values())),
+        "elements": elements,
+        "flows": flows,
+        "start_form": start_forms[0] if start_forms else [],
+    }
+
+
+def bpmn_models(root, file_name: str) -> list[dict]:
+    """The index of every process in a BPMN document."""
+    return [process_model(p, file_name) for p in root.xpath("./bpmn:process", namespaces=NS)]
+
+
+def dmn_decisions(root, file_name: str) -> list[dict]:
+    """Each decision in a DMN document with its table's expressions (for sandbox checks)."""
+    ns = etree.QName(root).namespace
+    q = {"dmn": ns}
+    decisions = []
+    for d in root.xpath("./dmn:decision", namespaces=q):
+        cells = []
+        for table in d.xpath("./dmn:decisionTable", namespaces=q):
+            for expr in table.xpath("./dmn:input/dmn:inputExpression/dmn:text", namespaces=q):
+                cells.append(("input expression", expr.text, expr.sourceline))
+            for rule in table.xpath("./dmn:rule", namespaces=q):
+                rid = rule.get("id")
+                for entry in rule.xpath("./dmn:inputEntry/dmn:text", namespaces=q):
+                    cells.append((f"rule {rid} input", entry.text, entry.sourceline))
+                for entry in rule.xpath("./dmn:outputEntry/dmn:text", namespaces=q):
+                    cells.append((f"rule {rid} output", entry.text, entry.sourceline))
+        decisions.append({
+            "id": d.get("id"),
+            "name": d.get("name"),
+            "file": file_name,
+            "has_table": bool(d.xpath("./dmn:decisionTable", namespaces=q)),
+            "cells": cells,
+        })
+    return decisions

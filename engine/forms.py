@@ -1,0 +1,144 @@
+"""Check and coerce submitted values against a diagram's camunda:formData fields."""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+from .errors import FormInvalid
+
+_INT = re.compile(r"^[+-]?\d{1,19}$")
+_TRUE = {"true", "on", "yes", "1"}
+_FALSE = {"false", "off", "no", "0"}
+LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def _to_long(value):
+    if isinstance(value, bool):
+        raise ValueError("must be a whole number")
+    if isinstance(value, int):
+        n = value
+    elif isinstance(value, float) and value.is_integer():
+        n = int(value)
+    elif isinstance(value, str) and _INT.match(value.strip().replace(",", "")):
+        n = int(value.strip().replace(",", ""))
+    else:
+        raise ValueError("must be a whole number")
+    if not LONG_MIN <= n <= LONG_MAX:
+        raise ValueError("is out of range")
+    return n
+
+
+def _to_bool(value):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise ValueError("must be true or false")
+
+
+def _to_date(value):
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        text = value.strip()
+        for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+            try:
+                return datetime.strptime(text, fmt).date().isoformat()
+            except ValueError:
+                continue
+    raise ValueError("must be a date (YYYY-MM-DD)")
+
+
+def _to_string(value):
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ValueError("must be text")
+    return str(value)
+
+
+def _coerce(field: dict, value):
+    kind = field.get("type") or "string"
+    if kind == "long":
+        return _to_long(value)
+    if kind == "boolean":
+        return _to_bool(value)
+    if kind == "date":
+        return _to_date(value)
+    if kind == "enum":
+        ids = [o["id"] for o in field.get("options", [])]
+        if not isinstance(value, str) or value not in ids:
+            raise ValueError(f"must be one of: {', '.join(ids)}")
+        return value
+    return _to_string(value)
+
+
+def _check_constraints(field: dict, value) -> str | None:
+    c = field.get("constraints", {})
+    kind = field.get("type") or "string"
+    try:
+        if kind in ("long",):
+            if c.get("min") not in (None, "") and value < int(c["min"]):
+                return f"must be at least {c['min']}"
+            if c.get("max") not in (None, "") and value > int(c["max"]):
+                return f"must be at most {c['max']}"
+        if kind == "date":
+            if c.get("min") and value < _to_date(c["min"]):
+                return f"must be on or after {_to_date(c['min'])}"
+            if c.get("max") and value > _to_date(c["max"]):
+                return f"must be on or before {_to_date(c['max'])}"
+        if isinstance(value, str):
+            if c.get("minlength") not in (None, "") and len(value) < int(c["minlength"]):
+                return f"must be at least {c['minlength']} characters"
+            if c.get("maxlength") not in (None, "") and len(value) > int(c["maxlength"]):
+                return f"must be at most {c['maxlength']} characters"
+    except (TypeError, ValueError):
+        return "cannot be checked: the diagram's constraint is malformed"
+    return None
+
+
+def validate(fields: list[dict], data: dict | None) -> dict:
+    """The coerced values for `fields`, or FormInvalid naming each bad field."""
+    data = dict(data or {})
+    errors: dict[str, str] = {}
+    known = {f["id"] for f in fields}
+    for key in data:
+        if key not in known:
+            errors[key] = "is not a field of this form"
+    values = {}
+    for field in fields:
+        fid = field["id"]
+        c = field.get("constraints", {})
+        raw = data.get(fid)
+        if "readonly" in c and fid in data and not _blank(raw):
+            errors[fid] = "is read-only"
+            continue
+        if _blank(raw):
+            if field.get("default") not in (None, ""):
+                raw = field["default"]
+            elif "required" in c:
+                errors[fid] = "is required"
+                continue
+            else:
+                if fid in data:
+                    values[fid] = None
+                continue
+        try:
+            value = _coerce(field, raw)
+        except ValueError as exc:
+            errors[fid] = str(exc)
+            continue
+        problem = _check_constraints(field, value)
+        if problem:
+            errors[fid] = problem
+            continue
+        values[fid] = value
+    if errors:
+        raise FormInvalid(errors=errors, values=data)
+    return values

@@ -1,0 +1,185 @@
+"""Use cases on process instances: start one, complete a human task."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from . import audit, forms
+from .actors import load_user, require_any_role
+from .errors import Conflict, NotFound, StepFailed
+from .models import HumanTask, Incident, Instance, ProcessVersion
+from .runtime import EngineFailure, Runner, new_workflow
+
+MAX_RETRIES = 5
+
+
+def _latest_version(s, process_id: str) -> ProcessVersion:
+    pv = s.execute(select(ProcessVersion).where(ProcessVersion.process_id == process_id)
+                   .order_by(ProcessVersion.version.desc()).limit(1)).scalar_one_or_none()
+    if pv is None:
+        raise NotFound(f"no process '{process_id}' is deployed")
+    return pv
+
+
+def _start_event(model: dict) -> dict:
+    starts = [e for e in model["elements"].values() if e["type"] == "startEvent" and e["parent"] is None]
+    return starts[0] if starts else {}
+
+
+def _title(model: dict, data: dict, instance_id: int) -> str:
+    for field in model.get("start_form", []):
+        if field.get("type") in (None, "string") and isinstance(data.get(field["id"]), str) and data[field["id"]]:
+            return data[field["id"]][:255]
+    return f"{model.get('name') or model['process_id']} #{instance_id}"
+
+
+def start_instance(sg, process_id: str, actor: str, data: dict | None = None) -> dict:
+    """Start the newest version of a process with the start form's data."""
+    with sg.uow() as uow:
+        s = uow.session
+        user = load_user(s, actor)
+        pv = _latest_version(s, process_id)
+        start = _start_event(pv.model)
+        require_any_role(user, start.get("roles", []), f"start '{pv.name or process_id}'")
+        values = forms.validate(pv.model.get("start_form", []), data)
+        spec, subs = sg.specs.spec_for(pv.id, pv.spec)
+        runner = Runner(new_workflow(spec, subs, sg.script_engine, values), pv.model)
+        now = sg.now()
+        instance = Instance(process_version_id=pv.id, process_id=pv.process_id, version=pv.version,
+                            status="running", data={}, state={}, started_at=now, started_by=actor)
+        s.add(instance)
+        s.flush()
+        audit.record(s, now, actor, "instance_started", instance_id=instance.id, process_id=pv.process_id,
+                     version=pv.version, element_id=start.get("id"), details={"data": values})
+        try:
+            log = runner.advance()
+        except EngineFailure as failure:
+            uow.session.rollback()
+            raise _incident(sg, actor, None, pv, failure) from None
+        instance.title = _title(pv.model, values, instance.id)
+        _save(sg, s, instance, pv, runner, log, actor, now)
+        result = _instance_summary(instance, s)
+        uow.commit()
+    return result
+
+
+def complete_task(sg, task_id: str, actor: str, data: dict | None = None) -> dict:
+    """Complete a ready human task as `actor`; checks state, role and form, in that order."""
+    for _attempt in range(MAX_RETRIES):
+        try:
+            return _complete_once(sg, task_id, actor, data)
+        except StaleDataError:
+            continue  # another step on this instance committed first; re-check and retry
+    raise Conflict("the deal changed too often while saving; please try again")
+
+
+def _complete_once(sg, task_id, actor, data) -> dict:
+    with sg.uow() as uow:
+        s = uow.session
+        ht = s.get(HumanTask, str(task_id))
+        if ht is None:
+            raise NotFound(f"no task with id {task_id}")
+        if ht.state != "ready":
+            raise Conflict(_not_ready_message(ht))
+        user = load_user(s, actor)
+        require_any_role(user, ht.roles, f"work on '{ht.name or ht.element_id}'")
+        values = forms.validate(ht.form, data)
+        instance = s.get(Instance, ht.instance_id)
+        pv = s.get(ProcessVersion, instance.process_version_id)
+        spec, subs = sg.specs.spec_for(pv.id, pv.spec)
+        runner = Runner(sg.specs.load_state(instance.state, spec, subs, sg.script_engine), pv.model)
+        if not runner.is_ready(ht.id):
+            raise Conflict(f"'{ht.name}' is no longer waiting for input")
+        now = sg.now()
+        audit.record(s, now, actor, "task_completed", instance_id=instance.id, process_id=instance.process_id,
+                     version=instance.version, element_id=ht.element_id,
+                     details={"task_id": ht.id, "task_name": ht.name, "role": ht.role, "data": values})
+        try:
+            runner.complete(ht.id, values)
+            log = runner.advance()
+        except EngineFailure as failure:
+            uow.session.rollback()
+            raise _incident(sg, actor, instance.id, pv, failure) from None
+        ht.state, ht.completed_at, ht.completed_by = "completed", now, actor
+        _save(sg, s, instance, pv, runner, log, actor, now)
+        result = _instance_summary(instance, s)
+        uow.commit()
+    return result
+
+
+def _not_ready_message(ht: HumanTask) -> str:
+    if ht.state == "completed":
+        return f"'{ht.name}' was already completed by {ht.completed_by} at {ht.completed_at:%Y-%m-%d %H:%M:%S} UTC"
+    return f"'{ht.name}' is no longer open (it was {ht.state})"
+
+
+def _save(sg, s, instance, pv, runner, log, actor, now) -> None:
+    """Write the engine's new state, the inbox rows and the audit events of the step."""
+    for ev in log.events:
+        audit.record(s, now, "engine", ev["kind"], instance_id=instance.id, process_id=instance.process_id,
+                     version=instance.version, element_id=ev.get("element_id"),
+                     details={**ev["details"], "on_behalf_of": actor})
+    ready = runner.ready_human_tasks()
+    ready_ids = {t["id"] for t in ready}
+    open_rows = s.execute(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                  HumanTask.state == "ready")).scalars().all()
+    known = {row.id for row in open_rows}
+    for row in open_rows:
+        if row.id not in ready_ids:
+            row.state = "cancelled"
+            row.completed_at = now
+    elements = pv.model["elements"]
+    for t in ready:
+        if t["id"] in known:
+            continue
+        el = elements.get(t["element_id"], {})
+        s.add(HumanTask(id=t["id"], instance_id=instance.id, process_id=instance.process_id,
+                        element_id=t["element_id"], name=el.get("name") or t["element_id"],
+                        role=(el.get("roles") or [""])[0], roles=el.get("roles", []),
+                        stage=el.get("properties", {}).get("stage"), form=el.get("form", []),
+                        state="ready", created_at=now))
+    stages = [elements.get(t["element_id"], {}).get("properties", {}).get("stage") for t in ready]
+    instance.stage = next((st for st in stages if st), instance.stage)
+    instance.state = sg.specs.dump_state(runner.workflow)
+    instance.data = runner.data()
+    if runner.completed:
+        instance.status = "completed"
+        instance.ended_at = now
+        instance.ended_at_element = log.ended_at_element
+        end = elements.get(log.ended_at_element or "", {})
+        audit.record(s, now, "engine", "instance_ended", instance_id=instance.id, process_id=instance.process_id,
+                     version=instance.version, element_id=log.ended_at_element,
+                     details={"end_event": end.get("name"), "data": instance.data, "on_behalf_of": actor})
+    s.flush()
+
+
+def _incident(sg, actor, instance_id, pv, failure: EngineFailure) -> StepFailed:
+    """Record an incident in its own transaction (the step itself was rolled back)."""
+    with sg.uow() as uow:
+        s = uow.session
+        now = sg.now()
+        inc = Incident(at=now, instance_id=instance_id, process_id=pv.process_id, element_id=failure.element_id,
+                       element_name=failure.element_name, message=failure.message, data=failure.data, actor=actor)
+        s.add(inc)
+        s.flush()
+        audit.record(s, now, actor, "incident", instance_id=instance_id, process_id=pv.process_id,
+                     version=pv.version, element_id=failure.element_id,
+                     details={"incident_id": inc.id, "element_name": failure.element_name,
+                              "message": failure.message, "data": failure.data})
+        uow.commit()
+        return StepFailed(failure.message, failure.element_id, failure.element_name, inc.id)
+
+
+def _instance_summary(instance: Instance, s) -> dict:
+    ready = s.execute(select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state == "ready")
+                      .order_by(HumanTask.created_at, HumanTask.id)).scalars().all()
+    return {
+        "id": instance.id,
+        "process_id": instance.process_id,
+        "version": instance.version,
+        "title": instance.title,
+        "status": instance.status,
+        "stage": instance.stage,
+        "ended_at_element": instance.ended_at_element,
+        "ready_tasks": [{"id": t.id, "element_id": t.element_id, "name": t.name, "role": t.role} for t in ready],
+    }

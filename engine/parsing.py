@@ -1,0 +1,131 @@
+"""Turn a set of BPMN/DMN documents into runnable specs, or a list of located problems."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+
+from . import diagram_model, validation, xmlsafe
+from .errors import Problem
+
+
+@dataclass
+class Document:
+    """One file of a deployment, safely parsed."""
+
+    file_name: str
+    content: bytes
+    kind: str  # bpmn | dmn
+    root: object
+    sha256: str
+    deployed: bool = False  # already stored; loaded only to resolve references
+    processes: list[dict] = field(default_factory=list)
+    decisions: list[dict] = field(default_factory=list)
+
+
+def read_document(file_name: str, content: bytes, deployed: bool = False) -> Document | Problem:
+    """Parse one file, or say why it cannot be read."""
+    try:
+        root = xmlsafe.parse(content)
+    except xmlsafe.UnsafeXml as exc:
+        return Problem(file_name, str(exc), line=exc.line)
+    kind = diagram_model.document_kind(root)
+    if kind is None:
+        return Problem(file_name, "not a BPMN 2.0 or DMN document (root element must be bpmn:definitions or dmn:definitions)")
+    doc = Document(file_name, content, kind, root, hashlib.sha256(content).hexdigest(), deployed)
+    if kind == "bpmn":
+        doc.processes = diagram_model.bpmn_models(root, file_name)
+    else:
+        doc.decisions = diagram_model.dmn_decisions(root, file_name)
+    return doc
+
+
+@dataclass
+class ParsedProcess:
+    """A process ready to store: spec objects, plain model and what it was built from."""
+
+    process_id: str
+    name: str | None
+    document: Document
+    spec: object
+    subprocess_specs: dict
+    model: dict
+    source_shas: list[str]
+
+
+def _problem_from_spiff(exc: Exception, default_file: str) -> Problem:
+    if isinstance(exc, ValidationException):
+        return Problem(exc.file_name or default_file, str(exc.args[0]) if exc.args else str(exc),
+                       exc.id or None, exc.name or None, exc.line_number or None)
+    if isinstance(exc, SpiffWorkflowException):
+        spec = getattr(exc, "task_spec", None)
+        return Problem(default_file, str(exc.args[0]) if exc.args else str(exc),
+                       getattr(spec, "bpmn_id", None), getattr(spec, "bpmn_name", None))
+    return Problem(default_file, f"cannot be parsed: {type(exc).__name__}: {exc}")
+
+
+def parse_batch(docs: list[Document]) -> tuple[list[ParsedProcess], list[Problem]]:
+    """Parse and check all documents together; the new ones must all pass for any to deploy."""
+    problems: list[Problem] = []
+    decisions = {d["id"]: (doc, d) for doc in docs for d in doc.decisions}
+    processes = {p["process_id"]: (doc, p) for doc in docs for p in doc.processes}
+    new_docs = [d for d in docs if not d.deployed]
+
+    for doc in new_docs:
+        for decision in doc.decisions:
+            problems.extend(validation.lint_decision(decision))
+        if doc.kind == "bpmn":
+            executable = [p for p in doc.processes if p["executable"]]
+            if not executable:
+                problems.append(Problem(doc.file_name, "no executable process in this file "
+                                        "(set isExecutable=\"true\" on the process to run)"))
+            for model in executable:
+                problems.extend(validation.lint_process(model, set(decisions), set(processes)))
+    if problems:
+        return [], problems
+
+    parser = CamundaParser()
+    try:
+        for doc in docs:
+            if doc.kind == "dmn":
+                parser.add_dmn_xml(doc.root, filename=doc.file_name)
+            else:
+                parser.add_bpmn_xml(doc.root, filename=doc.file_name)
+    except Exception as exc:  # noqa: BLE001 - any parser failure is a refusal, never a crash
+        return [], [_problem_from_spiff(exc, "")]
+
+    parsed = []
+    for doc in new_docs:
+        for model in (p for p in doc.processes if p["executable"]):
+            pid = model["process_id"]
+            try:
+                spec = parser.get_spec(pid)
+                subs = parser.get_subprocess_specs(pid)
+                BpmnWorkflow(spec, subs)  # proves the spec can be instantiated
+            except Exception as exc:  # noqa: BLE001
+                problems.append(_problem_from_spiff(exc, doc.file_name))
+                continue
+            parsed.append(ParsedProcess(pid, model["name"], doc, spec, subs, model,
+                                        _sources_used(model, processes, decisions)))
+    return (parsed if not problems else []), problems
+
+
+def _sources_used(model: dict, processes: dict, decisions: dict) -> list[str]:
+    """Content hashes of every file this process's behaviour depends on."""
+    seen, shas, todo = set(), set(), [model]
+    while todo:
+        m = todo.pop()
+        if m["process_id"] in seen:
+            continue
+        seen.add(m["process_id"])
+        shas.add(processes[m["process_id"]][0].sha256)
+        for el in m["elements"].values():
+            if el.get("decision_ref") in decisions:
+                shas.add(decisions[el["decision_ref"]][0].sha256)
+            if el.get("called_element") in processes:
+                todo.append(processes[el["called_element"]][1])
+    return sorted(shas)

@@ -1,0 +1,129 @@
+"""Read-only queries: tasks, instances, history, versions. They return plain data."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from . import audit
+from .actors import load_user, roles_of
+from .clock import iso
+from .diagram_model import role_key
+from .errors import NotFound
+from .models import AuditEvent, HumanTask, Incident, Instance, ProcessVersion, User
+
+
+def _task_row(t: HumanTask) -> dict:
+    return {
+        "id": t.id,
+        "instance_id": t.instance_id,
+        "process_id": t.process_id,
+        "element_id": t.element_id,
+        "name": t.name,
+        "role": t.role,
+        "roles": t.roles,
+        "stage": t.stage,
+        "state": t.state,
+        "created_at": iso(t.created_at),
+        "completed_at": iso(t.completed_at),
+        "completed_by": t.completed_by,
+    }
+
+
+def ready_tasks(sg, user: str | None = None, role: str | None = None, instance_id: int | None = None) -> list[dict]:
+    """Ready human tasks, narrowed to a user's roles, a role and/or an instance."""
+    with sg.uow(write=False) as uow:
+        s = uow.session
+        q = select(HumanTask).where(HumanTask.state == "ready")
+        if instance_id is not None:
+            q = q.where(HumanTask.instance_id == instance_id)
+        if role is not None:
+            q = q.where(HumanTask.role == role_key(role))
+        rows = s.execute(q.order_by(HumanTask.created_at, HumanTask.id)).scalars().all()
+        if user is not None:
+            mine = roles_of(load_user(s, user))
+            rows = [r for r in rows if mine & set(r.roles)]
+        return [_task_row(r) for r in rows]
+
+
+def task(sg, task_id: str) -> dict:
+    """One human task with its form."""
+    with sg.uow(write=False) as uow:
+        t = uow.session.get(HumanTask, str(task_id))
+        if t is None:
+            raise NotFound(f"no task with id {task_id}")
+        return {**_task_row(t), "form": t.form}
+
+
+def instance(sg, instance_id: int) -> dict:
+    """Status and data of one instance."""
+    with sg.uow(write=False) as uow:
+        s = uow.session
+        i = s.get(Instance, int(instance_id))
+        if i is None:
+            raise NotFound(f"no instance with id {instance_id}")
+        incidents = s.execute(select(Incident).where(Incident.instance_id == i.id, Incident.resolved_at.is_(None))
+                              .order_by(Incident.id)).scalars().all()
+        return {
+            "id": i.id,
+            "process_id": i.process_id,
+            "version": i.version,
+            "title": i.title,
+            "status": i.status,
+            "stage": i.stage,
+            "data": i.data,
+            "started_at": iso(i.started_at),
+            "started_by": i.started_by,
+            "ended_at": iso(i.ended_at),
+            "ended_at_element": i.ended_at_element,
+            "open_incidents": [{"id": x.id, "at": iso(x.at), "element_id": x.element_id,
+                                "element_name": x.element_name, "message": x.message} for x in incidents],
+        }
+
+
+def _event_row(e: AuditEvent) -> dict:
+    return {
+        "seq": e.seq,
+        "at": iso(e.at),
+        "actor": e.actor,
+        "kind": e.kind,
+        "instance_id": e.instance_id,
+        "process_id": e.process_id,
+        "version": e.version,
+        "element_id": e.element_id,
+        "details": e.details,
+    }
+
+
+def history(sg, instance_id: int) -> list[dict]:
+    """Audit events of one instance, in order."""
+    with sg.uow(write=False) as uow:
+        s = uow.session
+        if s.get(Instance, int(instance_id)) is None:
+            raise NotFound(f"no instance with id {instance_id}")
+        rows = s.execute(select(AuditEvent).where(AuditEvent.instance_id == int(instance_id))
+                         .order_by(AuditEvent.seq)).scalars().all()
+        return [_event_row(e) for e in rows]
+
+
+def users(sg) -> list[dict]:
+    """Every user with their roles."""
+    with sg.uow(write=False) as uow:
+        rows = uow.session.execute(select(User).order_by(User.name)).scalars().all()
+        return [{"name": u.name, "roles": sorted(roles_of(u)), "active": u.active} for u in rows]
+
+
+def process_versions(sg, process_id: str | None = None) -> list[dict]:
+    """Deployed versions, newest first."""
+    with sg.uow(write=False) as uow:
+        q = select(ProcessVersion.process_id, ProcessVersion.version, ProcessVersion.name,
+                   ProcessVersion.deployed_at, ProcessVersion.deployed_by, ProcessVersion.comment)
+        if process_id:
+            q = q.where(ProcessVersion.process_id == process_id)
+        rows = uow.session.execute(q.order_by(ProcessVersion.process_id, ProcessVersion.version.desc())).all()
+        return [{"process_id": r.process_id, "version": r.version, "name": r.name, "deployed_at": iso(r.deployed_at),
+                 "deployed_by": r.deployed_by, "comment": r.comment} for r in rows]
+
+
+def verify_audit(sg) -> dict:
+    """Check the audit hash chain end to end."""
+    with sg.uow(write=False) as uow:
+        return audit.verify(uow.session)

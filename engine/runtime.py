@@ -1,0 +1,272 @@
+"""Driving SpiffWorkflow: run engine steps, observe gateways and decisions, report human tasks.
+
+Everything that touches live workflow objects is here (and in parsing/serialization);
+services.py only sees the plain data this module returns.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from . import sandbox
+
+
+class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
+    """Runs diagram expressions and scripts in the sandbox, with the sales helpers in scope."""
+
+    def evaluate(self, expression, context, external_context=None):
+        extra = {**self.globals, **(external_context or {})}
+        return sandbox.evaluate(expression, context, extra)
+
+    def execute(self, script, context, external_context=None):
+        extra = {**self.globals, **(external_context or {})}
+        sandbox.execute(script, context, extra)
+        return True
+
+    def call_service(self, context, **kwargs):
+        raise NotImplementedError("service tasks are not supported yet")
+
+
+def make_script_engine(helpers: dict) -> PythonScriptEngine:
+    """The script engine every workflow runs with."""
+    return PythonScriptEngine(environment=SandboxedEnvironment(dict(helpers)))
+
+
+class EngineFailure(Exception):
+    """A step could not be taken; carries where and the data the element saw."""
+
+    def __init__(self, message: str, element_id: str | None, element_name: str | None, data: dict):
+        super().__init__(message)
+        self.message = message
+        self.element_id = element_id
+        self.element_name = element_name
+        self.data = data
+
+
+@dataclass
+class StepLog:
+    """What happened during one advance of the engine, as plain data for the audit."""
+
+    events: list[dict] = field(default_factory=list)
+    ended_at_element: str | None = None
+
+
+def _bpmn_id(task) -> str | None:
+    spec = task.task_spec
+    if getattr(spec, "bpmn_id", None):
+        return spec.bpmn_id
+    if "." in spec.name:  # e.g. "Task_X.BoundaryEventSplit" stands for Task_X on the diagram
+        return spec.name.rsplit(".", 1)[0]
+    return None
+
+
+def _all_tasks(workflow: BpmnWorkflow):
+    # Walks the task dictionaries, not the tree: the tree iterator stops at depth 1,000,
+    # which long loops reach, and would then miss ready work.
+    yield from workflow.tasks.values()
+    for sp in workflow.subprocesses.values():
+        yield from sp.tasks.values()
+
+
+def plain(value):
+    """Task data as JSON-ready plain values (dates as ISO text, sets as lists)."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items() if not callable(v)}
+    if isinstance(value, (list, tuple, set)):
+        return [plain(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+class Runner:
+    """Advances one workflow and reports what happened, in the terms of our model."""
+
+    def __init__(self, workflow: BpmnWorkflow, model: dict):
+        self.workflow = workflow
+        self.model = model
+        self.log = StepLog()
+
+    # -- observation -------------------------------------------------------
+    def _element(self, task) -> dict:
+        return self.model["elements"].get(_bpmn_id(task) or "", {})
+
+    def _will_run(self, task) -> None:
+        el = self._element(task)
+        if el.get("type") == "businessRuleTask":
+            self._decide(task, el)
+
+    def _decide(self, task, el) -> None:
+        engine = task.task_spec.dmnEngine
+        table = engine.decision_table
+        script_engine = task.workflow.script_engine
+        inputs = {}
+        for inp in table.inputs:
+            label = inp.label or inp.expression
+            try:
+                inputs[label] = plain(script_engine.evaluate(task, inp.expression)) if inp.expression else None
+            except Exception:  # noqa: BLE001 - reported by decide() below with the row
+                inputs[label] = None
+        rules = engine.decide(task)
+        if not rules:
+            raise EngineFailure(
+                f"decision '{el.get('decision_ref')}' has no rule matching the inputs {inputs}",
+                el.get("id"), el.get("name"), plain(task.data))
+        outputs = rules[0].output_as_dict(task) if len(rules) == 1 else engine.result(task)
+        self.log.events.append({
+            "kind": "decision_evaluated",
+            "element_id": el.get("id"),
+            "details": {
+                "element_name": el.get("name"),
+                "decision": el.get("decision_ref"),
+                "table": table.name or table.id,
+                "hit_policy": table.hit_policy,
+                "inputs": inputs,
+                "matched_rules": [{"id": r.id, "row": r.row_number, "description": r.description} for r in rules],
+                "outputs": plain(dict(outputs)),
+            },
+        })
+
+    def _did_run(self, task) -> None:
+        el = self._element(task)
+        kind = el.get("type")
+        if kind in ("exclusiveGateway", "inclusiveGateway"):
+            self._gateway_passed(task, el)
+        elif kind == "endEvent" and el.get("parent") is None:
+            self.log.ended_at_element = el["id"]
+
+    def _gateway_passed(self, task, el) -> None:
+        flows = self.model["flows"]
+        outgoing = [flows[f] for f in el.get("outgoing", [])]
+        taken = []
+        for child in task.children:
+            target = _bpmn_id(child)
+            taken += [f["id"] for f in outgoing if f["target"] == target and f["id"] not in taken]
+        read = {}
+        for f in outgoing:
+            if f["condition"]:
+                for name in sandbox.names_read(f["condition"]):
+                    read[name] = plain(task.data.get(name))
+        self.log.events.append({
+            "kind": "gateway_passed",
+            "element_id": el["id"],
+            "details": {
+                "element_name": el.get("name"),
+                "flows_taken": [{"id": fid, "name": flows[fid]["name"], "target": flows[fid]["target"],
+                                 "condition": flows[fid]["condition"], "default": fid == el.get("default_flow")}
+                                for fid in taken],
+                "values_read": read,
+            },
+        })
+
+    # -- driving -----------------------------------------------------------
+    def advance(self) -> StepLog:
+        """Run every ready engine task until only human work or waiting remains."""
+        try:
+            while self._engine_pass():
+                pass
+            self.workflow.refresh_timers()
+        except EngineFailure:
+            raise
+        except SpiffWorkflowException as exc:
+            task = getattr(exc, "task", None)
+            el = self._element(task) if task is not None else {}
+            message = exc.args[0] if exc.args else str(exc)
+            cause = getattr(exc, "error_type", None) or ""
+            inner = getattr(exc, "exception", None)
+            if inner is not None and str(inner) and str(inner) not in message:
+                message = f"{message}: {inner}"
+            raise EngineFailure(f"{message}{(' ' + cause) if cause and cause not in message else ''}",
+                                el.get("id") or (_bpmn_id(task) if task else None), el.get("name"),
+                                plain(task.data) if task is not None else {}) from None
+        except Exception as exc:  # noqa: BLE001 - anything else is still an incident, not a crash
+            raise EngineFailure(f"{type(exc).__name__}: {exc}", None, None, {}) from None
+        return self.log
+
+    def _engine_pass(self) -> bool:
+        # Mirrors BpmnWorkflow._do_engine_steps, with ready tasks found without the depth limit.
+        wf = self.workflow
+        ran = False
+
+        def update(w) -> int:
+            count = 0
+            for task in [t for t in w.tasks.values() if t.state == TaskState.READY]:
+                if task.state == TaskState.READY and not task.task_spec.manual:
+                    self._will_run(task)
+                    task.run()
+                    self._did_run(task)
+                    count += 1
+            return count
+
+        active = wf.get_active_subprocesses()
+        for sp in sorted(active, key=lambda v: v.depth, reverse=True):
+            while update(sp) > 0:
+                ran = True
+            if sp.parent_task_id is not None:
+                parent = wf.get_task_from_id(sp.parent_task_id)
+                parent.task_spec._update(parent)
+        ran = update(wf) > 0 or ran or len(wf.get_active_subprocesses()) > len(active)
+        return ran
+
+    def complete(self, task_id, data: dict) -> None:
+        """Run one human task with the submitted data merged into its data."""
+        task = self.task(task_id)
+        task.data.update(data)
+        try:
+            task.run()
+        except SpiffWorkflowException as exc:
+            el = self._element(task)
+            raise EngineFailure(exc.args[0] if exc.args else str(exc), el.get("id"), el.get("name"),
+                                plain(task.data)) from None
+
+    # -- reading -----------------------------------------------------------
+    def task(self, task_id):
+        for t in _all_tasks(self.workflow):
+            if str(t.id) == str(task_id):
+                return t
+        return None
+
+    def ready_human_tasks(self) -> list[dict]:
+        """Human tasks ready to be worked, as plain data."""
+        out = []
+        for t in _all_tasks(self.workflow):
+            if t.state == TaskState.READY and t.task_spec.manual:
+                out.append({"id": str(t.id), "element_id": _bpmn_id(t)})
+        return out
+
+    def is_ready(self, task_id) -> bool:
+        t = self.task(task_id)
+        return t is not None and t.state == TaskState.READY
+
+    @property
+    def completed(self) -> bool:
+        return bool(self.workflow.completed)
+
+    def data(self) -> dict:
+        """The instance's current data: the last finished task's, merged with open branches'."""
+        wf = self.workflow
+        if wf.completed and wf.last_task is not None:
+            return plain(wf.last_task.data)
+        merged = dict(wf.last_task.data) if wf.last_task is not None else dict(wf.data)
+        for t in wf.tasks.values():
+            if t.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
+                merged.update(t.data)
+        merged.pop("data_objects", None)
+        return plain(merged)
+
+
+def new_workflow(spec, subprocess_specs: dict, script_engine, data: dict) -> BpmnWorkflow:
+    """A fresh workflow whose start carries the start form's data."""
+    wf = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)
+    wf.task_tree.data.update(data)
+    for t in wf.tasks.values():
+        if t.state in (TaskState.READY, TaskState.FUTURE, TaskState.LIKELY):
+            t.data.update(data)
+    return wf

@@ -1,0 +1,82 @@
+"""Engine state in and out of the database: specs stored once per version, instances as state only."""
+from __future__ import annotations
+
+from collections import OrderedDict
+from copy import deepcopy
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.workflow import VERSION
+from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+
+
+class _StateOnlyWorkflowConverter(BpmnWorkflowConverter):
+    """Writes a workflow without its spec; restores it against a spec the caller supplies."""
+
+    def to_dict(self, workflow):
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct):
+        spec, subprocess_specs = dct.pop("spec"), dct.pop("subprocess_specs")
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def _make_serializer() -> BpmnWorkflowSerializer:
+    config = dict(CAMUNDA_CONFIG)
+    config[BpmnWorkflow] = _StateOnlyWorkflowConverter
+    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+
+
+class SpecStore:
+    """Serializes specs and instance state; keeps restored specs in memory per version."""
+
+    def __init__(self, cache_size: int = 64):
+        self._serializer = _make_serializer()
+        self._cache: OrderedDict[int, tuple] = OrderedDict()
+        self._cache_size = cache_size
+
+    def dump_spec(self, spec, subprocess_specs: dict) -> dict:
+        """The JSON-ready form of a parsed process and the processes it calls."""
+        return {
+            "serializer_version": VERSION,
+            "spec": self._serializer.to_dict(spec),
+            "subprocess_specs": {k: self._serializer.to_dict(v) for k, v in subprocess_specs.items()},
+        }
+
+    def spec_for(self, version_id: int, dumped: dict) -> tuple:
+        """The restored (spec, subprocess_specs) of a version, parsed once per process."""
+        hit = self._cache.get(version_id)
+        if hit is not None:
+            self._cache.move_to_end(version_id)
+            return hit
+        dumped = deepcopy(dumped)  # restore() consumes the dict it is given
+        spec = self._serializer.from_dict(dumped["spec"])
+        subs = {k: self._serializer.from_dict(v) for k, v in dumped["subprocess_specs"].items()}
+        self._cache[version_id] = (spec, subs)
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return spec, subs
+
+    def dump_state(self, workflow: BpmnWorkflow) -> dict:
+        """The instance's state, without the spec."""
+        return self._serializer.to_dict(workflow)
+
+    def load_state(self, state: dict, spec, subprocess_specs: dict, script_engine) -> BpmnWorkflow:
+        """A live workflow from stored state and its version's spec."""
+        dct = deepcopy(state)
+        dct["spec"] = spec
+        dct["subprocess_specs"] = subprocess_specs
+        workflow = self._serializer.from_dict(dct)
+        workflow.script_engine = script_engine
+        return workflow

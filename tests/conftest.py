@@ -1,0 +1,115 @@
+"""Fixtures are factories: a fresh Stagegate on a real database, users, the shipped catalog.
+
+Every test that takes `sg` runs twice: on a SQLite file and on the PostgreSQL server
+(STAGEGATE_TEST_POSTGRES_URL, default the machine's 127.0.0.1:5432/test). The PostgreSQL
+run is skipped, with the reason shown, only when no server answers.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from engine.bootstrap import bootstrap
+from engine.clock import FrozenClock
+from engine.deployment import collect_files, deploy
+from engine.models import Base
+from engine.users import add_user
+
+ROOT = Path(__file__).resolve().parent.parent
+DIAGRAMS = ROOT / "diagrams"
+SHARED = ROOT.parent / "shared"
+PG_URL = os.environ.get("STAGEGATE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+STAFF = {
+    "sam": ["Sales"],
+    "sally": ["Sales"],
+    "fiona": ["Finance"],
+    "pete": ["Supply"],
+    "lena": ["Sales Leadership"],
+    "dora": ["Process Designer"],
+}
+
+_pg_state: dict = {}
+
+
+def postgres_available() -> str | None:
+    """None if the server answers, else why not."""
+    if "reason" not in _pg_state:
+        try:
+            eng = create_engine(PG_URL, connect_args={"connect_timeout": 3})
+            with eng.connect() as conn:
+                conn.execute(text("select 1"))
+            eng.dispose()
+            _pg_state["reason"] = None
+        except Exception as exc:  # noqa: BLE001
+            _pg_state["reason"] = f"PostgreSQL at {PG_URL} is not reachable: {str(exc).splitlines()[0]}"
+    return _pg_state["reason"]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request):
+    if request.param == "postgres":
+        reason = postgres_available()
+        if reason:
+            pytest.skip(reason)
+    return request.param
+
+
+@pytest.fixture
+def database_url(backend, tmp_path):
+    """A URL to an empty database of the chosen backend, dropped afterwards."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'stagegate.db'}"
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def make_sg(database_url):
+    """Factory: a Stagegate on the test database (schema created once per database)."""
+    made = []
+
+    def make(clock=None, migrate=False):
+        sg = bootstrap(database_url, clock=clock or FrozenClock(), migrate=migrate)
+        if not made and not migrate:
+            Base.metadata.create_all(sg.engine)
+        made.append(sg)
+        return sg
+
+    yield make
+    for sg in made:
+        sg.dispose()
+
+
+@pytest.fixture
+def sg(make_sg):
+    return make_sg()
+
+
+@pytest.fixture
+def staff(sg):
+    """Factory: create the standard cast of users (one or more per role)."""
+    def make(users=None):
+        for name, roles in (users or STAFF).items():
+            add_user(sg, name, roles, actor="cli:test")
+        return sorted((users or STAFF))
+    return make
+
+
+@pytest.fixture
+def catalog(sg, staff):
+    """The shipped diagrams deployed, and the standard users."""
+    staff()
+    return deploy(sg, collect_files([DIAGRAMS]), actor="cli:test")
