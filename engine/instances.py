@@ -89,7 +89,10 @@ def _complete_once(sg, task_id, actor, data) -> dict:
         spec, subs = sg.specs.spec_for(pv.id, pv.spec)
         runner = Runner(sg.specs.load_state(instance.state, spec, subs, sg.script_engine), pv.model)
         if not runner.is_ready(ht.id):
-            raise Conflict(f"'{ht.name}' is no longer waiting for input")
+            # Another completion committed between our two reads; report it as such.
+            s.refresh(ht)
+            raise Conflict(_not_ready_message(ht) if ht.state != "ready"
+                           else f"'{ht.name}' is no longer waiting for input")
         now = sg.now()
         audit.record(s, now, actor, "task_completed", instance_id=instance.id, process_id=instance.process_id,
                      version=instance.version, element_id=ht.element_id,
@@ -115,22 +118,29 @@ def _not_ready_message(ht: HumanTask) -> str:
 
 def _save(sg, s, instance, pv, runner, log, actor, now) -> None:
     """Write the engine's new state, the inbox rows and the audit events of the step."""
+    elements = pv.model["elements"]
+    ready = runner.ready_human_tasks()
+    stages = [elements.get(t["element_id"], {}).get("properties", {}).get("stage") for t in ready]
+    instance.stage = next((st for st in stages if st), instance.stage)
+    instance.state = sg.specs.dump_state(runner.workflow)
+    instance.data = runner.data()
+    if runner.completed:
+        instance.status, instance.ended_at, instance.ended_at_element = "completed", now, log.ended_at_element
+    # Flushing the instance first makes a lost race fail here, on the version check,
+    # before anything else of the stale step is written.
+    s.flush()
     for ev in log.events:
         audit.record(s, now, "engine", ev["kind"], instance_id=instance.id, process_id=instance.process_id,
                      version=instance.version, element_id=ev.get("element_id"),
                      details={**ev["details"], "on_behalf_of": actor})
-    ready = runner.ready_human_tasks()
     ready_ids = {t["id"] for t in ready}
-    open_rows = s.execute(select(HumanTask).where(HumanTask.instance_id == instance.id,
-                                                  HumanTask.state == "ready")).scalars().all()
-    known = {row.id for row in open_rows}
-    for row in open_rows:
-        if row.id not in ready_ids:
-            row.state = "cancelled"
-            row.completed_at = now
-    elements = pv.model["elements"]
+    rows = {row.id: row for row in s.execute(select(HumanTask).where(HumanTask.instance_id == instance.id))
+            .scalars()}
+    for row in rows.values():
+        if row.state == "ready" and row.id not in ready_ids:
+            row.state, row.completed_at = "cancelled", now
     for t in ready:
-        if t["id"] in known:
+        if t["id"] in rows:
             continue
         el = elements.get(t["element_id"], {})
         s.add(HumanTask(id=t["id"], instance_id=instance.id, process_id=instance.process_id,
@@ -138,14 +148,7 @@ def _save(sg, s, instance, pv, runner, log, actor, now) -> None:
                         role=(el.get("roles") or [""])[0], roles=el.get("roles", []),
                         stage=el.get("properties", {}).get("stage"), form=el.get("form", []),
                         state="ready", created_at=now))
-    stages = [elements.get(t["element_id"], {}).get("properties", {}).get("stage") for t in ready]
-    instance.stage = next((st for st in stages if st), instance.stage)
-    instance.state = sg.specs.dump_state(runner.workflow)
-    instance.data = runner.data()
     if runner.completed:
-        instance.status = "completed"
-        instance.ended_at = now
-        instance.ended_at_element = log.ended_at_element
         end = elements.get(log.ended_at_element or "", {})
         audit.record(s, now, "engine", "instance_ended", instance_id=instance.id, process_id=instance.process_id,
                      version=instance.version, element_id=log.ended_at_element,

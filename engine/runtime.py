@@ -37,6 +37,18 @@ def make_script_engine(helpers: dict) -> PythonScriptEngine:
     return PythonScriptEngine(environment=SandboxedEnvironment(dict(helpers)))
 
 
+def describe(exc: BaseException) -> str:
+    """One line saying what went wrong: the library's message, its cause and its hints."""
+    message = str(exc.args[0]) if exc.args else type(exc).__name__
+    inner = exc.__cause__ or exc.__context__
+    if inner is not None and str(inner) and str(inner) not in message:
+        message += f": {inner}"
+    for note in getattr(exc, "__notes__", []):
+        if note not in message:
+            message += f" ({note})"
+    return message
+
+
 class EngineFailure(Exception):
     """A step could not be taken; carries where and the data the element saw."""
 
@@ -93,6 +105,7 @@ class Runner:
         self.workflow = workflow
         self.model = model
         self.log = StepLog()
+        self._current = None  # the engine task being run, to say where a failure happened
 
     # -- observation -------------------------------------------------------
     def _element(self, task) -> dict:
@@ -176,18 +189,14 @@ class Runner:
         except EngineFailure:
             raise
         except SpiffWorkflowException as exc:
-            task = getattr(exc, "task", None)
+            task = getattr(exc, "task", None) or self._current
             el = self._element(task) if task is not None else {}
-            message = exc.args[0] if exc.args else str(exc)
-            cause = getattr(exc, "error_type", None) or ""
-            inner = getattr(exc, "exception", None)
-            if inner is not None and str(inner) and str(inner) not in message:
-                message = f"{message}: {inner}"
-            raise EngineFailure(f"{message}{(' ' + cause) if cause and cause not in message else ''}",
-                                el.get("id") or (_bpmn_id(task) if task else None), el.get("name"),
+            raise EngineFailure(describe(exc), el.get("id") or (_bpmn_id(task) if task else None), el.get("name"),
                                 plain(task.data) if task is not None else {}) from None
         except Exception as exc:  # noqa: BLE001 - anything else is still an incident, not a crash
-            raise EngineFailure(f"{type(exc).__name__}: {exc}", None, None, {}) from None
+            el = self._element(self._current) if self._current is not None else {}
+            raise EngineFailure(f"{type(exc).__name__}: {exc}", el.get("id"), el.get("name"),
+                                plain(self._current.data) if self._current is not None else {}) from None
         return self.log
 
     def _engine_pass(self) -> bool:
@@ -199,6 +208,7 @@ class Runner:
             count = 0
             for task in [t for t in w.tasks.values() if t.state == TaskState.READY]:
                 if task.state == TaskState.READY and not task.task_spec.manual:
+                    self._current = task
                     self._will_run(task)
                     task.run()
                     self._did_run(task)
@@ -223,8 +233,7 @@ class Runner:
             task.run()
         except SpiffWorkflowException as exc:
             el = self._element(task)
-            raise EngineFailure(exc.args[0] if exc.args else str(exc), el.get("id"), el.get("name"),
-                                plain(task.data)) from None
+            raise EngineFailure(describe(exc), el.get("id"), el.get("name"), plain(task.data)) from None
 
     # -- reading -----------------------------------------------------------
     def task(self, task_id):

@@ -1,0 +1,56 @@
+"""Drive deals through the service layer the way users do, one user task at a time."""
+from __future__ import annotations
+
+from engine import queries
+from engine.instances import complete_task, start_instance
+
+GOOD_PROSPECT = {
+    "deal_name": "Acme pumps",
+    "customer": "Acme Industrial",
+    "annual_revenue_musd": 120,
+    "industry": "energy",
+    "budget_confirmed": True,
+    "deal_value": 500000,
+}
+PROPOSAL = {"price": 450000, "margin_pct": 31, "requested_delivery_date": "2027-03-01",
+            "proposal_summary": "Two pump skids, installed"}
+PRICING_OK = {"pricing_approved": True, "finance_comment": "margin fine"}
+DELIVERY_OK = {"delivery_committed": True, "committed_delivery_date": "2027-03-15"}
+
+
+class Driver:
+    """Runs each step on a freshly built runtime, so every user task goes through a full
+    save and restore of both the instance state and the version's spec."""
+
+    def __init__(self, make_sg):
+        self.make_sg = make_sg
+        self.sg = make_sg()
+
+    def fresh(self):
+        self.sg = self.make_sg(clock=self.sg.clock)
+        return self.sg
+
+    def start(self, user="sam", process_id="opportunity", **data):
+        values = {**GOOD_PROSPECT, **data} if process_id == "opportunity" else data
+        return start_instance(self.fresh(), process_id, user, values)
+
+    def ready(self, instance_id) -> dict[str, dict]:
+        return {t["element_id"]: t for t in queries.ready_tasks(self.sg, instance_id=instance_id)}
+
+    def work(self, instance_id, element_id, user, **data):
+        tasks = self.ready(instance_id)
+        assert element_id in tasks, f"{element_id} not ready; ready: {sorted(tasks)}"
+        return complete_task(self.fresh(), tasks[element_id]["id"], user, data)
+
+    def show(self, instance_id):
+        return queries.instance(self.sg, instance_id)
+
+    def history(self, instance_id):
+        return queries.history(self.sg, instance_id)
+
+    def to_proposal_gate(self, **prospect):
+        deal = self.start(**prospect)
+        self.work(deal["id"], "Task_PrepareProposal", "sam", **PROPOSAL)
+        self.work(deal["id"], "Task_SignOffPricing", "fiona", **PRICING_OK)
+        self.work(deal["id"], "Task_SignOffDelivery", "pete", **DELIVERY_OK)
+        return deal["id"]

@@ -1,0 +1,99 @@
+"""Every path of diagrams/opportunity.bpmn, driven as users would, state restored at every task."""
+import pytest
+
+from tests.drive import DELIVERY_OK, PRICING_OK, PROPOSAL, Driver
+
+
+@pytest.fixture
+def drive(catalog, make_sg):
+    return Driver(make_sg)
+
+
+@pytest.mark.parametrize("prospect, reason", [
+    ({"annual_revenue_musd": 30}, "annual revenue $30MM is below $50MM"),
+    ({"industry": "consumer"}, "industry consumer is not one we serve"),
+    ({"budget_confirmed": False}, "budget not confirmed"),
+])
+def test_prospect_failing_a_must_meet_criterion_is_killed_at_qualification(drive, prospect, reason):
+    deal = drive.start(**prospect)
+    assert deal["status"] == "completed"
+    assert deal["ended_at_element"] == "EndEvent_Disqualified"
+    assert deal["ready_tasks"] == []
+    shown = drive.show(deal["id"])
+    assert shown["data"]["qualified"] is False
+    assert shown["data"]["qualification_reason"] == reason
+    kinds = [e["kind"] for e in drive.history(deal["id"])]
+    assert kinds == ["instance_started", "decision_evaluated", "gateway_passed", "instance_ended"]
+
+
+def test_qualification_decision_and_gate_are_audited_with_inputs_rule_and_flow(drive):
+    deal = drive.start(annual_revenue_musd=30)
+    events = {e["kind"]: e for e in drive.history(deal["id"])}
+    decision = events["decision_evaluated"]
+    assert decision["element_id"] == "Task_CheckQualification"
+    assert decision["details"]["decision"] == "qualification"
+    assert decision["details"]["inputs"]["Annual revenue ($MM)"] == 30
+    assert decision["details"]["matched_rules"][0]["id"] == "Rule_RevenueTooLow"
+    assert decision["details"]["outputs"] == {"qualified": False,
+                                              "qualification_reason": "annual revenue $30MM is below $50MM"}
+    gate = events["gateway_passed"]
+    assert gate["element_id"] == "Gateway_Qualification"
+    assert [f["id"] for f in gate["details"]["flows_taken"]] == ["Flow_Disqualified"]
+    assert gate["details"]["values_read"] == {"qualified": False}
+    assert events["instance_ended"]["element_id"] == "EndEvent_Disqualified"
+
+
+def test_qualified_deal_reaches_proposal_with_sales(drive):
+    deal = drive.start()
+    assert deal["status"] == "running"
+    assert [(t["element_id"], t["role"]) for t in deal["ready_tasks"]] == [("Task_PrepareProposal", "sales")]
+    assert drive.show(deal["id"])["stage"] == "Proposal"
+
+
+def test_finance_and_supply_sign_off_in_parallel_in_either_order(drive):
+    deal = drive.start()
+    drive.work(deal["id"], "Task_PrepareProposal", "sam", **PROPOSAL)
+    assert set(drive.ready(deal["id"])) == {"Task_SignOffPricing", "Task_SignOffDelivery"}
+    drive.work(deal["id"], "Task_SignOffDelivery", "pete", **DELIVERY_OK)
+    assert set(drive.ready(deal["id"])) == {"Task_SignOffPricing"}, "the join waits for finance"
+    drive.work(deal["id"], "Task_SignOffPricing", "fiona", **PRICING_OK)
+    assert set(drive.ready(deal["id"])) == {"Task_ProposalGateReview"}
+    data = drive.show(deal["id"])["data"]
+    assert data["pricing_approved"] is True and data["committed_delivery_date"] == "2027-03-15"
+
+
+def test_leadership_kills_at_proposal_gate(drive):
+    iid = drive.to_proposal_gate()
+    r = drive.work(iid, "Task_ProposalGateReview", "lena", proposal_decision="kill",
+                   proposal_rationale="margin too thin for the risk")
+    assert r["status"] == "completed"
+    assert r["ended_at_element"] == "EndEvent_ProposalKilled"
+    gate = [e for e in drive.history(iid) if e["kind"] == "gateway_passed"][-1]
+    assert gate["element_id"] == "Gateway_Proposal"
+    assert gate["details"]["flows_taken"][0]["id"] == "Flow_ProposalKill"
+    assert gate["details"]["values_read"] == {"proposal_decision": "kill"}
+
+
+@pytest.mark.parametrize("outcome, end", [("won", "EndEvent_Won"), ("lost", "EndEvent_Lost")])
+def test_go_then_negotiate_to_won_or_lost(drive, outcome, end):
+    iid = drive.to_proposal_gate()
+    drive.work(iid, "Task_ProposalGateReview", "lena", proposal_decision="go", proposal_rationale="strategic account")
+    assert drive.show(iid)["stage"] == "Negotiation"
+    extra = {"final_price": 440000} if outcome == "won" else {"loss_reason": "lost on price"}
+    r = drive.work(iid, "Task_Negotiate", "sally", outcome=outcome, **extra)
+    assert r["status"] == "completed" and r["ended_at_element"] == end
+    shown = drive.show(iid)
+    assert shown["ended_at_element"] == end and shown["ended_at"] is not None
+    completed = [(e["element_id"], e["actor"]) for e in drive.history(iid) if e["kind"] == "task_completed"]
+    assert completed == [("Task_PrepareProposal", "sam"), ("Task_SignOffPricing", "fiona"),
+                         ("Task_SignOffDelivery", "pete"), ("Task_ProposalGateReview", "lena"),
+                         ("Task_Negotiate", "sally")]
+
+
+def test_task_completed_event_carries_the_submitted_data_as_coerced(drive):
+    deal = drive.start()
+    drive.work(deal["id"], "Task_PrepareProposal", "sam", price="450000", margin_pct="31",
+               requested_delivery_date="01/03/2027")
+    ev = [e for e in drive.history(deal["id"]) if e["kind"] == "task_completed"][0]
+    assert ev["actor"] == "sam"
+    assert ev["details"]["data"] == {"price": 450000, "margin_pct": 31, "requested_delivery_date": "2027-03-01"}
