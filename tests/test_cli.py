@@ -1,0 +1,119 @@
+"""The command-line contract scripts rely on: output formats, exit codes, no tracebacks."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine
+
+from click.testing import CliRunner
+
+from engine.cli import main
+from engine.models import Base
+from tests.conftest import DIAGRAMS, ROOT
+from tests.drive import GOOD_PROSPECT, PROPOSAL
+
+
+@pytest.fixture
+def cli(database_url):
+    env = {**os.environ, "STAGEGATE_DATABASE_URL": database_url}
+
+    def run(*args, ok=True):
+        p = subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=120)
+        assert "Traceback" not in p.stdout + p.stderr, p.stderr
+        if ok:
+            assert p.returncode == 0, p.stderr
+        return p
+
+    run("init")
+    return run
+
+
+def test_init_is_idempotent_and_migrations_match_the_models(cli, database_url):
+    assert cli("init").stdout.strip() == "database is up to date"
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    engine.dispose()
+    assert diff == [], "models changed without a migration"
+
+
+def test_full_journey_through_the_cli(cli):
+    out = cli("deploy", str(DIAGRAMS)).stdout.splitlines()
+    assert "opportunity v1" in out and "revision_loop v1" in out and "qualification v1 (decision)" in out
+    assert "opportunity v1 (unchanged)" in cli("deploy", str(DIAGRAMS)).stdout.splitlines()
+    assert cli("user", "add", "sam", "--role", "Sales").stdout.strip() == "sam: sales"
+    cli("user", "add", "fiona", "--role", "Finance", "--role", "Sales Leadership")
+    users = json.loads(cli("user", "list", "--json").stdout)
+    assert {"name": "fiona", "roles": ["finance", "sales leadership"], "active": True} in users
+
+    iid = int(cli("start", "opportunity", "--user", "sam", "--data", json.dumps(GOOD_PROSPECT)).stdout.strip())
+    tasks = json.loads(cli("tasks", "--user", "sam", "--json").stdout)
+    assert [(t["instance_id"], t["process_id"], t["element_id"], t["name"], t["role"]) for t in tasks] == [
+        (iid, "opportunity", "Task_PrepareProposal", "Prepare proposal", "sales")]
+    assert json.loads(cli("tasks", "--user", "fiona", "--json").stdout) == []
+
+    refused = cli("complete", tasks[0]["id"], "--user", "fiona", "--data", "{}", ok=False)
+    assert refused.returncode == 1 and "fiona may not work on 'Prepare proposal'" in refused.stderr
+    bad = cli("complete", tasks[0]["id"], "--user", "sam", "--data", '{"price": "lots"}', ok=False)
+    assert bad.returncode == 1 and "price: must be a whole number" in bad.stderr
+    cli("complete", tasks[0]["id"], "--user", "sam", "--data", json.dumps(PROPOSAL))
+    again = cli("complete", tasks[0]["id"], "--user", "sam", "--data", json.dumps(PROPOSAL), ok=False)
+    assert again.returncode == 1 and "already completed by sam" in again.stderr
+
+    shown = json.loads(cli("show", str(iid), "--json").stdout)
+    assert shown["id"] == iid and shown["process_id"] == "opportunity" and shown["version"] == 1
+    assert shown["status"] == "running" and shown["data"]["price"] == 450000
+    history = json.loads(cli("history", str(iid), "--json").stdout)
+    assert [e["kind"] for e in history] == ["instance_started", "decision_evaluated", "gateway_passed",
+                                             "task_completed"]
+    assert all({"at", "actor", "kind", "element_id", "details"} <= set(e) for e in history)
+    assert cli("audit", "verify").stdout.startswith("ok ")
+
+
+def test_killed_deal_shows_where_it_ended(cli):
+    cli("deploy", str(DIAGRAMS))
+    cli("user", "add", "sam", "--role", "Sales")
+    iid = cli("start", "opportunity", "--user", "sam", "--data",
+              json.dumps({**GOOD_PROSPECT, "annual_revenue_musd": 30})).stdout.strip()
+    shown = json.loads(cli("show", iid, "--json").stdout)
+    assert shown["status"] == "completed" and shown["ended_at_element"] == "EndEvent_Disqualified"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["start", "opportunity", "--user", "sam", "--data", "{not json"], "--data is not valid JSON"),
+    (["start", "opportunity", "--user", "sam", "--data", "[1]"], "--data must be a JSON object"),
+    (["start", "nope", "--user", "sam"], "no process 'nope' is deployed"),
+    (["show", "999", "--json"], "no instance with id 999"),
+    (["history", "999"], "no instance with id 999"),
+    (["complete", "nope", "--user", "sam"], "no task with id nope"),
+    (["deploy", "/no/such/dir"], "no such file or folder"),
+])
+def test_expected_errors_exit_1_or_2_with_a_message_and_no_traceback(cli, database_url, args, message):
+    # In-process (same code path as the console script) to keep the suite quick.
+    runner = CliRunner()
+    runner.invoke(main, ["--database-url", database_url, "user", "add", "sam", "--role", "Sales"])
+    result = runner.invoke(main, ["--database-url", database_url, *args])
+    assert isinstance(result.exception, SystemExit) and result.exit_code in (1, 2), result.exception
+    assert message in result.output
+
+
+def test_uninitialised_database_is_reported_not_crashed(tmp_path):
+    env = {**os.environ, "STAGEGATE_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}
+    p = subprocess.run([sys.executable, "-m", "engine.cli", "tasks", "--json"], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1 and "run `stagegate init` first" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_audit_verify_exits_1_naming_the_broken_event(cli, database_url):
+    cli("deploy", str(DIAGRAMS))
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE audit_events SET actor = 'mallory' WHERE seq = 2")
+    engine.dispose()
+    p = cli("audit", "verify", ok=False)
+    assert p.returncode == 1 and p.stdout.startswith("broken at event 2:")

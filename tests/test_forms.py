@@ -1,0 +1,69 @@
+"""Form checking and coercion, field by field, as the diagrams declare them."""
+import pytest
+
+from engine.errors import FormInvalid
+from engine.forms import validate
+
+
+def field(fid, type_="string", default=None, options=(), **constraints):
+    return {"id": fid, "label": fid, "type": type_, "default": default, "constraints": constraints,
+            "options": [{"id": o, "name": o.title()} for o in options]}
+
+
+@pytest.mark.parametrize("f, raw, value", [
+    (field("n", "long"), "42", 42),
+    (field("n", "long"), " -7 ", -7),
+    (field("n", "long"), "1,250,000", 1250000),
+    (field("n", "long"), 3.0, 3),
+    (field("b", "boolean"), "on", True),
+    (field("b", "boolean"), "false", False),
+    (field("b", "boolean"), True, True),
+    (field("d", "date"), "2027-02-28", "2027-02-28"),
+    (field("d", "date"), "28/02/2027", "2027-02-28"),
+    (field("e", "enum", options=("go", "kill")), "kill", "kill"),
+    (field("s"), 12, "12"),
+])
+def test_values_are_coerced_to_the_field_type(f, raw, value):
+    assert validate([f], {f["id"]: raw}) == {f["id"]: value}
+
+
+@pytest.mark.parametrize("f, raw, message", [
+    (field("n", "long"), "4.5", "must be a whole number"),
+    (field("n", "long"), True, "must be a whole number"),
+    (field("n", "long"), str(2**64), "must be a whole number"),
+    (field("b", "boolean"), "maybe", "must be true or false"),
+    (field("d", "date"), "2027-02-30", "must be a date (YYYY-MM-DD)"),
+    (field("e", "enum", options=("go", "kill")), "Go", "must be one of: go, kill"),
+    (field("s"), ["a"], "must be text"),
+    (field("n", "long", min="10"), 9, "must be at least 10"),
+    (field("n", "long", max="10"), 11, "must be at most 10"),
+    (field("s", minlength="3"), "ab", "must be at least 3 characters"),
+    (field("s", maxlength="3"), "abcd", "must be at most 3 characters"),
+    (field("d", "date", min="2027-01-01"), "2026-12-31", "must be on or after 2027-01-01"),
+    (field("s", required=None), "  ", "is required"),
+    (field("s", readonly=None), "x", "is read-only"),
+])
+def test_bad_values_are_refused_with_a_message_for_the_field(f, raw, message):
+    with pytest.raises(FormInvalid) as exc:
+        validate([f], {f["id"]: raw})
+    assert exc.value.errors == {f["id"]: message}
+
+
+def test_defaults_fill_missing_values_and_optional_fields_may_be_left_out():
+    fields = [field("b", "boolean", default="false"), field("n", "long", default="5"), field("s")]
+    assert validate(fields, {}) == {"b": False, "n": 5}
+    assert validate(fields, {"s": ""}) == {"b": False, "n": 5, "s": None}
+
+
+def test_all_problems_are_reported_at_once_and_entered_values_kept():
+    fields = [field("n", "long", required=None), field("e", "enum", options=("a",))]
+    with pytest.raises(FormInvalid) as exc:
+        validate(fields, {"e": "b", "x": 1})
+    assert exc.value.errors == {"n": "is required", "e": "must be one of: a", "x": "is not a field of this form"}
+    assert exc.value.values == {"e": "b", "x": 1}
+
+
+def test_malformed_constraint_in_the_diagram_is_reported_not_crashed():
+    with pytest.raises(FormInvalid) as exc:
+        validate([field("n", "long", min="ten")], {"n": 3})
+    assert "malformed" in exc.value.errors["n"]
