@@ -92,6 +92,24 @@ def init(obj):
     click.echo("database is up to date")
 
 
+@main.command()
+@click.pass_obj
+def demo(obj):
+    """Create the database with the shipped catalog, demo users and sample deals."""
+    from .demo import load_demo
+
+    def go():
+        sg = bootstrap(obj.url, migrate=True)
+        if queries.users(sg):
+            click.echo("the database already has users; demo data is only loaded into an empty database")
+            return
+        result = load_demo(sg)
+        for name, roles in result["users"].items():
+            click.echo(f"user {name:<6} roles: {', '.join(roles)}")
+        click.echo(f"{len(result['deals'])} opportunities created; try: stagegate tasks --user sam")
+    _run(go)
+
+
 @main.command("deploy")
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--user", "user", default=None, help="Deploy as this user (needs the process designer role).")
