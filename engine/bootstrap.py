@@ -6,12 +6,22 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
+from workflows.calendar import business_days_duration
 from workflows.expressions import HELPERS
 
 from .clock import SystemClock
 from .db import UnitOfWork, database_url, make_engine
 from .runtime import make_script_engine
 from .serialization import SpecStore
+from .timekeeping import current_now
+
+
+def _business_days(n):
+    """business_days(3) -> the ISO duration to the same time three working days from now."""
+    return business_days_duration(n, current_now())
+
+
+DIAGRAM_HELPERS = {**HELPERS, "business_days": _business_days}
 
 
 @dataclass
@@ -42,7 +52,7 @@ def bootstrap(url: str | None = None, clock=None, helpers: dict | None = None, m
         engine=engine,
         session_factory=sessionmaker(bind=engine, expire_on_commit=False),
         specs=SpecStore(),
-        script_engine=make_script_engine(HELPERS if helpers is None else helpers),
+        script_engine=make_script_engine(DIAGRAM_HELPERS if helpers is None else helpers),
         clock=clock or SystemClock(),
     )
     if migrate:

@@ -110,6 +110,28 @@ def demo(obj):
     _run(go)
 
 
+@main.command()
+@click.option("--once", is_flag=True, help="One pass over due timers, then exit.")
+@click.option("--interval", default=5.0, show_default=True, help="Seconds between passes.")
+@click.pass_obj
+def worker(obj, once, interval):
+    """Fire due timers and escalations (loops; --once for a single pass)."""
+    import time
+
+    from .timers import fire_due_timers
+
+    def one_pass():
+        r = fire_due_timers(obj.sg)
+        if once or r["fired"] or r["failed"]:
+            click.echo(f"fired {r['fired']} timers, {r['failed']} failed, {r['skipped']} skipped")
+
+    while True:
+        _run(one_pass)
+        if once:
+            return
+        time.sleep(interval)
+
+
 @main.command("deploy")
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--user", "user", default=None, help="Deploy as this user (needs the process designer role).")

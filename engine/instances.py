@@ -1,13 +1,15 @@
 """Use cases on process instances: start one, complete a human task."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit, forms
 from .actors import load_user, require_any_role
-from .errors import Conflict, NotFound, StepFailed
-from .models import HumanTask, Incident, Instance, ProcessVersion
+from .errors import Conflict, NotFound, Refused, StepFailed
+from .models import GateDecision, HumanTask, Incident, Instance, ProcessVersion, Timer
 from .runtime import EngineFailure, Runner, new_workflow
 
 MAX_RETRIES = 5
@@ -43,7 +45,7 @@ def start_instance(sg, process_id: str, actor: str, data: dict | None = None) ->
         require_any_role(user, start.get("roles", []), f"start '{pv.name or process_id}'")
         values = forms.validate(pv.model.get("start_form", []), data)
         spec, subs = sg.specs.spec_for(pv.id, pv.spec)
-        runner = Runner(new_workflow(spec, subs, sg.script_engine, values), pv.model)
+        runner = Runner(new_workflow(spec, subs, sg.script_engine, values), pv.model, sg.clock)
         now = sg.now()
         instance = Instance(process_version_id=pv.id, process_id=pv.process_id, version=pv.version,
                             status="running", data={}, state={}, started_at=now, started_by=actor)
@@ -83,11 +85,12 @@ def _complete_once(sg, task_id, actor, data) -> dict:
             raise Conflict(_not_ready_message(ht))
         user = load_user(s, actor)
         require_any_role(user, ht.roles, f"work on '{ht.name or ht.element_id}'")
-        values = forms.validate(ht.form, data)
         instance = s.get(Instance, ht.instance_id)
         pv = s.get(ProcessVersion, instance.process_version_id)
+        _check_separation_of_duties(s, ht, pv.model, actor)
+        values = forms.validate(ht.form, data)
         spec, subs = sg.specs.spec_for(pv.id, pv.spec)
-        runner = Runner(sg.specs.load_state(instance.state, spec, subs, sg.script_engine), pv.model)
+        runner = Runner(sg.specs.load_state(instance.state, spec, subs, sg.script_engine), pv.model, sg.clock)
         if not runner.is_ready(ht.id):
             # Another completion committed between our two reads; report it as such.
             s.refresh(ht)
@@ -98,7 +101,7 @@ def _complete_once(sg, task_id, actor, data) -> dict:
                      version=instance.version, element_id=ht.element_id,
                      details={"task_id": ht.id, "task_name": ht.name, "role": ht.role, "data": values})
         try:
-            runner.complete(ht.id, values)
+            runner.complete(ht.id, values, actor)
             log = runner.advance()
         except EngineFailure as failure:
             uow.session.rollback()
@@ -108,6 +111,20 @@ def _complete_once(sg, task_id, actor, data) -> dict:
         result = _instance_summary(instance, s)
         uow.commit()
     return result
+
+
+def _check_separation_of_duties(s, ht: HumanTask, model: dict, actor: str) -> None:
+    """Refuse when the diagram says this task must be worked by someone else than `actor`."""
+    el = model["elements"].get(ht.element_id, {})
+    others = [x.strip() for x in (el.get("properties", {}).get("separate_from") or "").split(",") if x.strip()]
+    if not others:
+        return
+    done = s.execute(select(HumanTask).where(HumanTask.instance_id == ht.instance_id,
+                                             HumanTask.element_id.in_(others),
+                                             HumanTask.completed_by == actor)).scalars().first()
+    if done is not None:
+        raise Refused(f"separation of duties: {actor} completed '{done.name}' on this deal, "
+                      f"so someone else must do '{ht.name}'")
 
 
 def _not_ready_message(ht: HumanTask) -> str:
@@ -148,12 +165,43 @@ def _save(sg, s, instance, pv, runner, log, actor, now) -> None:
                         role=(el.get("roles") or [""])[0], roles=el.get("roles", []),
                         stage=el.get("properties", {}).get("stage"), form=el.get("form", []),
                         state="ready", created_at=now))
+    for g in log.gate_decisions:
+        s.add(GateDecision(instance_id=instance.id, process_id=instance.process_id, version=instance.version,
+                           gate=g["gate"], element_id=g["element_id"], stage=g.get("stage"), outcome=g["outcome"],
+                           inputs=g["values_read"], decided_by=g["decided_by"], reason=_text(g.get("reason")),
+                           decided_at=now))
+    _sync_timers(s, instance, runner, elements, now)
     if runner.completed:
         end = elements.get(log.ended_at_element or "", {})
         audit.record(s, now, "engine", "instance_ended", instance_id=instance.id, process_id=instance.process_id,
                      version=instance.version, element_id=log.ended_at_element,
                      details={"end_event": end.get("name"), "data": instance.data, "on_behalf_of": actor})
     s.flush()
+
+
+def _text(value):
+    return None if value is None else str(value)
+
+
+def _sync_timers(s, instance, runner, elements, now) -> None:
+    waiting = {t["id"]: t for t in runner.waiting_timers()}
+    rows = {r.id: r for r in s.execute(select(Timer).where(Timer.instance_id == instance.id)).scalars()}
+    for row in rows.values():
+        if row.state == "waiting" and row.id not in waiting:
+            # Gone from the engine's wait list: it fired, or the task it guarded finished first.
+            fired = runner.task_finished(row.id)
+            row.state, row.fired_at = ("fired", now) if fired else ("cancelled", None)
+    for t in waiting.values():
+        if t["id"] not in rows:
+            s.add(Timer(id=t["id"], instance_id=instance.id, element_id=t["element_id"],
+                        name=elements.get(t["element_id"], {}).get("name"), due_at=parse_instant(t["due_at"]),
+                        state="waiting", created_at=now))
+
+
+def parse_instant(text: str) -> datetime:
+    """A stored ISO instant as an aware UTC datetime (naive means UTC)."""
+    dt = datetime.fromisoformat(text)
+    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
 
 
 def _incident(sg, actor, instance_id, pv, failure: EngineFailure) -> StepFailed:

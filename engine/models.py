@@ -186,3 +186,39 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigId)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class GateDecision(Base):
+    """One pass through a stage gate: go, kill, hold or recycle, on what inputs, decided by whom."""
+
+    __tablename__ = "gate_decisions"
+    __table_args__ = (Index("ix_gate_decisions_gate_outcome", "process_id", "gate", "outcome"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    process_id: Mapped[str] = mapped_column(String(255))
+    version: Mapped[int] = mapped_column(Integer)
+    gate: Mapped[str] = mapped_column(String(120))
+    element_id: Mapped[str] = mapped_column(String(255))
+    stage: Mapped[str | None] = mapped_column(String(120))
+    outcome: Mapped[str] = mapped_column(String(16))  # go | kill | hold | recycle
+    inputs: Mapped[dict] = mapped_column(JSON, default=dict)
+    decided_by: Mapped[dict] = mapped_column(JSON, default=dict)  # {"kind": "rule"|"person", ...}
+    reason: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class Timer(Base):
+    """A timer the engine is waiting on, so the worker finds due ones without loading workflows."""
+
+    __tablename__ = "timers"
+    __table_args__ = (Index("ix_timers_due", "state", "due_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the engine's task id
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    element_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(255))
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    state: Mapped[str] = mapped_column(String(16))  # waiting | fired | cancelled
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    fired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

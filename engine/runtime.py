@@ -8,12 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from . import sandbox
+from .timekeeping import clock_in_use
+from workflows.vocabulary import GATE_OUTCOMES
 
 
 class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
@@ -65,6 +68,7 @@ class StepLog:
     """What happened during one advance of the engine, as plain data for the audit."""
 
     events: list[dict] = field(default_factory=list)
+    gate_decisions: list[dict] = field(default_factory=list)
     ended_at_element: str | None = None
 
 
@@ -101,10 +105,13 @@ def plain(value):
 class Runner:
     """Advances one workflow and reports what happened, in the terms of our model."""
 
-    def __init__(self, workflow: BpmnWorkflow, model: dict):
+    def __init__(self, workflow: BpmnWorkflow, model: dict, clock):
         self.workflow = workflow
         self.model = model
+        self.clock = clock
         self.log = StepLog()
+        # Who or what set each data key during this step: the gate records who decided.
+        self.origins: dict[str, dict] = {}
         self._current = None  # the engine task being run, to say where a failure happened
 
     # -- observation -------------------------------------------------------
@@ -133,6 +140,11 @@ class Runner:
                 f"decision '{el.get('decision_ref')}' has no rule matching the inputs {inputs}",
                 el.get("id"), el.get("name"), plain(task.data))
         outputs = rules[0].output_as_dict(task) if len(rules) == 1 else engine.result(task)
+        origin = {"kind": "rule", "decision": el.get("decision_ref"), "element_id": el.get("id"),
+                  "rules": [r.id for r in rules],
+                  "description": "; ".join(r.description for r in rules if r.description) or None}
+        for key in outputs:
+            self.origins[key] = origin
         self.log.events.append({
             "kind": "decision_evaluated",
             "element_id": el.get("id"),
@@ -154,6 +166,11 @@ class Runner:
             self._gateway_passed(task, el)
         elif kind == "endEvent" and el.get("parent") is None:
             self.log.ended_at_element = el["id"]
+        elif kind in ("boundaryEvent", "intermediateCatchEvent") and "timerEventDefinition" in el.get(
+                "event_definitions", []):
+            self.log.events.append({"kind": "timer_fired", "element_id": el["id"], "details": {
+                "element_name": el.get("name"), "attached_to": el.get("attached_to"),
+                "interrupting": el.get("cancel_activity", True) if kind == "boundaryEvent" else None}})
 
     def _gateway_passed(self, task, el) -> None:
         flows = self.model["flows"]
@@ -167,25 +184,49 @@ class Runner:
             if f["condition"]:
                 for name in sandbox.names_read(f["condition"]):
                     read[name] = plain(task.data.get(name))
-        self.log.events.append({
-            "kind": "gateway_passed",
-            "element_id": el["id"],
-            "details": {
-                "element_name": el.get("name"),
-                "flows_taken": [{"id": fid, "name": flows[fid]["name"], "target": flows[fid]["target"],
-                                 "condition": flows[fid]["condition"], "default": fid == el.get("default_flow")}
-                                for fid in taken],
-                "values_read": read,
-            },
-        })
+        details = {
+            "element_name": el.get("name"),
+            "flows_taken": [{"id": fid, "name": flows[fid]["name"], "target": flows[fid]["target"],
+                             "condition": flows[fid]["condition"], "default": fid == el.get("default_flow")}
+                            for fid in taken],
+            "values_read": read,
+        }
+        props = el.get("properties", {})
+        if props.get("gate"):
+            details.update(self._gate_decision(el, props, [flows[f] for f in taken], read, task.data))
+            self.log.gate_decisions.append({"element_id": el["id"], **details})
+        self.log.events.append({"kind": "gate_decided" if props.get("gate") else "gateway_passed",
+                                "element_id": el["id"], "details": details})
+
+    def _gate_decision(self, el, props, taken, read, data) -> dict:
+        outcome = None
+        for flow in taken:
+            word = ((flow.get("properties") or {}).get("outcome") or flow.get("name") or "").strip().lower()
+            word = word.split()[0] if word else ""
+            if word in GATE_OUTCOMES:
+                outcome = word
+        deciders = [self.origins[k] for k in read if k in self.origins]
+        decided_by = deciders[0] if deciders else {"kind": "data", "keys": sorted(read)}
+        reason_field = props.get("reason")
+        reason = data.get(reason_field) if reason_field else None
+        if reason is None and decided_by.get("kind") == "rule":
+            reason = decided_by.get("description")
+        return {"gate": props["gate"], "stage": props.get("stage"), "gatekeeper": props.get("gatekeeper"),
+                "outcome": outcome or "unlabelled", "decided_by": decided_by,
+                "reason": plain(reason) if reason is not None else None}
 
     # -- driving -----------------------------------------------------------
     def advance(self) -> StepLog:
-        """Run every ready engine task until only human work or waiting remains."""
+        """Run every ready engine task (and due timers) until only human work or waiting remains."""
         try:
-            while self._engine_pass():
-                pass
-            self.workflow.refresh_timers()
+            with clock_in_use(self.clock):
+                while True:
+                    while self._engine_pass():
+                        pass
+                    self.workflow.refresh_timers()
+                    if not any(t.state == TaskState.READY and not t.task_spec.manual
+                               for t in _all_tasks(self.workflow)):
+                        break
         except EngineFailure:
             raise
         except SpiffWorkflowException as exc:
@@ -225,14 +266,18 @@ class Runner:
         ran = update(wf) > 0 or ran or len(wf.get_active_subprocesses()) > len(active)
         return ran
 
-    def complete(self, task_id, data: dict) -> None:
+    def complete(self, task_id, data: dict, actor: str) -> None:
         """Run one human task with the submitted data merged into its data."""
         task = self.task(task_id)
+        el = self._element(task)
         task.data.update(data)
+        origin = {"kind": "person", "user": actor, "element_id": el.get("id"), "task": el.get("name")}
+        for key in data:
+            self.origins[key] = origin
         try:
-            task.run()
+            with clock_in_use(self.clock):
+                task.run()
         except SpiffWorkflowException as exc:
-            el = self._element(task)
             raise EngineFailure(describe(exc), el.get("id"), el.get("name"), plain(task.data)) from None
 
     # -- reading -----------------------------------------------------------
@@ -248,6 +293,24 @@ class Runner:
         for t in _all_tasks(self.workflow):
             if t.state == TaskState.READY and t.task_spec.manual:
                 out.append({"id": str(t.id), "element_id": _bpmn_id(t)})
+        return out
+
+    def task_finished(self, task_id) -> bool:
+        """True if the task ran to completion (as opposed to being cancelled or gone)."""
+        t = self.task(task_id)
+        return t is not None and t.state == TaskState.COMPLETED
+
+    def waiting_timers(self) -> list[dict]:
+        """Timers the instance waits on, with the instant each is due (UTC ISO text)."""
+        out = []
+        for t in _all_tasks(self.workflow):
+            definition = getattr(t.task_spec, "event_definition", None)
+            if t.state != TaskState.WAITING or not isinstance(definition, TimerEventDefinition):
+                continue
+            value = t._get_internal_data("event_value")
+            due = value.get("next") if isinstance(value, dict) else value
+            if due:
+                out.append({"id": str(t.id), "element_id": _bpmn_id(t), "due_at": due})
         return out
 
     def is_ready(self, task_id) -> bool:

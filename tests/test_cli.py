@@ -69,7 +69,7 @@ def test_full_journey_through_the_cli(cli):
     assert shown["id"] == iid and shown["process_id"] == "opportunity" and shown["version"] == 1
     assert shown["status"] == "running" and shown["data"]["price"] == 450000
     history = json.loads(cli("history", str(iid), "--json").stdout)
-    assert [e["kind"] for e in history] == ["instance_started", "decision_evaluated", "gateway_passed",
+    assert [e["kind"] for e in history] == ["instance_started", "decision_evaluated", "gate_decided",
                                              "task_completed"]
     assert all({"at", "actor", "kind", "element_id", "details"} <= set(e) for e in history)
     assert cli("audit", "verify").stdout.startswith("ok ")

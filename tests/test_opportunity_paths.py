@@ -23,7 +23,7 @@ def test_prospect_failing_a_must_meet_criterion_is_killed_at_qualification(drive
     assert shown["data"]["qualified"] is False
     assert shown["data"]["qualification_reason"] == reason
     kinds = [e["kind"] for e in drive.history(deal["id"])]
-    assert kinds == ["instance_started", "decision_evaluated", "gateway_passed", "instance_ended"]
+    assert kinds == ["instance_started", "decision_evaluated", "gate_decided", "instance_ended"]
 
 
 def test_qualification_decision_and_gate_are_audited_with_inputs_rule_and_flow(drive):
@@ -36,10 +36,13 @@ def test_qualification_decision_and_gate_are_audited_with_inputs_rule_and_flow(d
     assert decision["details"]["matched_rules"][0]["id"] == "Rule_RevenueTooLow"
     assert decision["details"]["outputs"] == {"qualified": False,
                                               "qualification_reason": "annual revenue $30MM is below $50MM"}
-    gate = events["gateway_passed"]
+    gate = events["gate_decided"]
     assert gate["element_id"] == "Gateway_Qualification"
     assert [f["id"] for f in gate["details"]["flows_taken"]] == ["Flow_Disqualified"]
     assert gate["details"]["values_read"] == {"qualified": False}
+    assert gate["details"]["outcome"] == "kill" and gate["details"]["gate"] == "qualification"
+    assert gate["details"]["decided_by"]["kind"] == "rule"
+    assert gate["details"]["decided_by"]["rules"] == ["Rule_RevenueTooLow"]
     assert events["instance_ended"]["element_id"] == "EndEvent_Disqualified"
 
 
@@ -68,10 +71,13 @@ def test_leadership_kills_at_proposal_gate(drive):
                    proposal_rationale="margin too thin for the risk")
     assert r["status"] == "completed"
     assert r["ended_at_element"] == "EndEvent_ProposalKilled"
-    gate = [e for e in drive.history(iid) if e["kind"] == "gateway_passed"][-1]
+    gate = [e for e in drive.history(iid) if e["kind"] == "gate_decided"][-1]
     assert gate["element_id"] == "Gateway_Proposal"
     assert gate["details"]["flows_taken"][0]["id"] == "Flow_ProposalKill"
     assert gate["details"]["values_read"] == {"proposal_decision": "kill"}
+    assert gate["details"]["outcome"] == "kill"
+    assert gate["details"]["decided_by"] == {"kind": "person", "user": "lena", "element_id": "Task_ProposalGateReview",
+                                             "task": "Proposal gate review"}
 
 
 @pytest.mark.parametrize("outcome, end", [("won", "EndEvent_Won"), ("lost", "EndEvent_Lost")])
