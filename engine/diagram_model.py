@@ -137,11 +137,29 @@ def process_model(process, file_name: str) -> dict:
                 item["event_definitions"] = [
                     _local(d) for d in el if _local(d).endswith("EventDefinition")
                 ]
+                data_refs = [r.text.strip() for r in el.xpath(
+                    "./bpmn:dataInputAssociation/bpmn:sourceRef | ./bpmn:dataOutputAssociation/bpmn:targetRef",
+                    namespaces=NS) if r.text and r.text.strip()]
+                if data_refs:
+                    item["data_refs"] = data_refs
                 elements[eid] = item
                 if tag in ("subProcess", "transaction", "adHocSubProcess"):
                     walk(el, eid, lane)
 
     walk(process, None, None)
+    root = process.getroottree().getroot()
+    # Data objects per container ("": the process itself), and what each reference points at.
+    data_objects: dict = {}
+    for obj in process.xpath(".//bpmn:dataObject", namespaces=NS):
+        container = obj.getparent()
+        key = "" if container is process else container.get("id")
+        data_objects.setdefault(key, []).append(obj.get("id"))
+    data_references = {r.get("id"): {"kind": _local(r), "name": r.get("name")} for r in root.xpath(
+        ".//bpmn:dataObject | .//bpmn:dataInput | .//bpmn:dataOutput | .//bpmn:property", namespaces=NS)}
+    data_references.update({r.get("id"): {"kind": "object", "ref": r.get("dataObjectRef")}
+                            for r in root.xpath(".//bpmn:dataObjectReference", namespaces=NS)})
+    data_references.update({r.get("id"): {"kind": "store", "ref": r.get("dataStoreRef")}
+                            for r in root.xpath(".//bpmn:dataStoreReference", namespaces=NS)})
     for flow in flows.values():
         for end, key in ((flow["source"], "outgoing"), (flow["target"], "incoming")):
             if end in elements:
@@ -153,10 +171,13 @@ def process_model(process, file_name: str) -> dict:
         "name": process.get("name"),
         "file": file_name,
         "executable": process.get("isExecutable", "false") == "true",
+        "line": process.sourceline,
         "lanes": sorted(set(lanes.values())),
         "elements": elements,
         "flows": flows,
         "start_form": start_forms[0] if start_forms else [],
+        "data_objects": data_objects,
+        "data_references": data_references,
     }
 
 

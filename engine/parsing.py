@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -57,15 +58,49 @@ class ParsedProcess:
     source_shas: list[str]
 
 
+_ELEMENT_REPR = re.compile(r"<Element \{[^}]*\}(\w+) at 0x[0-9a-fA-F]+>")
+_KNOWN_PREFIXES = {diagram_model.CAMUNDA_NS: "camunda", diagram_model.BPMN_NS: "bpmn"}
+_TOO_DEEP = ("the flow is too long for the engine's parser, which follows sequence flows one by one "
+             "and ran out of depth here; split the process into called processes")
+
+
+def _message(exc: Exception) -> str:
+    text = str(exc.args[0]) if exc.args else str(exc)
+    if isinstance(exc, RecursionError) or "RecursionError" in text:
+        return _TOO_DEEP
+    # SpiffWorkflow sometimes puts an lxml element's repr in its message; name the tag instead.
+    text = _ELEMENT_REPR.sub(lambda m: f"<{m.group(1)}>", text).strip()
+    if text.endswith("for tasks of type"):  # SpiffWorkflow forgets to say which type
+        text += " " + (getattr(exc, "tag", "") or "this element")
+    return text
+
+
 def _problem_from_spiff(exc: Exception, default_file: str) -> Problem:
     if isinstance(exc, ValidationException):
-        return Problem(exc.file_name or default_file, str(exc.args[0]) if exc.args else str(exc),
+        return Problem(exc.file_name or default_file, _message(exc),
                        exc.id or None, exc.name or None, exc.line_number or None)
     if isinstance(exc, SpiffWorkflowException):
         spec = getattr(exc, "task_spec", None)
-        return Problem(default_file, str(exc.args[0]) if exc.args else str(exc),
+        return Problem(default_file, _message(exc),
                        getattr(spec, "bpmn_id", None), getattr(spec, "bpmn_name", None))
-    return Problem(default_file, f"cannot be parsed: {type(exc).__name__}: {exc}")
+    if isinstance(exc, KeyError) and exc.args and str(exc.args[0]).startswith("{"):
+        ns, _, attr = str(exc.args[0])[1:].partition("}")
+        prefix = _KNOWN_PREFIXES.get(ns, ns)
+        return Problem(default_file, f"a required attribute {prefix}:{attr} is missing on an element of this file")
+    if isinstance(exc, RecursionError):
+        return Problem(default_file, _TOO_DEEP)
+    return Problem(default_file, f"the engine's BPMN parser could not read this file ({type(exc).__name__}: {exc})")
+
+
+def _locate(problem: Problem, docs: list[Document]) -> Problem:
+    """Add the line of the named element (SpiffWorkflow does not report lines from lxml trees)."""
+    if problem.line is None and problem.element_id:
+        for doc in docs:
+            if doc.file_name == problem.file:
+                found = doc.root.xpath("//*[@id=$id]", id=problem.element_id)
+                if found:
+                    problem.line = found[0].sourceline
+    return problem
 
 
 def parse_batch(docs: list[Document]) -> tuple[list[ParsedProcess], list[Problem]]:
@@ -76,27 +111,38 @@ def parse_batch(docs: list[Document]) -> tuple[list[ParsedProcess], list[Problem
     new_docs = [d for d in docs if not d.deployed]
 
     for doc in new_docs:
+        if doc.kind == "dmn" and not doc.decisions:
+            problems.append(Problem(doc.file_name, "no decision in this DMN file"))
         for decision in doc.decisions:
             problems.extend(validation.lint_decision(decision))
         if doc.kind == "bpmn":
+            problems.extend(validation.lint_document(doc.root, doc.file_name))
             executable = [p for p in doc.processes if p["executable"]]
             if not executable:
                 problems.append(Problem(doc.file_name, "no executable process in this file "
                                         "(set isExecutable=\"true\" on the process to run)"))
             for model in executable:
                 problems.extend(validation.lint_process(model, set(decisions), set(processes)))
+                cycle = validation.call_cycle(model, {pid: m for pid, (_, m) in processes.items()})
+                if cycle:
+                    problems.append(Problem(doc.file_name, "process calls itself ("
+                                            + " -> ".join(cycle) + "); recursive call activities would "
+                                            "never finish starting and are not supported",
+                                            model["process_id"], model["name"], model.get("line")))
     if problems:
         return [], problems
 
     parser = CamundaParser()
-    try:
-        for doc in docs:
+    for doc in docs:
+        try:
             if doc.kind == "dmn":
                 parser.add_dmn_xml(doc.root, filename=doc.file_name)
             else:
                 parser.add_bpmn_xml(doc.root, filename=doc.file_name)
-    except Exception as exc:  # noqa: BLE001 - any parser failure is a refusal, never a crash
-        return [], [_problem_from_spiff(exc, "")]
+        except Exception as exc:  # noqa: BLE001 - any parser failure is a refusal, never a crash
+            problems.append(_locate(_problem_from_spiff(exc, doc.file_name), docs))
+    if problems:
+        return [], problems
 
     parsed = []
     for doc in new_docs:
@@ -107,7 +153,7 @@ def parse_batch(docs: list[Document]) -> tuple[list[ParsedProcess], list[Problem
                 subs = parser.get_subprocess_specs(pid)
                 BpmnWorkflow(spec, subs)  # proves the spec can be instantiated
             except Exception as exc:  # noqa: BLE001
-                problems.append(_problem_from_spiff(exc, doc.file_name))
+                problems.append(_locate(_problem_from_spiff(exc, doc.file_name), docs))
                 continue
             parsed.append(ParsedProcess(pid, model["name"], doc, spec, subs, model,
                                         _sources_used(model, processes, decisions)))
@@ -124,8 +170,8 @@ def _sources_used(model: dict, processes: dict, decisions: dict) -> list[str]:
         seen.add(m["process_id"])
         shas.add(processes[m["process_id"]][0].sha256)
         for el in m["elements"].values():
-            if el.get("decision_ref") in decisions:
+            if el.get("decision_ref") and el["decision_ref"] in decisions:
                 shas.add(decisions[el["decision_ref"]][0].sha256)
-            if el.get("called_element") in processes:
+            if el.get("called_element") and el["called_element"] in processes:
                 todo.append(processes[el["called_element"]][1])
     return sorted(shas)
