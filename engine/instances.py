@@ -9,7 +9,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from . import audit, forms
 from .actors import load_user, require_any_role
 from .errors import Conflict, NotFound, Refused, StepFailed
-from .models import GateDecision, HumanTask, Incident, Instance, ProcessVersion, Timer
+from .models import GateDecision, HumanTask, Incident, Instance, ProcessVersion, TaskRole, Timer
 from .runtime import EngineFailure, Runner, new_workflow
 
 MAX_RETRIES = 5
@@ -85,6 +85,9 @@ def _complete_once(sg, task_id, actor, data) -> dict:
             raise Conflict(_not_ready_message(ht))
         user = load_user(s, actor)
         require_any_role(user, ht.roles, f"work on '{ht.name or ht.element_id}'")
+        if ht.claimed_by and ht.claimed_by != actor:
+            raise Refused(f"'{ht.name}' is claimed by {ht.claimed_by}; only they can complete it "
+                          "(or a department head can reassign it)")
         instance = s.get(Instance, ht.instance_id)
         pv = s.get(ProcessVersion, instance.process_version_id)
         _check_separation_of_duties(s, ht, pv.model, actor)
@@ -150,6 +153,7 @@ def _save(sg, s, instance, pv, runner, log, actor, now) -> None:
         audit.record(s, now, "engine", ev["kind"], instance_id=instance.id, process_id=instance.process_id,
                      version=instance.version, element_id=ev.get("element_id"),
                      details={**ev["details"], "on_behalf_of": actor})
+    timers = runner.waiting_timers()
     ready_ids = {t["id"] for t in ready}
     rows = {row.id: row for row in s.execute(select(HumanTask).where(HumanTask.instance_id == instance.id))
             .scalars()}
@@ -160,17 +164,21 @@ def _save(sg, s, instance, pv, runner, log, actor, now) -> None:
         if t["id"] in rows:
             continue
         el = elements.get(t["element_id"], {})
+        sla = [parse_instant(x["due_at"]) for x in timers
+               if elements.get(x["element_id"], {}).get("attached_to") == t["element_id"]]
         s.add(HumanTask(id=t["id"], instance_id=instance.id, process_id=instance.process_id,
                         element_id=t["element_id"], name=el.get("name") or t["element_id"],
                         role=(el.get("roles") or [""])[0], roles=el.get("roles", []),
                         stage=el.get("properties", {}).get("stage"), form=el.get("form", []),
-                        state="ready", created_at=now))
+                        state="ready", created_at=now, due_at=min(sla) if sla else None))
+        for role in el.get("roles", []):
+            s.add(TaskRole(task_id=t["id"], role=role))
     for g in log.gate_decisions:
         s.add(GateDecision(instance_id=instance.id, process_id=instance.process_id, version=instance.version,
                            gate=g["gate"], element_id=g["element_id"], stage=g.get("stage"), outcome=g["outcome"],
                            inputs=g["values_read"], decided_by=g["decided_by"], reason=_text(g.get("reason")),
                            decided_at=now))
-    _sync_timers(s, instance, runner, elements, now)
+    _sync_timers(s, instance, runner, timers, elements, now)
     if runner.completed:
         end = elements.get(log.ended_at_element or "", {})
         audit.record(s, now, "engine", "instance_ended", instance_id=instance.id, process_id=instance.process_id,
@@ -183,8 +191,8 @@ def _text(value):
     return None if value is None else str(value)
 
 
-def _sync_timers(s, instance, runner, elements, now) -> None:
-    waiting = {t["id"]: t for t in runner.waiting_timers()}
+def _sync_timers(s, instance, runner, timers, elements, now) -> None:
+    waiting = {t["id"]: t for t in timers}
     rows = {r.id: r for r in s.execute(select(Timer).where(Timer.instance_id == instance.id)).scalars()}
     for row in rows.values():
         if row.state == "waiting" and row.id not in waiting:

@@ -141,6 +141,19 @@ class HumanTask(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     completed_by: Mapped[str | None] = mapped_column(String(120))
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # its SLA timer, if any
+
+
+class TaskRole(Base):
+    """Each role that may work a human task (lane plus candidate groups), for indexed inbox queries."""
+
+    __tablename__ = "human_task_roles"
+    __table_args__ = (Index("ix_human_task_roles_role", "role", "task_id"),)
+
+    task_id: Mapped[str] = mapped_column(ForeignKey("human_tasks.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(120), primary_key=True)
 
 
 class Incident(Base):

@@ -8,7 +8,7 @@ from .actors import load_user, roles_of
 from .clock import iso
 from .diagram_model import role_key
 from .errors import NotFound
-from .models import AuditEvent, HumanTask, Incident, Instance, ProcessVersion, User
+from .models import AuditEvent, HumanTask, Incident, Instance, ProcessVersion, TaskRole, User
 
 
 def _task_row(t: HumanTask) -> dict:
@@ -25,6 +25,8 @@ def _task_row(t: HumanTask) -> dict:
         "created_at": iso(t.created_at),
         "completed_at": iso(t.completed_at),
         "completed_by": t.completed_by,
+        "claimed_by": t.claimed_by,
+        "due_at": iso(t.due_at),
     }
 
 
@@ -37,10 +39,10 @@ def ready_tasks(sg, user: str | None = None, role: str | None = None, instance_i
             q = q.where(HumanTask.instance_id == instance_id)
         if role is not None:
             q = q.where(HumanTask.role == role_key(role))
-        rows = s.execute(q.order_by(HumanTask.created_at, HumanTask.id)).scalars().all()
         if user is not None:
             mine = roles_of(load_user(s, user))
-            rows = [r for r in rows if mine & set(r.roles)]
+            q = q.where(HumanTask.id.in_(select(TaskRole.task_id).where(TaskRole.role.in_(mine))))
+        rows = s.execute(q.order_by(HumanTask.created_at, HumanTask.id)).scalars().all()
         return [_task_row(r) for r in rows]
 
 

@@ -6,3 +6,12 @@ GATE_OUTCOMES = ("go", "kill", "hold", "recycle")
 
 # The role allowed to draw and deploy diagrams.
 DESIGNER_ROLE = "process designer"
+
+# Who heads a department: may reassign its tasks and receives its escalations.
+# A role "X head" heads "X"; these are the exceptions.
+DEPARTMENT_HEADS = {"sales": "sales leadership"}
+
+
+def head_of(role: str) -> str:
+    """The role that heads `role` (case-folded names)."""
+    return DEPARTMENT_HEADS.get(role, f"{role} head")

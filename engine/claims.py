@@ -1,0 +1,80 @@
+"""Use cases on who works a task: claim, unclaim, reassign."""
+from __future__ import annotations
+
+from . import audit
+from .actors import load_user, require_any_role, roles_of
+from .clock import iso
+from .errors import Conflict, NotFound, Refused
+from .models import HumanTask
+from workflows.vocabulary import head_of
+
+
+def _ready_task(s, task_id) -> HumanTask:
+    ht = s.get(HumanTask, str(task_id))
+    if ht is None:
+        raise NotFound(f"no task with id {task_id}")
+    if ht.state != "ready":
+        who = f" by {ht.completed_by}" if ht.completed_by else ""
+        raise Conflict(f"'{ht.name}' is no longer open (it was {ht.state}{who})")
+    return ht
+
+
+def _audit(sg, s, ht, actor, kind, **details):
+    audit.record(s, sg.now(), actor, kind, instance_id=ht.instance_id, process_id=ht.process_id,
+                 element_id=ht.element_id, details={"task_id": ht.id, "task_name": ht.name, **details})
+
+
+def _summary(ht) -> dict:
+    return {"id": ht.id, "claimed_by": ht.claimed_by, "claimed_at": iso(ht.claimed_at)}
+
+
+def claim_task(sg, task_id: str, actor: str) -> dict:
+    """Take a ready task so that only `actor` works it."""
+    with sg.uow() as uow:
+        s = uow.session
+        ht = _ready_task(s, task_id)
+        require_any_role(load_user(s, actor), ht.roles, f"claim '{ht.name}'")
+        if ht.claimed_by == actor:
+            return _summary(ht)
+        if ht.claimed_by:
+            raise Conflict(f"'{ht.name}' is already claimed by {ht.claimed_by} since {iso(ht.claimed_at)}")
+        ht.claimed_by, ht.claimed_at = actor, sg.now()
+        _audit(sg, s, ht, actor, "task_claimed")
+        result = _summary(ht)
+        uow.commit()
+    return result
+
+
+def unclaim_task(sg, task_id: str, actor: str) -> dict:
+    """Give a claimed task back to the role's queue (its claimant or the department head)."""
+    with sg.uow() as uow:
+        s = uow.session
+        ht = _ready_task(s, task_id)
+        if not ht.claimed_by:
+            return _summary(ht)
+        if ht.claimed_by != actor:
+            require_any_role(load_user(s, actor), [head_of(ht.role)], f"release {ht.claimed_by}'s claim on '{ht.name}'")
+        previous = ht.claimed_by
+        ht.claimed_by, ht.claimed_at = None, None
+        _audit(sg, s, ht, actor, "task_unclaimed", previous=previous)
+        result = _summary(ht)
+        uow.commit()
+    return result
+
+
+def reassign_task(sg, task_id: str, actor: str, to_user: str) -> dict:
+    """A department head gives a task to a named user who holds its role."""
+    with sg.uow() as uow:
+        s = uow.session
+        ht = _ready_task(s, task_id)
+        require_any_role(load_user(s, actor), [head_of(ht.role)], f"reassign '{ht.name}'")
+        target = load_user(s, to_user)
+        if not roles_of(target) & set(ht.roles):
+            raise Refused(f"{to_user} cannot take '{ht.name}': it needs the role "
+                          f"{' or '.join(repr(r) for r in ht.roles)}")
+        previous = ht.claimed_by
+        ht.claimed_by, ht.claimed_at = to_user, sg.now()
+        _audit(sg, s, ht, actor, "task_reassigned", previous=previous, to=to_user)
+        result = _summary(ht)
+        uow.commit()
+    return result
