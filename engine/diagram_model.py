@@ -5,6 +5,8 @@ so nothing outside the engine needs SpiffWorkflow objects to know what a task as
 """
 from __future__ import annotations
 
+import re
+
 from lxml import etree
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -24,6 +26,20 @@ FLOW_NODE_TAGS = {
     "exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway", "complexGateway",
 }
 CONDITIONAL_GATEWAYS = {"exclusiveGateway", "inclusiveGateway"}
+
+
+ISO_TIMER = re.compile(
+    r"^(R\d*/)?P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$"
+    r"|^\d{4}-\d\d-\d\d(T\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)?)?$")
+
+
+def quote_iso_timers(root) -> None:
+    """Camunda Modeler writes timers as bare ISO text (P3D); our engine evaluates them as
+    Python, so a bare ISO value is turned into a string literal before parsing."""
+    for el in root.iter(f"{{{BPMN_NS}}}timeDuration", f"{{{BPMN_NS}}}timeDate", f"{{{BPMN_NS}}}timeCycle"):
+        text = (el.text or "").strip()
+        if ISO_TIMER.match(text):
+            el.text = repr(text)
 
 
 def role_key(name: str | None) -> str:
@@ -71,6 +87,9 @@ def _form(el) -> list[dict]:
             field["constraints"][c.get("name")] = c.get("config")
         for v in f.xpath("./camunda:value", namespaces=NS):
             field["options"].append({"id": v.get("id"), "name": v.get("name") or v.get("id")})
+        field["properties"] = {p.get("id") or p.get("name"): p.get("value")
+                               for p in f.xpath("./camunda:properties/camunda:property", namespaces=NS)
+                               if p.get("id") or p.get("name")}
         fields.append(field)
     return fields
 
@@ -101,6 +120,7 @@ def process_model(process, file_name: str) -> dict:
                     "source": el.get("sourceRef"),
                     "target": el.get("targetRef"),
                     "condition": (cond.text or "").strip() if cond is not None else None,
+                    "properties": _properties(el),
                     "line": el.sourceline,
                 }
             elif tag in FLOW_NODE_TAGS:
@@ -134,6 +154,9 @@ def process_model(process, file_name: str) -> dict:
                 if tag == "scriptTask":
                     script = el.find(f"{{{BPMN_NS}}}script")
                     item["script"] = script.text if script is not None else None
+                timer = el.xpath("./bpmn:timerEventDefinition/*", namespaces=NS)
+                if timer:
+                    item["timer"] = {"kind": _local(timer[0]), "expression": (timer[0].text or "").strip()}
                 item["event_definitions"] = [
                     _local(d) for d in el if _local(d).endswith("EventDefinition")
                 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
+from . import sandbox
 from .errors import FormInvalid
 
 _INT = re.compile(r"^[+-]?\d{1,19}$")
@@ -139,6 +140,24 @@ def validate(fields: list[dict], data: dict | None) -> dict:
             errors[fid] = problem
             continue
         values[fid] = value
+    _required_if(fields, values, errors)
     if errors:
         raise FormInvalid(errors=errors, values=data)
     return values
+
+
+def _required_if(fields: list[dict], values: dict, errors: dict) -> None:
+    """Fields the diagram makes required by a condition on the other answers (e.g. a loss reason)."""
+    for field in fields:
+        cond = (field.get("properties") or {}).get("required_if")
+        fid = field["id"]
+        if not cond or fid in errors or values.get(fid) not in (None, ""):
+            continue
+        scope = {f["id"]: values.get(f["id"]) for f in fields}
+        try:
+            needed = sandbox.evaluate(cond, scope)
+        except sandbox.SandboxError as exc:
+            errors[fid] = f"cannot be checked: the diagram's condition `{cond}` failed ({exc})"
+            continue
+        if needed:
+            errors[fid] = f"is required when {cond}"

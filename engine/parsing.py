@@ -39,6 +39,7 @@ def read_document(file_name: str, content: bytes, deployed: bool = False) -> Doc
         return Problem(file_name, "not a BPMN 2.0 or DMN document (root element must be bpmn:definitions or dmn:definitions)")
     doc = Document(file_name, content, kind, root, hashlib.sha256(content).hexdigest(), deployed)
     if kind == "bpmn":
+        diagram_model.quote_iso_timers(root)
         doc.processes = diagram_model.bpmn_models(root, file_name)
     else:
         doc.decisions = diagram_model.dmn_decisions(root, file_name)

@@ -140,7 +140,21 @@ def lint_process(model: dict, known_decisions: set[str], known_processes: set[st
             reason = check_expression(el["script"], "exec")
             if reason:
                 problems.append(_problem(model, el, f"script does not compile: {reason}"))
+        if el.get("timer"):
+            reason = check_expression(el["timer"]["expression"]) if el["timer"]["expression"] else "is empty"
+            if reason:
+                problems.append(_problem(model, el, f"timer expression `{el['timer']['expression']}` {reason}"
+                                         if reason == "is empty" else
+                                         f"timer expression `{el['timer']['expression']}` does not compile: {reason} "
+                                         "(write an ISO-8601 value such as P3D, or a Python expression "
+                                         "such as business_days(3))"))
         for field in el.get("form", []):
+            cond = (field.get("properties") or {}).get("required_if")
+            if cond:
+                reason = check_expression(cond)
+                if reason:
+                    problems.append(_problem(model, el, f"form field '{field.get('id')}': required_if `{cond}` "
+                                             f"does not compile: {reason}"))
             if not field.get("id"):
                 problems.append(_problem(model, el, "a form field has no id"))
             elif field["id"].startswith("_"):

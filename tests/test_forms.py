@@ -67,3 +67,13 @@ def test_malformed_constraint_in_the_diagram_is_reported_not_crashed():
     with pytest.raises(FormInvalid) as exc:
         validate([field("n", "long", min="ten")], {"n": 3})
     assert "malformed" in exc.value.errors["n"]
+
+
+def test_required_if_makes_a_field_required_by_the_other_answers():
+    fields = [field("outcome", "enum", options=("won", "lost"), required=None),
+              {**field("loss_reason"), "properties": {"required_if": "outcome == 'lost'"}}]
+    assert validate(fields, {"outcome": "won"}) == {"outcome": "won"}
+    assert validate(fields, {"outcome": "lost", "loss_reason": "price"}) == {"outcome": "lost", "loss_reason": "price"}
+    with pytest.raises(FormInvalid) as exc:
+        validate(fields, {"outcome": "lost", "loss_reason": " "})
+    assert exc.value.errors == {"loss_reason": "is required when outcome == 'lost'"}
