@@ -44,7 +44,7 @@ def start_instance(sg, process_id: str, actor: str, data: dict | None = None) ->
         start = _start_event(pv.model)
         require_any_role(user, start.get("roles", []), f"start '{pv.name or process_id}'")
         values = forms.validate(pv.model.get("start_form", []), data)
-        spec, subs = sg.specs.spec_for(pv.id, pv.spec)
+        spec, subs = sg.specs.spec_for(pv.id, lambda: pv.spec)
         runner = Runner(new_workflow(spec, subs, sg.script_engine, values), pv.model, sg.clock)
         now = sg.now()
         instance = Instance(process_version_id=pv.id, process_id=pv.process_id, version=pv.version,
@@ -92,7 +92,7 @@ def _complete_once(sg, task_id, actor, data) -> dict:
         pv = s.get(ProcessVersion, instance.process_version_id)
         _check_separation_of_duties(s, ht, pv.model, actor)
         values = forms.validate(ht.form, data)
-        spec, subs = sg.specs.spec_for(pv.id, pv.spec)
+        spec, subs = sg.specs.spec_for(pv.id, lambda: pv.spec)
         runner = Runner(sg.specs.load_state(instance.state, spec, subs, sg.script_engine), pv.model, sg.clock)
         if not runner.is_ready(ht.id):
             # Another completion committed between our two reads; report it as such.
@@ -155,8 +155,10 @@ def _save(sg, s, instance, pv, runner, log, actor, now) -> None:
                      details={**ev["details"], "on_behalf_of": actor})
     timers = runner.waiting_timers()
     ready_ids = {t["id"] for t in ready}
-    rows = {row.id: row for row in s.execute(select(HumanTask).where(HumanTask.instance_id == instance.id))
-            .scalars()}
+    # Only the open rows and the ones for tasks now ready: never the whole history of the deal.
+    rows = {row.id: row for row in s.execute(select(HumanTask).where(
+        HumanTask.instance_id == instance.id,
+        (HumanTask.state == "ready") | HumanTask.id.in_(ready_ids))).scalars()}
     for row in rows.values():
         if row.state == "ready" and row.id not in ready_ids:
             row.state, row.completed_at = "cancelled", now

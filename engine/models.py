@@ -75,7 +75,9 @@ class ProcessVersion(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     bpmn_sha256: Mapped[str] = mapped_column(ForeignKey("sources.sha256"))
     dmn_sha256s: Mapped[list] = mapped_column(JSON, default=list)
-    spec: Mapped[dict] = mapped_column(JSON)  # serialized SpiffWorkflow spec + subprocess specs
+    # Serialized SpiffWorkflow spec + subprocess specs; deferred, since the restored spec is
+    # cached in memory and most steps never need the stored form.
+    spec: Mapped[dict] = mapped_column(JSON, deferred=True)
     model: Mapped[dict] = mapped_column(JSON)  # our element index: lanes, forms, gates, flows
     deployed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     deployed_by: Mapped[str] = mapped_column(String(120))

@@ -8,7 +8,7 @@ from .actors import load_user, roles_of
 from .clock import iso
 from .diagram_model import role_key
 from .errors import NotFound
-from .models import AuditEvent, HumanTask, Incident, Instance, ProcessVersion, TaskRole, User
+from .models import AuditEvent, GateDecision, HumanTask, Incident, Instance, ProcessVersion, TaskRole, User
 
 
 def _task_row(t: HumanTask) -> dict:
@@ -129,3 +129,19 @@ def verify_audit(sg) -> dict:
     """Check the audit hash chain end to end."""
     with sg.uow(write=False) as uow:
         return audit.verify(uow.session)
+
+
+def gate_decisions(sg, instance_id: int | None = None, process_id: str | None = None, gate: str | None = None,
+                   outcome: str | None = None, limit: int = 1000) -> list[dict]:
+    """Recorded gate decisions, oldest first, narrowed by instance, process, gate or outcome."""
+    with sg.uow(write=False) as uow:
+        q = select(GateDecision)
+        for column, value in ((GateDecision.instance_id, instance_id), (GateDecision.process_id, process_id),
+                              (GateDecision.gate, gate), (GateDecision.outcome, outcome)):
+            if value is not None:
+                q = q.where(column == value)
+        rows = uow.session.execute(q.order_by(GateDecision.decided_at, GateDecision.id).limit(limit)).scalars()
+        return [{"id": g.id, "instance_id": g.instance_id, "process_id": g.process_id, "version": g.version,
+                 "gate": g.gate, "element_id": g.element_id, "stage": g.stage, "outcome": g.outcome,
+                 "inputs": g.inputs, "decided_by": g.decided_by, "reason": g.reason,
+                 "decided_at": iso(g.decided_at)} for g in rows]

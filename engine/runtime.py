@@ -162,8 +162,8 @@ class Runner:
     def _did_run(self, task) -> None:
         el = self._element(task)
         kind = el.get("type")
-        if kind in ("exclusiveGateway", "inclusiveGateway"):
-            self._gateway_passed(task, el)
+        if kind in ("exclusiveGateway", "inclusiveGateway") and len(el.get("outgoing", [])) > 1:
+            self._gateway_passed(task, el)  # merges (one way out) decide nothing
         elif kind == "endEvent" and el.get("parent") is None:
             self.log.ended_at_element = el["id"]
         elif kind in ("boundaryEvent", "intermediateCatchEvent") and "timerEventDefinition" in el.get(
@@ -277,8 +277,9 @@ class Runner:
         try:
             with clock_in_use(self.clock):
                 task.run()
-        except SpiffWorkflowException as exc:
-            raise EngineFailure(describe(exc), el.get("id"), el.get("name"), plain(task.data)) from None
+        except Exception as exc:  # noqa: BLE001 - whatever the library raises becomes an incident
+            raise EngineFailure(describe(exc) if isinstance(exc, SpiffWorkflowException) else
+                                f"{type(exc).__name__}: {exc}", el.get("id"), el.get("name"), plain(task.data)) from None
 
     # -- reading -----------------------------------------------------------
     def task(self, task_id):

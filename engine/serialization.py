@@ -54,13 +54,15 @@ class SpecStore:
             "subprocess_specs": {k: self._serializer.to_dict(v) for k, v in subprocess_specs.items()},
         }
 
-    def spec_for(self, version_id: int, dumped: dict) -> tuple:
-        """The restored (spec, subprocess_specs) of a version, parsed once per process."""
+    def spec_for(self, version_id: int, load_dumped) -> tuple:
+        """The restored (spec, subprocess_specs) of a version, restored once per process.
+
+        `load_dumped()` fetches the stored spec; it is called only on a cache miss."""
         hit = self._cache.get(version_id)
         if hit is not None:
             self._cache.move_to_end(version_id)
             return hit
-        dumped = deepcopy(dumped)  # restore() consumes the dict it is given
+        dumped = deepcopy(load_dumped())  # restore() consumes the dict it is given
         spec = self._serializer.from_dict(dumped["spec"])
         subs = {k: self._serializer.from_dict(v) for k, v in dumped["subprocess_specs"].items()}
         self._cache[version_id] = (spec, subs)
@@ -74,7 +76,10 @@ class SpecStore:
 
     def load_state(self, state: dict, spec, subprocess_specs: dict, script_engine) -> BpmnWorkflow:
         """A live workflow from stored state and its version's spec."""
-        dct = deepcopy(state)
+        # restore() pops keys from the top level and from "subprocesses" only; copying those
+        # two levels is enough, and much cheaper than a deep copy of a long history.
+        dct = dict(state)
+        dct["subprocesses"] = dict(state.get("subprocesses", {}))
         dct["spec"] = spec
         dct["subprocess_specs"] = subprocess_specs
         workflow = self._serializer.from_dict(dct)

@@ -44,7 +44,7 @@ def _fire_instance(sg, instance_id: int) -> int:
         if instance is None or instance.status != "running":
             return 0
         pv = s.get(ProcessVersion, instance.process_version_id)
-        spec, subs = sg.specs.spec_for(pv.id, pv.spec)
+        spec, subs = sg.specs.spec_for(pv.id, lambda: pv.spec)
         runner = Runner(sg.specs.load_state(instance.state, spec, subs, sg.script_engine), pv.model, sg.clock)
         try:
             log = runner.advance()

@@ -29,7 +29,12 @@ STAFF = {
     "sally": ["Sales"],
     "fiona": ["Finance"],
     "pete": ["Supply"],
+    "quinn": ["Quality"],
+    "lou": ["Legal"],
     "lena": ["Sales Leadership"],
+    "carl": ["Finance Head"],
+    "hank": ["Supply Head"],
+    "hedy": ["Quality Head"],
     "dora": ["Process Designer"],
 }
 

@@ -12,19 +12,25 @@ GOOD_PROSPECT = {
     "budget_confirmed": True,
     "deal_value": 500000,
 }
+DISCOVERY = {"pain_points": "Unplanned downtime on line 3", "decision_maker": "Plant director"}
+DISCOVERY_GO = {"discovery_decision": "go", "discovery_note": "clear pain, budget holder engaged"}
 PROPOSAL = {"price": 450000, "margin_pct": 31, "requested_delivery_date": "2027-03-01",
             "proposal_summary": "Two pump skids, installed"}
 PRICING_OK = {"pricing_approved": True, "finance_comment": "margin fine"}
 DELIVERY_OK = {"delivery_committed": True, "committed_delivery_date": "2027-03-15"}
+QUALITY_OK = {"specs_approved": True, "quality_comment": "standard specs"}
+GATE_GO = {"proposal_decision": "go", "proposal_rationale": "strategic account"}
+CONTRACT_OK = {"contract_approved": True}
+LOOK_BACK = {"lessons_learned": "Early plant visit built trust", "acquisition_cost": 18000}
 
 
 class Driver:
     """Runs each step on a freshly built runtime, so every user task goes through a full
     save and restore of both the instance state and the version's spec."""
 
-    def __init__(self, make_sg):
+    def __init__(self, make_sg, clock=None):
         self.make_sg = make_sg
-        self.sg = make_sg()
+        self.sg = make_sg(clock=clock)
 
     def fresh(self):
         self.sg = self.make_sg(clock=self.sg.clock)
@@ -48,9 +54,27 @@ class Driver:
     def history(self, instance_id):
         return queries.history(self.sg, instance_id)
 
-    def to_proposal_gate(self, **prospect):
-        deal = self.start(**prospect)
-        self.work(deal["id"], "Task_PrepareProposal", "sam", **PROPOSAL)
-        self.work(deal["id"], "Task_SignOffPricing", "fiona", **PRICING_OK)
-        self.work(deal["id"], "Task_SignOffDelivery", "pete", **DELIVERY_OK)
-        return deal["id"]
+    def to_proposal(self, **prospect):
+        """A qualified deal through discovery and its gate; 'Prepare proposal' is ready."""
+        iid = self.start(**prospect)["id"]
+        self.work(iid, "Task_Discovery", "sam", **DISCOVERY)
+        self.work(iid, "Task_DiscoveryGateReview", "lena", **DISCOVERY_GO)
+        return iid
+
+    def to_sign_offs(self, preparer="sam", **proposal):
+        iid = self.to_proposal()
+        self.work(iid, "Task_PrepareProposal", preparer, **{**PROPOSAL, **proposal})
+        return iid
+
+    def to_proposal_gate(self, **proposal):
+        iid = self.to_sign_offs(**proposal)
+        self.work(iid, "Task_SignOffPricing", "fiona", **PRICING_OK)
+        self.work(iid, "Task_SignOffDelivery", "pete", **DELIVERY_OK)
+        self.work(iid, "Task_SignOffQuality", "quinn", **QUALITY_OK)
+        return iid
+
+    def to_negotiation(self):
+        iid = self.to_proposal_gate()
+        self.work(iid, "Task_ProposalGateReview", "lena", **GATE_GO)
+        self.work(iid, "Task_ContractReview", "lou", **CONTRACT_OK)
+        return iid

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from engine.cli import main
 from engine.models import Base
 from tests.conftest import DIAGRAMS, ROOT
-from tests.drive import GOOD_PROSPECT, PROPOSAL
+from tests.drive import DISCOVERY, GOOD_PROSPECT
 
 
 @pytest.fixture
@@ -54,20 +54,20 @@ def test_full_journey_through_the_cli(cli):
     iid = int(cli("start", "opportunity", "--user", "sam", "--data", json.dumps(GOOD_PROSPECT)).stdout.strip())
     tasks = json.loads(cli("tasks", "--user", "sam", "--json").stdout)
     assert [(t["instance_id"], t["process_id"], t["element_id"], t["name"], t["role"]) for t in tasks] == [
-        (iid, "opportunity", "Task_PrepareProposal", "Prepare proposal", "sales")]
+        (iid, "opportunity", "Task_Discovery", "Discovery", "sales")]
     assert json.loads(cli("tasks", "--user", "fiona", "--json").stdout) == []
 
     refused = cli("complete", tasks[0]["id"], "--user", "fiona", "--data", "{}", ok=False)
-    assert refused.returncode == 1 and "fiona may not work on 'Prepare proposal'" in refused.stderr
-    bad = cli("complete", tasks[0]["id"], "--user", "sam", "--data", '{"price": "lots"}', ok=False)
-    assert bad.returncode == 1 and "price: must be a whole number" in bad.stderr
-    cli("complete", tasks[0]["id"], "--user", "sam", "--data", json.dumps(PROPOSAL))
-    again = cli("complete", tasks[0]["id"], "--user", "sam", "--data", json.dumps(PROPOSAL), ok=False)
+    assert refused.returncode == 1 and "fiona may not work on 'Discovery'" in refused.stderr
+    bad = cli("complete", tasks[0]["id"], "--user", "sam", "--data", '{"pain_points": ""}', ok=False)
+    assert bad.returncode == 1 and "pain_points: is required" in bad.stderr
+    cli("complete", tasks[0]["id"], "--user", "sam", "--data", json.dumps(DISCOVERY))
+    again = cli("complete", tasks[0]["id"], "--user", "sam", "--data", json.dumps(DISCOVERY), ok=False)
     assert again.returncode == 1 and "already completed by sam" in again.stderr
 
     shown = json.loads(cli("show", str(iid), "--json").stdout)
     assert shown["id"] == iid and shown["process_id"] == "opportunity" and shown["version"] == 1
-    assert shown["status"] == "running" and shown["data"]["price"] == 450000
+    assert shown["status"] == "running" and shown["data"]["decision_maker"] == "Plant director"
     history = json.loads(cli("history", str(iid), "--json").stdout)
     assert [e["kind"] for e in history] == ["instance_started", "decision_evaluated", "gate_decided",
                                              "task_completed"]

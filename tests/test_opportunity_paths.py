@@ -1,7 +1,9 @@
 """Every path of diagrams/opportunity.bpmn, driven as users would, state restored at every task."""
 import pytest
 
-from tests.drive import DELIVERY_OK, PRICING_OK, PROPOSAL, Driver
+from engine import queries
+from tests.drive import (CONTRACT_OK, DELIVERY_OK, DISCOVERY, DISCOVERY_GO, GATE_GO, LOOK_BACK, PRICING_OK,
+                         PROPOSAL, QUALITY_OK, Driver)
 
 
 @pytest.fixture
@@ -41,28 +43,36 @@ def test_qualification_decision_and_gate_are_audited_with_inputs_rule_and_flow(d
     assert [f["id"] for f in gate["details"]["flows_taken"]] == ["Flow_Disqualified"]
     assert gate["details"]["values_read"] == {"qualified": False}
     assert gate["details"]["outcome"] == "kill" and gate["details"]["gate"] == "qualification"
+    assert gate["details"]["reason"] == "annual revenue $30MM is below $50MM"
     assert gate["details"]["decided_by"]["kind"] == "rule"
     assert gate["details"]["decided_by"]["rules"] == ["Rule_RevenueTooLow"]
     assert events["instance_ended"]["element_id"] == "EndEvent_Disqualified"
 
 
-def test_qualified_deal_reaches_proposal_with_sales(drive):
+def test_qualified_deal_goes_to_discovery_with_sales(drive):
     deal = drive.start()
     assert deal["status"] == "running"
-    assert [(t["element_id"], t["role"]) for t in deal["ready_tasks"]] == [("Task_PrepareProposal", "sales")]
-    assert drive.show(deal["id"])["stage"] == "Proposal"
+    assert [(t["element_id"], t["role"]) for t in deal["ready_tasks"]] == [("Task_Discovery", "sales")]
+    assert drive.show(deal["id"])["stage"] == "Discovery"
 
 
-def test_finance_and_supply_sign_off_in_parallel_in_either_order(drive):
-    deal = drive.start()
-    drive.work(deal["id"], "Task_PrepareProposal", "sam", **PROPOSAL)
-    assert set(drive.ready(deal["id"])) == {"Task_SignOffPricing", "Task_SignOffDelivery"}
-    drive.work(deal["id"], "Task_SignOffDelivery", "pete", **DELIVERY_OK)
-    assert set(drive.ready(deal["id"])) == {"Task_SignOffPricing"}, "the join waits for finance"
-    drive.work(deal["id"], "Task_SignOffPricing", "fiona", **PRICING_OK)
-    assert set(drive.ready(deal["id"])) == {"Task_ProposalGateReview"}
-    data = drive.show(deal["id"])["data"]
+def test_discovery_go_leads_to_the_proposal(drive):
+    iid = drive.to_proposal()
+    assert set(drive.ready(iid)) == {"Task_PrepareProposal"}
+    assert drive.show(iid)["stage"] == "Proposal"
+
+
+def test_three_departments_sign_off_in_parallel_in_any_order(drive):
+    iid = drive.to_sign_offs()
+    assert set(drive.ready(iid)) == {"Task_SignOffPricing", "Task_SignOffDelivery", "Task_SignOffQuality"}
+    drive.work(iid, "Task_SignOffQuality", "quinn", **QUALITY_OK)
+    drive.work(iid, "Task_SignOffDelivery", "pete", **DELIVERY_OK)
+    assert set(drive.ready(iid)) == {"Task_SignOffPricing"}, "the join waits for finance"
+    drive.work(iid, "Task_SignOffPricing", "fiona", **PRICING_OK)
+    assert set(drive.ready(iid)) == {"Task_ProposalGateReview"}
+    data = drive.show(iid)["data"]
     assert data["pricing_approved"] is True and data["committed_delivery_date"] == "2027-03-15"
+    assert data["specs_approved"] is True and data["approval_level"] == "finance"
 
 
 def test_leadership_kills_at_proposal_gate(drive):
@@ -76,30 +86,47 @@ def test_leadership_kills_at_proposal_gate(drive):
     assert gate["details"]["flows_taken"][0]["id"] == "Flow_ProposalKill"
     assert gate["details"]["values_read"] == {"proposal_decision": "kill"}
     assert gate["details"]["outcome"] == "kill"
+    assert gate["details"]["reason"] == "margin too thin for the risk"
     assert gate["details"]["decided_by"] == {"kind": "person", "user": "lena", "element_id": "Task_ProposalGateReview",
                                              "task": "Proposal gate review"}
 
 
-@pytest.mark.parametrize("outcome, end", [("won", "EndEvent_Won"), ("lost", "EndEvent_Lost")])
-def test_go_then_negotiate_to_won_or_lost(drive, outcome, end):
-    iid = drive.to_proposal_gate()
-    drive.work(iid, "Task_ProposalGateReview", "lena", proposal_decision="go", proposal_rationale="strategic account")
+@pytest.mark.parametrize("outcome, extra, end", [
+    ("won", {"final_price": 440000}, "EndEvent_Won"),
+    ("lost", {"loss_reason": "lost on price"}, "EndEvent_Lost"),
+])
+def test_negotiate_to_won_or_lost_then_look_back(drive, outcome, extra, end):
+    iid = drive.to_negotiation()
     assert drive.show(iid)["stage"] == "Negotiation"
-    extra = {"final_price": 440000} if outcome == "won" else {"loss_reason": "lost on price"}
     r = drive.work(iid, "Task_Negotiate", "sally", outcome=outcome, **extra)
+    assert r["status"] == "running", "the deal stays open for its look-back"
+    assert [t["element_id"] for t in r["ready_tasks"]] == ["Task_LookBack"]
+    assert drive.show(iid)["stage"] == "Closed"
+    r = drive.work(iid, "Task_LookBack", "lena", **LOOK_BACK)
     assert r["status"] == "completed" and r["ended_at_element"] == end
     shown = drive.show(iid)
     assert shown["ended_at_element"] == end and shown["ended_at"] is not None
+    assert shown["data"]["acquisition_cost"] == 18000
     completed = [(e["element_id"], e["actor"]) for e in drive.history(iid) if e["kind"] == "task_completed"]
-    assert completed == [("Task_PrepareProposal", "sam"), ("Task_SignOffPricing", "fiona"),
-                         ("Task_SignOffDelivery", "pete"), ("Task_ProposalGateReview", "lena"),
-                         ("Task_Negotiate", "sally")]
+    assert completed == [("Task_Discovery", "sam"), ("Task_DiscoveryGateReview", "lena"),
+                         ("Task_PrepareProposal", "sam"), ("Task_SignOffPricing", "fiona"),
+                         ("Task_SignOffDelivery", "pete"), ("Task_SignOffQuality", "quinn"),
+                         ("Task_ProposalGateReview", "lena"), ("Task_ContractReview", "lou"),
+                         ("Task_Negotiate", "sally"), ("Task_LookBack", "lena")]
 
 
 def test_task_completed_event_carries_the_submitted_data_as_coerced(drive):
-    deal = drive.start()
-    drive.work(deal["id"], "Task_PrepareProposal", "sam", price="450000", margin_pct="31",
+    iid = drive.to_proposal()
+    drive.work(iid, "Task_PrepareProposal", "sam", price="450000", margin_pct="31",
                requested_delivery_date="01/03/2027")
-    ev = [e for e in drive.history(deal["id"]) if e["kind"] == "task_completed"][0]
-    assert ev["actor"] == "sam"
+    ev = [e for e in drive.history(iid) if e["kind"] == "task_completed"][-1]
+    assert ev["actor"] == "sam" and ev["element_id"] == "Task_PrepareProposal"
     assert ev["details"]["data"] == {"price": 450000, "margin_pct": 31, "requested_delivery_date": "2027-03-01"}
+
+
+def test_every_gate_passed_has_a_gate_decision_row(drive):
+    iid = drive.to_negotiation()
+    gates = [(g["gate"], g["outcome"]) for g in queries.gate_decisions(drive.sg, instance_id=iid)]
+    assert gates == [("qualification", "go"), ("discovery", "go"), ("proposal", "go")]
+    assert [e["details"]["gate"] for e in drive.history(iid) if e["kind"] == "gate_decided"] == [
+        "qualification", "discovery", "proposal"]

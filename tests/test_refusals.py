@@ -6,7 +6,7 @@ import pytest
 from engine import queries
 from engine.errors import Conflict, FormInvalid, NotFound, Refused
 from engine.instances import complete_task, start_instance
-from tests.drive import DELIVERY_OK, GOOD_PROSPECT, PRICING_OK, PROPOSAL, Driver
+from tests.drive import DELIVERY_OK, DISCOVERY, GOOD_PROSPECT, PRICING_OK, PROPOSAL, QUALITY_OK, Driver
 from tests.snapshot import stored
 
 
@@ -20,18 +20,18 @@ def _task(drive, iid, element_id):
 
 
 def test_user_without_the_lane_role_is_refused_and_nothing_changes(drive):
-    deal = drive.start()
+    iid = drive.to_proposal()
     before = stored(drive.sg)
     with pytest.raises(Refused, match="fiona may not work on 'Prepare proposal': it needs the role 'sales'"):
-        complete_task(drive.sg, _task(drive, deal["id"], "Task_PrepareProposal"), "fiona", PROPOSAL)
+        complete_task(drive.sg, _task(drive, iid, "Task_PrepareProposal"), "fiona", PROPOSAL)
     assert stored(drive.sg) == before
 
 
 def test_role_is_matched_case_insensitively(drive, staff):
     staff({"tom": ["  SALES "]})
     deal = drive.start(user="tom")
-    r = complete_task(drive.sg, _task(drive, deal["id"], "Task_PrepareProposal"), "tom", PROPOSAL)
-    assert {t["element_id"] for t in r["ready_tasks"]} == {"Task_SignOffPricing", "Task_SignOffDelivery"}
+    r = complete_task(drive.sg, _task(drive, deal["id"], "Task_Discovery"), "tom", DISCOVERY)
+    assert [t["element_id"] for t in r["ready_tasks"]] == ["Task_DiscoveryGateReview"]
 
 
 def test_finance_cannot_start_an_opportunity(drive):
@@ -51,10 +51,10 @@ def test_finance_cannot_start_an_opportunity(drive):
     ({**PROPOSAL, "proposal_summary": "x" * 2001}, {"proposal_summary": "must be at most 2000 characters"}),
 ])
 def test_bad_form_values_are_refused_field_by_field(drive, data, errors):
-    deal = drive.start()
+    iid = drive.to_proposal()
     before = stored(drive.sg)
     with pytest.raises(FormInvalid) as exc:
-        complete_task(drive.sg, _task(drive, deal["id"], "Task_PrepareProposal"), "sam", data)
+        complete_task(drive.sg, _task(drive, iid, "Task_PrepareProposal"), "sam", data)
     assert exc.value.errors == errors
     assert stored(drive.sg) == before
 
@@ -89,8 +89,8 @@ def test_unknown_process_task_and_user_are_reported(drive):
 
 
 def test_double_completion_says_who_completed_it_and_when(drive):
-    deal = drive.start()
-    task_id = _task(drive, deal["id"], "Task_PrepareProposal")
+    iid = drive.to_proposal()
+    task_id = _task(drive, iid, "Task_PrepareProposal")
     complete_task(drive.sg, task_id, "sam", PROPOSAL)
     before = stored(drive.sg)
     with pytest.raises(Conflict, match=r"'Prepare proposal' was already completed by sam at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC"):
@@ -99,10 +99,12 @@ def test_double_completion_says_who_completed_it_and_when(drive):
 
 
 def test_check_order_is_state_then_role_then_form(drive):
-    deal = drive.start()
-    task_id = _task(drive, deal["id"], "Task_PrepareProposal")
+    iid = drive.to_proposal()
+    task_id = _task(drive, iid, "Task_PrepareProposal")
     with pytest.raises(Refused, match="may not work"):
         complete_task(drive.sg, task_id, "fiona", {"bogus": 1})  # wrong role beats bad data
+    with pytest.raises(FormInvalid):
+        complete_task(drive.sg, task_id, "sam", {"bogus": 1})
     complete_task(drive.sg, task_id, "sam", PROPOSAL)
     with pytest.raises(Conflict, match="already completed"):
         complete_task(drive.sg, task_id, "fiona", {"bogus": 1})  # completed beats wrong role
@@ -128,31 +130,32 @@ def _race(n, fn):
 
 
 def test_racing_completions_of_one_task_have_exactly_one_winner(drive):
-    deal = drive.start()
-    task_id = _task(drive, deal["id"], "Task_PrepareProposal")
+    iid = drive.to_proposal()
+    task_id = _task(drive, iid, "Task_PrepareProposal")
     users = ["sam", "sally"] * 3
     results = _race(len(users), lambda i: complete_task(drive.sg, task_id, users[i], PROPOSAL))
     winners = [r for r in results if r[0] == "ok"]
     losers = [r[1] for r in results if r[0] == "error"]
     assert len(winners) == 1
     assert all(isinstance(e, Conflict) and "already completed by" in str(e) for e in losers), losers
-    done = [e for e in drive.history(deal["id"]) if e["kind"] == "task_completed"]
+    done = [e for e in drive.history(iid) if e["kind"] == "task_completed" and e["element_id"] == "Task_PrepareProposal"]
     assert len(done) == 1
-    assert set(drive.ready(deal["id"])) == {"Task_SignOffPricing", "Task_SignOffDelivery"}
+    assert set(drive.ready(iid)) == {"Task_SignOffPricing", "Task_SignOffDelivery", "Task_SignOffQuality"}
     assert queries.verify_audit(drive.sg)["ok"]
 
 
 def test_racing_parallel_sign_offs_on_one_deal_both_land(drive):
-    deals = [drive.start()["id"] for _ in range(3)]
+    deals = [drive.to_sign_offs() for _ in range(3)]
     jobs = []
     for iid in deals:
-        drive.work(iid, "Task_PrepareProposal", "sam", **PROPOSAL)
         jobs.append((_task(drive, iid, "Task_SignOffPricing"), "fiona", PRICING_OK))
         jobs.append((_task(drive, iid, "Task_SignOffDelivery"), "pete", DELIVERY_OK))
+        jobs.append((_task(drive, iid, "Task_SignOffQuality"), "quinn", QUALITY_OK))
     results = _race(len(jobs), lambda i: complete_task(drive.sg, *jobs[i]))
     assert [r[0] for r in results] == ["ok"] * len(jobs), results
     for iid in deals:
         assert set(drive.ready(iid)) == {"Task_ProposalGateReview"}, "the join fired once, after both"
         data = drive.show(iid)["data"]
         assert data["pricing_approved"] is True and data["delivery_committed"] is True
+        assert data["specs_approved"] is True
     assert queries.verify_audit(drive.sg)["ok"]
