@@ -1,0 +1,1 @@
+"""Benchmarks for Stagegate (run with `python -m bench.run`)."""
