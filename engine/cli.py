@@ -103,7 +103,7 @@ def demo(obj):
         if queries.users(sg):
             click.echo("the database already has users; demo data is only loaded into an empty database")
             return
-        result = load_demo(sg)
+        result = load_demo(lambda clock: bootstrap(obj.url, clock=clock))
         for name, roles in result["users"].items():
             click.echo(f"user {name:<6} roles: {', '.join(roles)}")
         click.echo(f"{len(result['deals'])} opportunities created; try: stagegate tasks --user sam")

@@ -31,18 +31,18 @@ def inbox(sg, user: str, process: str | None = None, role: str | None = None, st
             .where(HumanTask.state == "ready",
                    HumanTask.id.in_(select(TaskRole.task_id).where(TaskRole.role.in_(mine))))
             .order_by(HumanTask.created_at, HumanTask.id)).all() if mine else []
-    items = []
-    for ht, title in rows:
-        due = _aware(ht.due_at, now)
-        created = _aware(ht.created_at, now)
-        items.append({
-            "id": ht.id, "instance_id": ht.instance_id, "process_id": ht.process_id, "element_id": ht.element_id,
-            "name": ht.name, "role": ht.role, "stage": ht.stage, "deal": title,
-            "created_at": iso(ht.created_at), "age_hours": round((now - created).total_seconds() / 3600, 1),
-            "due_at": iso(ht.due_at), "overdue": bool(due and due < now),
-            "claimed_by": ht.claimed_by, "mine": ht.claimed_by == user,
-            "available": ht.claimed_by in (None, user),
-        })
+        items = []
+        for ht, title in rows:
+            due = _aware(ht.due_at, now)
+            created = _aware(ht.created_at, now)
+            items.append({
+                "id": ht.id, "instance_id": ht.instance_id, "process_id": ht.process_id, "element_id": ht.element_id,
+                "name": ht.name, "role": ht.role, "stage": ht.stage, "deal": title,
+                "created_at": iso(ht.created_at), "age_hours": round((now - created).total_seconds() / 3600, 1),
+                "due_at": iso(ht.due_at), "overdue": bool(due and due < now),
+                "claimed_by": ht.claimed_by, "mine": ht.claimed_by == user,
+                "available": ht.claimed_by in (None, user),
+            })
     counts = {
         "process": _count(items, "process_id"),
         "role": _count(items, "role"),
@@ -86,8 +86,9 @@ def deals(sg, user: str, status: str | None = None, limit: int = 200) -> list[di
                 gates.setdefault(g.instance_id, []).append({"gate": g.gate, "outcome": g.outcome, "at": iso(g.decided_at)})
         open_counts = dict(s.execute(select(HumanTask.instance_id, func.count()).where(
             HumanTask.instance_id.in_(ids), HumanTask.state == "ready").group_by(HumanTask.instance_id)).all()) if ids else {}
-    return [{
-        "id": r.id, "title": r.title, "process_id": r.process_id, "version": r.version, "status": r.status,
-        "stage": r.stage, "started_at": iso(r.started_at), "started_by": r.started_by, "ended_at": iso(r.ended_at),
-        "ended_at_element": r.ended_at_element, "gates": gates.get(r.id, []), "open_tasks": open_counts.get(r.id, 0),
-    } for r in rows]
+        return [{
+            "id": r.id, "title": r.title, "process_id": r.process_id, "version": r.version, "status": r.status,
+            "stage": r.stage, "started_at": iso(r.started_at), "started_by": r.started_by, "ended_at": iso(r.ended_at),
+            "ended_at_element": r.ended_at_element, "gates": gates.get(r.id, []),
+            "open_tasks": open_counts.get(r.id, 0),
+        } for r in rows]

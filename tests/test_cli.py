@@ -117,3 +117,8 @@ def test_audit_verify_exits_1_naming_the_broken_event(cli, database_url):
     engine.dispose()
     p = cli("audit", "verify", ok=False)
     assert p.returncode == 1 and p.stdout.startswith("broken at event 2:")
+
+
+def test_worker_once_reports_its_pass(cli):
+    p = cli("worker", "--once")
+    assert p.stdout.strip() == "fired 0 timers, 0 failed, 0 skipped"

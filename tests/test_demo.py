@@ -1,0 +1,47 @@
+"""The demo database a new user sees first: every stage and outcome, realistic times, intact audit."""
+from datetime import datetime, timedelta, timezone
+
+from engine import queries
+from engine.bootstrap import bootstrap
+from engine.demo import DEMO_USERS, load_demo
+from engine.inbox import deals, inbox
+from engine.metrics import cost_per_acquisition
+from engine.models import Base
+
+NOW = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
+
+
+def test_demo_covers_every_stage_gate_outcome_and_role(database_url):
+    made = []
+
+    def factory(clock):
+        sg = bootstrap(database_url, clock=clock)
+        if not made:
+            Base.metadata.create_all(sg.engine)
+        made.append(sg)
+        return sg
+
+    result = load_demo(factory, now=NOW)
+    sg = made[-1]
+    assert len(result["deals"]) >= 40
+    rows = deals(sg, "lena", limit=1000)
+    assert len(rows) == len(result["deals"])
+    running_stages = {d["stage"] for d in rows if d["status"] == "running"}
+    assert {"Discovery", "Proposal", "Negotiation", "Closed"} <= running_stages
+    ends = {d["ended_at_element"] for d in rows if d["status"] == "completed"}
+    assert {"EndEvent_Disqualified", "EndEvent_DiscoveryKilled", "EndEvent_ProposalKilled", "EndEvent_Won",
+            "EndEvent_Lost"} <= ends
+    outcomes = {(g["gate"], g["outcome"]) for g in queries.gate_decisions(sg, limit=10000)}
+    assert {("qualification", "go"), ("qualification", "kill"), ("discovery", "go"), ("discovery", "kill"),
+            ("discovery", "hold"), ("discovery", "recycle"), ("proposal", "go"), ("proposal", "kill")} <= outcomes
+    for user in DEMO_USERS:
+        if user != "dora":
+            assert inbox(sg, user)["tasks"], f"{user} has an empty inbox"
+    assert any(t["overdue"] for t in inbox(sg, "pete")["tasks"])
+    cpa = cost_per_acquisition(sg)
+    assert cpa["won"] >= 5 and cpa["closed"] > cpa["won"] and cpa["cpa"] > 0
+    starts = sorted(d["started_at"] for d in rows)
+    assert starts[0] < (NOW - timedelta(days=90)).strftime("%Y-%m-%dT%H:%M") < starts[-1] < NOW.isoformat()
+    assert queries.verify_audit(sg)["ok"]
+    for sg in made:
+        sg.dispose()
