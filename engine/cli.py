@@ -13,7 +13,7 @@ from .bootstrap import bootstrap
 from .deployment import collect_files, deploy
 from .errors import FormInvalid, InvalidDiagram, StagegateError, StepFailed
 from .instances import complete_task, start_instance
-from .users import add_user
+from .users import add_user, set_password
 
 
 def _operator() -> str:
@@ -96,7 +96,7 @@ def init(obj):
 @click.pass_obj
 def demo(obj):
     """Create the database with the shipped catalog, demo users and sample deals."""
-    from .demo import load_demo
+    from .demo import DEMO_PASSWORD, load_demo
 
     def go():
         sg = bootstrap(obj.url, migrate=True)
@@ -105,7 +105,7 @@ def demo(obj):
             return
         result = load_demo(lambda clock: bootstrap(obj.url, clock=clock))
         for name, roles in result["users"].items():
-            click.echo(f"user {name:<6} roles: {', '.join(roles)}")
+            click.echo(f"user {name:<6} password {DEMO_PASSWORD}  roles: {', '.join(roles)}")
         click.echo(f"{len(result['deals'])} opportunities created; try: stagegate tasks --user sam")
     _run(go)
 
@@ -158,13 +158,23 @@ def user():
 @user.command("add")
 @click.argument("name")
 @click.option("--role", "roles", multiple=True, required=True, help="A role (lane name); repeatable.")
+@click.option("--password", default=None, help="Sign-in password for the web app (8+ characters).")
 @click.pass_obj
-def user_add(obj, name, roles):
+def user_add(obj, name, roles, password):
     """Create a user with roles (or grant more roles)."""
     def go():
-        r = add_user(obj.sg, name, list(roles), _operator())
+        r = add_user(obj.sg, name, list(roles), _operator(), password=password)
         click.echo(f"{r['name']}: {', '.join(r['roles'])}")
     _run(go)
+
+
+@user.command("passwd")
+@click.argument("name")
+@click.password_option()
+@click.pass_obj
+def user_passwd(obj, name, password):
+    """Set a user's sign-in password."""
+    _run(lambda: (set_password(obj.sg, name, password, _operator()), click.echo(f"password set for {name}")))
 
 
 @user.command("list")

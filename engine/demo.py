@@ -19,6 +19,8 @@ from .users import add_user
 
 DIAGRAMS = Path(__file__).resolve().parent.parent / "diagrams"
 
+DEMO_PASSWORD = "stagegate"  # for the demo database only
+
 DEMO_USERS = {
     "sam": ["Sales"],
     "sally": ["Sales"],
@@ -169,7 +171,7 @@ def load_demo(sg_factory, now: datetime | None = None, days: int = 150, seed: in
     rng = random.Random(seed)
     deployed = deploy(sg, collect_files([DIAGRAMS]), "cli:demo", comment="demo catalog")
     for name, roles in DEMO_USERS.items():
-        add_user(sg, name, roles, "cli:demo")
+        add_user(sg, name, roles, "cli:demo", password=DEMO_PASSWORD)
 
     fates = [f for f, n in _FATES for _ in range(n)]
     rng.shuffle(fates)

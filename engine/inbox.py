@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from .actors import load_user, roles_of
 from .clock import iso
 from .models import GateDecision, HumanTask, Instance, TaskRole
+from .views import visible_processes
 
 SORTS = ("due", "age")
 
@@ -68,12 +69,11 @@ def _count(items, key) -> dict:
 
 
 def deals(sg, user: str, status: str | None = None, limit: int = 200) -> list[dict]:
-    """Instances the user can see (any whose process has a task for one of their roles), newest first."""
+    """Deals the user can see (see views.py for the rule), newest first, with their gate outcomes."""
     with sg.uow(write=False) as uow:
         s = uow.session
-        mine = roles_of(load_user(s, user))
-        visible = select(HumanTask.process_id).join(TaskRole, TaskRole.task_id == HumanTask.id).where(
-            TaskRole.role.in_(mine)).distinct()
+        load_user(s, user)
+        visible = visible_processes(sg, user)
         q = select(Instance).where(Instance.process_id.in_(visible) | (Instance.started_by == user))
         if status:
             q = q.where(Instance.status == status)
