@@ -146,6 +146,8 @@ def process_model(process, file_name: str) -> dict:
                     item["form"] = _form(el)
                 if tag == "businessRuleTask":
                     item["decision_ref"] = el.get(f"{{{CAMUNDA_NS}}}decisionRef")
+                if tag == "serviceTask":
+                    item["topic"] = el.get(f"{{{CAMUNDA_NS}}}topic") if el.get(f"{{{CAMUNDA_NS}}}type") == "external" else None
                 if tag == "callActivity":
                     item["called_element"] = el.get("calledElement")
                 if tag == "boundaryEvent":

@@ -16,6 +16,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from . import sandbox
 from .timekeeping import clock_in_use
+from workflows.service_tasks import HANDLERS as SERVICE_HANDLERS
 from workflows.vocabulary import GATE_OUTCOMES
 
 
@@ -159,6 +160,23 @@ class Runner:
             },
         })
 
+    def _serve(self, task) -> None:
+        """Run a service task's handler on a copy of the data and merge what it returns."""
+        el = self._element(task)
+        handler = SERVICE_HANDLERS.get(el.get("topic"))
+        if handler is None:
+            raise EngineFailure(f"no handler for service task topic '{el.get('topic')}'", el.get("id"), el.get("name"),
+                                plain(task.data))
+        try:
+            outputs = handler(plain(task.data))
+        except Exception as exc:  # noqa: BLE001 - a failing handler is an incident at this task
+            raise EngineFailure(f"service task handler '{el.get('topic')}' failed: {type(exc).__name__}: {exc}",
+                                el.get("id"), el.get("name"), plain(task.data)) from None
+        task.data.update(outputs or {})
+        self.log.events.append({"kind": "service_task_run", "element_id": el.get("id"), "details": {
+            "element_name": el.get("name"), "topic": el.get("topic"), "outputs": plain(outputs or {})}})
+        task.complete()
+
     def _did_run(self, task) -> None:
         el = self._element(task)
         kind = el.get("type")
@@ -251,7 +269,10 @@ class Runner:
                 if task.state == TaskState.READY and not task.task_spec.manual:
                     self._current = task
                     self._will_run(task)
-                    task.run()
+                    if self._element(task).get("type") == "serviceTask":
+                        self._serve(task)
+                    else:
+                        task.run()
                     self._did_run(task)
                     count += 1
             return count

@@ -7,7 +7,9 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 
@@ -35,6 +37,7 @@ class _StateOnlyWorkflowConverter(BpmnWorkflowConverter):
 def _make_serializer() -> BpmnWorkflowSerializer:
     config = dict(CAMUNDA_CONFIG)
     config[BpmnWorkflow] = _StateOnlyWorkflowConverter
+    config[ServiceTask] = BpmnTaskSpecConverter  # run by our handlers (runtime.py), so no extra state
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 
 

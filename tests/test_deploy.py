@@ -195,9 +195,14 @@ BROKEN = {
         [("deal.bpmn", f.process(executable=False))],
         "deal.bpmn", None, None, "no executable process in this file"),
     "unsupported element type": (
-        [("deal.bpmn", f.process(yes_target="Task_Erp", extra='<bpmn:serviceTask id="Task_Erp" name="Book in ERP" />'
+        [("deal.bpmn", f.process(yes_target="Task_Erp", extra='<bpmn:sendTask id="Task_Erp" name="Book in ERP" />'
                                  '<bpmn:sequenceFlow id="Flow_Erp" sourceRef="Task_Erp" targetRef="EndEvent_Yes" />'))],
-        "deal.bpmn", "Task_Erp", "Book in ERP", "element type serviceTask is not supported by the engine"),
+        "deal.bpmn", "Task_Erp", "Book in ERP", "element type sendTask is not supported by the engine"),
+    "service task without a known handler": (
+        [("deal.bpmn", f.process(yes_target="Task_Erp", extra='<bpmn:serviceTask id="Task_Erp" name="Book in ERP" '
+                                 'camunda:type="external" camunda:topic="erp.book" />'
+                                 '<bpmn:sequenceFlow id="Flow_Erp" sourceRef="Task_Erp" targetRef="EndEvent_Yes" />'))],
+        "deal.bpmn", "Task_Erp", "Book in ERP", "service task topic 'erp.book' has no handler; known topics: "),
     "task with two outgoing flows": (
         [("deal.bpmn", f.process(extra='<bpmn:sequenceFlow id="Flow_Shortcut" sourceRef="Task_Review" '
                                        'targetRef="EndEvent_No" />'))],
@@ -271,10 +276,12 @@ def test_invalid_new_decision_does_not_touch_the_processes_using_it(sg, catalog)
 
 def test_unstorable_spec_is_refused_not_crashed(sg, monkeypatch):
     """If the lint lets through a type the serializer cannot write, deploy still refuses cleanly."""
-    monkeypatch.delitem(validation.UNSUPPORTED_TYPES, "serviceTask")
-    xml = f.process(yes_target="Task_Erp", extra='<bpmn:serviceTask id="Task_Erp" name="Book in ERP" />'
+    monkeypatch.delitem(validation.UNSUPPORTED_TYPES, "receiveTask")
+    body = f.process(yes_target="Task_Erp", wrap=False,
+                     extra='<bpmn:receiveTask id="Task_Erp" name="Book in ERP" messageRef="Msg_Po" />'
                                                   '<bpmn:sequenceFlow id="Flow_Erp" sourceRef="Task_Erp" '
                                                   'targetRef="EndEvent_Yes" />')
+    xml = f.definitions('<bpmn:message id="Msg_Po" name="purchase order" />\n' + body, "deal_review")
     [problem] = refused(sg, f.files(("deal.bpmn", xml)))
     assert problem.element_id == "Task_Erp" and "cannot be stored" in problem.reason
 

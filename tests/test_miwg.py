@@ -53,7 +53,7 @@ EXPECTED_EXECUTABLE = {
     "A.4.1.bpmn": "task has 2 outgoing sequence flows",
     "C.2.0.bpmn": "gateway has neither a default flow nor a condition on every outgoing flow",
     "C.6.0.bpmn": "data association refers to the dataInput 'Travel Request'",
-    "C.7.0.bpmn": "element type serviceTask is not supported by the engine",
+    "C.7.0.bpmn": "service task needs camunda:type=\"external\" and a camunda:topic",
 }
 # What an exception's repr or a stack trace looks like, as opposed to a sentence.
 NOT_A_SENTENCE = re.compile(r"Traceback|\w+(Error|Exception)\(|<Element |object at 0x|KeyError|\{http")
