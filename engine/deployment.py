@@ -89,11 +89,13 @@ def _refuse_duplicates(docs) -> None:
         raise InvalidDiagram(problems)
 
 
-def _latest_process_versions(s):
+def latest_process_versions(s):
+    """The newest version row of every process, by process id."""
     newest = select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("v")).group_by(
         ProcessVersion.process_id).subquery()
     return s.execute(select(ProcessVersion).join(
-        newest, (ProcessVersion.process_id == newest.c.process_id) & (ProcessVersion.version == newest.c.v))).scalars().all()
+        newest, (ProcessVersion.process_id == newest.c.process_id) & (ProcessVersion.version == newest.c.v))
+        .order_by(ProcessVersion.process_id)).scalars().all()
 
 
 def _latest_decision_versions(s):
@@ -117,7 +119,7 @@ def _deployed_context(s, docs) -> list:
         loaded.add(sha)
         context.append(doc)
 
-    latest = _latest_process_versions(s)
+    latest = latest_process_versions(s)
     # A changed decision table gives every process that uses it a new version, so new
     # starts run the new criteria while running deals keep theirs.
     for pv in latest:
@@ -183,7 +185,7 @@ def _dump_spec(sg, p, problems: list) -> dict | None:
 
 def _store_processes(s, parsed, dumps, actor, comment, now) -> list[dict]:
     results = []
-    latest = {pv.process_id: pv for pv in _latest_process_versions(s)}
+    latest = {pv.process_id: pv for pv in latest_process_versions(s)}
     for p in parsed:
         content_hash = hashlib.sha256("\n".join(p.source_shas).encode()).hexdigest()
         prev = latest.get(p.process_id)

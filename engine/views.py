@@ -5,9 +5,10 @@ process, or when they started it. Otherwise these raise Refused, and the page sa
 """
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from .actors import load_user, roles_of
+from .deployment import latest_process_versions
 from .errors import NotFound, Refused
 from .models import AuditEvent, HumanTask, Instance, ProcessVersion, Source
 from .queries import _event_row, _task_row, instance as instance_query
@@ -21,19 +22,11 @@ def process_roles(model: dict) -> set[str]:
     return {r for el in model["elements"].values() for r in el.get("roles", [])}
 
 
-def _latest(s):
-    newest = select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("v")).group_by(
-        ProcessVersion.process_id).subquery()
-    return s.execute(select(ProcessVersion).join(
-        newest, (ProcessVersion.process_id == newest.c.process_id) & (ProcessVersion.version == newest.c.v))
-        .order_by(ProcessVersion.process_id)).scalars().all()
-
-
 def visible_processes(sg, user: str) -> list[str]:
     """Process ids whose deals `user` may see."""
     with sg.uow(write=False) as uow:
         mine = roles_of(load_user(uow.session, user))
-        return [pv.process_id for pv in _latest(uow.session) if process_roles(pv.model) & mine]
+        return [pv.process_id for pv in latest_process_versions(uow.session) if process_roles(pv.model) & mine]
 
 
 def startable(sg, user: str) -> list[dict]:
@@ -41,7 +34,7 @@ def startable(sg, user: str) -> list[dict]:
     with sg.uow(write=False) as uow:
         mine = roles_of(load_user(uow.session, user))
         out = []
-        for pv in _latest(uow.session):
+        for pv in latest_process_versions(uow.session):
             start = [e for e in pv.model["elements"].values() if e["type"] == "startEvent" and e["parent"] is None]
             roles = start[0].get("roles", []) if start else []
             if not roles or set(roles) & mine:

@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, text
 
 from engine.bootstrap import bootstrap
 from engine.clock import FrozenClock
+from engine.demo import DEMO_USERS
 from engine.deployment import collect_files, deploy
 from engine.models import Base
 from engine.users import add_user
@@ -24,19 +25,7 @@ DIAGRAMS = ROOT / "diagrams"
 SHARED = ROOT.parent / "shared"
 PG_URL = os.environ.get("STAGEGATE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
-STAFF = {
-    "sam": ["Sales"],
-    "sally": ["Sales"],
-    "fiona": ["Finance"],
-    "pete": ["Supply"],
-    "quinn": ["Quality"],
-    "lou": ["Legal"],
-    "lena": ["Sales Leadership"],
-    "carl": ["Finance Head"],
-    "hank": ["Supply Head"],
-    "hedy": ["Quality Head"],
-    "dora": ["Process Designer"],
-}
+STAFF = DEMO_USERS  # the same cast as the demo database
 
 _pg_state: dict = {}
 
