@@ -1,10 +1,12 @@
-# Stagegate: `make demo` sets up and runs the demo; `make test` sets up and runs the tests.
+# Stagegate: `make run` serves the web app on the demo database; `make demo` builds the demo database;
+# `make test` sets up and runs the tests.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DB ?= stagegate.db
+PORT ?= 5000
 
-.PHONY: setup demo test bench clean
+.PHONY: setup assets demo run test bench clean
 
 $(BIN)/stagegate: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -14,16 +16,37 @@ $(BIN)/stagegate: pyproject.toml
 
 setup: $(BIN)/stagegate
 
+# Front-end assets: the prebuilt bpmn-js viewer the web app serves from node_modules/ (no build step).
+NPM ?= npm
+ASSETS_STAMP := node_modules/.package-lock.json
+
+assets: $(ASSETS_STAMP)
+
+$(ASSETS_STAMP): $(wildcard package.json package-lock.json)
+	@if [ ! -f package.json ]; then \
+	  echo "make assets: no package.json, nothing to install"; \
+	elif ! command -v $(NPM) >/dev/null 2>&1; then \
+	  echo "make assets: npm not found, skipping the front-end install (diagrams will not render;" \
+	       "install Node.js and npm, e.g. apt-get install npm, then run make assets)"; \
+	else \
+	  $(NPM) ci --no-audit --no-fund && touch $@; \
+	fi
+
 demo: setup
 	STAGEGATE_DATABASE_URL=sqlite:///$(abspath $(DB)) $(BIN)/stagegate demo
 	@echo "--- ready tasks (stagegate tasks) ---"
 	@STAGEGATE_DATABASE_URL=sqlite:///$(abspath $(DB)) $(BIN)/stagegate tasks
 
-test: setup
+# The web app on $(DB) (the demo database, made on first run) at http://localhost:$(PORT)/.
+run: setup assets
+	@if [ ! -f $(DB) ]; then STAGEGATE_DATABASE_URL=sqlite:///$(abspath $(DB)) $(BIN)/stagegate demo; fi
+	STAGEGATE_DATABASE_URL=sqlite:///$(abspath $(DB)) $(BIN)/python -m web --port $(PORT)
+
+test: setup assets
 	$(BIN)/pytest
 
 bench: setup
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf $(VENV) *.egg-info $(DB) $(DB)-wal $(DB)-shm
+	rm -rf $(VENV) *.egg-info $(DB) $(DB)-wal $(DB)-shm node_modules test-artifacts

@@ -1,0 +1,246 @@
+"""The task page: the form drawn from the diagram, the deal around it, and what submitting does."""
+import json
+import re
+from html import unescape
+
+import pytest
+
+from engine import queries
+from engine.deployment import deploy
+from engine.instances import complete_task, start_instance
+from tests.drive import PROPOSAL, PRICING_OK
+from tests.snapshot import stored
+from tests.test_incidents import BPMN as PROBE_BPMN, DMN as PROBE_DMN
+
+from .conftest import text
+
+FORM_PROBE = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Defs_Form" targetNamespace="http://example.com/t">
+  <bpmn:process id="form_probe" name="Form probe" isExecutable="true">
+    <bpmn:laneSet id="LaneSet_1"><bpmn:lane id="Lane_Sales" name="Sales">
+      <bpmn:flowNodeRef>StartEvent_1</bpmn:flowNodeRef><bpmn:flowNodeRef>Fill</bpmn:flowNodeRef><bpmn:flowNodeRef>EndEvent_1</bpmn:flowNodeRef>
+    </bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="StartEvent_1"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="Fill" name="Fill in the order">
+      <bpmn:extensionElements><camunda:formData>
+        <camunda:formField id="note" label="Note" type="string" defaultValue="n/a" />
+        <camunda:formField id="quantity" label="Quantity" type="long" defaultValue="5">
+          <camunda:validation><camunda:constraint name="min" config="1" /><camunda:constraint name="max" config="10" /></camunda:validation>
+        </camunda:formField>
+        <camunda:formField id="colour" label="Colour" type="enum" defaultValue="blue">
+          <camunda:value id="red" name="Red" /><camunda:value id="blue" name="Blue" />
+        </camunda:formField>
+        <camunda:formField id="ship_on" label="Ship on" type="date" defaultValue="2027-01-15" />
+        <camunda:formField id="urgent" label="Urgent" type="boolean" defaultValue="true" />
+        <camunda:formField id="code" label="Code" type="string">
+          <camunda:validation><camunda:constraint name="minlength" config="2" /><camunda:constraint name="maxlength" config="8" /></camunda:validation>
+        </camunda:formField>
+      </camunda:formData></bpmn:extensionElements>
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:endEvent id="EndEvent_1"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="StartEvent_1" targetRef="Fill"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="Fill" targetRef="EndEvent_1"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+@pytest.fixture
+def proposal(driver):
+    """A deal whose 'Prepare proposal' (Sales) is ready."""
+    iid = driver.to_proposal()
+    return {"deal": iid, "task": driver.ready(iid)["Task_PrepareProposal"]["id"]}
+
+
+def field_html(html, field_id) -> str:
+    """The markup of one form field's block."""
+    start = html.index(f'id="field-{field_id}"')
+    start = html.rindex('<div class="field', 0, start)
+    return html[start:html.index("</div>", start)]
+
+
+def as_form(values: dict) -> dict:
+    return {k: ("true" if v is True else "false" if v is False else str(v)) for k, v in values.items()}
+
+
+def test_the_form_shows_labels_required_marks_and_limits(sign_in, proposal):
+    r = sign_in("sam").get(f"/tasks/{proposal['task']}")
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert "<h1>Prepare proposal</h1>" in html
+    price = field_html(html, "price")
+    assert '<label for="field-price">Quoted price ($) <abbr class="required" title="required">*</abbr></label>' in price
+    assert 'type="number"' in price and 'min="1"' in price and " required" in price
+    margin = field_html(html, "margin_pct")
+    assert 'min="-100"' in margin and 'max="100"' in margin
+    assert 'type="date"' in field_html(html, "requested_delivery_date")
+    summary = field_html(html, "proposal_summary")
+    assert "<textarea" in summary and 'maxlength="2000"' in summary
+    assert 'title="required"' not in summary, "an optional field has no * mark"
+    assert 'name="csrf_token"' in html and "Complete task" in html
+
+
+def test_enum_fields_are_selects_with_their_options(sign_in, driver):
+    iid = driver.start()["id"]
+    driver.work(iid, "Task_Discovery", "sam", pain_points="Downtime", decision_maker="Plant director")
+    task_id = driver.ready(iid)["Task_DiscoveryGateReview"]["id"]
+    html = sign_in("lena").get(f"/tasks/{task_id}").get_data(as_text=True)
+    decision = field_html(html, "discovery_decision")
+    assert "<select" in decision and " required" in decision
+    assert re.findall(r'<option value="([^"]*)"[^>]*>([^<]+)</option>', decision) == [
+        ("", "— choose —"), ("go", "Go"), ("kill", "Kill"), ("hold", "Hold"), ("recycle", "Recycle")]
+    assert 'minlength="3"' in field_html(html, "discovery_note")
+    assert "Required when discovery_decision == &#39;hold&#39;" in field_html(html, "hold_days")
+
+
+def test_defaults_are_filled_in(sg, sign_in, app):
+    deploy(sg, [("form_probe.bpmn", FORM_PROBE)], actor="cli:test")
+    iid = start_instance(sg, "form_probe", "sam", {})["id"]
+    task_id = queries.ready_tasks(sg, instance_id=iid)[0]["id"]
+    html = sign_in("sam").get(f"/tasks/{task_id}").get_data(as_text=True)
+    assert 'value="n/a"' in field_html(html, "note")
+    assert 'value="5"' in field_html(html, "quantity") and 'max="10"' in field_html(html, "quantity")
+    assert '<option value="blue" selected>Blue</option>' in field_html(html, "colour")
+    assert "— choose —" not in field_html(html, "colour")
+    assert 'value="2027-01-15"' in field_html(html, "ship_on")
+    urgent = field_html(html, "urgent")
+    assert 'type="checkbox"' in urgent and " checked" in urgent
+    assert '<input type="hidden" name="urgent" value="false">' in urgent
+    code = field_html(html, "code")
+    assert 'minlength="2"' in code and 'maxlength="8"' in code
+
+
+def test_the_page_shows_the_deals_data_diagram_and_history(sign_in, proposal):
+    r = sign_in("sam").get(f"/tasks/{proposal['task']}")
+    page = text(r)
+    for shown in ("Acme pumps", "Acme Industrial", "500,000", "Plant director", "Unplanned downtime on line 3"):
+        assert shown in page
+    html = r.get_data(as_text=True)
+    diagram = re.search(r'<div id="diagram" class="diagram" ([^>]*)></div>', html)
+    assert diagram, "the diagram container is on the page"
+    attrs = dict(re.findall(r'(data-[a-z]+)="([^"]*)"', diagram.group(1)))
+    assert attrs["data-src"] == "/diagrams/opportunity/1.bpmn"
+    assert json.loads(unescape(attrs["data-current"])) == ["Task_PrepareProposal"]
+    visited = json.loads(unescape(attrs["data-visited"]))
+    assert visited["Task_Discovery"] == 1 and "Gateway_Discovery" in visited
+    assert json.loads(unescape(attrs["data-flows"])), "the flows taken so far"
+    assert '<script src="/static/vendor/bpmn-js/bpmn-navigated-viewer.production.min.js"></script>' in html
+    assert '<script src="/static/js/diagram.js"></script>' in html
+    assert 'href="/static/vendor/bpmn-js/assets/bpmn-js.css"' in html
+    for line in ("sam started the deal", "engine decision qualification: rule Rule_Qualified",
+                 "sam completed Discovery",
+                 "Discovery gate: go (by lena: 'clear pain, budget holder engaged')"):
+        assert line in page, line
+
+
+def test_completing_a_task_moves_the_deal_on(sg, sign_in, proposal):
+    b = sign_in("sam")
+    r = b.post(f"/tasks/{proposal['task']}", as_form(PROPOSAL))
+    assert r.status_code == 302 and r.location == "/"
+    assert "Done: Prepare proposal on Acme pumps" in text(b.get("/"))
+    ready = {t["element_id"] for t in queries.ready_tasks(sg, instance_id=proposal["deal"])}
+    assert "Task_SignOffPricing" in ready
+    data = queries.instance(sg, proposal["deal"])["data"]
+    assert data["price"] == 450000 and data["requested_delivery_date"] == "2027-03-01"
+
+
+def test_a_bad_value_is_shown_next_to_its_field_with_the_values_kept_and_nothing_stored(sg, sign_in, proposal):
+    b = sign_in("sam")
+    before = stored(sg)
+    r = b.post(f"/tasks/{proposal['task']}", {"price": "0", "margin_pct": "thirty", "requested_delivery_date": "",
+                                              "proposal_summary": "Two skids <b>installed</b>"})
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    assert "Please correct the marked fields; nothing was saved." in text(r)
+    price = field_html(html, "price")
+    assert "Quoted price ($) must be at least 1" in price and 'value="0"' in price and 'aria-invalid="true"' in price
+    margin = field_html(html, "margin_pct")
+    assert "Gross margin (%) must be a whole number" in margin and 'value="thirty"' in margin
+    assert "Requested delivery date is required" in field_html(html, "requested_delivery_date")
+    assert "Two skids &lt;b&gt;installed&lt;/b&gt;</textarea>" in field_html(html, "proposal_summary")
+    assert stored(sg) == before
+
+
+def test_an_unticked_checkbox_means_no_and_a_ticked_one_yes(sg, sign_in, driver):
+    iid = driver.to_sign_offs()
+    fiona = sign_in("fiona")
+    pricing = driver.ready(iid)["Task_SignOffPricing"]["id"]
+    r = fiona.post(f"/tasks/{pricing}", {"pricing_approved": "false", "finance_comment": "too thin"})
+    assert r.status_code == 302
+    assert queries.instance(sg, iid)["data"]["pricing_approved"] is False
+    quality = driver.ready(iid)["Task_SignOffQuality"]["id"]
+    r = sign_in("quinn").post(f"/tasks/{quality}", {"specs_approved": ["false", "true"]})
+    assert r.status_code == 302
+    assert queries.instance(sg, iid)["data"]["specs_approved"] is True
+
+
+def test_fields_not_on_the_form_are_not_stored(sg, sign_in, proposal):
+    r = sign_in("sam").post(f"/tasks/{proposal['task']}", {**as_form(PROPOSAL), "approval_level": "none"})
+    assert r.status_code == 302
+    assert queries.instance(sg, proposal["deal"])["data"].get("approval_level") != "none"
+
+
+def test_a_user_without_the_role_gets_403_and_none_of_the_deal(sg, sign_in, proposal):
+    fiona = sign_in("fiona")
+    r = fiona.get(f"/tasks/{proposal['task']}")
+    assert r.status_code == 403
+    body = r.get_data(as_text=True)
+    for secret in ("Acme pumps", "Acme Industrial", "Plant director", "500,000", "Unplanned downtime", 'id="diagram"'):
+        assert secret not in body
+    assert "Not allowed" in text(r) and "fiona may not work on 'Prepare proposal'" in text(r)
+    before = stored(sg)
+    r = fiona.post(f"/tasks/{proposal['task']}", as_form(PROPOSAL))
+    assert r.status_code == 403 and "Acme" not in r.get_data(as_text=True)
+    assert stored(sg) == before
+
+
+def test_a_task_completed_by_someone_else_meanwhile_gives_the_stale_page(sg, sign_in, proposal):
+    sam = sign_in("sam")
+    assert sam.get(f"/tasks/{proposal['task']}").status_code == 200  # sam opens the form...
+    token = sam.token(f"/tasks/{proposal['task']}")
+    complete_task(sg, proposal["task"], "sally", PROPOSAL)  # ...sally completes it first
+    before = stored(sg)
+    r = sam.client.post(f"/tasks/{proposal['task']}", data={**as_form(PROPOSAL), "price": "999", "csrf_token": token})
+    assert r.status_code == 409
+    page = text(r)
+    assert "This has moved on" in page and "'Prepare proposal' was already completed by sally" in page
+    assert '<a class="button" href="/">Back to your inbox</a>' in r.get_data(as_text=True)
+    assert stored(sg) == before
+    assert queries.instance(sg, proposal["deal"])["data"]["price"] == 450000
+
+
+def test_submitting_twice_gives_409_the_second_time(sg, sign_in, proposal):
+    sam = sign_in("sam")
+    token = sam.token(f"/tasks/{proposal['task']}")
+    form = {**as_form(PROPOSAL), "csrf_token": token}
+    assert sam.client.post(f"/tasks/{proposal['task']}", data=form).status_code == 302
+    before = stored(sg)
+    again = sam.client.post(f"/tasks/{proposal['task']}", data=form)
+    assert again.status_code == 409 and "already completed by sam" in text(again)
+    assert stored(sg) == before
+
+
+def test_a_completed_task_page_says_so_without_a_form(sign_in, proposal, sg):
+    complete_task(sg, proposal["task"], "sally", PROPOSAL)
+    r = sign_in("sam").get(f"/tasks/{proposal['task']}")
+    assert r.status_code == 200
+    assert "This task is completed by sally" in text(r)
+    assert f'action="/tasks/{proposal["task"]}"' not in r.get_data(as_text=True)
+
+
+def test_a_failing_step_shows_the_incident_and_keeps_the_values(sg, sign_in, app):
+    deploy(sg, [("probe.bpmn", PROBE_BPMN), ("tier.dmn", PROBE_DMN)], actor="cli:test")
+    iid = start_instance(sg, "incident_probe", "sam", {})["id"]
+    task_id = queries.ready_tasks(sg, instance_id=iid)[0]["id"]
+    sam = sign_in("sam")
+    r = sam.post(f"/tasks/{task_id}", {"amount": "5", "divisor": "0"})
+    assert r.status_code == 422
+    page = text(r)
+    assert "The step could not run, so nothing was saved." in page
+    assert "step failed at Ratio (Ratio above 10?)" in page and "division by zero" in page
+    html = r.get_data(as_text=True)
+    assert 'value="5"' in field_html(html, "amount") and 'value="0"' in field_html(html, "divisor")
+    assert [t["id"] for t in queries.ready_tasks(sg, instance_id=iid)] == [task_id], "the task is still open"
+    assert sam.post(f"/tasks/{task_id}", {"amount": "200", "divisor": "100"}).status_code == 302

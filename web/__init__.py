@@ -1,0 +1,26 @@
+"""The staff web app: server-rendered pages over the engine's services and queries."""
+from __future__ import annotations
+
+from flask import Flask
+
+from engine.bootstrap import bootstrap
+
+from . import auth, deals, diagrams, errors, formatting, inbox, login, security, settings, start, tasks
+from .context import STAGEGATE_KEY
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app and its one Stagegate (or use config["STAGEGATE"], e.g. a test's)."""
+    app = Flask(__name__, instance_relative_config=True)
+    settings.configure(app, config or {})
+    sg = app.config.pop("STAGEGATE", None)
+    if sg is None:
+        sg = bootstrap(app.config["DATABASE_URL"], migrate=app.config["MIGRATE"])
+    app.extensions[STAGEGATE_KEY] = sg
+    security.init_app(app)
+    login.init_app(app)
+    formatting.init_app(app)
+    errors.init_app(app)
+    for module in (auth, inbox, tasks, start, deals, diagrams):
+        app.register_blueprint(module.bp)
+    return app

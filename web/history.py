@@ -1,0 +1,72 @@
+"""One line of plain language for each audit event of a deal."""
+from __future__ import annotations
+
+
+def _quote(text) -> str:
+    return f"'{text}'" if text not in (None, "") else ""
+
+
+def _gate(d: dict) -> str:
+    name = f"{d['gate'].capitalize()} gate" if d.get("gate") else (d.get("element_name") or "gate")
+    by = d.get("decided_by") or {}
+    reason = d.get("reason")
+    if by.get("kind") == "person":
+        why = f"by {by.get('user')}" + (f": {_quote(reason)}" if reason not in (None, "") else "")
+    elif by.get("kind") == "rule":
+        rules = ", ".join(by.get("rules") or [])
+        why = f"decision {by.get('decision')}" + (f", rule {rules}" if rules else "")
+        if reason not in (None, ""):
+            why += f": {_quote(reason)}"
+    else:
+        why = f"on {', '.join(by.get('keys') or [])}" if by.get("keys") else ""
+    return f"{name}: {d.get('outcome')}" + (f" ({why})" if why else "")
+
+
+def _decision(d: dict) -> str:
+    rules = ", ".join(r.get("id") or f"row {r.get('row')}" for r in d.get("matched_rules") or [])
+    return f"decision {d.get('decision')}: rule {rules}" if rules else f"decision {d.get('decision')}"
+
+
+def _flows(d: dict) -> str:
+    taken = [f.get("name") or f.get("target") or f.get("id") for f in d.get("flows_taken") or []]
+    return f"{d.get('element_name') or 'gateway'}: {', '.join(taken) or 'passed'}"
+
+
+def describe(event: dict) -> str:
+    """What happened, e.g. "completed Prepare proposal" or "Discovery gate: go (by lena: 'clear pain')"."""
+    d = event.get("details") or {}
+    kind = event.get("kind")
+    if kind == "instance_started":
+        return "started the deal"
+    if kind == "task_completed":
+        return f"completed {d.get('task_name') or event.get('element_id')}"
+    if kind == "gate_decided":
+        return _gate(d)
+    if kind == "decision_evaluated":
+        return _decision(d)
+    if kind == "gateway_passed":
+        return _flows(d)
+    if kind == "timer_fired":
+        return "timer fired" + (f": {d['element_name']}" if d.get("element_name") else "")
+    if kind == "instance_ended":
+        return "deal ended" + (f": {d['end_event']}" if d.get("end_event") else "")
+    if kind == "incident":
+        return f"incident at {d.get('element_name') or event.get('element_id')}: {d.get('message')}"
+    if kind == "task_claimed":
+        return f"claimed {d.get('task_name')}"
+    if kind == "task_unclaimed":
+        return f"released {d.get('task_name')}" + (f" (was {d['previous']}'s)" if d.get("previous") else "")
+    if kind == "task_reassigned":
+        return f"reassigned {d.get('task_name')} to {d.get('to')}"
+    return (kind or "event").replace("_", " ")
+
+
+def decider(details: dict) -> str:
+    """Who or what decided a gate: a user, a decision table's rule, or the data."""
+    by = (details or {}).get("decided_by") or {}
+    if by.get("kind") == "person":
+        return str(by.get("user"))
+    if by.get("kind") == "rule":
+        rules = ", ".join(by.get("rules") or [])
+        return f"decision {by.get('decision')}" + (f" (rule {rules})" if rules else "")
+    return "the data"

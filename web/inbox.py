@@ -1,0 +1,79 @@
+"""The task inbox, and claiming, releasing and reassigning tasks from it."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from engine import inbox as inbox_queries
+from engine.claims import claim_task, reassign_task, unclaim_task
+
+from .auth import safe_next
+from .context import current_actor, stagegate
+from .guard import engine_errors
+from .team import assignees
+
+bp = Blueprint("inbox", __name__)
+
+FILTERS = ("process", "role", "stage")
+SORTS = {"due": "due date", "age": "age"}
+
+
+def _chosen() -> dict:
+    chosen = {k: request.args.get(k) or None for k in FILTERS}
+    chosen["sort"] = request.args.get("sort") if request.args.get("sort") in SORTS else "due"
+    return chosen
+
+
+@bp.route("/")
+@login_required
+@engine_errors
+def index():
+    """The ready tasks of the user's roles, filtered and sorted, with counts per filter value."""
+    sg = stagegate()
+    chosen = _chosen()
+    result = inbox_queries.inbox(sg, current_actor(), process=chosen["process"], role=chosen["role"],
+                                 stage=chosen["stage"], sort=chosen["sort"])
+
+    def link(**changes):
+        """This inbox URL with some filters changed (None drops one)."""
+        args = {k: v for k, v in {**chosen, **changes}.items() if v}
+        return url_for("inbox.index", **args)
+
+    return render_template("inbox.html", tasks=result["tasks"], counts=result["counts"], roles=result["roles"],
+                           chosen=chosen, sorts=SORTS, link=link, assignees=assignees(sg, current_user, result["tasks"]),
+                           here=request.full_path.rstrip("?"))
+
+
+def _back():
+    return redirect(safe_next(request.form.get("next")) or url_for("inbox.index"))
+
+
+@bp.route("/tasks/<task_id>/claim", methods=["POST"])
+@login_required
+@engine_errors
+def claim(task_id):
+    """Take a task so that only you work it."""
+    claim_task(stagegate(), task_id, current_actor())
+    flash("You claimed the task; only you can complete it now.", "success")
+    return _back()
+
+
+@bp.route("/tasks/<task_id>/unclaim", methods=["POST"])
+@login_required
+@engine_errors
+def unclaim(task_id):
+    """Give a claimed task back to its role's queue."""
+    unclaim_task(stagegate(), task_id, current_actor())
+    flash("The task is back in its role's queue.", "success")
+    return _back()
+
+
+@bp.route("/tasks/<task_id>/reassign", methods=["POST"])
+@login_required
+@engine_errors
+def reassign(task_id):
+    """A department head hands a task to a named user."""
+    to_user = (request.form.get("to_user") or "").strip()
+    reassign_task(stagegate(), task_id, current_actor(), to_user)
+    flash(f"The task is now with {to_user}.", "success")
+    return _back()

@@ -1,0 +1,150 @@
+/*
+ * Stagegate: render BPMN diagrams with the prebuilt bpmn-js NavigatedViewer (window.BpmnJS,
+ * from /static/vendor/bpmn-js/bpmn-navigated-viewer.production.min.js, loaded before this
+ * file). No inline script: the pages run under a strict Content-Security-Policy.
+ *
+ * Markup, for every `#diagram` or `.diagram[data-src]` element:
+ *   data-src      URL of the BPMN XML (same origin; the session cookie is sent)
+ *   data-current  JSON list of element ids being worked now      -> marker "current-task"
+ *   data-visited  JSON {element id: times entered}               -> marker "visited",
+ *                 plus an overlay badge "×N" when N > 1
+ *   data-flows    JSON list of sequence flow ids that were taken  -> marker "taken"
+ *
+ * When done the container gets data-rendered="true" and data-marked="<markers added>";
+ * on failure data-rendered="error" and a readable message inside the container.
+ */
+(function () {
+  'use strict';
+
+  var TIMES = '\u00d7';
+
+  function parseJSON(container, name, fallback) {
+    var raw = container.getAttribute('data-' + name);
+    if (raw === null || raw.trim() === '') {
+      return fallback;
+    }
+    try {
+      return JSON.parse(raw);
+    } catch (err) {
+      // Tolerate a plain comma-separated list of ids.
+      if (Array.isArray(fallback)) {
+        return raw.split(',').map(function (s) { return s.trim(); }).filter(Boolean);
+      }
+      throw new Error('data-' + name + ' is not valid JSON');
+    }
+  }
+
+  function asList(value) {
+    if (Array.isArray(value)) {
+      return value;
+    }
+    if (value && typeof value === 'object') {
+      return Object.keys(value);
+    }
+    return value ? [String(value)] : [];
+  }
+
+  function showError(container, err) {
+    var message = (err && err.message) ? err.message : String(err);
+    container.textContent = '';
+    var box = document.createElement('p');
+    box.className = 'diagram-error';
+    box.setAttribute('role', 'alert');
+    box.textContent = 'diagram could not be loaded: ' + message;
+    container.appendChild(box);
+    container.setAttribute('data-error', message);
+    container.setAttribute('data-rendered', 'error');
+  }
+
+  function badge(count) {
+    var span = document.createElement('span');
+    span.className = 'visit-badge';
+    span.title = 'entered ' + count + ' times';
+    span.textContent = TIMES + count;
+    return span;
+  }
+
+  function mark(viewer, container) {
+    var canvas = viewer.get('canvas');
+    var registry = viewer.get('elementRegistry');
+    var overlays = viewer.get('overlays');
+    var marked = 0;
+
+    function add(id, cls) {
+      if (typeof id !== 'string' || !registry.get(id)) {
+        return false; // an id the diagram does not have (e.g. another version): skip it
+      }
+      canvas.addMarker(id, cls);
+      marked += 1;
+      return true;
+    }
+
+    var visited = parseJSON(container, 'visited', {});
+    if (Array.isArray(visited)) {
+      visited.forEach(function (id) { add(id, 'visited'); });
+    } else {
+      Object.keys(visited || {}).forEach(function (id) {
+        var count = Number(visited[id]) || 0;
+        if (add(id, 'visited') && count > 1) {
+          overlays.add(id, 'visit-count', {
+            position: { top: -10, right: 14 },
+            html: badge(count)
+          });
+        }
+      });
+    }
+    asList(parseJSON(container, 'flows', [])).forEach(function (id) { add(id, 'taken'); });
+    asList(parseJSON(container, 'current', [])).forEach(function (id) { add(id, 'current-task'); });
+    return marked;
+  }
+
+  function render(container) {
+    if (container.getAttribute('data-rendered')) {
+      return Promise.resolve(); // already done (the script was included twice)
+    }
+    container.setAttribute('data-rendered', 'loading');
+    var src = container.getAttribute('data-src');
+    if (!src) {
+      showError(container, new Error('no data-src given'));
+      return Promise.resolve();
+    }
+    if (typeof window.BpmnJS !== 'function') {
+      showError(container, new Error('the bpmn-js viewer script is not loaded'));
+      return Promise.resolve();
+    }
+    return fetch(src, {
+      credentials: 'same-origin',
+      headers: { Accept: 'application/xml, text/xml' }
+    }).then(function (response) {
+      if (!response.ok) {
+        throw new Error('HTTP ' + response.status + ' ' + response.statusText + ' for ' + src);
+      }
+      return response.text();
+    }).then(function (xml) {
+      var viewer = new window.BpmnJS({ container: container });
+      container._stagegateViewer = viewer; // for debugging and tests
+      return viewer.importXML(xml).then(function () {
+        viewer.get('canvas').zoom('fit-viewport', 'auto');
+        var marked = mark(viewer, container);
+        container.setAttribute('data-marked', String(marked));
+        container.setAttribute('data-rendered', 'true');
+      }, function (err) {
+        viewer.destroy();
+        throw err;
+      });
+    }).catch(function (err) {
+      showError(container, err);
+    });
+  }
+
+  function renderAll() {
+    var found = document.querySelectorAll('#diagram, .diagram[data-src]');
+    Array.prototype.forEach.call(found, render);
+  }
+
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', renderAll);
+  } else {
+    renderAll();
+  }
+}());
