@@ -94,9 +94,20 @@ def deal(sg, instance_id: int, user: str) -> dict:
             HumanTask.instance_id == inst.id, HumanTask.state == "ready").order_by(HumanTask.created_at)).scalars()]
         history = [_event_row(e) for e in s.execute(select(AuditEvent).where(
             AuditEvent.instance_id == inst.id).order_by(AuditEvent.seq)).scalars()]
+        fields = _form_fields(s.get(ProcessVersion, inst.process_version_id).model)
     info = instance_query(sg, instance_id)
     gates = [e for e in history if e["kind"] == "gate_decided"]
-    return {**info, "ready_tasks": ready, "history": history, "gates": gates, "trail": _trail(history, ready)}
+    return {**info, "ready_tasks": ready, "history": history, "gates": gates, "fields": fields,
+            "trail": _trail(history, ready)}
+
+
+def _form_fields(model: dict) -> dict:
+    """Every form field of the diagram by id, so a deal's data is shown with the labels its forms gave."""
+    fields: dict = {}
+    for element in (model.get("elements") or {}).values():
+        for f in element.get("form") or []:
+            fields.setdefault(f["id"], f)
+    return fields
 
 
 def task(sg, task_id: str, user: str) -> dict:

@@ -9,9 +9,9 @@ def _row(key, raw, fields_by_id) -> dict:
     return {"key": key, "label": (field or {}).get("label") or label(key), "value": value(raw, field)}
 
 
-def key_data(deal: dict, form: list[dict] | None = None) -> dict:
+def key_data(deal: dict) -> dict:
     """{"start": rows, "since": rows}: the start form's values, then the other data so far."""
-    by_id = {f["id"]: f for f in form or []}
+    by_id = deal.get("fields") or {}
     started = next((e for e in deal.get("history", []) if e["kind"] == "instance_started"), None)
     start_values = ((started or {}).get("details") or {}).get("data") or {}
     data = deal.get("data") or {}

@@ -8,10 +8,20 @@ TEXTAREA_FROM = 500  # strings allowed to be this long get a text area
 _TRUE = {"true", "on", "yes", "1"}
 
 
-def _attrs(kind: str, c: dict) -> dict:
+def _widget(kind: str, f: dict) -> str:
+    c = f.get("constraints") or {}
+    if kind == "string" and int(c.get("maxlength") or 0) >= TEXTAREA_FROM:
+        return "textarea"
+    if kind == "boolean" and "required" in c and f.get("default") in (None, ""):
+        # A sign-off is a decision: an untouched box must not submit "no" for the user.
+        return "yesno"
+    return INPUT_TYPES.get(kind, "text")
+
+
+def _attrs(kind: str, widget: str, c: dict) -> dict:
     """HTML constraint attributes mirroring the diagram's, so the browser warns early too."""
     attrs: dict = {}
-    if "required" in c and kind != "boolean":  # an unticked box is an answer: "no"
+    if "required" in c and widget != "checkbox":  # an unticked box is an answer: "no"
         attrs["required"] = True
     if "readonly" in c:
         attrs["readonly"] = True
@@ -44,10 +54,8 @@ def widgets(fields: list[dict], values: dict | None = None, errors: dict | None 
         kind = f.get("type") or "string"
         c = f.get("constraints") or {}
         raw = values[f["id"]] if f["id"] in values else f.get("default")
-        attrs = _attrs(kind, c)
-        widget = INPUT_TYPES.get(kind, "text")
-        if kind == "string" and int(c.get("maxlength") or 0) >= TEXTAREA_FROM:
-            widget = "textarea"
+        widget = _widget(kind, f)
+        attrs = _attrs(kind, widget, c)
         out.append({
             "id": f["id"],
             "name": f["id"],

@@ -26,7 +26,7 @@ def _page(task_id: str, values: dict | None = None, errors: dict | None = None, 
     return render_template(
         "task.html", task=task, deal=deal, widgets=fields.widgets(form, values, errors),
         form_errors=fields.unknown_errors(errors or {}, form), failure=failure,
-        data=key_data(deal, form), may_work=task["claimed_by"] in (None, current_actor()),
+        data=key_data(deal), may_work=task["claimed_by"] in (None, current_actor()),
         assignees=assignees(sg, current_user, [task] if task["state"] == "ready" else [])), status
 
 

@@ -67,8 +67,10 @@ def fill(page, values: dict) -> None:
     """Fill the form fields (input ids are field-<field id>) as a person would."""
     for key, value in values.items():
         box = page.locator(f"#field-{key}")
-        kind = box.evaluate("el => el.tagName === 'SELECT' ? 'select' : (el.type || 'text')")
-        if kind == "select":
+        kind = box.evaluate("el => el.tagName === 'FIELDSET' ? 'yesno' : el.tagName === 'SELECT' ? 'select' : (el.type || 'text')")
+        if kind == "yesno":
+            page.check(f"#field-{key}-{'yes' if value else 'no'}")
+        elif kind == "select":
             box.select_option(str(value))
         elif kind == "checkbox":
             box.set_checked(bool(value))

@@ -65,6 +65,8 @@ def test_the_deal_page_shows_data_tasks_gates_history_and_diagram(sign_in, deals
     html, page = r.get_data(as_text=True), text(r)
     assert "<h1>Big plant</h1>" in html
     assert "Acme Industrial" in page and "Plant director" in page
+    assert "Prospect annual revenue ($MM)" in page and "Annual revenue musd" not in page, \
+        "data is labelled as the diagram's forms label it"
     task = driver.ready(iid)["Task_PrepareProposal"]
     assert f'<a href="/tasks/{task["id"]}">Prepare proposal</a>' in html
     gates = html[html.index('<table class="gates">'):]

@@ -163,16 +163,25 @@ def test_a_bad_value_is_shown_next_to_its_field_with_the_values_kept_and_nothing
     assert stored(sg) == before
 
 
-def test_an_unticked_checkbox_means_no_and_a_ticked_one_yes(sg, sign_in, driver):
+def test_a_sign_off_is_an_explicit_yes_or_no_never_a_default(sg, sign_in, driver):
     iid = driver.to_sign_offs()
     fiona = sign_in("fiona")
     pricing = driver.ready(iid)["Task_SignOffPricing"]["id"]
-    r = fiona.post(f"/tasks/{pricing}", {"pricing_approved": "false", "finance_comment": "too thin"})
-    assert r.status_code == 302
+    html = fiona.get(f"/tasks/{pricing}").get_data(as_text=True)
+    choice = html[html.index('id="field-pricing_approved"'):html.index("</fieldset>")]
+    assert 'type="radio"' in choice and 'value="true"' in choice and 'value="false"' in choice
+    assert " checked" not in choice and "checkbox" not in choice, "nothing is decided until the user picks"
+
+    r = fiona.post(f"/tasks/{pricing}", {"finance_comment": "looks fine"})
+    assert r.status_code == 422
+    assert "Pricing and margin approved is required" in r.get_data(as_text=True)
+    assert "Task_SignOffPricing" in driver.ready(iid), "clicking Complete without a choice decides nothing"
+    assert "pricing_approved" not in queries.instance(sg, iid)["data"]
+
+    assert fiona.post(f"/tasks/{pricing}", {"pricing_approved": "false", "finance_comment": "too thin"}).status_code == 302
     assert queries.instance(sg, iid)["data"]["pricing_approved"] is False
     quality = driver.ready(iid)["Task_SignOffQuality"]["id"]
-    r = sign_in("quinn").post(f"/tasks/{quality}", {"specs_approved": ["false", "true"]})
-    assert r.status_code == 302
+    assert sign_in("quinn").post(f"/tasks/{quality}", {"specs_approved": "true"}).status_code == 302
     assert queries.instance(sg, iid)["data"]["specs_approved"] is True
 
 
