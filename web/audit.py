@@ -51,40 +51,17 @@ def log():
                            raw={k: request.args.get(k, "") for k in FILTERS}), 422 if errors else 200
 
 
-def _export_rows():
-    chosen, errors = _filter()
-    if errors:
-        return None, errors
-    return audit_log.export(stagegate(), current_actor(), chosen), {}
-
-
-def _refused_export(errors):
-    message = "; ".join(f"{k}: {v}" for k, v in errors.items())
-    return Response(f"nothing exported: {message}\n", status=422, mimetype="text/plain")
-
-
-@bp.route("/audit/export.csv")
-@login_required
-@engine_errors
-def export_csv():
-    """The filtered events as CSV, streamed row by row (details as JSON text)."""
-    rows, errors = _export_rows()
-    if errors:
-        return _refused_export(errors)
-
-    def lines():
-        buffer = io.StringIO()
-        out = csv.writer(buffer)
-        out.writerow(audit_log.EXPORT_COLUMNS)
-        for row in rows:
-            out.writerow([_cell(row[c]) for c in audit_log.EXPORT_COLUMNS])
-            if buffer.tell() > 64_000:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
-
-    return _download(lines(), "text/csv", "csv")
+def _csv_lines(rows):
+    buffer = io.StringIO()
+    out = csv.writer(buffer)
+    out.writerow(audit_log.EXPORT_COLUMNS)
+    for row in rows:
+        out.writerow([_cell(row[c]) for c in audit_log.EXPORT_COLUMNS])
+        if buffer.tell() > 64_000:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
 
 
 def _cell(value):
@@ -93,28 +70,39 @@ def _cell(value):
     return json.dumps(value, sort_keys=True, ensure_ascii=False) if isinstance(value, (dict, list)) else value
 
 
+def _json_chunks(rows):
+    yield "["
+    for i, row in enumerate(rows):
+        yield ("," if i else "") + "\n" + json.dumps(row, sort_keys=True, ensure_ascii=False)
+    yield "\n]\n"
+
+
+def _export(render, mimetype: str, suffix: str) -> Response:
+    """The filtered events, rendered chunk by chunk as they are read; a bad filter exports nothing (422)."""
+    chosen, errors = _filter()
+    if errors:
+        message = "; ".join(f"{k}: {v}" for k, v in errors.items())
+        return Response(f"nothing exported: {message}\n", status=422, mimetype="text/plain")
+    rows = audit_log.export(stagegate(), current_actor(), chosen)  # refuses a non-auditor now, before streaming
+    response = Response(stream_with_context(render(rows)), mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="stagegate-audit.{suffix}"'
+    return response
+
+
+@bp.route("/audit/export.csv")
+@login_required
+@engine_errors
+def export_csv():
+    """The filtered events as CSV, streamed (details as JSON text)."""
+    return _export(_csv_lines, "text/csv", "csv")
+
+
 @bp.route("/audit/export.json")
 @login_required
 @engine_errors
 def export_json():
     """The filtered events as a JSON array, streamed."""
-    rows, errors = _export_rows()
-    if errors:
-        return _refused_export(errors)
-
-    def chunks():
-        yield "["
-        for i, row in enumerate(rows):
-            yield ("," if i else "") + "\n" + json.dumps(row, sort_keys=True, ensure_ascii=False)
-        yield "\n]\n"
-
-    return _download(chunks(), "application/json", "json")
-
-
-def _download(body, mimetype: str, suffix: str) -> Response:
-    response = Response(stream_with_context(body), mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="stagegate-audit.{suffix}"'
-    return response
+    return _export(_json_chunks, "application/json", "json")
 
 
 @bp.route("/audit/deals/<int:instance_id>")
