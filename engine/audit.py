@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from . import append_only  # noqa: F401 - registers the table's guards
 from .clock import iso
 from .models import AuditEvent, AuditHead
 
@@ -62,12 +63,29 @@ def verify(session: Session, batch: int = 2000) -> dict:
                             ev.element_id, ev.details) != ev.hash:
                 problem = "its content does not match its hash (the event was altered)"
             if problem:
-                return {"ok": False, "events": count, "first_broken_seq": ev.seq if ev.seq == expected_seq else expected_seq,
-                        "reason": problem}
+                at_seq = ev.seq == expected_seq
+                return {"ok": False, "events": count, "first_broken_seq": expected_seq, "reason": problem,
+                        "event": _named(ev) if at_seq else None}
             prev, expected_seq, count, last_seq = ev.hash, ev.seq + 1, count + 1, ev.seq
         session.expunge_all()
     head = session.get(AuditHead, 1)
     if head is not None and (head.seq != count or head.hash != prev):
-        return {"ok": False, "events": count, "first_broken_seq": count + 1,
+        return {"ok": False, "events": count, "first_broken_seq": count + 1, "event": None,
                 "reason": f"the chain ends at event {count} but {head.seq} events were written (events were removed from the end)"}
-    return {"ok": True, "events": count, "first_broken_seq": None, "reason": None}
+    return {"ok": True, "events": count, "first_broken_seq": None, "reason": None, "event": None}
+
+
+def _named(ev: AuditEvent) -> dict:
+    """The broken event as stored (what it claims to be), so a report can name it."""
+    return {"seq": ev.seq, "at": iso(ev.at), "actor": ev.actor, "kind": ev.kind, "instance_id": ev.instance_id,
+            "process_id": ev.process_id, "element_id": ev.element_id}
+
+
+def describe_break(result: dict) -> str:
+    """One line naming the first broken event, e.g. "event 17 (task_completed by fiona at ..., deal #3): ..."."""
+    ev = result.get("event")
+    name = f"event {result['first_broken_seq']}"
+    if ev:
+        name += f" ({ev['kind']} by {ev['actor']} at {ev['at']}" + (
+            f", deal #{ev['instance_id']}" if ev["instance_id"] is not None else "") + ")"
+    return f"{name}: {result['reason']}"

@@ -9,6 +9,7 @@ from sqlalchemy.orm import sessionmaker
 from workflows.calendar import business_days_duration
 from workflows.expressions import HELPERS
 
+from . import append_only  # noqa: F401 - the audit table's guards, before any create_all
 from .clock import SystemClock
 from .db import UnitOfWork, database_url, make_engine
 from .runtime import make_script_engine

@@ -6,17 +6,21 @@ from .actors import load_user, require_any_role, roles_of
 from .clock import iso
 from .errors import Conflict, NotFound, Refused
 from .models import HumanTask
+from .readonly import audited_refusals, forbid_auditor
 from workflows.vocabulary import head_of
 
 
-def _ready_task(s, task_id) -> HumanTask:
+def _ready_task(s, task_id, actor: str, action: str):
+    """The ready task and the acting user (an auditor is refused before anything else)."""
     ht = s.get(HumanTask, str(task_id))
     if ht is None:
         raise NotFound(f"no task with id {task_id}")
+    user = load_user(s, actor)
+    forbid_auditor(user, f"{action} '{ht.name}'", ht.instance_id, task_id=ht.id)
     if ht.state != "ready":
         who = f" by {ht.completed_by}" if ht.completed_by else ""
         raise Conflict(f"'{ht.name}' is no longer open (it was {ht.state}{who})")
-    return ht
+    return ht, user
 
 
 def _audit(sg, s, ht, actor, kind, **details):
@@ -28,12 +32,13 @@ def _summary(ht) -> dict:
     return {"id": ht.id, "claimed_by": ht.claimed_by, "claimed_at": iso(ht.claimed_at)}
 
 
+@audited_refusals
 def claim_task(sg, task_id: str, actor: str) -> dict:
     """Take a ready task so that only `actor` works it."""
     with sg.uow() as uow:
         s = uow.session
-        ht = _ready_task(s, task_id)
-        require_any_role(load_user(s, actor), ht.roles, f"claim '{ht.name}'")
+        ht, user = _ready_task(s, task_id, actor, "claim")
+        require_any_role(user, ht.roles, f"claim '{ht.name}'")
         if ht.claimed_by == actor:
             return _summary(ht)
         if ht.claimed_by:
@@ -45,15 +50,16 @@ def claim_task(sg, task_id: str, actor: str) -> dict:
     return result
 
 
+@audited_refusals
 def unclaim_task(sg, task_id: str, actor: str) -> dict:
     """Give a claimed task back to the role's queue (its claimant or the department head)."""
     with sg.uow() as uow:
         s = uow.session
-        ht = _ready_task(s, task_id)
+        ht, user = _ready_task(s, task_id, actor, "release")
         if not ht.claimed_by:
             return _summary(ht)
         if ht.claimed_by != actor:
-            require_any_role(load_user(s, actor), [head_of(ht.role)], f"release {ht.claimed_by}'s claim on '{ht.name}'")
+            require_any_role(user, [head_of(ht.role)], f"release {ht.claimed_by}'s claim on '{ht.name}'")
         previous = ht.claimed_by
         ht.claimed_by, ht.claimed_at = None, None
         _audit(sg, s, ht, actor, "task_unclaimed", previous=previous)
@@ -62,12 +68,13 @@ def unclaim_task(sg, task_id: str, actor: str) -> dict:
     return result
 
 
+@audited_refusals
 def reassign_task(sg, task_id: str, actor: str, to_user: str) -> dict:
     """A department head gives a task to a named user who holds its role."""
     with sg.uow() as uow:
         s = uow.session
-        ht = _ready_task(s, task_id)
-        require_any_role(load_user(s, actor), [head_of(ht.role)], f"reassign '{ht.name}'")
+        ht, user = _ready_task(s, task_id, actor, "reassign")
+        require_any_role(user, [head_of(ht.role)], f"reassign '{ht.name}'")
         target = load_user(s, to_user)
         if not roles_of(target) & set(ht.roles):
             raise Refused(f"{to_user} cannot take '{ht.name}': it needs the role "

@@ -9,6 +9,7 @@ import click
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from . import queries
+from .audit import describe_break
 from .bootstrap import bootstrap
 from .deployment import collect_files, deploy
 from .errors import FormInvalid, InvalidDiagram, StagegateError, StepFailed
@@ -281,7 +282,7 @@ def audit_verify(obj):
     if r["ok"]:
         click.echo(f"ok {r['events']} events")
     else:
-        click.echo(f"broken at event {r['first_broken_seq']}: {r['reason']} ({r['events']} events verified before it)")
+        click.echo(f"broken at {describe_break(r)} ({r['events']} events verified before it)")
         sys.exit(1)
 
 

@@ -33,6 +33,7 @@ DEMO_USERS = {
     "hank": ["Supply Head"],
     "hedy": ["Quality Head"],
     "dora": ["Process Designer"],
+    "ada": ["Auditor"],
 }
 
 _CUSTOMERS = [

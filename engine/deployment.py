@@ -11,6 +11,7 @@ from . import audit, parsing, xmlsafe
 from .actors import is_operator, load_user, require_any_role
 from .errors import InvalidDiagram, Problem
 from .models import DecisionVersion, ProcessVersion, Source
+from .readonly import audited_refusals, forbid_auditor
 from workflows.vocabulary import DESIGNER_ROLE
 
 SUFFIXES = {".bpmn", ".dmn", ".xml"}
@@ -43,11 +44,14 @@ def _read(path: Path, problems: list) -> tuple[str, bytes] | None:
     return str(path), path.read_bytes()
 
 
+@audited_refusals
 def deploy(sg, files: list[tuple[str, bytes]], actor: str, comment: str | None = None) -> list[dict]:
     """Deploy a set of files as a whole: every process gets a new version if its content changed."""
     if not is_operator(actor):
         with sg.uow(write=False) as uow:  # who may deploy is checked before reading any file
-            require_any_role(load_user(uow.session, actor), [DESIGNER_ROLE], "deploy diagrams")
+            user = load_user(uow.session, actor)
+            forbid_auditor(user, "deploy diagrams")
+            require_any_role(user, [DESIGNER_ROLE], "deploy diagrams")
     docs, problems = [], []
     for name, content in files:
         doc = parsing.read_document(name, content)

@@ -10,6 +10,7 @@ from . import audit, forms
 from .actors import load_user, require_any_role
 from .errors import Conflict, NotFound, Refused, StepFailed
 from .models import GateDecision, HumanTask, Incident, Instance, ProcessVersion, TaskRole, Timer
+from .readonly import audited_refusals, forbid_auditor
 from .runtime import EngineFailure, Runner, new_workflow
 
 MAX_RETRIES = 5
@@ -35,11 +36,13 @@ def _title(model: dict, data: dict, instance_id: int) -> str:
     return f"{model.get('name') or model['process_id']} #{instance_id}"
 
 
+@audited_refusals
 def start_instance(sg, process_id: str, actor: str, data: dict | None = None) -> dict:
     """Start the newest version of a process with the start form's data."""
     with sg.uow() as uow:
         s = uow.session
         user = load_user(s, actor)
+        forbid_auditor(user, f"start '{process_id}'", process_id=process_id)
         pv = _latest_version(s, process_id)
         start = _start_event(pv.model)
         require_any_role(user, start.get("roles", []), f"start '{pv.name or process_id}'")
@@ -65,6 +68,7 @@ def start_instance(sg, process_id: str, actor: str, data: dict | None = None) ->
     return result
 
 
+@audited_refusals
 def complete_task(sg, task_id: str, actor: str, data: dict | None = None) -> dict:
     """Complete a ready human task as `actor`; checks state, role and form, in that order."""
     for _attempt in range(MAX_RETRIES):
@@ -81,9 +85,10 @@ def _complete_once(sg, task_id, actor, data) -> dict:
         ht = s.get(HumanTask, str(task_id))
         if ht is None:
             raise NotFound(f"no task with id {task_id}")
+        user = load_user(s, actor)
+        forbid_auditor(user, f"complete '{ht.name}'", ht.instance_id, task_id=ht.id)
         if ht.state != "ready":
             raise Conflict(_not_ready_message(ht))
-        user = load_user(s, actor)
         require_any_role(user, ht.roles, f"work on '{ht.name or ht.element_id}'")
         if ht.claimed_by and ht.claimed_by != actor:
             raise Refused(f"'{ht.name}' is claimed by {ht.claimed_by}; only they can complete it "

@@ -12,6 +12,7 @@ from .clock import iso
 from .errors import Refused
 from .models import User, UserRole
 from .passwords import check_password, hash_password
+from .readonly import audited_refusals, forbid_auditor_named
 
 log = logging.getLogger("stagegate.auth")
 
@@ -20,6 +21,7 @@ MAX_WAIT_S = 300
 MIN_PASSWORD = 8
 
 
+@audited_refusals
 def add_user(sg, name: str, roles: list[str], actor: str, password: str | None = None) -> dict:
     """Create a user with roles, or add roles to an existing one."""
     name = (name or "").strip()
@@ -28,6 +30,7 @@ def add_user(sg, name: str, roles: list[str], actor: str, password: str | None =
     roles = normalise_roles(roles)
     with sg.uow() as uow:
         s = uow.session
+        forbid_auditor_named(s, actor, f"change the roles of '{name}'", user=name)
         user = s.execute(select(User).where(User.name == name)).scalar_one_or_none()
         created = user is None
         if password is not None and len(password) < MIN_PASSWORD:
@@ -50,11 +53,14 @@ def add_user(sg, name: str, roles: list[str], actor: str, password: str | None =
     return result
 
 
+@audited_refusals
 def set_password(sg, name: str, password: str, actor: str) -> None:
     """Set a user's password (the user themself, or an operator)."""
     if len(password or "") < MIN_PASSWORD:
         raise Refused(f"a password must have at least {MIN_PASSWORD} characters")
     with sg.uow() as uow:
+        if actor != name:  # an auditor may change their own password, no one else's
+            forbid_auditor_named(uow.session, actor, f"set the password of '{name}'", user=name)
         user = uow.session.execute(select(User).where(User.name == name)).scalar_one_or_none()
         if user is None:
             raise Refused(f"no user named '{name}'")
@@ -84,6 +90,9 @@ def authenticate(sg, name: str, password: str, source: str = "") -> dict:
                 wait = int((ready_at - now).total_seconds()) + 1
                 log.warning("sign-in for %r from %s refused: %d failures, must wait %ds", name, source,
                             user.failed_logins, wait)
+                audit.record(s, now, user.name, "sign_in_failed",
+                             details={"user": user.name, "source": source, "reason": f"throttled for {wait} s"})
+                uow.commit()
                 raise Refused(f"too many wrong passwords; try again in {wait} seconds")
         if user is None or not user.active or not check_password(user.password_hash, password or ""):
             if user is not None:

@@ -1,7 +1,8 @@
 """Read-only queries behind the pages that show one deal or one task, with the access rule.
 
 A user may see a deal when one of their roles has a lane (or candidate group) in its
-process, or when they started it. Otherwise these raise Refused, and the page says 403.
+process, or when they started it; an auditor may see every deal and diagram. Otherwise
+these raise Refused, and the page says 403.
 """
 from __future__ import annotations
 
@@ -12,9 +13,13 @@ from .deployment import latest_process_versions
 from .errors import NotFound, Refused
 from .models import AuditEvent, HumanTask, Instance, ProcessVersion, Source
 from .queries import _event_row, _task_row, instance as instance_query
+from .readonly import is_auditor
 
 TRAIL_KINDS = {"task_completed", "gate_decided", "gateway_passed", "decision_evaluated", "timer_fired",
-               "instance_started", "instance_ended"}
+               "instance_started", "instance_ended", "service_task_run"}
+# Elements that never wait and leave no event of their own: the path runs through them.
+PASS_THROUGH = {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "intermediateThrowEvent", "scriptTask",
+                "task", "sendTask"}
 
 
 def process_roles(model: dict) -> set[str]:
@@ -25,8 +30,10 @@ def process_roles(model: dict) -> set[str]:
 def visible_processes(sg, user: str) -> list[str]:
     """Process ids whose deals `user` may see."""
     with sg.uow(write=False) as uow:
-        mine = roles_of(load_user(uow.session, user))
-        return [pv.process_id for pv in latest_process_versions(uow.session) if process_roles(pv.model) & mine]
+        who = load_user(uow.session, user)
+        mine = roles_of(who)
+        return [pv.process_id for pv in latest_process_versions(uow.session)
+                if is_auditor(who) or process_roles(pv.model) & mine]
 
 
 def startable(sg, user: str) -> list[dict]:
@@ -51,9 +58,9 @@ def start_form(sg, process_id: str, user: str) -> dict:
     raise Refused(f"{user} may not start '{process_id}'")
 
 
-def _can_see(s, user: str, inst: Instance) -> bool:
-    pv = s.get(ProcessVersion, inst.process_version_id)
-    return bool(process_roles(pv.model) & roles_of(load_user(s, user))) or inst.started_by == user
+def _may_see_process(s, user: str, pv: ProcessVersion) -> bool:
+    who = load_user(s, user)
+    return is_auditor(who) or bool(process_roles(pv.model) & roles_of(who))
 
 
 def diagram(sg, process_id: str, version: int, user: str) -> bytes:
@@ -64,21 +71,54 @@ def diagram(sg, process_id: str, version: int, user: str) -> bytes:
                                                     ProcessVersion.version == version)).scalar_one_or_none()
         if pv is None:
             raise NotFound(f"no version {version} of process '{process_id}'")
-        if not process_roles(pv.model) & roles_of(load_user(s, user)):
+        if not _may_see_process(s, user, pv):
             raise Refused(f"{user} may not see process '{process_id}'")
         return s.get(Source, pv.bpmn_sha256).content
 
 
-def _trail(history: list[dict], ready: list[dict]) -> dict:
-    """Elements the deal has been through (with visit counts) and where it is now."""
+def _trail(history: list[dict], ready: list[dict], model: dict) -> dict:
+    """Elements the deal has been through (with visit counts), the flows it took, and where it is now."""
     visits: dict[str, int] = {}
     flows: list[str] = []
     for e in history:
         if e["kind"] in TRAIL_KINDS and e["element_id"]:
             visits[e["element_id"]] = visits.get(e["element_id"], 0) + 1
         for f in (e["details"] or {}).get("flows_taken", []):
-            flows.append(f["id"])
-    return {"visited": visits, "flows": flows, "current": sorted({t["element_id"] for t in ready})}
+            if f["id"] not in flows:
+                flows.append(f["id"])
+    current = sorted({t["element_id"] for t in ready})
+    return {"visited": visits, "flows": _path(model, set(visits), flows, set(current)), "current": current}
+
+
+def _path(model: dict, left: set, recorded: list[str], current: set) -> list[str]:
+    """The flows taken: those recorded at branching gateways, plus every flow out of an element
+    the deal has left through its only way(s) out, into an element it reached (merges and
+    other pass-through elements count as reached once a flow into them is taken)."""
+    elements, flows = model["elements"], model["flows"]
+    taken = list(recorded)
+    left = set(left)
+
+    def branching(el):
+        return el.get("type") in ("exclusiveGateway", "inclusiveGateway") and len(el.get("outgoing", [])) > 1
+
+    changed = True
+    while changed:
+        changed = False
+        for fid, flow in flows.items():
+            src, tgt = elements.get(flow["source"]), elements.get(flow["target"])
+            if src is None or tgt is None:
+                continue
+            passes = tgt.get("type") in PASS_THROUGH
+            if fid not in taken:
+                if flow["source"] not in left or branching(src) or not (passes or flow["target"] in left | current):
+                    continue
+                taken.append(fid)
+                changed = True
+            joins = tgt.get("type") == "parallelGateway" and len(tgt.get("incoming", [])) > 1
+            if passes and flow["target"] not in left and (not joins or all(f in taken for f in tgt["incoming"])):
+                left.add(flow["target"])
+                changed = True
+    return taken
 
 
 def deal(sg, instance_id: int, user: str) -> dict:
@@ -88,17 +128,18 @@ def deal(sg, instance_id: int, user: str) -> dict:
         inst = s.get(Instance, int(instance_id))
         if inst is None:
             raise NotFound(f"no deal with id {instance_id}")
-        if not _can_see(s, user, inst):
+        pv = s.get(ProcessVersion, inst.process_version_id)
+        if not (_may_see_process(s, user, pv) or inst.started_by == user):
             raise Refused(f"{user} may not see deal #{instance_id}")
+        model = pv.model
         ready = [_task_row(t) for t in s.execute(select(HumanTask).where(
             HumanTask.instance_id == inst.id, HumanTask.state == "ready").order_by(HumanTask.created_at)).scalars()]
         history = [_event_row(e) for e in s.execute(select(AuditEvent).where(
             AuditEvent.instance_id == inst.id).order_by(AuditEvent.seq)).scalars()]
-        fields = _form_fields(s.get(ProcessVersion, inst.process_version_id).model)
     info = instance_query(sg, instance_id)
     gates = [e for e in history if e["kind"] == "gate_decided"]
-    return {**info, "ready_tasks": ready, "history": history, "gates": gates, "fields": fields,
-            "trail": _trail(history, ready)}
+    return {**info, "ready_tasks": ready, "history": history, "gates": gates, "fields": _form_fields(model),
+            "trail": _trail(history, ready, model)}
 
 
 def _form_fields(model: dict) -> dict:

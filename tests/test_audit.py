@@ -1,11 +1,14 @@
 """The audit trail is hash-chained: verify names the first event that was altered or removed."""
 import pytest
-from sqlalchemy import text
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from engine import queries
+from engine.append_only import AuditIsAppendOnly
 from engine.audit import event_hash
 from engine.models import AuditEvent
 from tests.drive import PROPOSAL, Driver
+from tests.tamper import tamper
 
 
 @pytest.fixture
@@ -21,13 +24,13 @@ def trail(catalog, make_sg):
 
 
 def _sql(sg, statement, **params):
-    with sg.engine.begin() as conn:
-        conn.execute(text(statement), params)
+    tamper(sg.engine, statement, **params)
 
 
 def test_untouched_trail_verifies(trail):
     sg, n = trail
-    assert queries.verify_audit(sg) == {"ok": True, "events": n, "first_broken_seq": None, "reason": None}
+    assert queries.verify_audit(sg) == {"ok": True, "events": n, "first_broken_seq": None, "reason": None,
+                                        "event": None}
 
 
 @pytest.mark.parametrize("column, value", [("actor", "mallory"), ("kind", "task_completed"), ("element_id", "X")])
@@ -84,3 +87,88 @@ def test_swapping_two_events_is_caught_at_the_first(trail):
     _sql(sg, "UPDATE audit_events SET seq = 7 WHERE seq = -1")
     r = queries.verify_audit(sg)
     assert not r["ok"] and r["first_broken_seq"] == 6
+
+
+def _row(sg, seq) -> dict:
+    with sg.engine.connect() as conn:
+        return dict(conn.execute(select(AuditEvent.__table__).where(AuditEvent.seq == seq)).mappings().one())
+
+
+def _put_back(sg, row) -> None:
+    with sg.engine.begin() as conn:
+        conn.execute(AuditEvent.__table__.insert().values(**row))
+
+
+# Each change tampers with row `seq` of `n` and returns (the row verify must name, how to undo it).
+def _edit(sg, seq, n, original):
+    _sql(sg, "UPDATE audit_events SET actor = 'mallory' WHERE seq = :s", s=seq)
+    return seq, lambda: _sql(sg, "UPDATE audit_events SET actor = :a WHERE seq = :s", a=original["actor"], s=seq)
+
+
+def _delete(sg, seq, n, original):
+    _sql(sg, "DELETE FROM audit_events WHERE seq = :s", s=seq)
+    return seq, lambda: _put_back(sg, original)
+
+
+def _move(sg, seq, n, original):
+    """Swap the event with its successor (or, for the newest one, its predecessor)."""
+    a, b = (seq, seq + 1) if seq < n else (seq - 1, seq)
+    _sql(sg, "UPDATE audit_events SET seq = -1 WHERE seq = :a", a=a)
+    _sql(sg, "UPDATE audit_events SET seq = :a WHERE seq = :b", a=a, b=b)
+    _sql(sg, "UPDATE audit_events SET seq = :b WHERE seq = -1", b=b)
+
+    def undo():
+        _sql(sg, "UPDATE audit_events SET seq = -1 WHERE seq = :b", b=b)
+        _sql(sg, "UPDATE audit_events SET seq = :b WHERE seq = :a", a=a, b=b)
+        _sql(sg, "UPDATE audit_events SET seq = :a WHERE seq = -1", a=a)
+    return a, undo
+
+
+@pytest.mark.parametrize("change", [_edit, _delete, _move], ids=["edit", "delete", "reorder"])
+def test_changing_any_single_row_breaks_verify_at_that_row(trail, change):
+    sg, n = trail
+    for seq in range(1, n + 1):
+        expected, undo = change(sg, seq, n, _row(sg, seq))
+        r = queries.verify_audit(sg)
+        assert not r["ok"] and r["first_broken_seq"] == expected, (change.__name__, seq, r)
+        undo()
+    assert queries.verify_audit(sg)["ok"], "every row was put back as it was"
+
+
+def test_verify_names_the_broken_event_as_stored(trail):
+    sg, n = trail
+    row = _row(sg, 4)
+    _sql(sg, "UPDATE audit_events SET element_id = 'X' WHERE seq = 4")
+    r = queries.verify_audit(sg)
+    assert r["event"]["seq"] == 4 and r["event"]["kind"] == row["kind"] and r["event"]["actor"] == row["actor"]
+    assert r["event"]["element_id"] == "X"
+
+
+def test_the_orm_refuses_to_change_or_delete_audit_events(trail):
+    sg, n = trail
+    attempts = [
+        lambda s: setattr(s.get(AuditEvent, 2), "actor", "mallory"),
+        lambda s: s.delete(s.get(AuditEvent, 2)),
+        lambda s: s.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(actor="mallory")),
+        lambda s: s.execute(delete(AuditEvent).where(AuditEvent.seq == 2)),
+    ]
+    for attempt in attempts:
+        with sg.uow() as uow, pytest.raises(AuditIsAppendOnly, match="never"):
+            attempt(uow.session)
+            uow.session.flush()
+            uow.commit()
+    assert queries.verify_audit(sg) == {"ok": True, "events": n, "first_broken_seq": None, "reason": None,
+                                        "event": None}
+
+
+@pytest.mark.postgres
+def test_postgres_triggers_refuse_plain_update_delete_and_truncate(trail, backend):
+    if backend != "postgres":
+        pytest.skip("the triggers are PostgreSQL's; SQLite relies on the ORM guard and the hash chain")
+    sg, n = trail
+    for statement in ("UPDATE audit_events SET actor = 'mallory' WHERE seq = 3",
+                      "DELETE FROM audit_events WHERE seq = 3", "TRUNCATE audit_events"):
+        with pytest.raises(DBAPIError, match="audit_events is append-only"):
+            with sg.engine.begin() as conn:
+                conn.execute(text(statement))
+    assert queries.verify_audit(sg)["ok"] and queries.verify_audit(sg)["events"] == n

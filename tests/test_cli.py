@@ -15,6 +15,7 @@ from engine.cli import main
 from engine.models import Base
 from tests.conftest import DIAGRAMS, ROOT
 from tests.drive import DISCOVERY, GOOD_PROSPECT
+from tests.tamper import tamper
 
 
 @pytest.fixture
@@ -112,11 +113,11 @@ def test_uninitialised_database_is_reported_not_crashed(tmp_path):
 def test_audit_verify_exits_1_naming_the_broken_event(cli, database_url):
     cli("deploy", str(DIAGRAMS))
     engine = create_engine(database_url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("UPDATE audit_events SET actor = 'mallory' WHERE seq = 2")
+    tamper(engine, "UPDATE audit_events SET actor = 'mallory' WHERE seq = 2")
     engine.dispose()
     p = cli("audit", "verify", ok=False)
-    assert p.returncode == 1 and p.stdout.startswith("broken at event 2:")
+    assert p.returncode == 1 and p.stdout.startswith("broken at event 2 (decision_deployed by mallory at ")
+    assert "altered" in p.stdout
 
 
 def test_worker_once_reports_its_pass(cli):

@@ -35,7 +35,7 @@ def test_demo_covers_every_stage_gate_outcome_and_role(database_url):
     assert {("qualification", "go"), ("qualification", "kill"), ("discovery", "go"), ("discovery", "kill"),
             ("discovery", "hold"), ("discovery", "recycle"), ("proposal", "go"), ("proposal", "kill")} <= outcomes
     for user in DEMO_USERS:
-        if user != "dora":
+        if user not in ("dora", "ada"):  # the designer and the auditor work no lane
             assert inbox(sg, user)["tasks"], f"{user} has an empty inbox"
     assert any(t["overdue"] for t in inbox(sg, "pete")["tasks"])
     cpa = cost_per_acquisition(sg)

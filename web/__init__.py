@@ -5,7 +5,7 @@ from flask import Flask
 
 from engine.bootstrap import bootstrap
 
-from . import auth, deals, diagrams, errors, formatting, inbox, login, security, settings, start, tasks
+from . import audit, auth, deals, diagrams, errors, formatting, inbox, login, readonly, security, settings, start, tasks
 from .context import STAGEGATE_KEY
 
 
@@ -18,9 +18,10 @@ def create_app(config: dict | None = None) -> Flask:
         sg = bootstrap(app.config["DATABASE_URL"], migrate=app.config["MIGRATE"])
     app.extensions[STAGEGATE_KEY] = sg
     security.init_app(app)
+    readonly.init_app(app)
     login.init_app(app)
     formatting.init_app(app)
     errors.init_app(app)
-    for module in (auth, inbox, tasks, start, deals, diagrams):
+    for module in (auth, inbox, tasks, start, deals, diagrams, audit):
         app.register_blueprint(module.bp)
     return app

@@ -58,6 +58,29 @@ def describe(event: dict) -> str:
         return f"released {d.get('task_name')}" + (f" (was {d['previous']}'s)" if d.get("previous") else "")
     if kind == "task_reassigned":
         return f"reassigned {d.get('task_name')} to {d.get('to')}"
+    return _outside_deals(kind, d, event)
+
+
+def _outside_deals(kind, d: dict, event: dict) -> str:
+    """Events of the audit log that belong to no deal step: refusals, sign-ins, users, deployments."""
+    if kind == "refused":
+        return f"was refused: {d.get('action')}"
+    if kind == "signed_in":
+        return "signed in" + (f" from {d['source']}" if d.get("source") else "")
+    if kind == "sign_in_failed":
+        return f"failed to sign in as {d.get('user')}" + (f" ({d['reason']})" if d.get("reason") else "")
+    if kind in ("user_created", "roles_granted"):
+        verb = "created user" if kind == "user_created" else "granted"
+        return f"{verb} {d.get('user')}" + (f" roles {', '.join(d.get('roles') or [])}" if d.get("roles") else "")
+    if kind == "password_set":
+        return f"set the password of {d.get('user')}"
+    if kind == "deployed":
+        return f"deployed {event.get('process_id')} v{event.get('version')}" + (
+            f": {_quote(d['comment'])}" if d.get("comment") else "")
+    if kind == "decision_deployed":
+        return f"deployed decision {d.get('decision')} v{d.get('version')}"
+    if kind == "service_task_run":
+        return f"ran {d.get('element_name') or event.get('element_id')}"
     return (kind or "event").replace("_", " ")
 
 

@@ -7,6 +7,9 @@ GATE_OUTCOMES = ("go", "kill", "hold", "recycle")
 # The role allowed to draw and deploy diagrams.
 DESIGNER_ROLE = "process designer"
 
+# The role that reads every process, deal and history, and may change nothing.
+AUDITOR_ROLE = "auditor"
+
 # Who heads a department: may reassign its tasks and receives its escalations.
 # A role "X head" heads "X"; these are the exceptions.
 DEPARTMENT_HEADS = {"sales": "sales leadership"}

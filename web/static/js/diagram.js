@@ -9,6 +9,9 @@
  *   data-visited  JSON {element id: times entered}               -> marker "visited",
  *                 plus an overlay badge "×N" when N > 1
  *   data-flows    JSON list of sequence flow ids that were taken  -> marker "taken"
+ *   data-timeline optional selector of a list whose items carry data-element="<element id>":
+ *                 clicking an element marks its items "selected" (and scrolls to the first);
+ *                 the container's data-selected then holds the element id
  *
  * When done the container gets data-rendered="true" and data-marked="<markers added>";
  * on failure data-rendered="error" and a readable message inside the container.
@@ -98,6 +101,29 @@
     return marked;
   }
 
+  function linkTimeline(viewer, container) {
+    var selector = container.getAttribute('data-timeline');
+    var list = selector ? document.querySelector(selector) : null;
+    if (!list) {
+      return;
+    }
+    viewer.get('eventBus').on('element.click', function (event) {
+      var id = event.element && event.element.id;
+      var first = null;
+      Array.prototype.forEach.call(list.querySelectorAll('[data-element]'), function (item) {
+        var hit = item.getAttribute('data-element') === id;
+        item.classList.toggle('selected', hit);
+        if (hit && !first) {
+          first = item;
+        }
+      });
+      container.setAttribute('data-selected', first ? id : '');
+      if (first) {
+        first.scrollIntoView({ block: 'nearest' });
+      }
+    });
+  }
+
   function render(container) {
     if (container.getAttribute('data-rendered')) {
       return Promise.resolve(); // already done (the script was included twice)
@@ -126,6 +152,7 @@
       return viewer.importXML(xml).then(function () {
         viewer.get('canvas').zoom('fit-viewport', 'auto');
         var marked = mark(viewer, container);
+        linkTimeline(viewer, container);
         container.setAttribute('data-marked', String(marked));
         container.setAttribute('data-rendered', 'true');
       }, function (err) {

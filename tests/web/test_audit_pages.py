@@ -1,0 +1,202 @@
+"""The auditor's pages: a deal's full history, the log with its exports, deployments, the chain check;
+and the auditor's write requests, every one refused and audited."""
+import csv
+import io
+import json
+import re
+
+import pytest
+from sqlalchemy import select
+
+from engine.deployment import deploy
+from engine.models import AuditEvent
+from tests.conftest import DIAGRAMS
+from tests.drive import PRICING_OK, PROPOSAL
+from tests.snapshot import stored
+from tests.tamper import tamper
+
+from .conftest import text
+
+READS = {"GET", "HEAD", "OPTIONS"}
+SESSION = {"auth.login", "auth.logout"}
+AUDIT_PAGES = ["/audit", "/audit/deployments", "/audit/verify", "/audit/export.csv", "/audit/export.json"]
+
+
+def _write_routes(app, values):
+    """(method, url) of every route that changes something, with real ids filled in."""
+    for rule in app.url_map.iter_rules():
+        methods = rule.methods - READS
+        if not methods or rule.endpoint in SESSION:
+            continue
+        url = rule.rule
+        for name, value in values.items():
+            url = re.sub(rf"<(?:\w+:)?{name}>", str(value), url)
+        assert "<" not in url, f"no sample value for {rule.rule}: add one so the auditor test covers it"
+        for method in sorted(methods):
+            yield method, url
+
+
+def _refusals(sg):
+    with sg.uow(write=False) as uow:
+        return [(e.actor, e.details) for e in uow.session.execute(
+            select(AuditEvent).where(AuditEvent.kind == "refused").order_by(AuditEvent.seq)).scalars()]
+
+
+def test_every_write_route_refuses_the_auditor_and_records_the_attempt(app, sg, sign_in, driver):
+    iid = driver.to_proposal()
+    task_id = driver.ready(iid)["Task_PrepareProposal"]["id"]
+    ada = sign_in("ada")
+    token = ada.token("/")
+    values = {"task_id": task_id, "instance_id": iid, "process_id": "opportunity", "version": 1}
+    routes = list(_write_routes(app, values))
+    assert len(routes) >= 5, routes  # complete, claim, release, reassign, start at least
+    for method, url in routes:
+        before = stored(sg)
+        r = ada.client.open(url, method=method, data={"csrf_token": token, "to_user": "sally", **PROPOSAL})
+        assert r.status_code == 403, f"{method} {url} answered {r.status_code}"
+        assert "auditors read, they change nothing" in text(r)
+        after = stored(sg)
+        assert len(after.pop("audit")) == len(before.pop("audit")) + 1 and after == before, f"{method} {url}"
+        actor, details = _refusals(sg)[-1]
+        assert actor == "ada" and details["path"] == url and details["action"] == f"{method} {url}"
+    assert len(_refusals(sg)) == len(routes)
+
+
+def test_the_audit_pages_are_for_auditors_only(sign_in, driver):
+    iid = driver.start()["id"]
+    sam = sign_in("sam")
+    for path in AUDIT_PAGES + [f"/audit/deals/{iid}"]:
+        r = sam.get(path)
+        assert r.status_code == 403 and "needs the role 'auditor'" in text(r), path
+    assert 'href="/audit"' not in sam.get("/").get_data(as_text=True), "no Audit link for staff"
+    ada = sign_in("ada")
+    assert 'href="/audit"' in ada.get("/").get_data(as_text=True)
+    for path in AUDIT_PAGES + [f"/audit/deals/{iid}"]:
+        assert ada.get(path).status_code == 200, path
+
+
+def _entry(html, element_id) -> str:
+    """The text of the (first) timeline entry of `element_id`, as a reader sees it."""
+    start = html.index(">", html.index(f'data-element="{element_id}"')) + 1
+    return " ".join(re.sub(r"<[^>]+>", " ", html[start:html.index("</li>", start)]).split()).replace(" :", ":")
+
+
+def test_a_gate_kill_shows_its_inputs_the_rule_and_the_reason(sign_in, driver):
+    iid = driver.start(annual_revenue_musd=30)["id"]
+    html = sign_in("ada").get(f"/audit/deals/{iid}").get_data(as_text=True)
+    decision = _entry(html, "Task_CheckQualification")
+    assert "decision qualification: rule Rule_RevenueTooLow" in decision
+    assert "Inputs Annual revenue ($MM) 30 Budget confirmed yes Industry energy" in decision
+    assert "Matched rule Rule_RevenueTooLow (Prospect annual revenue below the $50MM floor)" in decision
+    gate = _entry(html, "Gateway_Qualification")
+    assert "Qualification gate: kill" in gate
+    assert "Decided by decision qualification (rule Rule_RevenueTooLow): annual revenue $30MM is below $50MM" in gate
+    assert "Inputs qualified no" in gate
+    assert "On the figures Prospect annual revenue ($MM) 30" in gate
+    assert "deal ended: Disqualified" in text(sign_in("ada").get(f"/audit/deals/{iid}"))
+
+
+def test_a_sign_off_shows_who_signed_on_which_figures(sign_in, driver):
+    iid = driver.to_sign_offs()
+    driver.work(iid, "Task_SignOffPricing", "fiona", **PRICING_OK)
+    entry = _entry(sign_in("ada").get(f"/audit/deals/{iid}").get_data(as_text=True), "Task_SignOffPricing")
+    assert "fiona completed Sign off pricing and margin" in entry
+    assert "Submitted Comment margin fine Pricing and margin approved yes" in entry
+    assert "Gross margin (%) 31" in entry and "Quoted price ($) 450,000" in entry
+
+
+def test_the_diagram_shows_the_path_taken_and_where_the_deal_is(sign_in, driver):
+    iid = driver.to_sign_offs()
+    html = sign_in("ada").get(f"/audit/deals/{iid}").get_data(as_text=True)
+    attrs = dict(re.findall(r'data-(flows|visited|current|timeline)="([^"]*)"', html))
+    unescape = lambda v: json.loads(v.replace("&#34;", '"'))  # noqa: E731
+    flows, visited, current = unescape(attrs["flows"]), unescape(attrs["visited"]), unescape(attrs["current"])
+    assert attrs["timeline"] == "#timeline"
+    assert {"Task_Discovery", "Task_DiscoveryGateReview", "Task_PrepareProposal"} <= set(visited)
+    assert set(current) == {"Task_SignOffPricing", "Task_SignOffDelivery", "Task_SignOffQuality"}
+    # flows out of plain tasks and through merges are part of the path, not just the gateways' choices
+    assert {"Flow_StartToCheck", "Flow_DiscoveryGo", "Flow_ProposalToSplit", "Flow_SplitToPricing"} <= set(flows)
+    assert "Flow_PricingToJoin" not in flows, "the sign-offs are not done yet"
+
+
+def test_the_log_filters_pages_and_refuses_a_bad_filter(sign_in, driver):
+    driver.start(annual_revenue_musd=30)
+    iid = driver.to_proposal()
+    for _ in range(6):
+        driver.start(annual_revenue_musd=400, budget_confirmed=False)
+    ada = sign_in("ada")
+    lena = text(ada.get("/audit?actor=lena"))
+    assert "1 event" in lena and "completed Discovery gate review" in lena
+    kills = text(ada.get("/audit?outcome=kill"))
+    assert "7 events" in kills and "Qualification gate: kill" in kills
+    total = int(re.search(r"(\d+) events", text(ada.get("/audit"))).group(1))
+    assert total > 50
+    first = ada.get("/audit?page=1").get_data(as_text=True)
+    assert 'rel="next"' in first and 'rel="prev"' not in first and "Page 1 of 2" in text(ada.get("/audit"))
+    second = ada.get("/audit?page=2")
+    assert f"#{total}" not in text(ada.get("/audit")) and "Page 2 of 2" in text(second)
+    assert len(re.findall(r'<td data-label="#">', second.get_data(as_text=True))) == total - 50
+    assert "Page 1 of" in text(ada.get("/audit?page=zero")), "a bad page number shows the first page"
+    bad = ada.get("/audit?since=yesterday&version=two")
+    assert bad.status_code == 422
+    assert "'yesterday' is not a date" in text(bad) and "'two' is not a version number" in text(bad)
+    assert ada.get("/audit/export.csv?until=31-12-2026").status_code == 422
+    assert iid
+
+
+def test_sign_ins_and_role_changes_are_in_the_log(sg, sign_in):
+    from engine.users import add_user
+    add_user(sg, "sally", ["Sales Leadership"], "cli:admin")
+    ada = sign_in("ada")
+    r = ada.get("/audit/export.json")
+    rows = json.loads(r.get_data(as_text=True))
+    kinds = {(e["kind"], e["actor"]) for e in rows}
+    assert ("signed_in", "ada") in kinds and ("roles_granted", "cli:admin") in kinds
+    granted = [e for e in rows if e["kind"] == "roles_granted"][-1]
+    assert granted["details"] == {"user": "sally", "roles": ["sales leadership"]}
+    ada.client.post("/logout", data={"csrf_token": ada.token("/")})
+    ada.login("ada", password="wrong password")
+    assert ("sign_in_failed", "ada") in {(e["kind"], e["actor"]) for e in json.loads(
+        sign_in("ada").get("/audit/export.json").get_data(as_text=True))}
+
+
+def test_deployment_history_names_who_deployed_what_with_a_link_to_the_diff(sg, sign_in, tmp_path):
+    changed = (DIAGRAMS / "opportunity.bpmn").read_text().replace('name="Discovery gate review"',
+                                                                   'name="Discovery gate check"')
+    (tmp_path / "opportunity.bpmn").write_text(changed)
+    from engine.deployment import collect_files
+    sg.clock.advance(days=1)
+    deploy(sg, collect_files([tmp_path / "opportunity.bpmn"]), "dora", comment="renamed the review")
+    html = sign_in("ada").get("/audit/deployments").get_data(as_text=True)
+    row = html.split("<tbody>")[1].split("</tr>")[0]  # newest first
+    assert "dora" in row and "renamed the review" in row
+    assert 'href="/designer/processes/opportunity/diff?base=1&amp;head=2"' in row
+    assert "Qualification gate criteria (qualification) v1 cli:test" in text(sign_in("ada").get("/audit/deployments"))
+
+
+def test_the_verify_page_names_the_first_broken_event(sg, sign_in, driver):
+    iid = driver.start()["id"]
+    ada = sign_in("ada")
+    assert "Intact: all" in text(ada.get("/audit/verify"))
+    with sg.uow(write=False) as uow:
+        seq = uow.session.execute(select(AuditEvent.seq).where(
+            AuditEvent.instance_id == iid, AuditEvent.kind == "instance_started")).scalar_one()
+    tamper(sg.engine, "UPDATE audit_events SET actor = 'mallory' WHERE seq = :s", s=seq)
+    page = text(ada.get("/audit/verify"))
+    assert f"Broken at event {seq} (instance_started by mallory at " in page
+    assert f"deal #{iid}" in page and "altered" in page
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_exports_carry_the_filtered_events_with_their_data(sign_in, driver, fmt):
+    driver.start(annual_revenue_musd=30)
+    driver.to_proposal()
+    r = sign_in("ada").get(f"/audit/export.{fmt}?kind=gate_decided")
+    assert r.status_code == 200 and r.is_streamed
+    assert "attachment" in r.headers["Content-Disposition"]
+    body = r.get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(body))) if fmt == "csv" else json.loads(body)
+    assert [(row["kind"], row["outcome"]) for row in rows] == [
+        ("gate_decided", "kill"), ("gate_decided", "go"), ("gate_decided", "go")]
+    details = rows[0]["details"] if fmt == "json" else json.loads(rows[0]["details"])
+    assert details["decided_by"]["rules"] == ["Rule_RevenueTooLow"]

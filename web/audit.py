@@ -1,0 +1,130 @@
+"""Auditor pages: a deal's full history, the audit log with its exports, deployments, the chain check."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
+from flask_login import login_required
+
+from engine import audit_log
+from engine.errors import FormInvalid
+
+from .context import current_actor, stagegate
+from .guard import engine_errors
+
+bp = Blueprint("audit", __name__)
+
+FILTERS = ("actor", "process_id", "version", "kind", "outcome", "since", "until")
+
+
+def diff_href(process_id: str, base: int, head: int) -> str:
+    """The designer's diff of two versions (a page of the designer, linked by its plain path)."""
+    return f"/designer/processes/{process_id}/diff?base={base}&head={head}"
+
+
+def _filter():
+    """The filter the request asks for, and the problems with it (field -> message)."""
+    try:
+        return audit_log.log_filter(**{k: request.args.get(k) for k in FILTERS}), {}
+    except FormInvalid as exc:
+        return audit_log.LogFilter(), exc.errors
+
+
+@bp.route("/audit")
+@login_required
+@engine_errors
+def log():
+    """The audit log across all deals: filters, one page of events, links to export the filtered result."""
+    sg = stagegate()
+    chosen, errors = _filter()
+    page = request.args.get("page", "1")
+    # A filter with a bad value lists nothing rather than everything: the page says what to fix.
+    result = None if errors else audit_log.search(sg, current_actor(), chosen, int(page) if page.isdigit() else 1)
+
+    def link(**changes):
+        return url_for("audit.log", **{**chosen.as_args(), **changes})
+
+    return render_template("audit_log.html", result=result, chosen=chosen, errors=errors, link=link,
+                           choices=audit_log.choices(sg, current_actor()),
+                           raw={k: request.args.get(k, "") for k in FILTERS}), 422 if errors else 200
+
+
+def _csv_lines(rows):
+    buffer = io.StringIO()
+    out = csv.writer(buffer)
+    out.writerow(audit_log.EXPORT_COLUMNS)
+    for row in rows:
+        out.writerow([_cell(row[c]) for c in audit_log.EXPORT_COLUMNS])
+        if buffer.tell() > 64_000:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _cell(value):
+    if value is None:
+        return ""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False) if isinstance(value, (dict, list)) else value
+
+
+def _json_chunks(rows):
+    yield "["
+    for i, row in enumerate(rows):
+        yield ("," if i else "") + "\n" + json.dumps(row, sort_keys=True, ensure_ascii=False)
+    yield "\n]\n"
+
+
+def _export(render, mimetype: str, suffix: str) -> Response:
+    """The filtered events, rendered chunk by chunk as they are read; a bad filter exports nothing (422)."""
+    chosen, errors = _filter()
+    if errors:
+        message = "; ".join(f"{k}: {v}" for k, v in errors.items())
+        return Response(f"nothing exported: {message}\n", status=422, mimetype="text/plain")
+    rows = audit_log.export(stagegate(), current_actor(), chosen)  # refuses a non-auditor now, before streaming
+    response = Response(stream_with_context(render(rows)), mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="stagegate-audit.{suffix}"'
+    return response
+
+
+@bp.route("/audit/export.csv")
+@login_required
+@engine_errors
+def export_csv():
+    """The filtered events as CSV, streamed (details as JSON text)."""
+    return _export(_csv_lines, "text/csv", "csv")
+
+
+@bp.route("/audit/export.json")
+@login_required
+@engine_errors
+def export_json():
+    """The filtered events as a JSON array, streamed."""
+    return _export(_json_chunks, "application/json", "json")
+
+
+@bp.route("/audit/deals/<int:instance_id>")
+@login_required
+@engine_errors
+def deal(instance_id):
+    """One deal's full history: every event with actor, time and data, and its path on the diagram."""
+    return render_template("audit_deal.html", deal=audit_log.deal_history(stagegate(), instance_id, current_actor()))
+
+
+@bp.route("/audit/deployments")
+@login_required
+@engine_errors
+def deployments():
+    """Who deployed which version of which process and decision table, when, with links to the diffs."""
+    return render_template("audit_deployments.html", deployed=audit_log.deployments(stagegate(), current_actor()),
+                           diff_href=diff_href)
+
+
+@bp.route("/audit/verify")
+@login_required
+@engine_errors
+def verify():
+    """Run the hash-chain check now and say whether the record is intact, or where it breaks."""
+    return render_template("audit_verify.html", result=audit_log.verify(stagegate(), current_actor()))
