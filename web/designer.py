@@ -60,8 +60,8 @@ def edit_decision(decision_id):
 def _edit(kind: str, key: str):
     sg, actor = stagegate(), current_actor()
     version = request.args.get("version", type=int)
-    draft = designer.draft(sg, actor, kind, key) if version is None else None
-    if draft is not None:
+    draft = designer.draft(sg, actor, kind, key)  # designers only, also when a version is asked for
+    if draft is not None and version is None:
         src = url_for("designer.draft_source", kind=kind, key=key)
         note = f"Draft saved by {draft['saved_by']}" + (f", from version {draft['base_version']}"
                                                         if draft["base_version"] else "")

@@ -135,9 +135,18 @@ def test_edit_a_decision_rule_and_deploy_it(sign_in, live_app, artifacts):
     assert cell.inner_text().strip() == "< 50"
     cell.click()
     page.keyboard.press("Control+A")
-    page.keyboard.type("< 40")
+    page.keyboard.type("< < 40")  # a typo: the rule's cells are marked
     page.locator("td.input-cell .content-editable").nth(3).click()  # leave the cell
+    _wait_problems(page, 1)
+    assert "does not compile" in page.inner_text(".designer-problems")
+    assert page.locator("td.input-cell.dmn-problem").count() > 0
+    page.screenshot(path=str(artifacts / "designer-dmn-problem.png"), full_page=True)
+    cell.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("< 40")
+    page.locator("td.input-cell .content-editable").nth(3).click()
     _wait_problems(page, 0)
+    assert page.locator("td.dmn-problem").count() == 0
     page.fill("#deploy-comment", "$40MM is enough")
     page.click("[data-action=deploy]")
     page.wait_for_selector("#designer[data-deployed]")

@@ -64,6 +64,23 @@ def test_only_designers_may_see_save_or_deploy(sign_in, sg, user):
     assert ">Designer<" not in b.get("/").get_data(as_text=True)
 
 
+def test_an_auditor_reads_versions_sources_and_diffs_but_changes_nothing(sign_in, sg, staff):
+    staff({"audrey": ["Auditor"]})
+    b = sign_in("audrey")
+    before = everything(sg)
+    page = b.get("/designer/")
+    assert page.status_code == 200 and "opportunity" in text(page)
+    assert "Edit newest" not in text(page) and "Import as draft" not in text(page)
+    assert b.get("/designer/bpmn/opportunity/versions/1").data == OPPORTUNITY
+    assert b.get("/designer/processes/opportunity/diff?base=1&head=1").status_code == 200
+    for path in ("/designer/processes/opportunity/edit", "/designer/processes/opportunity/edit?version=1",
+                 "/designer/new", "/designer/drafts/bpmn/opportunity"):
+        assert b.get(path).status_code == 403, path
+    for path in ("/designer/validate", "/designer/drafts", "/designer/deploy"):
+        assert post_json(b, path, {"xml": RENAMED.decode(), "comment": "c"}).status_code == 403, path
+    assert everything(sg) == before
+
+
 def test_designer_sees_every_process_and_decision_with_its_versions(sign_in):
     b = sign_in("dora")
     assert ">Designer<" in b.get("/").get_data(as_text=True)

@@ -42,7 +42,14 @@ startDesigner(root, {
     modeler.on('views.changed', listen);
   },
   mark(problems) {
+    // A cell's problem names its rule ("rule DecisionRule_1 input ..."): mark that rule's cells.
     root.querySelectorAll('.dmn-problem').forEach((el) => el.classList.remove('dmn-problem'));
+    problems.forEach((p) => {
+      const rule = /^rule (\S+) /.exec(p.reason || '');
+      if (rule) {
+        root.querySelectorAll(`td[data-row-id="${CSS.escape(rule[1])}"]`).forEach((td) => td.classList.add('dmn-problem'));
+      }
+    });
   },
   select(id) { openTable(id); }
 });
