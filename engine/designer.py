@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 from . import audit, deployment, lint, parsing
 from .actors import load_user, require_any_role
 from .clock import iso
-from .errors import InvalidDiagram, NotFound, Problem, Refused
+from .errors import Conflict, InvalidDiagram, NotFound, Problem, Refused
 from .models import DecisionVersion, Draft, Instance, ProcessVersion, Source, UserRole
 from workflows.vocabulary import DESIGNER_ROLE
 
-AUDITOR_ROLE = "auditor"
+AUDITOR_ROLE = "auditor"  # reads versions, sources and diffs; changes nothing
 READERS = [DESIGNER_ROLE, AUDITOR_ROLE]
 KINDS = {"bpmn": "process", "dmn": "decision"}
 TEMPLATE = Path(__file__).resolve().parent.parent / "workflows" / "new_process.bpmn"
@@ -24,6 +24,10 @@ TEMPLATE = Path(__file__).resolve().parent.parent / "workflows" / "new_process.b
 COMPARED = ("type", "name", "lane", "roles", "parent", "properties", "default_flow", "form", "decision_ref",
             "topic", "called_element", "attached_to", "cancel_activity", "script", "timer",
             "event_definitions", "source", "target", "condition")
+
+
+class CommentMissing(Refused):
+    """A deploy from the designer must say what changed."""
 
 
 def _require(uow, actor: str, roles: list[str], what: str) -> None:
@@ -37,23 +41,24 @@ def catalog(sg, actor: str) -> dict:
         s = uow.session
         running = dict(s.execute(select(Instance.process_version_id, func.count()).where(
             Instance.status == "running").group_by(Instance.process_version_id)).all())
-        processes: dict = {}
-        for pv in s.execute(select(ProcessVersion).order_by(ProcessVersion.process_id,
-                                                            ProcessVersion.version.desc())).scalars():
-            entry = processes.setdefault(pv.process_id, {"id": pv.process_id, "name": pv.name or pv.process_id,
-                                                         "versions": []})
-            entry["versions"].append({"version": pv.version, "deployed_at": iso(pv.deployed_at),
-                                      "deployed_by": pv.deployed_by, "comment": pv.comment,
-                                      "running": running.get(pv.id, 0)})
-        decisions: dict = {}
-        for dv in s.execute(select(DecisionVersion).order_by(DecisionVersion.decision_id,
-                                                             DecisionVersion.version.desc())).scalars():
-            entry = decisions.setdefault(dv.decision_id, {"id": dv.decision_id, "name": dv.name or dv.decision_id,
-                                                          "versions": []})
-            entry["versions"].append({"version": dv.version, "deployed_at": iso(dv.deployed_at),
-                                      "deployed_by": dv.deployed_by, "comment": dv.comment})
+        processes = _by_id(s.execute(select(ProcessVersion).order_by(
+            ProcessVersion.process_id, ProcessVersion.version.desc())).scalars(), "process_id",
+            lambda pv: {"running": running.get(pv.id, 0)})
+        decisions = _by_id(s.execute(select(DecisionVersion).order_by(
+            DecisionVersion.decision_id, DecisionVersion.version.desc())).scalars(), "decision_id", lambda dv: {})
         drafts = [_draft_row(d) for d in s.execute(select(Draft).order_by(Draft.saved_at.desc())).scalars()]
-    return {"processes": list(processes.values()), "decisions": list(decisions.values()), "drafts": drafts}
+    return {"processes": processes, "decisions": decisions, "drafts": drafts}
+
+
+def _by_id(rows, ident: str, extra) -> list[dict]:
+    """Version rows grouped by process or decision id, in the order given."""
+    out: dict = {}
+    for row in rows:
+        key = getattr(row, ident)
+        entry = out.setdefault(key, {"id": key, "name": row.name or key, "versions": []})
+        entry["versions"].append({"version": row.version, "deployed_at": iso(row.deployed_at),
+                                  "deployed_by": row.deployed_by, "comment": row.comment, **extra(row)})
+    return list(out.values())
 
 
 def _draft_row(d: Draft) -> dict:
@@ -174,16 +179,27 @@ def discard_draft(sg, actor: str, kind: str, key: str) -> bool:
     return True
 
 
-def deploy(sg, actor: str, file_name: str, content: bytes, comment: str | None) -> list[dict]:
-    """Deploy a diagram from the editor with a comment; its draft goes in the same transaction."""
+def deploy(sg, actor: str, file_name: str, content: bytes, comment: str | None,
+           base_version: int | None = None) -> list[dict]:
+    """Deploy a diagram from the editor with a comment; its draft goes in the same transaction.
+
+    With base_version (the version the editor opened), a version deployed meanwhile by someone
+    else is a Conflict rather than silently replaced.
+    """
     with sg.uow(write=False) as uow:  # refused before the file is even read
         _require(uow, actor, [DESIGNER_ROLE], "deploy diagrams")
     comment = (comment or "").strip() or None
     if comment is None:
-        raise Refused("say what changed: a deploy from the designer needs a comment")
+        raise CommentMissing("say what changed: a deploy from the designer needs a comment")
     kind, key, _ = _identify(file_name, content)
 
-    def drop_draft(s, _results):
+    def drop_draft(s, results):
+        mine = next((r for r in results if r["id"] == key and r["kind"] == KINDS[kind]), None)
+        if base_version is not None and mine and mine["changed"] and mine["version"] - 1 > base_version:
+            other = _version_row(s, kind, key, mine["version"] - 1)
+            raise Conflict(f"{key} version {other.version} was deployed by {other.deployed_by} at "
+                           f"{iso(other.deployed_at)}, after you opened version {base_version}; nothing was "
+                           "deployed. Save your draft, open the newest version and make your change there.")
         s.execute(Draft.__table__.delete().where(Draft.kind == kind, Draft.key == key))
 
     return deployment.deploy(sg, [(_file_name(key, kind), content)], actor, comment, also=drop_draft)

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_t
 from flask_login import login_required
 
 from engine import designer, xmlsafe
-from engine.errors import InvalidDiagram, Refused
+from engine.errors import Conflict, InvalidDiagram
 
 from .context import current_actor, stagegate
 from .guard import engine_errors
@@ -18,7 +18,6 @@ bp = Blueprint("designer", __name__, url_prefix="/designer")
 
 # An edited diagram travels as JSON text; escaping can at most double it.
 MAX_REQUEST = 2 * xmlsafe.MAX_BYTES + 65536
-EXTENSION = {"bpmn": "bpmn", "dmn": "dmn"}
 
 
 @bp.before_request
@@ -97,7 +96,7 @@ def export(kind, key, version):
     found = designer.source(stagegate(), current_actor(), kind, key, version)
     response = Response(found["content"], mimetype="application/xml")
     if request.args.get("download"):
-        name = f"{key}-v{version}.{EXTENSION[kind]}".replace('"', "")
+        name = f"{key}-v{version}.{kind}".replace('"', "")
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
@@ -127,7 +126,7 @@ def _posted_diagram() -> tuple[str, bytes, dict]:
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("xml"), str):
         abort(400, description="send JSON with the diagram's XML in 'xml'")
-    kind = body.get("kind") if body.get("kind") in EXTENSION else "bpmn"
+    kind = body.get("kind") if body.get("kind") in designer.KINDS else "bpmn"
     return f"diagram.{kind}", body["xml"].encode("utf-8"), body
 
 
@@ -166,14 +165,15 @@ def deploy():
     """JSON: deploy the posted diagram with the comment; running deals stay on their version."""
     name, content, body = _posted_diagram()
     comment = body.get("comment") if isinstance(body.get("comment"), str) else None
+    base = body.get("base_version") if isinstance(body.get("base_version"), int) else None
     try:
-        results = designer.deploy(stagegate(), current_actor(), name, content, comment)
+        results = designer.deploy(stagegate(), current_actor(), name, content, comment, base)
     except InvalidDiagram as exc:
         return _refused(exc)
-    except Refused as exc:
-        if "comment" not in str(exc):
-            raise
+    except designer.CommentMissing as exc:
         return jsonify({"ok": False, "problems": [], "message": str(exc)}), 422
+    except Conflict as exc:
+        return jsonify({"ok": False, "problems": [], "message": str(exc)}), 409
     return jsonify({"ok": True, "results": results})
 
 

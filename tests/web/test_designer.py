@@ -267,3 +267,17 @@ def test_an_oversized_request_is_refused_before_it_is_read(sign_in, sg):
                       headers={"X-CSRFToken": b.token("/")})
     assert r.status_code == 413
     assert everything(sg) == before
+
+
+def test_a_deploy_from_a_stale_version_is_refused_and_says_who_deployed_meanwhile(sign_in, sg):
+    b = sign_in("dora")
+    assert post_json(b, "/designer/deploy", {"xml": RENAMED.decode(), "comment": "first",
+                                             "base_version": 1}).status_code == 200
+    before = everything(sg)
+    other = OPPORTUNITY.replace(b'name="Discovery"', b'name="Discovery meeting"')
+    r = post_json(b, "/designer/deploy", {"xml": other.decode(), "comment": "from an old page", "base_version": 1})
+    assert r.status_code == 409
+    assert "opportunity version 2 was deployed by dora" in r.json["message"] and "nothing was deployed" in r.json["message"]
+    assert everything(sg) == before
+    r = post_json(b, "/designer/deploy", {"xml": other.decode(), "comment": "on top of v2", "base_version": 2})
+    assert r.status_code == 200 and r.json["results"][0]["version"] == 3

@@ -116,7 +116,7 @@ export function startDesigner(root, adapter) {
     }
     say('Deploying…');
     return adapter.xml().then(function (xml) {
-      return post(root, root.dataset.deployUrl, { kind: kind, xml: xml, comment: comment.value });
+      return post(root, root.dataset.deployUrl, { kind: kind, xml: xml, comment: comment.value, base_version: baseVersion });
     }).then(function (data) {
       if (!data.ok) {
         if (data.problems && data.problems.length) { showProblems(data.problems); }
@@ -125,6 +125,9 @@ export function startDesigner(root, adapter) {
       }
       var names = data.results.filter(function (r) { return r.changed; }).map(function (r) {
         return r.id + ' v' + r.version;
+      });
+      data.results.forEach(function (r) {
+        if (r.id === root.dataset.key || (!root.dataset.key && r.kind === 'process')) { baseVersion = r.version; }
       });
       root.dataset.deployed = names.join(', ');
       say(names.length ? 'Deployed ' + names.join(', ') + '. Running deals stay on their version.'
