@@ -16,11 +16,13 @@ $(BIN)/stagegate: pyproject.toml
 
 setup: $(BIN)/stagegate
 
-# Front-end assets: the prebuilt bpmn-js viewer the web app serves from node_modules/ (no build step).
+# Front-end assets: the prebuilt bpmn-js viewer the web app serves from node_modules/, and the
+# designer's editors bundled by esbuild (npm run build) from web/static/src/ into web/static/build/.
 NPM ?= npm
 ASSETS_STAMP := node_modules/.package-lock.json
+EDITOR_BUNDLE := web/static/build/bpmn-editor.js
 
-assets: $(ASSETS_STAMP)
+assets: $(ASSETS_STAMP) $(EDITOR_BUNDLE)
 
 $(ASSETS_STAMP): $(wildcard package.json package-lock.json)
 	@if [ ! -f package.json ]; then \
@@ -31,6 +33,9 @@ $(ASSETS_STAMP): $(wildcard package.json package-lock.json)
 	else \
 	  $(NPM) ci --no-audit --no-fund && touch $@; \
 	fi
+
+$(EDITOR_BUNDLE): $(ASSETS_STAMP) $(wildcard web/static/src/*.js)
+	@if [ -x node_modules/.bin/esbuild ]; then $(NPM) run build; else echo "make assets: no esbuild, the designer's editors are not built"; fi
 
 demo: setup
 	STAGEGATE_DATABASE_URL=sqlite:///$(abspath $(DB)) $(BIN)/stagegate demo

@@ -45,13 +45,46 @@ def _read(path: Path, problems: list) -> tuple[str, bytes] | None:
 
 
 @audited_refusals
-def deploy(sg, files: list[tuple[str, bytes]], actor: str, comment: str | None = None) -> list[dict]:
-    """Deploy a set of files as a whole: every process gets a new version if its content changed."""
+def deploy(sg, files: list[tuple[str, bytes]], actor: str, comment: str | None = None, also=None) -> list[dict]:
+    """Deploy a set of files as a whole: every process gets a new version if its content changed.
+
+    `also(session, results)`, if given, runs in the same transaction before it commits.
+    """
     if not is_operator(actor):
         with sg.uow(write=False) as uow:  # who may deploy is checked before reading any file
             user = load_user(uow.session, actor)
             forbid_auditor(user, "deploy diagrams")
             require_any_role(user, [DESIGNER_ROLE], "deploy diagrams")
+    docs = _read_documents(files)
+    with sg.uow() as uow:
+        s = uow.session
+        docs, parsed, dumps = _prepare(sg, s, docs)
+        now = sg.now()
+        for doc in docs:
+            if not doc.deployed and s.get(Source, doc.sha256) is None:
+                s.add(Source(sha256=doc.sha256, kind=doc.kind, file_name=Path(doc.file_name).name,
+                             content=doc.content, stored_at=now))
+        s.flush()
+        results = (_store_decisions(s, docs, actor, comment, now)
+                   + _store_processes(s, parsed, dumps, actor, comment, now))
+        if also is not None:
+            also(s, results)
+        uow.commit()
+    return results
+
+
+def check(sg, files: list[tuple[str, bytes]]) -> list[Problem]:
+    """Every problem deploy would refuse these files for, against what is deployed now; stores nothing."""
+    try:
+        docs = _read_documents(files)
+        with sg.uow(write=False) as uow:
+            _prepare(sg, uow.session, docs)
+    except InvalidDiagram as exc:
+        return exc.problems
+    return []
+
+
+def _read_documents(files) -> list:
     docs, problems = [], []
     for name, content in files:
         doc = parsing.read_document(name, content)
@@ -59,27 +92,21 @@ def deploy(sg, files: list[tuple[str, bytes]], actor: str, comment: str | None =
     if problems:
         raise InvalidDiagram(problems)
     _refuse_duplicates(docs)
+    return docs
 
-    with sg.uow() as uow:
-        s = uow.session
-        docs += _deployed_context(s, docs)
-        parsed, problems = parsing.parse_batch(docs)
-        if problems:
-            raise InvalidDiagram(problems)
-        dumps = {}
-        for p in parsed:
-            dumps[p.process_id] = _dump_spec(sg, p, problems)
-        if problems:
-            raise InvalidDiagram(problems)
-        now = sg.now()
-        for doc in docs:
-            if not doc.deployed and s.get(Source, doc.sha256) is None:
-                s.add(Source(sha256=doc.sha256, kind=doc.kind, file_name=Path(doc.file_name).name,
-                             content=doc.content, stored_at=now))
-        s.flush()
-        results = _store_decisions(s, docs, actor, now) + _store_processes(s, parsed, dumps, actor, comment, now)
-        uow.commit()
-    return results
+
+def _prepare(sg, s, docs) -> tuple[list, list, dict]:
+    """The documents with their deployed context, parsed and serialized; or InvalidDiagram."""
+    docs = docs + _deployed_context(s, docs)
+    parsed, problems = parsing.parse_batch(docs)
+    if problems:
+        raise InvalidDiagram(problems)
+    dumps = {}
+    for p in parsed:
+        dumps[p.process_id] = _dump_spec(sg, p, problems)
+    if problems:
+        raise InvalidDiagram(problems)
+    return docs, parsed, dumps
 
 
 def _refuse_duplicates(docs) -> None:
@@ -144,7 +171,7 @@ def _deployed_context(s, docs) -> list:
     return [c for c in context if not isinstance(c, Problem)]
 
 
-def _store_decisions(s, docs, actor, now) -> list[dict]:
+def _store_decisions(s, docs, actor, comment, now) -> list[dict]:
     results = []
     latest = {dv.decision_id: dv for dv in _latest_decision_versions(s)}
     for doc in (d for d in docs if not d.deployed and d.kind == "dmn"):
@@ -155,10 +182,10 @@ def _store_decisions(s, docs, actor, now) -> list[dict]:
                 continue
             version = (prev.version if prev else 0) + 1
             s.add(DecisionVersion(decision_id=decision["id"], version=version, name=decision["name"],
-                                  dmn_sha256=doc.sha256, deployed_at=now, deployed_by=actor))
+                                  dmn_sha256=doc.sha256, deployed_at=now, deployed_by=actor, comment=comment))
             audit.record(s, now, actor, "decision_deployed", element_id=decision["id"],
                          details={"decision": decision["id"], "version": version, "file": doc.file_name,
-                                  "sha256": doc.sha256})
+                                  "sha256": doc.sha256, "comment": comment})
             results.append({"kind": "decision", "id": decision["id"], "version": version, "changed": True})
     return results
 

@@ -99,6 +99,7 @@ class DecisionVersion(Base):
     dmn_sha256: Mapped[str] = mapped_column(ForeignKey("sources.sha256"))
     deployed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     deployed_by: Mapped[str] = mapped_column(String(120))
+    comment: Mapped[str | None] = mapped_column(Text)
 
 
 class Instance(Base):
@@ -239,3 +240,20 @@ class Timer(Base):
     state: Mapped[str] = mapped_column(String(16))  # waiting | fired | cancelled
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     fired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Draft(Base):
+    """A diagram a designer saved without deploying: one per process or decision being edited."""
+
+    __tablename__ = "designer_drafts"
+    __table_args__ = (UniqueConstraint("kind", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # bpmn | dmn
+    key: Mapped[str] = mapped_column(String(255))  # the process or decision id the file defines
+    name: Mapped[str | None] = mapped_column(String(255))
+    file_name: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    base_version: Mapped[int | None] = mapped_column(Integer)  # the deployed version it started from
+    saved_by: Mapped[str] = mapped_column(String(120))
+    saved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -5,7 +5,7 @@ from flask import Flask
 
 from engine.bootstrap import bootstrap
 
-from . import audit, auth, deals, diagrams, errors, formatting, inbox, login, readonly, security, settings, start, tasks
+from . import audit, auth, deals, designer, diagrams, errors, formatting, inbox, login, readonly, security, settings, start, tasks
 from .context import STAGEGATE_KEY
 
 
@@ -22,6 +22,6 @@ def create_app(config: dict | None = None) -> Flask:
     login.init_app(app)
     formatting.init_app(app)
     errors.init_app(app)
-    for module in (auth, inbox, tasks, start, deals, diagrams, audit):
+    for module in (auth, inbox, tasks, start, deals, diagrams, designer, audit):
         app.register_blueprint(module.bp)
     return app

@@ -8,6 +8,7 @@ Screenshots go to <repo>/test-artifacts/.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from pathlib import Path
@@ -108,9 +109,9 @@ def new_page(browser):
 PASSWORD = "correct horse 42"
 
 
-@pytest.fixture(scope="session")
-def live_app(tmp_path_factory, assets_installed):
-    """The real web app on a fresh SQLite file: the shipped catalog deployed and the
+@contextlib.contextmanager
+def serve_catalog(db: Path):
+    """The real web app on a fresh SQLite file at `db`: the shipped catalog deployed and the
     standard staff (tests/conftest.py STAFF), each with the password PASSWORD; no demo data.
     Yields an object with .url (the server) and .sg (the same Stagegate the app uses)."""
     from engine.bootstrap import bootstrap
@@ -119,7 +120,6 @@ def live_app(tmp_path_factory, assets_installed):
     from tests.conftest import DIAGRAMS, STAFF
     from web import create_app
 
-    db = tmp_path_factory.mktemp("web") / "stagegate.db"
     sg = bootstrap(f"sqlite:///{db}", migrate=True)
     deploy(sg, collect_files([DIAGRAMS]), actor="cli:test")
     for name, roles in STAFF.items():
@@ -134,6 +134,13 @@ def live_app(tmp_path_factory, assets_installed):
         server.sg = sg
         yield server
     sg.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_app(tmp_path_factory, assets_installed):
+    """The app on the shipped catalog (serve_catalog), shared by the staff journeys."""
+    with serve_catalog(tmp_path_factory.mktemp("web") / "stagegate.db") as server:
+        yield server
 
 
 @pytest.fixture

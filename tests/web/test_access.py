@@ -6,7 +6,8 @@ from tests.snapshot import stored
 from .conftest import text
 
 PUBLIC = {"auth.login", "static", "diagrams.vendor"}
-SAMPLE = {"task_id": "0000", "instance_id": 1, "process_id": "opportunity", "version": 1}
+SAMPLE = {"task_id": "0000", "instance_id": 1, "process_id": "opportunity", "version": 1,
+          "decision_id": "qualification", "kind": "bpmn", "key": "opportunity"}
 
 
 def _routes(app):
