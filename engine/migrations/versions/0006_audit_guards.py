@@ -1,7 +1,7 @@
 """audit guards: PostgreSQL triggers refuse UPDATE, DELETE and TRUNCATE on audit_events
 
 Revision ID: 0006_audit_guards
-Revises: 0004
+Revises: 0005_designer_drafts
 Create Date: 2026-11-26 23:50:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ from alembic import op
 from engine.append_only import POSTGRES_GUARDS, POSTGRES_UNGUARD
 
 revision = '0006_audit_guards'
-down_revision = '0004'
+down_revision = '0005_designer_drafts'
 branch_labels = None
 depends_on = None
 
