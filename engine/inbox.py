@@ -30,8 +30,8 @@ def inbox(sg, user: str, process: str | None = None, role: str | None = None, st
           sort: str = "due", limit: int = PAGE) -> dict:
     """The ready tasks `user` may work or, as department head, oversee: filtered, sorted, with counts.
 
-    Reads only the index of open tasks (human_task_roles): the counts by one grouped query, the
-    page of at most `limit` tasks by an index-ordered query, then those tasks' rows."""
+    Reads only the index of open tasks (human_task_roles): the counts by a grouped index read per
+    role, the page by index-ordered reads of at most `limit` tasks per role, then those tasks' rows."""
     now = sg.now()
     with sg.uow(write=False) as uow:
         s = uow.session
@@ -75,29 +75,44 @@ def inbox(sg, user: str, process: str | None = None, role: str | None = None, st
 
 def _groups(s, roles: set[str]) -> list[tuple]:
     """(process, lane role, stage, open tasks) over the open tasks of `roles`."""
-    # A task open to two of the roles has two index rows; count it once.
-    n = func.count(distinct(TaskRole.task_id)) if len(roles) > 1 else func.count()
-    return [tuple(r) for r in s.execute(
-        select(TaskRole.process_id, TaskRole.lane_role, TaskRole.stage, n)
-        .where(TaskRole.role.in_(roles)).group_by(TaskRole.process_id, TaskRole.lane_role, TaskRole.stage))]
+    # One covering-index range per role, aggregated in index order (no sort, no temp table).
+    keys = (TaskRole.process_id, TaskRole.lane_role, TaskRole.stage)
+    totals: dict[tuple, int] = {}
+    for role in roles:
+        for *key, n in s.execute(select(*keys, func.count()).where(TaskRole.role == role).group_by(*keys)):
+            totals[tuple(key)] = totals.get(tuple(key), 0) + n
+    if len(roles) > 1:  # a task open to several of these roles was counted once per role
+        for *key, extra in s.execute(select(*keys, func.count() - func.count(distinct(TaskRole.task_id)))
+                                     .where(TaskRole.role.in_(roles), TaskRole.shared.is_(True)).group_by(*keys)):
+            totals[tuple(key)] -= extra
+    return [(*key, n) for key, n in totals.items() if n]
 
 
 def _page(s, roles: set[str], filters: list, sort: str, limit: int) -> list[str]:
-    """Ids of the first `limit` open tasks of `roles` in the chosen order, each once."""
-    base = select(TaskRole.task_id).where(TaskRole.role.in_(roles), *filters)
-    fetch = limit * len(roles)  # a task open to several of the roles comes back once per role
-    if sort == "age":
-        queries = [base.order_by(TaskRole.created_at, TaskRole.task_id)]
-    else:  # due date first (soonest first), then the undated ones by age: two index-ordered reads
-        queries = [base.where(TaskRole.due_at.is_not(None)).order_by(TaskRole.due_at, TaskRole.created_at,
-                                                                      TaskRole.task_id),
-                   base.where(TaskRole.due_at.is_(None)).order_by(TaskRole.created_at, TaskRole.task_id)]
+    """Ids of the first `limit` open tasks of `roles` in the chosen order, each once.
+
+    Each role's tasks are read in index order, at most `limit` of them, and merged here."""
+    keyed = []
+    for role in roles:
+        base = select(TaskRole.task_id, TaskRole.due_at, TaskRole.created_at).where(TaskRole.role == role, *filters)
+        if sort == "age":
+            rows = s.execute(base.order_by(TaskRole.created_at, TaskRole.task_id).limit(limit)).all()
+            keyed += [((r.created_at, r.task_id), r.task_id) for r in rows]
+            continue
+        # due date first (soonest first), then the undated ones by age
+        dated = s.execute(base.where(TaskRole.due_at.is_not(None))
+                          .order_by(TaskRole.due_at, TaskRole.created_at, TaskRole.task_id).limit(limit)).all()
+        keyed += [((0, r.due_at, r.created_at, r.task_id), r.task_id) for r in dated]
+        if len(dated) < limit:
+            undated = s.execute(base.where(TaskRole.due_at.is_(None))
+                                .order_by(TaskRole.created_at, TaskRole.task_id).limit(limit - len(dated))).all()
+            keyed += [((1, r.created_at, r.task_id), r.task_id) for r in undated]
+    keyed.sort(key=lambda kv: kv[0])
     ids: dict[str, None] = {}  # insertion-ordered set
-    for q in queries:
-        for task_id in s.execute(q.limit(fetch)).scalars():
-            ids.setdefault(task_id)
-            if len(ids) == limit:
-                return list(ids)
+    for _key, task_id in keyed:
+        ids.setdefault(task_id)
+        if len(ids) == limit:
+            break
     return list(ids)
 
 

@@ -192,7 +192,7 @@ def _save(sg, s, instance, pv, runner, log, actor, now, done: str | None = None)
         still_open.append(ht)
         for role in el.get("roles", []):
             s.add(TaskRole(task_id=ht.id, role=role, process_id=ht.process_id, lane_role=ht.role, stage=ht.stage,
-                           created_at=ht.created_at, due_at=ht.due_at))
+                           created_at=ht.created_at, due_at=ht.due_at, shared=len(ht.roles) > 1))
     for g in log.gate_decisions:
         s.add(GateDecision(instance_id=instance.id, process_id=instance.process_id, version=instance.version,
                            gate=g["gate"], element_id=g["element_id"], stage=g.get("stage"), outcome=g["outcome"],

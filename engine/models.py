@@ -162,7 +162,8 @@ class TaskRole(Base):
     __table_args__ = (Index("ix_human_task_roles_role", "role", "task_id"),
                       Index("ix_human_task_roles_facets", "role", "process_id", "lane_role", "stage"),
                       Index("ix_human_task_roles_due", "role", "due_at", "created_at", "task_id"),
-                      Index("ix_human_task_roles_age", "role", "created_at", "task_id"))
+                      Index("ix_human_task_roles_age", "role", "created_at", "task_id"),
+                      Index("ix_human_task_roles_shared", "role", "shared"))
 
     task_id: Mapped[str] = mapped_column(ForeignKey("human_tasks.id", ondelete="CASCADE"), primary_key=True)
     role: Mapped[str] = mapped_column(String(120), primary_key=True)
@@ -171,6 +172,8 @@ class TaskRole(Base):
     stage: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The task is open to more than one role: only these rows can be counted twice for one user.
+    shared: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class Incident(Base):
