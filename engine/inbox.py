@@ -39,9 +39,9 @@ def inbox(sg, user: str, process: str | None = None, role: str | None = None, st
         headed = {d for d in (headed_by(r) for r in mine) if d and d not in mine}
         roles = mine | headed
         groups = _groups(s, roles) if roles else []
-        wanted = [(TaskRole.process_id, process), (TaskRole.lane_role, role.casefold() if role else None),
-                  (TaskRole.stage, stage)]
-        filters = [col == value for col, value in wanted if value is not None]
+        chosen = (process, role.casefold() if role else None, stage)
+        filters = [col == value for col, value in zip((TaskRole.process_id, TaskRole.lane_role, TaskRole.stage), chosen)
+                   if value is not None]
         ids = _page(s, roles, filters, sort, limit) if roles else []
         # Plain rows of the columns shown, not mapped objects: a page is read, never changed.
         rows = {ht.id: ht for ht in s.execute(
@@ -52,13 +52,12 @@ def inbox(sg, user: str, process: str | None = None, role: str | None = None, st
             if task_id not in rows:
                 continue
             ht = rows[task_id]
-            title = ht.title
             due = _aware(ht.due_at, now)
             created = _aware(ht.created_at, now)
             as_head = not (mine & set(ht.roles))  # only here because the user heads its department
             items.append({
                 "id": ht.id, "instance_id": ht.instance_id, "process_id": ht.process_id, "element_id": ht.element_id,
-                "name": ht.name, "role": ht.role, "roles": list(ht.roles), "stage": ht.stage, "deal": title,
+                "name": ht.name, "role": ht.role, "roles": list(ht.roles), "stage": ht.stage, "deal": ht.title,
                 "created_at": iso(ht.created_at), "age_hours": round((now - created).total_seconds() / 3600, 1),
                 "due_at": iso(ht.due_at), "overdue": bool(due and due < now),
                 "claimed_by": ht.claimed_by, "mine": ht.claimed_by == user,
@@ -66,9 +65,7 @@ def inbox(sg, user: str, process: str | None = None, role: str | None = None, st
             })
     counts = {"process": _tally(groups, 0), "role": _tally(groups, 1), "stage": _tally(groups, 2),
               "all": sum(n for *_, n in groups)}
-    matching = sum(n for p, r, st, n in groups
-                   if all(value is None or key == value
-                          for key, value in zip((p, r, st), (process, role.casefold() if role else None, stage))))
+    matching = sum(n for *key, n in groups if all(v is None or k == v for k, v in zip(key, chosen)))
     return {"tasks": items, "counts": counts, "roles": sorted(mine), "headed": sorted(headed),
             "matching": matching, "limit": limit}
 
