@@ -42,7 +42,9 @@ def inbox(sg, user: str, process: str | None = None, role: str | None = None, st
         chosen = (process, role.casefold() if role else None, stage)
         filters = [col == value for col, value in zip((TaskRole.process_id, TaskRole.lane_role, TaskRole.stage), chosen)
                    if value is not None]
-        ids = _page(s, roles, filters, sort, limit) if roles else []
+        matching = sum(n for *key, n in groups if all(v is None or k == v for k, v in zip(key, chosen)))
+        # Nothing matches the filters: skip the ordered read, which would walk all of the roles' tasks.
+        ids = _page(s, roles, filters, sort, limit) if matching else []
         # Plain rows of the columns shown, not mapped objects: a page is read, never changed.
         rows = {ht.id: ht for ht in s.execute(
             select(*_SHOWN, Instance.title).join(Instance, Instance.id == HumanTask.instance_id)
@@ -65,7 +67,6 @@ def inbox(sg, user: str, process: str | None = None, role: str | None = None, st
             })
     counts = {"process": _tally(groups, 0), "role": _tally(groups, 1), "stage": _tally(groups, 2),
               "all": sum(n for *_, n in groups)}
-    matching = sum(n for *key, n in groups if all(v is None or k == v for k, v in zip(key, chosen)))
     return {"tasks": items, "counts": counts, "roles": sorted(mine), "headed": sorted(headed),
             "matching": matching, "limit": limit}
 
