@@ -6,7 +6,7 @@ Each iteration completes A (again=True), then B and C (the two parallel branches
 every step is saved and restored through the serializer, and the state is compacted first
 (engine.compaction); `--full-tree` keeps the library's whole task tree instead, which fails once
 the join's recursive walk up the parent chain or the tree iterators' depth limit of 1,000 is hit.
-bench.run calls `run()` for section 5.
+bench.run calls `run()` for section 5b.
 """
 from __future__ import annotations
 
