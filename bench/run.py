@@ -83,11 +83,15 @@ ITERS_PER_INSTANCE = 3  # fresh revision_loop instances: Draft+Review x3, the la
 WINDOW = 2  # per-step cost at iteration N = median of the completions of iterations N-2 .. N+2
 
 FULL = dict(rev_instances=50, opp_instances=150, bare_rev_instances=200, bare_opp_instances=500, commits=1000,
-            profile_instances=20, breakdown_instances=20, long_points=(10, 100, 1000), long_cap=1000 + WINDOW,
-            service_budget_s=180.0, bare_budget_s=60.0)
+            profile_instances=20, breakdown_instances=20, long_points=(10, 100, 1000, 10000), long_cap=10000 + WINDOW,
+            service_budget_s=420.0, bare_budget_s=60.0, parallel_iterations=10000, inbox_instances=100_000,
+            inbox_calls=100)
 QUICK = dict(rev_instances=10, opp_instances=30, bare_rev_instances=50, bare_opp_instances=100, commits=200,
-             profile_instances=5, breakdown_instances=5, long_points=(10, 100), long_cap=100,
-             service_budget_s=180.0, bare_budget_s=60.0)
+             profile_instances=5, breakdown_instances=5, long_points=(10, 100, 300), long_cap=300 + WINDOW,
+             service_budget_s=180.0, bare_budget_s=60.0, parallel_iterations=300, inbox_instances=10_000,
+             inbox_calls=30)
+HEADLINE: dict[str, str] = {}  # the issue's figures, printed together at the end
+
 
 perf = time.perf_counter
 cpu = time.thread_time
@@ -475,21 +479,25 @@ def nearest_to_median(states: list[str]) -> str:
 def service_long(tmp: str, cap: int, points: tuple, budget_s: float) -> dict:
     """One revision_loop instance driven through `cap` Draft+Review iterations (approved=False)."""
     sg = make_service(tmp, "long.db")
-    iid = start_instance(sg, "revision_loop", "sam", {})["id"]
+    started_instance = start_instance(sg, "revision_loop", "sam", {})
+    iid, ready = started_instance["id"], started_instance["ready_tasks"]
     per_iter: dict[int, list[float]] = {}
+    cpu_iter: dict[int, list[float]] = {}
     sizes: dict[int, tuple[int, int]] = {}
     note, reached = None, 0
     started = perf()
     try:
         for it in range(1, cap + 1):
             for element, actor, data in revision_steps(it, False):
-                task = ready_one(sg, iid, element)
+                # complete_task returns the ready tasks: no extra query between steps
+                task = next((t for t in ready if t["element_id"] == element), None)
                 if task is None:
                     st = instance_query(sg, iid)["status"]
                     note = f"stalled at iteration {it}: no ready {element} although the instance is {st}"
                     raise StopIteration
-                t0 = perf()
-                complete_task(sg, task["id"], actor, data)
+                t0, c0 = perf(), cpu()
+                ready = complete_task(sg, task["id"], actor, data)["ready_tasks"]
+                cpu_iter.setdefault(it, []).append(cpu() - c0)
                 per_iter.setdefault(it, []).append(perf() - t0)
             reached = it
             if it in points or it == cap:
@@ -519,8 +527,8 @@ def service_long(tmp: str, cap: int, points: tuple, budget_s: float) -> dict:
             final = f"could not finish the instance: {type(exc).__name__}: {exc}"
     audit = verify_audit(sg)
     sg.dispose()
-    return {"per_iter": per_iter, "sizes": sizes, "note": note, "reached": reached, "elapsed": elapsed,
-            "final": final, "audit": audit}
+    return {"per_iter": per_iter, "cpu_iter": cpu_iter, "sizes": sizes, "note": note, "reached": reached,
+            "elapsed": elapsed, "final": final, "audit": audit}
 
 
 def bare_long(cap: int, points: tuple, budget_s: float) -> dict:
@@ -791,7 +799,11 @@ def _run(cfg: dict, tmp: str, quick: bool, long_only: bool = False) -> int:
         _short_runs(cfg, tmp)
     _long_runs(cfg, tmp, quick)
     if not long_only:
+        _inbox(cfg, tmp)
         _profiles(cfg, tmp)
+    rule("Summary (issue 9 figures, all from this run)")
+    for k, v in HEADLINE.items():
+        print(f"  {k}: {v}")
     return 0
 
 
@@ -880,6 +892,14 @@ def _short_runs(cfg: dict, tmp: str) -> None:
     print(f"  completions per second (1/median): service rev {1 / r[n[0]]['median']:,.0f}, opp {1 / r[n[1]]['median']:,.0f}"
           f" | bare lib rev {1 / r[n[2]]['median']:,.0f}, opp {1 / r[n[3]]['median']:,.0f}"
           f" | bare commit (Text) rev-size {1 / r[n[4]]['median']:,.0f}, opp-size {1 / r[n[6]]['median']:,.0f}")
+    HEADLINE["persisted completions/s (revision_loop)"] = (
+        f"service {1 / r[n[0]]['median']:,.0f}/s (median {ms(r[n[0]]['median'])} ms, SQLite WAL, audit included) | "
+        f"bare UPDATE+COMMIT of a same-size row {1 / r[n[4]]['median']:,.0f}/s ({ms(r[n[4]]['median'])} ms) | "
+        f"bare library in memory {1 / r[n[2]]['median']:,.0f}/s ({ms(r[n[2]]['median'])} ms) | "
+        f"service/commit {ratio(n[0], n[4]):.1f}x, service/library {ratio(n[0], n[2]):.1f}x")
+    HEADLINE["persisted completions/s (opportunity)"] = (
+        f"service {1 / r[n[1]]['median']:,.0f}/s ({ms(r[n[1]]['median'])} ms) | bare commit "
+        f"{1 / r[n[6]]['median']:,.0f}/s | bare library {1 / r[n[3]]['median']:,.0f}/s")
     overhead = r[n[0]]["median"] - r[n[2]]["median"] - r[n[4]]["median"]
     print(f"  revision_loop: service median - bare library - bare commit = {ms(overhead)} ms per completion "
           f"not explained by engine work or the write itself")
@@ -893,7 +913,7 @@ def _long_runs(cfg: dict, tmp: str, quick: bool) -> None:
     print(f"  Target: {cap} iterations (= {2 * cap} completions); per-step cost at iteration N = median of the "
           f"Draft+Review completions of iterations N-{WINDOW}..N+{WINDOW}.")
     if quick:
-        print("  --quick: capped at 100 iterations.")
+        print(f"  --quick: capped at {cap - WINDOW} iterations.")
     print(f"  Service time budget {cfg['service_budget_s']:.0f} s, bare library budget {cfg['bare_budget_s']:.0f} s.")
     gc.collect()
     bl = bare_long(cap, points, cfg["bare_budget_s"])
@@ -930,7 +950,174 @@ def _long_runs(cfg: dict, tmp: str, quick: bool) -> None:
     print(f"  service: audit chain ok={a['ok']} over {a['events']:,} events")
     print(f"  bare library: reached iteration {bl['reached']} in {bl['elapsed']:.1f} s; "
           + (bl["note"] or "no stall"))
+    first, last = points[0], max(p for p in points if p in sl["per_iter"]) if sl["per_iter"] else None
+    if last is not None and last != first:
+        a, _, _ = window_median(sl["per_iter"], first)
+        b, _, _ = window_median(sl["per_iter"], last)
+        ca, _, _ = window_median(sl["cpu_iter"], first)
+        cb, _, _ = window_median(sl["cpu_iter"], last)
+        verdict = "within" if b <= 1.5 * a else "NOT within"
+        line = (f"per-step cost at iteration {last:,} / at iteration {first}: wall {ms(b)} / {ms(a)} ms = {b / a:.2f}x "
+                f"({verdict} the 1.5x target), CPU {ms(cb)} / {ms(ca)} ms = {cb / ca:.2f}x; stored state "
+                f"{sl['sizes'].get(first, (0,))[0]:,} B -> {sl['sizes'].get(last, (0,))[0]:,} B")
+        print(f"  service: {line}")
+        HEADLINE["long loop (revision_loop, service)"] = line + (f"; {sl['final']}" if sl["final"] else "")
+    if bl["note"]:
+        HEADLINE["long loop (bare library)"] = f"reached iteration {bl['reached']}: {bl['note'][:120]}"
+    _parallel_loop(cfg)
 
+
+def _parallel_loop(cfg: dict) -> None:
+    from bench.probe_parallel_loop import run as run_parallel
+
+    n = cfg["parallel_iterations"]
+    rule(f"5b. A loop through a parallel split and join, {n:,} iterations (Runner in memory, state saved, "
+         f"compacted and restored at every step)")
+    gc.collect()
+    r = run_parallel(n)
+    points = [p for p in (10, 100, 1000, 10000) if p <= r["reached"]]
+    print(f"  {'iteration':>9} | {'ms per iteration (A, B, C)':>26} | {'stored state':>14} {'tasks':>6}")
+    for p in points:
+        xs = [r["per_iter"][i] for i in range(max(1, p - WINDOW), p + WINDOW + 1) if i in r["per_iter"]]
+        size = r["sizes"].get(p)
+        print(f"  {p:>9} | {ms(statistics.median(xs)):>26} | {size[0] if size else 0:>12,} B {size[1] if size else '':>6}")
+    outcome = r["note"] or f"all {n:,} iterations ran and the instance completed: {r['completed']}"
+    print(f"  {outcome} ({r['elapsed']:.1f} s)")
+    HEADLINE["parallel split/join loop"] = outcome
+
+
+
+INBOX_USERS = {"sam": ["Sales"], "lena": ["Sales Leadership"], "fiona": ["Finance"], "carl": ["Finance Head"],
+               "lou": ["Legal"], "mia": ["Finance", "Sales"]}
+# (share of open instances, their ready tasks: element, name, lane role, stage, has an SLA due date)
+INBOX_MIX = [
+    (0.20, [("Task_Discovery", "Discovery", "sales", "Discovery", False)]),
+    (0.15, [("Task_PrepareProposal", "Prepare proposal", "sales", "Proposal", False)]),
+    (0.15, [("Task_DiscoveryGateReview", "Discovery gate review", "sales leadership", "Discovery", False)]),
+    (0.25, [("Task_SignOffPricing", "Sign off pricing and margin", "finance", "Proposal", True),
+            ("Task_SignOffDelivery", "Sign off delivery date", "supply", "Proposal", True),
+            ("Task_SignOffQuality", "Sign off specifications", "quality", "Proposal", True)]),
+    (0.10, [("Task_ContractReview", "Review contract", "legal", "Negotiation", False)]),
+    (0.15, [("Task_LookBack", "Look back", "sales leadership", "Closed", False)]),
+]
+
+
+def seed_open_instances(sg, n: int, history_per_instance: int = 2) -> dict:
+    """`n` running opportunities with their open tasks (and some finished ones), written in bulk.
+
+    Rows have the shape the service writes (instances, human_tasks, human_task_roles); going
+    through start_instance/complete_task for 100,000 deals would take most of an hour."""
+    import random
+    import uuid
+    from datetime import datetime, timezone
+
+    from sqlalchemy import select
+
+    from engine.models import HumanTask, Instance, ProcessVersion, TaskRole
+    rnd = random.Random(9)
+    with sg.engine.connect() as conn:
+        pv_id, version = conn.execute(select(ProcessVersion.id, ProcessVersion.version)
+                                      .where(ProcessVersion.process_id == "opportunity")).first()
+        first_id = (conn.execute(text("SELECT coalesce(max(id), 0) FROM instances")).scalar() or 0) + 1
+    now = datetime.now(timezone.utc)
+    weights = [w for w, _ in INBOX_MIX]
+    counts = {"instances": 0, "open tasks": 0, "finished tasks": 0}
+    chunk = 10_000
+    for start in range(0, n, chunk):
+        inst, tasks, roles = [], [], []
+        for iid in range(first_id + start, first_id + min(n, start + chunk)):
+            created = now - timedelta(days=rnd.uniform(0, 150))
+            mix = rnd.choices(INBOX_MIX, weights)[0][1]
+            inst.append({"id": iid, "process_version_id": pv_id, "process_id": "opportunity", "version": version,
+                         "title": f"Bench deal {iid}", "status": "running", "stage": mix[0][3], "data": {},
+                         "state": {}, "started_at": created, "started_by": "sam", "lock_version": 1})
+            for h in range(history_per_instance):
+                tasks.append({"id": str(uuid.UUID(int=rnd.getrandbits(128))), "instance_id": iid,
+                              "process_id": "opportunity", "element_id": "Task_Discovery", "name": "Discovery",
+                              "role": "sales", "roles": ["sales"], "stage": "Discovery", "form": [],
+                              "state": "completed", "created_at": created, "completed_at": created,
+                              "completed_by": "sam", "due_at": None})
+            opened = created + timedelta(hours=rnd.uniform(1, 100))
+            for element, name, role, stage, sla in mix:
+                tid = str(uuid.UUID(int=rnd.getrandbits(128)))
+                due = opened + timedelta(days=3) if sla else None
+                tasks.append({"id": tid, "instance_id": iid, "process_id": "opportunity", "element_id": element,
+                              "name": name, "role": role, "roles": [role], "stage": stage, "form": [],
+                              "state": "ready", "created_at": opened, "completed_at": None, "completed_by": None,
+                              "due_at": due})
+                roles.append({"task_id": tid, "role": role, "process_id": "opportunity", "lane_role": role,
+                              "stage": stage, "created_at": opened, "due_at": due, "shared": False})
+        with sg.engine.begin() as conn:
+            for table, rows in ((Instance.__table__, inst), (HumanTask.__table__, tasks), (TaskRole.__table__, roles)):
+                _bulk_insert(conn, table, rows)
+        counts["instances"] += len(inst)
+        counts["open tasks"] += len(roles)
+        counts["finished tasks"] += len(tasks) - len(roles)
+    with sg.engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+    return counts
+
+
+def _bulk_insert(conn, table, rows: list[dict]) -> None:
+    """executemany straight on the DB-API cursor, values stored as the SQLAlchemy types store them."""
+    from datetime import datetime, timezone
+    cols = list(rows[0])
+
+    def value(v):
+        if isinstance(v, datetime):  # SQLAlchemy's SQLite DateTime text, in UTC
+            return v.astimezone(timezone.utc).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+        if isinstance(v, (dict, list)):
+            return json.dumps(v)
+        return v
+    if conn.dialect.name != "sqlite":
+        conn.execute(table.insert(), rows)
+        return
+    sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"
+    conn.connection.driver_connection.executemany(sql, [tuple(value(r[c]) for c in cols) for r in rows])
+
+
+def _inbox(cfg: dict, tmp: str) -> None:
+    from engine.inbox import PAGE, inbox
+
+    n = cfg["inbox_instances"]
+    rule(f"6. Inbox query with {n:,} open instances (engine.inbox.inbox, SQLite WAL)")
+    sg = make_service(tmp, "inbox.db")
+    for user, roles in INBOX_USERS.items():
+        if user not in USERS:
+            add_user(sg, user, roles, actor="cli:bench")
+    t0 = perf()
+    seeded = seed_open_instances(sg, n)
+    print(f"  seeded {', '.join(f'{v:,} {k}' for k, v in seeded.items())} in {perf() - t0:.1f} s "
+          f"(bulk insert; mix: {', '.join(f'{int(w * 100)}% ' + '+'.join(t[2] for t in ts) for w, ts in INBOX_MIX)})")
+    print(f"  each call: sign-in user's roles, counts for every filter value, first page ({PAGE} tasks) in the "
+          f"chosen order; {cfg['inbox_calls']} calls per row")
+    print()
+    head = (f"  {'user (roles)':<44} {'view':<22} {'tasks seen':>10} {'p50 ms':>8} {'p95 ms':>8}"
+            f" {'CPU p50':>8} {'CPU p95':>8}")
+    print(head)
+    print("  " + "-" * (len(head) - 2))
+    everything, everything_cpu = [], []
+    views = [("due date (default)", {}), ("filter stage=Proposal", {"stage": "Proposal"})]
+    for user, roles in INBOX_USERS.items():
+        for label, kwargs in views:
+            for _ in range(3):
+                result = inbox(sg, user, **kwargs)
+            samples = Samples()
+            for _ in range(cfg["inbox_calls"]):
+                samples.time(inbox, sg, user, **kwargs)
+            st, sc = summarize(samples.wall), summarize(samples.cpu)
+            everything += samples.wall
+            everything_cpu += samples.cpu
+            who = f"{user} ({', '.join(roles)}" + (f"; heads {', '.join(result['headed'])}" if result["headed"] else "") + ")"
+            print(f"  {who:<44} {label:<22} {result['counts']['all']:>10,} {ms(st['median']):>8} {ms(st['p95']):>8}"
+                  f" {ms(sc['median']):>8} {ms(sc['p95']):>8}")
+    sg.dispose()
+    st, sc = summarize(everything), summarize(everything_cpu)
+    verdict = "under" if st["p95"] < 0.020 else "NOT under"
+    line = (f"p50 {ms(st['median'])} ms, p95 {ms(st['p95'])} ms wall ({verdict} the 20 ms target); CPU p50 "
+            f"{ms(sc['median'])} ms, p95 {ms(sc['p95'])} ms; {st['n']:,} calls with {n:,} open instances")
+    print(f"  all calls: {line}")
+    HEADLINE["inbox query"] = line
 
 
 def _profiles(cfg: dict, tmp: str) -> None:

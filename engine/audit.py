@@ -5,7 +5,7 @@ import hashlib
 import json
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from . import append_only  # noqa: F401 - registers the table's guards
@@ -13,6 +13,14 @@ from .clock import iso
 from .models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
+_HEAD_KEY = "stagegate.audit_head"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_head(session, transaction) -> None:
+    # A new transaction must lock and read the tip afresh.
+    if transaction.parent is None:
+        session.info.pop(_HEAD_KEY, None)
 
 
 def canonical(value) -> str:
@@ -30,10 +38,14 @@ def record(session: Session, at: datetime, actor: str, kind: str, *, instance_id
            version=None, element_id=None, details: dict | None = None) -> AuditEvent:
     """Append one event in the caller's transaction (it commits or rolls back with the change)."""
     details = json.loads(canonical(details or {}))  # what is hashed is exactly what is stored
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
+    # The tip is read (and locked) once per transaction; the step's further events reuse it.
+    head = session.info.get(_HEAD_KEY)
     if head is None:
-        head = AuditHead(id=1, seq=0, hash=GENESIS)
-        session.add(head)
+        head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
+        if head is None:
+            head = AuditHead(id=1, seq=0, hash=GENESIS)
+            session.add(head)
+        session.info[_HEAD_KEY] = head
     seq = head.seq + 1
     digest = event_hash(head.hash, seq, at, actor, kind, instance_id, process_id, version, element_id, details)
     event = AuditEvent(seq=seq, at=at, actor=actor, kind=kind, instance_id=instance_id, process_id=process_id,

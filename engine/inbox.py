@@ -1,12 +1,13 @@
 """Read-only queries behind the staff pages: the inbox with its filters, and the deals list."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import distinct, func, select
 
 from .actors import load_user, roles_of
 from .clock import iso
 from .models import GateDecision, HumanTask, Instance, TaskRole
 from .views import visible_processes
+from workflows.vocabulary import headed_by
 
 SORTS = ("due", "age")
 
@@ -19,52 +20,104 @@ def _aware(dt, like):
     return dt
 
 
+PAGE = 100
+_SHOWN = (HumanTask.id, HumanTask.instance_id, HumanTask.process_id, HumanTask.element_id, HumanTask.name,
+          HumanTask.role, HumanTask.roles, HumanTask.stage, HumanTask.created_at, HumanTask.due_at,
+          HumanTask.claimed_by)
+
+
 def inbox(sg, user: str, process: str | None = None, role: str | None = None, stage: str | None = None,
-          sort: str = "due") -> dict:
-    """The ready tasks `user` may work, filtered, sorted, with counts for every filter value."""
+          sort: str = "due", limit: int = PAGE) -> dict:
+    """The ready tasks `user` may work or, as department head, oversee: filtered, sorted, with counts.
+
+    Reads only the index of open tasks (human_task_roles): the counts by a grouped index read per
+    role, the page by index-ordered reads of at most `limit` tasks per role, then those tasks' rows."""
     now = sg.now()
     with sg.uow(write=False) as uow:
         s = uow.session
         mine = roles_of(load_user(s, user))
-        rows = s.execute(
-            select(HumanTask, Instance.title)
-            .join(Instance, Instance.id == HumanTask.instance_id)
-            .where(HumanTask.state == "ready",
-                   HumanTask.id.in_(select(TaskRole.task_id).where(TaskRole.role.in_(mine))))
-            .order_by(HumanTask.created_at, HumanTask.id)).all() if mine else []
+        headed = {d for d in (headed_by(r) for r in mine) if d and d not in mine}
+        roles = mine | headed
+        groups = _groups(s, roles) if roles else []
+        chosen = (process, role.casefold() if role else None, stage)
+        filters = [col == value for col, value in zip((TaskRole.process_id, TaskRole.lane_role, TaskRole.stage), chosen)
+                   if value is not None]
+        matching = sum(n for *key, n in groups if all(v is None or k == v for k, v in zip(key, chosen)))
+        # Nothing matches the filters: skip the ordered read, which would walk all of the roles' tasks.
+        ids = _page(s, roles, filters, sort, limit) if matching else []
+        # Plain rows of the columns shown, not mapped objects: a page is read, never changed.
+        rows = {ht.id: ht for ht in s.execute(
+            select(*_SHOWN, Instance.title).join(Instance, Instance.id == HumanTask.instance_id)
+            .where(HumanTask.id.in_(ids), HumanTask.state == "ready"))} if ids else {}
         items = []
-        for ht, title in rows:
+        for task_id in ids:
+            if task_id not in rows:
+                continue
+            ht = rows[task_id]
             due = _aware(ht.due_at, now)
             created = _aware(ht.created_at, now)
+            as_head = not (mine & set(ht.roles))  # only here because the user heads its department
             items.append({
                 "id": ht.id, "instance_id": ht.instance_id, "process_id": ht.process_id, "element_id": ht.element_id,
-                "name": ht.name, "role": ht.role, "stage": ht.stage, "deal": title,
+                "name": ht.name, "role": ht.role, "roles": list(ht.roles), "stage": ht.stage, "deal": ht.title,
                 "created_at": iso(ht.created_at), "age_hours": round((now - created).total_seconds() / 3600, 1),
                 "due_at": iso(ht.due_at), "overdue": bool(due and due < now),
                 "claimed_by": ht.claimed_by, "mine": ht.claimed_by == user,
-                "available": ht.claimed_by in (None, user),
+                "available": not as_head and ht.claimed_by in (None, user), "as_head": as_head,
             })
-    counts = {
-        "process": _count(items, "process_id"),
-        "role": _count(items, "role"),
-        "stage": _count(items, "stage"),
-        "all": len(items),
-    }
-    chosen = [i for i in items
-              if (process is None or i["process_id"] == process)
-              and (role is None or i["role"] == role.casefold())
-              and (stage is None or i["stage"] == stage)]
-    if sort == "age":
-        chosen.sort(key=lambda i: i["created_at"])
-    else:
-        chosen.sort(key=lambda i: (i["due_at"] is None, i["due_at"] or "", i["created_at"]))
-    return {"tasks": chosen, "counts": counts, "roles": sorted(mine)}
+    counts = {"process": _tally(groups, 0), "role": _tally(groups, 1), "stage": _tally(groups, 2),
+              "all": sum(n for *_, n in groups)}
+    return {"tasks": items, "counts": counts, "roles": sorted(mine), "headed": sorted(headed),
+            "matching": matching, "limit": limit}
 
 
-def _count(items, key) -> dict:
+def _groups(s, roles: set[str]) -> list[tuple]:
+    """(process, lane role, stage, open tasks) over the open tasks of `roles`."""
+    # One covering-index range per role, aggregated in index order (no sort, no temp table).
+    keys = (TaskRole.process_id, TaskRole.lane_role, TaskRole.stage)
+    totals: dict[tuple, int] = {}
+    for role in roles:
+        for *key, n in s.execute(select(*keys, func.count()).where(TaskRole.role == role).group_by(*keys)):
+            totals[tuple(key)] = totals.get(tuple(key), 0) + n
+    if len(roles) > 1:  # a task open to several of these roles was counted once per role
+        for *key, extra in s.execute(select(*keys, func.count() - func.count(distinct(TaskRole.task_id)))
+                                     .where(TaskRole.role.in_(roles), TaskRole.shared.is_(True)).group_by(*keys)):
+            totals[tuple(key)] -= extra
+    return [(*key, n) for key, n in totals.items() if n]
+
+
+def _page(s, roles: set[str], filters: list, sort: str, limit: int) -> list[str]:
+    """Ids of the first `limit` open tasks of `roles` in the chosen order, each once.
+
+    Each role's tasks are read in index order, at most `limit` of them, and merged here."""
+    keyed = []
+    for role in roles:
+        base = select(TaskRole.task_id, TaskRole.due_at, TaskRole.created_at).where(TaskRole.role == role, *filters)
+        if sort == "age":
+            rows = s.execute(base.order_by(TaskRole.created_at, TaskRole.task_id).limit(limit)).all()
+            keyed += [((r.created_at, r.task_id), r.task_id) for r in rows]
+            continue
+        # due date first (soonest first), then the undated ones by age
+        dated = s.execute(base.where(TaskRole.due_at.is_not(None))
+                          .order_by(TaskRole.due_at, TaskRole.created_at, TaskRole.task_id).limit(limit)).all()
+        keyed += [((0, r.due_at, r.created_at, r.task_id), r.task_id) for r in dated]
+        if len(dated) < limit:
+            undated = s.execute(base.where(TaskRole.due_at.is_(None))
+                                .order_by(TaskRole.created_at, TaskRole.task_id).limit(limit - len(dated))).all()
+            keyed += [((1, r.created_at, r.task_id), r.task_id) for r in undated]
+    keyed.sort(key=lambda kv: kv[0])
+    ids: dict[str, None] = {}  # insertion-ordered set
+    for _key, task_id in keyed:
+        ids.setdefault(task_id)
+        if len(ids) == limit:
+            break
+    return list(ids)
+
+
+def _tally(groups: list[tuple], key: int) -> dict:
     out: dict = {}
-    for i in items:
-        out[i[key]] = out.get(i[key], 0) + 1
+    for g in groups:
+        out[g[key]] = out.get(g[key], 0) + g[3]
     return dict(sorted(out.items(), key=lambda kv: str(kv[0])))
 
 

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit, forms
 from .actors import load_user, require_any_role
+from .clock import iso
 from .errors import Conflict, NotFound, Refused, StepFailed
 from .models import GateDecision, HumanTask, Incident, Instance, ProcessVersion, TaskRole, Timer
 from .readonly import audited_refusals, forbid_auditor
@@ -62,8 +63,7 @@ def start_instance(sg, process_id: str, actor: str, data: dict | None = None) ->
             uow.session.rollback()
             raise _incident(sg, actor, None, pv, failure) from None
         instance.title = _title(pv.model, values, instance.id)
-        _save(sg, s, instance, pv, runner, log, actor, now)
-        result = _instance_summary(instance, s)
+        result = _instance_summary(instance, _save(sg, s, instance, pv, runner, log, actor, now))
         uow.commit()
     return result
 
@@ -94,10 +94,10 @@ def _complete_once(sg, task_id, actor, data) -> dict:
             raise Refused(f"'{ht.name}' is claimed by {ht.claimed_by}; only they can complete it "
                           "(or a department head can reassign it)")
         instance = s.get(Instance, ht.instance_id)
-        pv = s.get(ProcessVersion, instance.process_version_id)
+        pv = sg.specs.version(instance.process_version_id, lambda: s.get(ProcessVersion, instance.process_version_id))
         _check_separation_of_duties(s, ht, pv.model, actor)
         values = forms.validate(ht.form, data)
-        spec, subs = sg.specs.spec_for(pv.id, lambda: pv.spec)
+        spec, subs = sg.specs.spec_for(pv.id, lambda: s.get(ProcessVersion, pv.id).spec)
         runner = Runner(sg.specs.load_state(instance.state, spec, subs, sg.script_engine), pv.model, sg.clock)
         if not runner.is_ready(ht.id):
             # Another completion committed between our two reads; report it as such.
@@ -115,8 +115,7 @@ def _complete_once(sg, task_id, actor, data) -> dict:
             uow.session.rollback()
             raise _incident(sg, actor, instance.id, pv, failure) from None
         ht.state, ht.completed_at, ht.completed_by = "completed", now, actor
-        _save(sg, s, instance, pv, runner, log, actor, now)
-        result = _instance_summary(instance, s)
+        result = _instance_summary(instance, _save(sg, s, instance, pv, runner, log, actor, now, done=ht.id))
         uow.commit()
     return result
 
@@ -141,14 +140,26 @@ def _not_ready_message(ht: HumanTask) -> str:
     return f"'{ht.name}' is no longer open (it was {ht.state})"
 
 
-def _save(sg, s, instance, pv, runner, log, actor, now) -> None:
-    """Write the engine's new state, the inbox rows and the audit events of the step."""
+def _save(sg, s, instance, pv, runner, log, actor, now, done: str | None = None) -> list[HumanTask]:
+    """Write the engine's new state, the inbox rows and the audit events of the step (`done`: the task completed).
+
+    Returns the instance's open human tasks."""
     elements = pv.model["elements"]
     ready = runner.ready_human_tasks()
+    timers = runner.waiting_timers()
+    # The waiting rows and any row of a timer the engine still waits on (a parked "failed" one).
+    timer_rows = {r.id: r for r in s.execute(select(Timer).where(
+        Timer.instance_id == instance.id,
+        (Timer.state == "waiting") | Timer.id.in_([t["id"] for t in timers]))).scalars()} \
+        if _has_timers(pv) else {}
+    # Read from the full tree before compaction drops what finished in this step.
+    fired = {tid for tid, row in timer_rows.items() if row.state == "waiting" and runner.task_finished(tid)}
+    data = runner.data()
+    runner.compact()
     stages = [elements.get(t["element_id"], {}).get("properties", {}).get("stage") for t in ready]
     instance.stage = next((st for st in stages if st), instance.stage)
     instance.state = sg.specs.dump_state(runner.workflow)
-    instance.data = runner.data()
+    instance.data = data
     if runner.completed:
         instance.status, instance.ended_at, instance.ended_at_element = "completed", now, log.ended_at_element
     # Flushing the instance first makes a lost race fail here, on the version check,
@@ -158,54 +169,66 @@ def _save(sg, s, instance, pv, runner, log, actor, now) -> None:
         audit.record(s, now, "engine", ev["kind"], instance_id=instance.id, process_id=instance.process_id,
                      version=instance.version, element_id=ev.get("element_id"),
                      details={**ev["details"], "on_behalf_of": actor})
-    timers = runner.waiting_timers()
     ready_ids = {t["id"] for t in ready}
     # Only the open rows and the ones for tasks now ready: never the whole history of the deal.
     rows = {row.id: row for row in s.execute(select(HumanTask).where(
         HumanTask.instance_id == instance.id,
         (HumanTask.state == "ready") | HumanTask.id.in_(ready_ids))).scalars()}
+    closed = [row.id for row in rows.values() if row.state != "ready" or row.id not in ready_ids]
+    closed += [done] if done else []
     for row in rows.values():
         if row.state == "ready" and row.id not in ready_ids:
             row.state, row.completed_at = "cancelled", now
+    if closed:  # the inbox's index holds open tasks only
+        s.execute(delete(TaskRole).where(TaskRole.task_id.in_(closed)))
+    still_open = [row for row in rows.values() if row.state == "ready" and row.id in ready_ids]
     for t in ready:
         if t["id"] in rows:
             continue
         el = elements.get(t["element_id"], {})
         sla = [parse_instant(x["due_at"]) for x in timers
                if elements.get(x["element_id"], {}).get("attached_to") == t["element_id"]]
-        s.add(HumanTask(id=t["id"], instance_id=instance.id, process_id=instance.process_id,
-                        element_id=t["element_id"], name=el.get("name") or t["element_id"],
-                        role=(el.get("roles") or [""])[0], roles=el.get("roles", []),
-                        stage=el.get("properties", {}).get("stage"), form=el.get("form", []),
-                        state="ready", created_at=now, due_at=min(sla) if sla else None))
+        ht = HumanTask(id=t["id"], instance_id=instance.id, process_id=instance.process_id,
+                       element_id=t["element_id"], name=el.get("name") or t["element_id"],
+                       role=(el.get("roles") or [""])[0], roles=el.get("roles", []),
+                       stage=el.get("properties", {}).get("stage"), form=el.get("form", []),
+                       state="ready", created_at=now, due_at=min(sla) if sla else None)
+        s.add(ht)
+        still_open.append(ht)
         for role in el.get("roles", []):
-            s.add(TaskRole(task_id=t["id"], role=role))
+            s.add(TaskRole(task_id=ht.id, role=role, process_id=ht.process_id, lane_role=ht.role, stage=ht.stage,
+                           created_at=ht.created_at, due_at=ht.due_at, shared=len(ht.roles) > 1))
     for g in log.gate_decisions:
         s.add(GateDecision(instance_id=instance.id, process_id=instance.process_id, version=instance.version,
                            gate=g["gate"], element_id=g["element_id"], stage=g.get("stage"), outcome=g["outcome"],
                            inputs=g["values_read"], decided_by=g["decided_by"], reason=_text(g.get("reason")),
                            decided_at=now))
-    _sync_timers(s, instance, runner, timers, elements, now)
+    _sync_timers(s, instance, timers, timer_rows, fired, elements, now)
     if runner.completed:
         end = elements.get(log.ended_at_element or "", {})
         audit.record(s, now, "engine", "instance_ended", instance_id=instance.id, process_id=instance.process_id,
                      version=instance.version, element_id=log.ended_at_element,
                      details={"end_event": end.get("name"), "data": instance.data, "on_behalf_of": actor})
     s.flush()
+    return still_open
+
+
+def _has_timers(pv) -> bool:
+    # A version without timer events never has timer rows: skip the query.
+    return getattr(pv, "has_timers", True)
 
 
 def _text(value):
     return None if value is None else str(value)
 
 
-def _sync_timers(s, instance, runner, timers, elements, now) -> None:
+def _sync_timers(s, instance, timers, rows, fired, elements, now) -> None:
+    """Timer rows in step with the engine; `fired` are the waiting rows whose timer ran."""
     waiting = {t["id"]: t for t in timers}
-    rows = {r.id: r for r in s.execute(select(Timer).where(Timer.instance_id == instance.id)).scalars()}
     for row in rows.values():
         if row.state == "waiting" and row.id not in waiting:
             # Gone from the engine's wait list: it fired, or the task it guarded finished first.
-            fired = runner.task_finished(row.id)
-            row.state, row.fired_at = ("fired", now) if fired else ("cancelled", None)
+            row.state, row.fired_at = ("fired", now) if row.id in fired else ("cancelled", None)
     for t in waiting.values():
         if t["id"] not in rows:
             s.add(Timer(id=t["id"], instance_id=instance.id, element_id=t["element_id"],
@@ -236,9 +259,8 @@ def _incident(sg, actor, instance_id, pv, failure: EngineFailure) -> StepFailed:
         return StepFailed(failure.message, failure.element_id, failure.element_name, inc.id)
 
 
-def _instance_summary(instance: Instance, s) -> dict:
-    ready = s.execute(select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state == "ready")
-                      .order_by(HumanTask.created_at, HumanTask.id)).scalars().all()
+def _instance_summary(instance: Instance, open_tasks: list[HumanTask]) -> dict:
+    ready = sorted(open_tasks, key=lambda t: (iso(t.created_at), t.id))  # SQLite gives naive datetimes
     return {
         "id": instance.id,
         "process_id": instance.process_id,

@@ -131,7 +131,9 @@ class HumanTask(Base):
     """A user task as the inbox sees it, kept in step with the engine state."""
 
     __tablename__ = "human_tasks"
-    __table_args__ = (Index("ix_human_tasks_state_role", "state", "role"),)
+    __table_args__ = (Index("ix_human_tasks_state_role", "state", "role"),
+                      # a step reads its instance's open tasks without scanning the instance's history
+                      Index("ix_human_tasks_instance_state", "instance_id", "state"))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the engine's task id
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
@@ -152,13 +154,27 @@ class HumanTask(Base):
 
 
 class TaskRole(Base):
-    """Each role that may work a human task (lane plus candidate groups), for indexed inbox queries."""
+    """Each role that may work an open human task (lane plus candidate groups), for indexed inbox queries.
+
+    Rows exist only while the task is ready, and copy what the inbox filters and sorts on, so
+    the inbox reads an index of the open work, however long the history is."""
 
     __tablename__ = "human_task_roles"
-    __table_args__ = (Index("ix_human_task_roles_role", "role", "task_id"),)
+    __table_args__ = (Index("ix_human_task_roles_role", "role", "task_id"),
+                      Index("ix_human_task_roles_facets", "role", "process_id", "lane_role", "stage"),
+                      Index("ix_human_task_roles_due", "role", "due_at", "created_at", "task_id"),
+                      Index("ix_human_task_roles_age", "role", "created_at", "task_id"),
+                      Index("ix_human_task_roles_shared", "role", "shared"))
 
     task_id: Mapped[str] = mapped_column(ForeignKey("human_tasks.id", ondelete="CASCADE"), primary_key=True)
     role: Mapped[str] = mapped_column(String(120), primary_key=True)
+    process_id: Mapped[str | None] = mapped_column(String(255))
+    lane_role: Mapped[str | None] = mapped_column(String(120))  # the task's own role (HumanTask.role)
+    stage: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The task is open to more than one role: only these rows can be counted twice for one user.
+    shared: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class Incident(Base):
@@ -230,7 +246,8 @@ class Timer(Base):
     """A timer the engine is waiting on, so the worker finds due ones without loading workflows."""
 
     __tablename__ = "timers"
-    __table_args__ = (Index("ix_timers_due", "state", "due_at"),)
+    __table_args__ = (Index("ix_timers_due", "state", "due_at"),
+                      Index("ix_timers_instance_state", "instance_id", "state"))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the engine's task id
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)

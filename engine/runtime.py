@@ -15,6 +15,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from . import sandbox
+from .compaction import compact
 from .timekeeping import clock_in_use
 from workflows.service_tasks import HANDLERS as SERVICE_HANDLERS
 from workflows.vocabulary import GATE_OUTCOMES
@@ -301,6 +302,10 @@ class Runner:
         except Exception as exc:  # noqa: BLE001 - whatever the library raises becomes an incident
             raise EngineFailure(describe(exc) if isinstance(exc, SpiffWorkflowException) else
                                 f"{type(exc).__name__}: {exc}", el.get("id"), el.get("name"), plain(task.data)) from None
+
+    def compact(self) -> None:
+        """Drop the finished history from the live state (the audit trail keeps it)."""
+        compact(self.workflow)
 
     # -- reading -----------------------------------------------------------
     def task(self, task_id):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from copy import deepcopy
+from dataclasses import dataclass
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -41,13 +42,40 @@ def _make_serializer() -> BpmnWorkflowSerializer:
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 
 
+@dataclass(frozen=True)
+class VersionInfo:
+    """What a step needs of a deployed version besides its spec (versions never change once deployed)."""
+
+    id: int
+    process_id: str
+    version: int
+    name: str | None
+    model: dict
+
+    @property
+    def has_timers(self) -> bool:
+        return any("timerEventDefinition" in e.get("event_definitions", []) for e in self.model["elements"].values())
+
+
 class SpecStore:
-    """Serializes specs and instance state; keeps restored specs in memory per version."""
+    """Serializes specs and instance state; keeps restored specs and version models in memory per version."""
 
     def __init__(self, cache_size: int = 64):
         self._serializer = _make_serializer()
         self._cache: OrderedDict[int, tuple] = OrderedDict()
+        self._versions: OrderedDict[int, VersionInfo] = OrderedDict()
         self._cache_size = cache_size
+
+    def version(self, version_id: int, load_row) -> VersionInfo:
+        """The version's id, process, number and model; `load_row()` (the ProcessVersion) only on a miss."""
+        hit = self._versions.get(version_id)
+        if hit is None:
+            pv = load_row()
+            hit = VersionInfo(pv.id, pv.process_id, pv.version, pv.name, pv.model)
+            self._versions[version_id] = hit
+            if len(self._versions) > self._cache_size:
+                self._versions.popitem(last=False)
+        return hit
 
     def dump_spec(self, spec, subprocess_specs: dict) -> dict:
         """The JSON-ready form of a parsed process and the processes it calls."""

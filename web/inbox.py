@@ -40,6 +40,7 @@ def index():
         return url_for("inbox.index", **args)
 
     return render_template("inbox.html", tasks=result["tasks"], counts=result["counts"], roles=result["roles"],
+                           headed=result["headed"], matching=result["matching"],
                            chosen=chosen, sorts=SORTS, link=link, assignees=assignees(sg, current_user, result["tasks"]),
                            here=request.full_path.rstrip("?"))
 

@@ -18,3 +18,11 @@ DEPARTMENT_HEADS = {"sales": "sales leadership"}
 def head_of(role: str) -> str:
     """The role that heads `role` (case-folded names)."""
     return DEPARTMENT_HEADS.get(role, f"{role} head")
+
+
+def headed_by(role: str) -> str | None:
+    """The department that `role` heads, if it is a head role (the inverse of head_of)."""
+    for department, head in DEPARTMENT_HEADS.items():
+        if head == role:
+            return department
+    return role[: -len(" head")] if role.endswith(" head") and len(role) > len(" head") else None

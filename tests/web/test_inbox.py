@@ -119,3 +119,19 @@ def test_a_user_without_tasks_sees_an_empty_inbox(sign_in, pipeline):
     r = sign_in("lou").get("/")
     assert r.status_code == 200 and task_names(r) == []
     assert "No open tasks for your roles" in text(r)
+
+
+def test_a_department_head_sees_the_departments_tasks_marked_as_such(sign_in, pipeline):
+    """carl heads Finance without holding it: Finance's sign-offs are in his inbox, marked, to reassign, not to claim."""
+    r = sign_in("carl").get("/")
+    html = r.get_data(as_text=True)
+    assert task_names(r).count("Sign off pricing and margin") == 2
+    assert "Prepare proposal" not in task_names(r), "only the departments he heads"
+    rows = re.findall(r"<tr class=\"[^\"]*\">(.*?)</tr>", html, re.S)
+    pricing = [row for row in rows if "Sign off pricing and margin" in row]
+    assert pricing and all("your department" in row for row in pricing)
+    assert all("Reassign" in row and ">Claim<" not in row for row in pricing)
+    assert "department you head: Finance" in " ".join(text(r).split())
+    # A holder of the role sees the same tasks as their own work, unmarked.
+    fiona = sign_in("fiona").get("/").get_data(as_text=True)
+    assert "Sign off pricing and margin" in fiona and "your department" not in fiona
