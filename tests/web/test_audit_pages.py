@@ -47,7 +47,8 @@ def test_every_write_route_refuses_the_auditor_and_records_the_attempt(app, sg, 
     task_id = driver.ready(iid)["Task_PrepareProposal"]["id"]
     ada = sign_in("ada")
     token = ada.token("/")
-    values = {"task_id": task_id, "instance_id": iid, "process_id": "opportunity", "version": 1}
+    values = {"task_id": task_id, "instance_id": iid, "process_id": "opportunity", "version": 1,
+              "kind": "bpmn", "key": "opportunity"}
     routes = list(_write_routes(app, values))
     assert len(routes) >= 5, routes  # complete, claim, release, reassign, start at least
     for method, url in routes:

@@ -77,7 +77,10 @@ def test_an_auditor_reads_versions_sources_and_diffs_but_changes_nothing(sign_in
         assert b.get(path).status_code == 403, path
     for path in ("/designer/validate", "/designer/drafts", "/designer/deploy"):
         assert post_json(b, path, {"xml": RENAMED.decode(), "comment": "c"}).status_code == 403, path
-    assert everything(sg) == before
+    after = everything(sg)
+    attempts = after.pop("audit")[len(before.pop("audit")):]
+    assert [kind for _, kind, _ in attempts] == ["refused"] * 3, "each attempt is recorded, nothing else"
+    assert after == before
 
 
 def test_designer_sees_every_process_and_decision_with_its_versions(sign_in):
