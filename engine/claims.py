@@ -4,15 +4,14 @@ from __future__ import annotations
 from . import audit
 from .actors import load_user, require_any_role, roles_of
 from .clock import iso
-from .errors import Conflict, NotFound, Refused
+from .errors import Conflict, Refused
+from .instances import locked_task
 from .models import HumanTask
 from workflows.vocabulary import head_of
 
 
 def _ready_task(s, task_id) -> HumanTask:
-    ht = s.get(HumanTask, str(task_id))
-    if ht is None:
-        raise NotFound(f"no task with id {task_id}")
+    ht = locked_task(s, task_id)
     if ht.state != "ready":
         who = f" by {ht.completed_by}" if ht.completed_by else ""
         raise Conflict(f"'{ht.name}' is no longer open (it was {ht.state}{who})")
