@@ -23,6 +23,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 PUBLIC = {"api.openapi"}
+MAX_ID = 2**63 - 1  # the database's BIGINT; larger ids cannot exist (and SQLite cannot even compare them)
 
 
 class BadRequest(Exception):
@@ -106,9 +107,12 @@ def _int_arg(name: str) -> int | None:
     if value in (None, ""):
         return None
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
-        raise BadRequest(f"'{name}' must be a whole number", {name: "must be a whole number"}) from None
+        number = None
+    if number is None or not 0 <= number <= MAX_ID:
+        raise BadRequest(f"'{name}' must be a whole number from 0 to {MAX_ID}", {name: "must be a whole number"})
+    return number
 
 
 @bp.get("/openapi.json")
@@ -134,7 +138,7 @@ def start():
     return response, 201
 
 
-@bp.get("/instances/<int:instance_id>")
+@bp.get(f"/instances/<int(max={MAX_ID}):instance_id>")
 def instance(instance_id):
     """A deal: status, stage, data, open tasks and gate decisions (if the user may see it)."""
     deal = views.deal(stagegate(), instance_id, g.api_user)
@@ -142,7 +146,7 @@ def instance(instance_id):
                    {"gate_decisions": views.gate_decisions(stagegate(), g.api_user, instance_id=instance_id)})
 
 
-@bp.get("/instances/<int:instance_id>/history")
+@bp.get(f"/instances/<int(max={MAX_ID}):instance_id>/history")
 def history(instance_id):
     """A deal's audit events, in order."""
     return jsonify({"events": views.deal(stagegate(), instance_id, g.api_user)["history"]})

@@ -96,6 +96,8 @@ def test_bad_requests_are_json_errors_that_name_the_field_and_change_nothing(sg,
     assert sam("POST", "/api/v1/tasks/nope/complete", {"data": {}}).status_code == 404
     r = sam("GET", "/api/v1/gate-decisions?instance_id=abc")
     assert r.status_code == 400 and r.get_json()["errors"] == {"instance_id": "must be a whole number"}
+    assert sam("GET", f"/api/v1/gate-decisions?instance_id={2**63}").status_code == 400
+    assert sam("GET", f"/api/v1/instances/{2**63}").status_code == 404
     r = sam("DELETE", "/api/v1/tasks")
     assert r.status_code == 405 and "error" in r.get_json()
     assert sam("GET", "/api/v1/no/such/route").status_code == 404
@@ -155,7 +157,7 @@ def test_the_openapi_document_describes_exactly_the_routes(app):
     doc = r.get_json()
     assert doc == document() and doc["openapi"].startswith("3.")
     described = {(path, method.upper()) for path, ops in doc["paths"].items() for method in ops}
-    served = {(re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule), method)
+    served = {(re.sub(r"<(?:[^:>]+:)?(\w+)>", r"{\1}", rule.rule), method)
               for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/")
               for method in rule.methods - {"HEAD", "OPTIONS"}}
     assert described == served
