@@ -117,6 +117,15 @@ def sign_off_deals(url: str, deals: int, racers: int) -> tuple[list[str], dict[s
         sg.dispose()
 
 
+def token_for(url: str, name: str) -> str:
+    """A new API token of user `name`."""
+    sg = bootstrap(url)
+    try:
+        return create_token(sg, name, name, "bench")["token"]
+    finally:
+        sg.dispose()
+
+
 def _ready(sg, instance_id) -> dict[str, str]:
     return {t["element_id"]: t["id"] for t in queries.ready_tasks(sg, instance_id=instance_id)}
 
@@ -154,10 +163,11 @@ def _free_port() -> int:
 
 
 @contextmanager
-def server(url: str, workers: int, timeout: float = 60):
+def server(url: str, workers: int, timeout: float = 60, request_timeout: int = 60):
     """`stagegate serve --workers N` on a free loopback port; yields its base URL."""
     port = _free_port()
     p = subprocess.Popen([sys.executable, "-m", "engine.cli", "serve", "--workers", str(workers),
+                          "--timeout", str(request_timeout),
                           "--bind", f"127.0.0.1:{port}", "--no-secure-cookies"],
                          cwd=ROOT, env=_env(url), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
@@ -188,7 +198,7 @@ def call(base: str, method: str, path: str, body=None, token: str | None = None,
     for k, v in (headers or {}).items():
         req.add_header(k, v)
     try:
-        with urllib.request.urlopen(req, timeout=60) as r:
+        with urllib.request.urlopen(req, timeout=600) as r:
             status, raw = r.status, r.read()
     except urllib.error.HTTPError as e:
         status, raw = e.code, e.read()
@@ -264,6 +274,15 @@ def timer_states(url: str) -> Counter:
     try:
         with sg.uow(write=False) as uow:
             return Counter(dict(uow.session.execute(select(Timer.state, func.count()).group_by(Timer.state)).all()))
+    finally:
+        sg.dispose()
+
+
+def deal_count(url: str) -> int:
+    sg = bootstrap(url)
+    try:
+        with sg.uow(write=False) as uow:
+            return uow.session.execute(select(func.count()).select_from(Instance)).scalar_one()
     finally:
         sg.dispose()
 

@@ -135,14 +135,16 @@ def worker(obj, once, interval):
 @main.command()
 @click.option("--bind", default="127.0.0.1:8000", show_default=True, help="HOST:PORT to listen on.")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="Gunicorn worker processes.")
+@click.option("--timeout", default=60, show_default=True, type=click.IntRange(1),
+              help="Seconds a request may take before gunicorn restarts its worker.")
 @click.option("--secure-cookies/--no-secure-cookies", default=True, show_default=True,
               help="Send the session cookie over HTTPS only (turn off only for plain-http testing).")
 @click.pass_obj
-def serve(obj, bind, workers, secure_cookies):
+def serve(obj, bind, workers, timeout, secure_cookies):
     """Serve the web app and the JSON API under gunicorn (migrates the database first)."""
     from web.serve import serve as run_server
 
-    _run(lambda: run_server(obj.url, bind, workers, secure_cookies))
+    _run(lambda: run_server(obj.url, bind, workers, secure_cookies, timeout))
 
 
 @main.command("deploy")

@@ -10,7 +10,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit, forms
 from .actors import load_user, require_any_role
-from .errors import Conflict, KeyReused, NotFound, Refused, StepFailed
+from .errors import Conflict, FormInvalid, KeyReused, NotFound, Refused, StepFailed
 from .models import GateDecision, HumanTask, IdempotencyKey, Incident, Instance, ProcessVersion, TaskRole, Timer
 from .runtime import EngineFailure, Runner, new_workflow
 
@@ -48,7 +48,7 @@ def start_instance(sg, process_id: str, actor: str, data: dict | None = None,
     if idempotency_key is None:
         return _start_once(sg, process_id, actor, data, None)
     if not idempotency_key.strip() or len(idempotency_key) > 255:
-        raise KeyReused("an idempotency key must be 1 to 255 characters")
+        raise FormInvalid({"idempotency_key": "must be 1 to 255 characters"})
     once = (idempotency_key, hashlib.sha256(audit.canonical([process_id, data or {}]).encode()).hexdigest())
     try:
         return _start_once(sg, process_id, actor, data, once)

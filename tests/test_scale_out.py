@@ -4,6 +4,7 @@ nothing), and 16 API clients racing to complete the same sign-offs through `stag
 Real processes throughout (the workers and gunicorn's workers); kept small here, the long
 versions are `python -m bench.faults`.
 """
+import threading
 from collections import Counter
 
 import pytest
@@ -55,3 +56,22 @@ def test_16_clients_racing_on_the_same_sign_offs_complete_each_once(database_url
     assert {t: completions.get(t) for t in tasks} == {t: w for t, w in wins.items()}, \
         "the audit trail and the task table name the same single winner"
     assert scale.consistency(database_url) == []
+
+
+def test_concurrent_retries_with_one_idempotency_key_start_one_deal(database_url, backend):
+    if backend != "postgres":
+        pytest.skip("concurrent requests run against PostgreSQL")
+    scale.sign_off_deals(database_url, deals=0, racers=0)  # the catalog and sam (Sales)
+    token = scale.token_for(database_url, "sam")
+    body = {"process_id": "opportunity", "data": scale.PROSPECT}
+    answers = []
+    with scale.server(database_url, workers=3) as base:
+        threads = [threading.Thread(target=lambda: answers.append(scale.call(
+            base, "POST", "/api/v1/instances", body, token, {"Idempotency-Key": "webhook-42"}))) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert [status for status, _ in answers] == [201] * 8
+    assert len({answer["id"] for _, answer in answers}) == 1, "every retry got the first deal"
+    assert scale.deal_count(database_url) == 1
