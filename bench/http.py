@@ -218,6 +218,7 @@ def main(argv=None) -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--deals", type=int, default=None, help="Deals per throughput run (3 sign-offs each).")
     ap.add_argument("--open", dest="open_deals", type=int, default=None, help="Open deals for the inbox run.")
+    ap.add_argument("--only", choices=("throughput", "inbox"), default=None, help="Run one of the two parts.")
     args = ap.parse_args(argv)
     deals = args.deals or (8 if args.quick else 30)
     open_count = args.open_deals or (10_000 if args.quick else 100_000)
@@ -229,6 +230,13 @@ def main(argv=None) -> None:
     else:
         print(f"PostgreSQL skipped: {reason}")
 
+    if args.only != "inbox":
+        throughput(backends, deals)
+    if args.only != "throughput":
+        inbox(backends, open_count, requests)
+
+
+def throughput(backends: list[str], deals: int) -> None:
     print(f"== HTTP task completions per second ({CLIENTS} clients, {deals * 3} sign-offs per run) ==")
     rows = {}
     with tempfile.TemporaryDirectory(prefix="stagegate-http-") as tmp:
@@ -247,6 +255,9 @@ def main(argv=None) -> None:
                 print(f"  {w} worker(s): postgres / sqlite = "
                       f"{rows[('postgres', w)]['per_s'] / rows[('sqlite', w)]['per_s']:.2f}x")
 
+
+def inbox(backends: list[str], open_count: int, requests: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="stagegate-http-") as tmp:
         print(f"== Inbox latency with {open_count:,} open deals (fiona, Finance; {requests} sequential requests) ==")
         for backend in backends:
             with database(backend, tmp) as url:

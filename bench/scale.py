@@ -119,11 +119,8 @@ def sign_off_deals(url: str, deals: int, racers: int) -> tuple[list[str], dict[s
 
 def token_for(url: str, name: str) -> str:
     """A new API token of user `name`."""
-    sg = bootstrap(url)
-    try:
+    with runtime(url) as sg:
         return create_token(sg, name, name, "bench")["token"]
-    finally:
-        sg.dispose()
 
 
 def _ready(sg, instance_id) -> dict[str, str]:
@@ -269,49 +266,43 @@ def kill_mid_step(url: str, rounds: int, linger: float, seed: int = 7) -> list[d
 
 # -- what is stored -----------------------------------------------------------------------------
 
-def timer_states(url: str) -> Counter:
+@contextmanager
+def runtime(url: str):
+    """A Stagegate on `url` for the length of the block."""
     sg = bootstrap(url)
     try:
-        with sg.uow(write=False) as uow:
-            return Counter(dict(uow.session.execute(select(Timer.state, func.count()).group_by(Timer.state)).all()))
+        yield sg
     finally:
         sg.dispose()
+
+
+def timer_states(url: str) -> Counter:
+    with runtime(url) as sg, sg.uow(write=False) as uow:
+        return Counter(dict(uow.session.execute(select(Timer.state, func.count()).group_by(Timer.state)).all()))
 
 
 def deal_count(url: str) -> int:
-    sg = bootstrap(url)
-    try:
-        with sg.uow(write=False) as uow:
-            return uow.session.execute(select(func.count()).select_from(Instance)).scalar_one()
-    finally:
-        sg.dispose()
+    with runtime(url) as sg, sg.uow(write=False) as uow:
+        return uow.session.execute(select(func.count()).select_from(Instance)).scalar_one()
 
 
 def fired_events(url: str) -> Counter:
     """timer_fired audit events per deal."""
-    sg = bootstrap(url)
-    try:
-        with sg.uow(write=False) as uow:
-            return Counter(dict(uow.session.execute(
-                select(AuditEvent.instance_id, func.count()).where(AuditEvent.kind == "timer_fired")
-                .group_by(AuditEvent.instance_id)).all()))
-    finally:
-        sg.dispose()
+    with runtime(url) as sg, sg.uow(write=False) as uow:
+        return Counter(dict(uow.session.execute(
+            select(AuditEvent.instance_id, func.count()).where(AuditEvent.kind == "timer_fired")
+            .group_by(AuditEvent.instance_id)).all()))
 
 
 def task_completions(url: str) -> dict[str, list[str]]:
     """Who completed each task, per the audit trail, checked against the task table (None on disagreement)."""
-    sg = bootstrap(url)
-    try:
-        with sg.uow(write=False) as uow:
-            s = uow.session
-            audited: dict[str, list[str]] = {}
-            for e in s.execute(select(AuditEvent).where(AuditEvent.kind == "task_completed")).scalars():
-                audited.setdefault(e.details["task_id"], []).append(e.actor)
-            table = dict(s.execute(select(HumanTask.id, HumanTask.completed_by)
-                                   .where(HumanTask.state == "completed")).all())
-    finally:
-        sg.dispose()
+    with runtime(url) as sg, sg.uow(write=False) as uow:
+        s = uow.session
+        audited: dict[str, list[str]] = {}
+        for e in s.execute(select(AuditEvent).where(AuditEvent.kind == "task_completed")).scalars():
+            audited.setdefault(e.details["task_id"], []).append(e.actor)
+        table = dict(s.execute(select(HumanTask.id, HumanTask.completed_by)
+                               .where(HumanTask.state == "completed")).all())
     return {t: (who if who == [table.get(t)] else None) for t, who in audited.items()}
 
 

@@ -160,9 +160,10 @@ def _complete_once(sg, task_id, actor, data) -> dict:
 def locked_task(s, task_id) -> HumanTask:
     """The task, read after taking its deal's row lock.
 
-    Every step that writes to a deal takes the deal's lock first (the timer worker too), so
-    steps on one deal queue up instead of deadlocking on the audit chain's head, and the
-    task's state is read as the step before left it. SQLite has one writer at a time anyway.
+    Every step that writes to a deal takes the deal's lock first (the timer worker too, with
+    SKIP LOCKED), so steps on one deal queue up, each reads the task as the step before it
+    left it (a loser sees "already completed by ..."), and locks are always taken in one
+    order: deal, its rows, then the audit chain's head at commit. SQLite has one writer anyway.
     """
     ht = s.get(HumanTask, str(task_id))
     if ht is None:
