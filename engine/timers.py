@@ -39,13 +39,16 @@ def fire_due_timers(sg, limit: int = 1000) -> dict:
 
 def _claim_due_instance(s, now, tried: set[int]) -> Instance | None:
     """Lock one running deal that has a due timer and no other worker holds, earliest due first."""
-    q = (select(Instance).join(Timer, Timer.instance_id == Instance.id)
+    # Only the id goes through the sort: selecting the whole row would make PostgreSQL read
+    # every candidate's engine state (tens of kB each) on every claim.
+    q = (select(Instance.id).join(Timer, Timer.instance_id == Instance.id)
          .where(Timer.state == "waiting", Timer.due_at <= now, Instance.status == "running")
          .order_by(Timer.due_at, Instance.id).limit(1)
          .with_for_update(of=Instance, skip_locked=True))
     if tried:
         q = q.where(Instance.id.not_in(tried))
-    return s.execute(q).scalars().first()
+    instance_id = s.execute(q).scalar()
+    return None if instance_id is None else s.get(Instance, instance_id)
 
 
 def _fire_next(sg, tried: set[int]) -> int | None:
