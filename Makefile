@@ -52,6 +52,8 @@ test: setup assets
 
 bench: setup
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.http
+	$(BIN)/python -m bench.faults
 
 clean:
 	rm -rf $(VENV) *.egg-info $(DB) $(DB)-wal $(DB)-shm node_modules test-artifacts

@@ -13,14 +13,6 @@ from .clock import iso
 from .models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
-_HEAD_KEY = "stagegate.audit_head"
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_head(session, transaction) -> None:
-    # A new transaction must lock and read the tip afresh.
-    if transaction.parent is None:
-        session.info.pop(_HEAD_KEY, None)
 
 
 def canonical(value) -> str:
@@ -34,25 +26,44 @@ def event_hash(prev_hash: str, seq: int, at, actor, kind, instance_id, process_i
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
 
 
+PENDING = "stagegate_audit_pending"
+
+
 def record(session: Session, at: datetime, actor: str, kind: str, *, instance_id=None, process_id=None,
-           version=None, element_id=None, details: dict | None = None) -> AuditEvent:
-    """Append one event in the caller's transaction (it commits or rolls back with the change)."""
+           version=None, element_id=None, details: dict | None = None) -> None:
+    """Append one event in the caller's transaction (it commits or rolls back with the change).
+
+    Events are linked into the chain when the transaction commits (see _chain): the chain's
+    head row is locked only for that moment, not for the whole step, so steps on different
+    deals run side by side on PostgreSQL, and the order of the chain is the order of commits.
+    """
     details = json.loads(canonical(details or {}))  # what is hashed is exactly what is stored
-    # The tip is read (and locked) once per transaction; the step's further events reuse it.
-    head = session.info.get(_HEAD_KEY)
+    session.info.setdefault(PENDING, []).append(dict(at=at, actor=actor, kind=kind, instance_id=instance_id,
+                                                     process_id=process_id, version=version,
+                                                     element_id=element_id, details=details))
+
+
+@event.listens_for(Session, "before_commit")
+def _chain(session: Session) -> None:
+    pending = session.info.pop(PENDING, None)
+    if not pending:
+        return
+    session.flush()  # the step's own rows first, so the head is held only for the events' insert
+    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
     if head is None:
-        head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
-        if head is None:
-            head = AuditHead(id=1, seq=0, hash=GENESIS)
-            session.add(head)
-        session.info[_HEAD_KEY] = head
-    seq = head.seq + 1
-    digest = event_hash(head.hash, seq, at, actor, kind, instance_id, process_id, version, element_id, details)
-    event = AuditEvent(seq=seq, at=at, actor=actor, kind=kind, instance_id=instance_id, process_id=process_id,
-                       version=version, element_id=element_id, details=details, prev_hash=head.hash, hash=digest)
-    session.add(event)
-    head.seq, head.hash = seq, digest
-    return event
+        head = AuditHead(id=1, seq=0, hash=GENESIS)
+        session.add(head)
+    for ev in pending:
+        seq = head.seq + 1
+        digest = event_hash(head.hash, seq, ev["at"], ev["actor"], ev["kind"], ev["instance_id"], ev["process_id"],
+                            ev["version"], ev["element_id"], ev["details"])
+        session.add(AuditEvent(seq=seq, prev_hash=head.hash, hash=digest, **ev))
+        head.seq, head.hash = seq, digest
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop(PENDING, None)
 
 
 def verify(session: Session, batch: int = 2000) -> dict:

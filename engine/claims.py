@@ -4,17 +4,15 @@ from __future__ import annotations
 from . import audit
 from .actors import load_user, require_any_role, roles_of
 from .clock import iso
-from .errors import Conflict, NotFound, Refused
-from .models import HumanTask
+from .errors import Conflict, Refused
+from .instances import locked_task
 from .readonly import audited_refusals, forbid_auditor
 from workflows.vocabulary import head_of
 
 
 def _ready_task(s, task_id, actor: str, action: str):
-    """The ready task and the acting user (an auditor is refused before anything else)."""
-    ht = s.get(HumanTask, str(task_id))
-    if ht is None:
-        raise NotFound(f"no task with id {task_id}")
+    """The ready task, read under its deal's lock, and the acting user (an auditor is refused first)."""
+    ht = locked_task(s, task_id)
     user = load_user(s, actor)
     forbid_auditor(user, f"{action} '{ht.name}'", ht.instance_id, task_id=ht.id)
     if ht.state != "ready":

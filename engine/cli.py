@@ -112,11 +112,11 @@ def demo(obj):
 
 
 @main.command()
-@click.option("--once", is_flag=True, help="One pass over due timers, then exit.")
+@click.option("--once", is_flag=True, help="Fire what is due now, then exit.")
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between passes.")
 @click.pass_obj
 def worker(obj, once, interval):
-    """Fire due timers and escalations (loops; --once for a single pass)."""
+    """Fire due timers and escalations (loops; --once for a single pass). Run as many copies as you like."""
     import time
 
     from .timers import fire_due_timers
@@ -131,6 +131,21 @@ def worker(obj, once, interval):
         if once:
             return
         time.sleep(interval)
+
+
+@main.command()
+@click.option("--bind", default="127.0.0.1:8000", show_default=True, help="HOST:PORT to listen on.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="Gunicorn worker processes.")
+@click.option("--timeout", default=60, show_default=True, type=click.IntRange(1),
+              help="Seconds a request may take before gunicorn restarts its worker.")
+@click.option("--secure-cookies/--no-secure-cookies", default=True, show_default=True,
+              help="Send the session cookie over HTTPS only (turn off only for plain-http testing).")
+@click.pass_obj
+def serve(obj, bind, workers, timeout, secure_cookies):
+    """Serve the web app and the JSON API under gunicorn (migrates the database first)."""
+    from web.serve import serve as run_server
+
+    _run(lambda: run_server(obj.url, bind, workers, secure_cookies, timeout))
 
 
 @main.command("deploy")
@@ -267,6 +282,56 @@ def history(obj, instance_id, as_json):
             for e in rows:
                 click.echo(f"{e['at']}  {e['actor']:<14} {e['kind']:<20} {e['element_id'] or ''}")
     _run(go)
+
+
+@main.group()
+def token():
+    """A user's API tokens for the JSON API."""
+
+
+@token.command("create")
+@click.option("--user", "user_name", required=True, help="The user the token acts as.")
+@click.option("--name", "label", required=True, help="What will use it, e.g. 'CRM webhook'.")
+@click.pass_obj
+def token_create(obj, user_name, label):
+    """Create a token; prints it once (only its hash is stored)."""
+    from .tokens import create_token
+
+    def go():
+        r = create_token(obj.sg, user_name, _operator(), label)
+        click.echo(r["token"])
+        click.echo(f"token {r['id']} '{r['name']}' for {user_name}: shown only now; "
+                   "send it as 'Authorization: Bearer <token>'", err=True)
+    _run(go)
+
+
+@token.command("list")
+@click.option("--user", "user_name", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def token_list(obj, user_name, as_json):
+    """A user's tokens (id, name, first characters, state); never the tokens themselves."""
+    from .tokens import list_tokens
+
+    def go():
+        rows = list_tokens(obj.sg, user_name, _operator())
+        if as_json:
+            click.echo(json.dumps(rows, indent=2))
+        for r in rows if not as_json else []:
+            state = "active" if r["active"] else f"revoked {r['revoked_at']}"
+            click.echo(f"{r['id']:>4}  {r['prefix']}...  {r['name']:<24} {r['created_at']}  {state}")
+    _run(go)
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+@click.option("--user", "user_name", required=True)
+@click.pass_obj
+def token_revoke(obj, token_id, user_name):
+    """Revoke a token: requests with it are refused from now on."""
+    from .tokens import revoke_token
+
+    _run(lambda: click.echo(f"revoked token {revoke_token(obj.sg, user_name, _operator(), token_id)['id']}"))
 
 
 @main.group()

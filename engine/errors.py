@@ -20,6 +20,10 @@ class Conflict(Refused):
     """The stored state moved on since the caller looked (stale task, lost race)."""
 
 
+class KeyReused(StagegateError):
+    """An idempotency key came back with a different request than the one it first came with."""
+
+
 @dataclass
 class Problem:
     """One problem with a diagram, located as precisely as we can."""

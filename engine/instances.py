@@ -1,16 +1,18 @@
 """Use cases on process instances: start one, complete a human task."""
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timezone
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit, forms
 from .actors import load_user, require_any_role
 from .clock import iso
-from .errors import Conflict, NotFound, Refused, StepFailed
-from .models import GateDecision, HumanTask, Incident, Instance, ProcessVersion, TaskRole, Timer
+from .errors import Conflict, FormInvalid, KeyReused, NotFound, Refused, StepFailed
+from .models import GateDecision, HumanTask, IdempotencyKey, Incident, Instance, ProcessVersion, TaskRole, Timer
 from .readonly import audited_refusals, forbid_auditor
 from .runtime import EngineFailure, Runner, new_workflow
 
@@ -38,12 +40,44 @@ def _title(model: dict, data: dict, instance_id: int) -> str:
 
 
 @audited_refusals
-def start_instance(sg, process_id: str, actor: str, data: dict | None = None) -> dict:
-    """Start the newest version of a process with the start form's data."""
+def start_instance(sg, process_id: str, actor: str, data: dict | None = None,
+                   idempotency_key: str | None = None) -> dict:
+    """Start the newest version of a process with the start form's data.
+
+    With an idempotency key, a repeated request (same actor, key and content) returns the
+    first request's result, marked "replayed", instead of starting a second deal; the same
+    key with other content is refused with KeyReused.
+    """
+    if idempotency_key is None:
+        return _start_once(sg, process_id, actor, data, None)
+    if not idempotency_key.strip() or len(idempotency_key) > 255:
+        raise FormInvalid({"idempotency_key": "must be 1 to 255 characters"})
+    once = (idempotency_key, hashlib.sha256(audit.canonical([process_id, data or {}]).encode()).hexdigest())
+    try:
+        return _start_once(sg, process_id, actor, data, once)
+    except IntegrityError:
+        # A concurrent request with the same key committed first (its row won the primary
+        # key); this one rolled back whole, so there is still one deal. Answer with that one's.
+        return _start_once(sg, process_id, actor, data, once)
+
+
+def _replay(s, actor: str, once) -> dict | None:
+    row = s.get(IdempotencyKey, (actor, once[0]))
+    if row is None:
+        return None
+    if row.request_hash != once[1]:
+        raise KeyReused(f"the idempotency key '{once[0]}' was already used for a different request "
+                        f"(it started deal #{row.instance_id}); use a new key for a new deal")
+    return {**row.result, "replayed": True}
+
+
+def _start_once(sg, process_id, actor, data, once) -> dict:
     with sg.uow() as uow:
         s = uow.session
         user = load_user(s, actor)
         forbid_auditor(user, f"start '{process_id}'", process_id=process_id)
+        if once and (first := _replay(s, actor, once)) is not None:
+            return first
         pv = _latest_version(s, process_id)
         start = _start_event(pv.model)
         require_any_role(user, start.get("roles", []), f"start '{pv.name or process_id}'")
@@ -55,6 +89,12 @@ def start_instance(sg, process_id: str, actor: str, data: dict | None = None) ->
                             status="running", data={}, state={}, started_at=now, started_by=actor)
         s.add(instance)
         s.flush()
+        if once:
+            # Written (and flushed) first, so a concurrent twin waits here and then fails on the key.
+            key_row = IdempotencyKey(actor=actor, key=once[0], request_hash=once[1], instance_id=instance.id,
+                                     result={}, created_at=now)
+            s.add(key_row)
+            s.flush()
         audit.record(s, now, actor, "instance_started", instance_id=instance.id, process_id=pv.process_id,
                      version=pv.version, element_id=start.get("id"), details={"data": values})
         try:
@@ -64,6 +104,9 @@ def start_instance(sg, process_id: str, actor: str, data: dict | None = None) ->
             raise _incident(sg, actor, None, pv, failure) from None
         instance.title = _title(pv.model, values, instance.id)
         result = _instance_summary(instance, _save(sg, s, instance, pv, runner, log, actor, now))
+        if once:
+            key_row.result = result
+            result = {**result, "replayed": False}
         uow.commit()
     return result
 
@@ -82,9 +125,7 @@ def complete_task(sg, task_id: str, actor: str, data: dict | None = None) -> dic
 def _complete_once(sg, task_id, actor, data) -> dict:
     with sg.uow() as uow:
         s = uow.session
-        ht = s.get(HumanTask, str(task_id))
-        if ht is None:
-            raise NotFound(f"no task with id {task_id}")
+        ht = locked_task(s, task_id)
         user = load_user(s, actor)
         forbid_auditor(user, f"complete '{ht.name}'", ht.instance_id, task_id=ht.id)
         if ht.state != "ready":
@@ -118,6 +159,22 @@ def _complete_once(sg, task_id, actor, data) -> dict:
         result = _instance_summary(instance, _save(sg, s, instance, pv, runner, log, actor, now, done=ht.id))
         uow.commit()
     return result
+
+
+def locked_task(s, task_id) -> HumanTask:
+    """The task, read after taking its deal's row lock.
+
+    Every step that writes to a deal takes the deal's lock first (the timer worker too, with
+    SKIP LOCKED), so steps on one deal queue up, each reads the task as the step before it
+    left it (a loser sees "already completed by ..."), and locks are always taken in one
+    order: deal, its rows, then the audit chain's head at commit. SQLite has one writer anyway.
+    """
+    ht = s.get(HumanTask, str(task_id))
+    if ht is None:
+        raise NotFound(f"no task with id {task_id}")
+    s.execute(select(Instance.id).where(Instance.id == ht.instance_id).with_for_update())
+    s.refresh(ht)
+    return ht
 
 
 def _check_separation_of_duties(s, ht: HumanTask, model: dict, actor: str) -> None:

@@ -135,13 +135,21 @@ def gate_decisions(sg, instance_id: int | None = None, process_id: str | None = 
                    outcome: str | None = None, limit: int = 1000) -> list[dict]:
     """Recorded gate decisions, oldest first, narrowed by instance, process, gate or outcome."""
     with sg.uow(write=False) as uow:
-        q = select(GateDecision)
-        for column, value in ((GateDecision.instance_id, instance_id), (GateDecision.process_id, process_id),
-                              (GateDecision.gate, gate), (GateDecision.outcome, outcome)):
-            if value is not None:
-                q = q.where(column == value)
-        rows = uow.session.execute(q.order_by(GateDecision.decided_at, GateDecision.id).limit(limit)).scalars()
-        return [{"id": g.id, "instance_id": g.instance_id, "process_id": g.process_id, "version": g.version,
-                 "gate": g.gate, "element_id": g.element_id, "stage": g.stage, "outcome": g.outcome,
-                 "inputs": g.inputs, "decided_by": g.decided_by, "reason": g.reason,
-                 "decided_at": iso(g.decided_at)} for g in rows]
+        q = gate_query(instance_id=instance_id, process_id=process_id, gate=gate, outcome=outcome)
+        return [gate_row(g) for g in uow.session.execute(q.limit(limit)).scalars()]
+
+
+def gate_query(**filters):
+    """The select of gate decisions, oldest first, with each given filter (column=value) applied."""
+    q = select(GateDecision)
+    for name, value in filters.items():
+        if value is not None:
+            q = q.where(getattr(GateDecision, name) == value)
+    return q.order_by(GateDecision.decided_at, GateDecision.id)
+
+
+def gate_row(g: GateDecision) -> dict:
+    """One gate decision as plain data."""
+    return {"id": g.id, "instance_id": g.instance_id, "process_id": g.process_id, "version": g.version,
+            "gate": g.gate, "element_id": g.element_id, "stage": g.stage, "outcome": g.outcome,
+            "inputs": g.inputs, "decided_by": g.decided_by, "reason": g.reason, "decided_at": iso(g.decided_at)}

@@ -1,4 +1,4 @@
-"""The timer use case: fire every timer that is due, each exactly once."""
+"""The timer use case: fire every timer that is due, each exactly once, from any number of workers."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -11,38 +11,54 @@ from .runtime import EngineFailure, Runner
 TIMER_ACTOR = "timer"
 
 
-def due_instances(sg, limit: int = 100) -> list[int]:
-    """Instances with at least one timer due by the clock, oldest due first."""
-    with sg.uow(write=False) as uow:
-        rows = uow.session.execute(
-            select(Timer.instance_id, Timer.due_at).where(Timer.state == "waiting", Timer.due_at <= sg.now())
-            .order_by(Timer.due_at).limit(limit * 4)).all()
-    seen = []
-    for instance_id, _due in rows:
-        if instance_id not in seen:
-            seen.append(instance_id)
-    return seen[:limit]
+def fire_due_timers(sg, limit: int = 1000) -> dict:
+    """One worker pass: advance each instance with a due timer, one transaction per instance.
 
-
-def fire_due_timers(sg, limit: int = 100) -> dict:
-    """One worker pass: advance every instance that has a due timer. Returns counts."""
+    Workers claim a deal by locking its row (FOR UPDATE SKIP LOCKED on PostgreSQL), so two
+    workers never fire the same timer and never wait on each other; on SQLite the write
+    transaction (BEGIN IMMEDIATE) lets one worker at a time look and fire. A worker that
+    dies mid-step commits nothing: its lock goes with its connection and the timer stays
+    due for the next pass. Returns counts.
+    """
     fired = failed = skipped = 0
-    for instance_id in due_instances(sg, limit):
+    tried: set[int] = set()
+    while len(tried) < limit:
         try:
-            fired += _fire_instance(sg, instance_id)
+            outcome = _fire_next(sg, tried)
         except StaleDataError:
-            skipped += 1  # another worker or a user step got there first; next pass re-checks
+            skipped += 1  # a user's step on the deal committed first; a later pass re-checks
+            continue
         except EngineFailure:
             failed += 1
+            continue
+        if outcome is None:
+            break
+        fired += outcome
     return {"fired": fired, "failed": failed, "skipped": skipped}
 
 
-def _fire_instance(sg, instance_id: int) -> int:
+def _claim_due_instance(s, now, tried: set[int]) -> Instance | None:
+    """Lock one running deal that has a due timer and no other worker holds, earliest due first."""
+    # Only the id goes through the sort: selecting the whole row would make PostgreSQL read
+    # every candidate's engine state (tens of kB each) on every claim.
+    q = (select(Instance.id).join(Timer, Timer.instance_id == Instance.id)
+         .where(Timer.state == "waiting", Timer.due_at <= now, Instance.status == "running")
+         .order_by(Timer.due_at, Instance.id).limit(1)
+         .with_for_update(of=Instance, skip_locked=True))
+    if tried:
+        q = q.where(Instance.id.not_in(tried))
+    instance_id = s.execute(q).scalar()
+    return None if instance_id is None else s.get(Instance, instance_id)
+
+
+def _fire_next(sg, tried: set[int]) -> int | None:
+    """Fire the due timers of one deal; None when no deal is left to try."""
     with sg.uow() as uow:
         s = uow.session
-        instance = s.get(Instance, instance_id)
-        if instance is None or instance.status != "running":
-            return 0
+        instance = _claim_due_instance(s, sg.now(), tried)
+        if instance is None:
+            return None
+        tried.add(instance.id)
         pv = s.get(ProcessVersion, instance.process_version_id)
         spec, subs = sg.specs.spec_for(pv.id, lambda: pv.spec)
         runner = Runner(sg.specs.load_state(instance.state, spec, subs, sg.script_engine), pv.model, sg.clock)
@@ -50,8 +66,8 @@ def _fire_instance(sg, instance_id: int) -> int:
             log = runner.advance()
         except EngineFailure as failure:
             uow.session.rollback()
-            _incident(sg, TIMER_ACTOR, instance_id, pv, failure)
-            _mark_failed(sg, instance_id)
+            _incident(sg, TIMER_ACTOR, instance.id, pv, failure)
+            _mark_failed(sg, instance.id)
             raise
         _save(sg, s, instance, pv, runner, log, TIMER_ACTOR, sg.now())
         uow.commit()

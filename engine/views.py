@@ -11,8 +11,8 @@ from sqlalchemy import select
 from .actors import load_user, roles_of
 from .deployment import latest_process_versions
 from .errors import NotFound, Refused
-from .models import AuditEvent, HumanTask, Instance, ProcessVersion, Source
-from .queries import _event_row, _task_row, instance as instance_query
+from .models import AuditEvent, GateDecision, HumanTask, Instance, ProcessVersion, Source
+from .queries import _event_row, _task_row, gate_query, gate_row, instance as instance_query
 from .readonly import is_auditor
 
 TRAIL_KINDS = {"task_completed", "gate_decided", "gateway_passed", "decision_evaluated", "timer_fired",
@@ -162,3 +162,14 @@ def task(sg, task_id: str, user: str) -> dict:
             raise Refused(f"{user} may not work on '{ht.name}'")
         row = {**_task_row(ht), "form": ht.form}
     return {"task": row, "deal": deal(sg, row["instance_id"], user)}
+
+
+def gate_decisions(sg, user: str, instance_id: int | None = None, process_id: str | None = None,
+                   gate: str | None = None, outcome: str | None = None, limit: int = 1000) -> list[dict]:
+    """Gate decisions on the deals `user` may see, oldest first, narrowed like queries.gate_decisions."""
+    visible = visible_processes(sg, user)
+    with sg.uow(write=False) as uow:
+        q = gate_query(instance_id=instance_id, process_id=process_id, gate=gate, outcome=outcome).where(
+            GateDecision.process_id.in_(visible)
+            | GateDecision.instance_id.in_(select(Instance.id).where(Instance.started_by == user)))
+        return [gate_row(g) for g in uow.session.execute(q.limit(limit)).scalars()]

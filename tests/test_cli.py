@@ -123,3 +123,28 @@ def test_audit_verify_exits_1_naming_the_broken_event(cli, database_url):
 def test_worker_once_reports_its_pass(cli):
     p = cli("worker", "--once")
     assert p.stdout.strip() == "fired 0 timers, 0 failed, 0 skipped"
+
+
+def test_token_commands_create_once_list_and_revoke(cli, database_url):
+    from engine.bootstrap import bootstrap
+    from engine.tokens import token_user
+
+    cli("user", "add", "fiona", "--role", "Finance")
+    made = cli("token", "create", "--user", "fiona", "--name", "CRM webhook")
+    token = made.stdout.strip()
+    assert token.startswith("sgt_") and "shown only now" in made.stderr
+    listed = json.loads(cli("token", "list", "--user", "fiona", "--json").stdout)
+    assert [(t["name"], t["prefix"], t["active"]) for t in listed] == [("CRM webhook", token[:10], True)]
+    assert token not in cli("token", "list", "--user", "fiona").stdout
+    sg = bootstrap(database_url)
+    try:
+        assert token_user(sg, token) == "fiona"
+        assert cli("token", "revoke", str(listed[0]["id"]), "--user", "fiona").stdout.strip() == \
+            f"revoked token {listed[0]['id']}"
+        assert token_user(sg, token) is None
+    finally:
+        sg.dispose()
+    missing = cli("token", "revoke", "999", "--user", "fiona", ok=False)
+    assert missing.returncode == 1 and "fiona has no API token with id 999" in missing.stderr
+    nobody = cli("token", "create", "--user", "ghost", "--name", "x", ok=False)
+    assert nobody.returncode == 1 and "no active user named 'ghost'" in nobody.stderr

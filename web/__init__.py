@@ -5,7 +5,8 @@ from flask import Flask
 
 from engine.bootstrap import bootstrap
 
-from . import audit, auth, deals, designer, diagrams, errors, formatting, inbox, login, readonly, security, settings, start, tasks
+from . import (account, api, audit, auth, deals, designer, diagrams, errors, formatting, inbox, login, readonly,
+               security, settings, start, tasks)
 from .context import STAGEGATE_KEY
 
 
@@ -22,6 +23,6 @@ def create_app(config: dict | None = None) -> Flask:
     login.init_app(app)
     formatting.init_app(app)
     errors.init_app(app)
-    for module in (auth, inbox, tasks, start, deals, diagrams, designer, audit):
+    for module in (auth, inbox, tasks, start, deals, diagrams, designer, audit, api, account):
         app.register_blueprint(module.bp)
     return app

@@ -1,7 +1,7 @@
 """Error pages: bad request (and a missing CSRF token), forbidden, not found, stale, server error."""
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -23,6 +23,8 @@ def _csrf(exc: CSRFError):
 
 def _http(exc: HTTPException):
     code = exc.code or 500
+    if request.path.startswith("/api/"):
+        return jsonify({"error": exc.description}), code
     if code == 409:
         return render_template("stale.html", message=exc.description), 409
     title = TITLES.get(code, exc.name)

@@ -2,7 +2,7 @@
 reads its instance's open tasks and timers by index, not by scanning the instance's history
 
 Revision ID: 0009_compact_state
-Revises: 0006_audit_guards
+Revises: 0008_api_tokens
 Create Date: 2026-11-27 00:00:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0009_compact_state'
-down_revision = '0006_audit_guards'
+down_revision = '0008_api_tokens'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,181 @@
+"""The JSON API for CRM integration (/api/v1): the same services, role checks and audit as the pages.
+
+Requests authenticate with a user's API token (`Authorization: Bearer sgt_...`) and act as
+that user. The API accepts no session cookie, so a browser cannot be tricked into calling
+it: that is why, and only because of that, its routes are exempt from the CSRF check.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, g, jsonify, request
+
+from engine import inbox as inbox_queries
+from engine import views
+from engine.claims import claim_task
+from engine.errors import Conflict, FormInvalid, KeyReused, NotFound, Refused, StepFailed
+from engine.instances import complete_task, start_instance
+from engine.tokens import token_user
+
+from .context import stagegate
+from .openapi import document
+from .security import csrf
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+PUBLIC = {"api.openapi"}
+MAX_ID = 2**63 - 1  # the database's BIGINT; larger ids cannot exist (and SQLite cannot even compare them)
+
+
+class BadRequest(Exception):
+    """The request body or query is not what the endpoint takes; `errors` names the fields."""
+
+    def __init__(self, message: str, errors: dict | None = None):
+        super().__init__(message)
+        self.errors = errors or {}
+
+
+def error(status: int, message: str, **extra):
+    """A JSON error response: {"error": message, ...}."""
+    return jsonify({"error": message, **extra}), status
+
+
+@bp.before_request
+def _authenticate():
+    if request.endpoint in PUBLIC:
+        return None
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        response, status = error(401, "send an API token: 'Authorization: Bearer <token>' "
+                                      "(create one on your account's API tokens page or with `stagegate token create`)")
+    else:
+        g.api_user = token_user(stagegate(), token.strip())
+        if g.api_user is not None:
+            return None
+        response, status = error(401, "this API token is not valid: it was revoked, mistyped, or its user "
+                                      "is no longer active")
+    response.headers["WWW-Authenticate"] = 'Bearer realm="stagegate"'
+    return response, status
+
+
+@bp.errorhandler(BadRequest)
+def _bad_request(exc: BadRequest):
+    return error(400, str(exc), errors=exc.errors)
+
+
+@bp.errorhandler(FormInvalid)
+def _form_invalid(exc: FormInvalid):
+    return error(400, "the data does not pass the form; nothing was changed", errors=exc.errors)
+
+
+@bp.errorhandler(StepFailed)
+def _step_failed(exc: StepFailed):
+    return error(422, f"{exc}; nothing was changed", incident_id=exc.incident_id, element_id=exc.element_id)
+
+
+@bp.errorhandler(KeyReused)
+def _key_reused(exc: KeyReused):
+    return error(422, str(exc))
+
+
+@bp.errorhandler(NotFound)
+def _not_found(exc: NotFound):
+    return error(404, str(exc))
+
+
+@bp.errorhandler(Refused)
+def _refused(exc: Refused):
+    # A Conflict is a Refused that went stale: someone else changed the deal first.
+    return error(409 if isinstance(exc, Conflict) else 403, str(exc))
+
+
+def _body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object, sent with 'Content-Type: application/json'")
+    return body
+
+
+def _data(body: dict) -> dict:
+    data = body.get("data", {})
+    if not isinstance(data, dict):
+        raise BadRequest("'data' must be a JSON object of form values", {"data": "must be an object"})
+    return data
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        number = None
+    if number is None or not 0 <= number <= MAX_ID:
+        raise BadRequest(f"'{name}' must be a whole number from 0 to {MAX_ID}", {name: "must be a whole number"})
+    return number
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3 description of this API."""
+    return jsonify(document())
+
+
+@bp.post("/instances")
+def start():
+    """Start a deal; an Idempotency-Key header makes a retried request return the first deal."""
+    body = _body()
+    process_id = body.get("process_id")
+    if not isinstance(process_id, str) or not process_id:
+        raise BadRequest("'process_id' is required: the id of a deployed process",
+                         {"process_id": "required, a non-empty string"})
+    key = request.headers.get("Idempotency-Key")
+    result = start_instance(stagegate(), process_id, g.api_user, _data(body), idempotency_key=key)
+    replayed = result.pop("replayed", False)
+    response = jsonify(result)
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response, 201
+
+
+@bp.get(f"/instances/<int(max={MAX_ID}):instance_id>")
+def instance(instance_id):
+    """A deal: status, stage, data, open tasks and gate decisions (if the user may see it)."""
+    deal = views.deal(stagegate(), instance_id, g.api_user)
+    return jsonify({k: v for k, v in deal.items() if k not in ("history", "trail", "gates")} |
+                   {"gate_decisions": views.gate_decisions(stagegate(), g.api_user, instance_id=instance_id)})
+
+
+@bp.get(f"/instances/<int(max={MAX_ID}):instance_id>/history")
+def history(instance_id):
+    """A deal's audit events, in order."""
+    return jsonify({"events": views.deal(stagegate(), instance_id, g.api_user)["history"]})
+
+
+@bp.get("/tasks")
+def tasks():
+    """The ready tasks of the user's roles, narrowed by process, role or stage."""
+    result = inbox_queries.inbox(stagegate(), g.api_user, process=request.args.get("process") or None,
+                                 role=request.args.get("role") or None, stage=request.args.get("stage") or None)
+    return jsonify({"tasks": result["tasks"]})
+
+
+@bp.post("/tasks/<task_id>/claim")
+def claim(task_id):
+    """Take a task so that only the user works it."""
+    return jsonify(claim_task(stagegate(), task_id, g.api_user))
+
+
+@bp.post("/tasks/<task_id>/complete")
+def complete(task_id):
+    """Complete a task with form values {"data": {...}}; returns the deal's new state."""
+    return jsonify(complete_task(stagegate(), task_id, g.api_user, _data(_body())))
+
+
+@bp.get("/gate-decisions")
+def gate_decisions():
+    """Gate decisions on the deals the user may see, narrowed by instance, process, gate or outcome."""
+    rows = views.gate_decisions(stagegate(), g.api_user, instance_id=_int_arg("instance_id"),
+                                process_id=request.args.get("process_id") or None,
+                                gate=request.args.get("gate") or None, outcome=request.args.get("outcome") or None)
+    return jsonify({"gate_decisions": rows})

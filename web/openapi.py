@@ -1,0 +1,135 @@
+"""The OpenAPI 3 description of the JSON API, served at /api/v1/openapi.json."""
+from __future__ import annotations
+
+NULLABLE_STRING = {"type": "string", "nullable": True}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict:
+    text = {400: "The body or a parameter is not valid; `errors` names the fields.",
+            401: "No API token, or one that is revoked or unknown.",
+            403: "The user's roles do not allow this.",
+            404: "No such deal or task.",
+            409: "The task or deal moved on meanwhile (completed, claimed by someone else).",
+            422: "The step failed (an incident was recorded) or the idempotency key was reused."}
+    return {str(c): _json(_ref("Error"), text[c]) for c in (401, *codes)}
+
+
+TASK_ID = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "string"}}
+INSTANCE_ID = {"name": "instance_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+
+SCHEMAS = {
+    "Error": {"type": "object", "required": ["error"], "properties": {
+        "error": {"type": "string"},
+        "errors": {"type": "object", "additionalProperties": {"type": "string"}},
+        "incident_id": {"type": "integer", "nullable": True}}},
+    "ReadyTask": {"type": "object", "required": ["id", "element_id", "name", "role"], "properties": {
+        "id": {"type": "string"}, "element_id": {"type": "string"}, "name": NULLABLE_STRING,
+        "role": {"type": "string"}}},
+    "InstanceSummary": {"type": "object", "required": ["id", "process_id", "version", "status", "ready_tasks"],
+                        "properties": {
+        "id": {"type": "integer"}, "process_id": {"type": "string"}, "version": {"type": "integer"},
+        "title": NULLABLE_STRING, "status": {"type": "string", "enum": ["running", "completed", "error"]},
+        "stage": NULLABLE_STRING, "ended_at_element": NULLABLE_STRING,
+        "ready_tasks": {"type": "array", "items": _ref("ReadyTask")}}},
+    "Task": {"type": "object", "required": ["id", "instance_id", "process_id", "name", "role"], "properties": {
+        "id": {"type": "string"}, "instance_id": {"type": "integer"}, "process_id": {"type": "string"},
+        "element_id": {"type": "string"}, "name": NULLABLE_STRING, "role": {"type": "string"},
+        "stage": NULLABLE_STRING, "deal": NULLABLE_STRING, "created_at": NULLABLE_STRING,
+        "due_at": NULLABLE_STRING, "overdue": {"type": "boolean"}, "claimed_by": NULLABLE_STRING,
+        "available": {"type": "boolean"}}},
+    "Claim": {"type": "object", "required": ["id", "claimed_by"], "properties": {
+        "id": {"type": "string"}, "claimed_by": NULLABLE_STRING, "claimed_at": NULLABLE_STRING}},
+    "GateDecision": {"type": "object", "required": ["id", "instance_id", "gate", "outcome"], "properties": {
+        "id": {"type": "integer"}, "instance_id": {"type": "integer"}, "process_id": {"type": "string"},
+        "version": {"type": "integer"}, "gate": {"type": "string"}, "element_id": {"type": "string"},
+        "stage": NULLABLE_STRING, "outcome": {"type": "string"}, "inputs": {"type": "object"},
+        "decided_by": {"type": "object"}, "reason": NULLABLE_STRING, "decided_at": {"type": "string"}}},
+    "Instance": {"type": "object", "required": ["id", "process_id", "status", "data", "ready_tasks"], "properties": {
+        "id": {"type": "integer"}, "process_id": {"type": "string"}, "version": {"type": "integer"},
+        "title": NULLABLE_STRING, "status": {"type": "string"}, "stage": NULLABLE_STRING,
+        "data": {"type": "object"}, "started_at": {"type": "string"}, "started_by": {"type": "string"},
+        "ended_at": NULLABLE_STRING, "ended_at_element": NULLABLE_STRING,
+        "open_incidents": {"type": "array", "items": {"type": "object"}},
+        "ready_tasks": {"type": "array", "items": {"type": "object"}},
+        "gate_decisions": {"type": "array", "items": _ref("GateDecision")}}},
+    "Event": {"type": "object", "required": ["seq", "at", "actor", "kind"], "properties": {
+        "seq": {"type": "integer"}, "at": {"type": "string"}, "actor": {"type": "string"},
+        "kind": {"type": "string"}, "instance_id": {"type": "integer", "nullable": True},
+        "process_id": NULLABLE_STRING, "version": {"type": "integer", "nullable": True},
+        "element_id": NULLABLE_STRING, "details": {"type": "object"}}},
+    "StartRequest": {"type": "object", "required": ["process_id"], "properties": {
+        "process_id": {"type": "string", "minLength": 1, "example": "opportunity"},
+        "data": {"type": "object", "description": "Start form values."}}},
+    "CompleteRequest": {"type": "object", "properties": {
+        "data": {"type": "object", "description": "Form values of the task."}}},
+}
+
+
+def _list(key: str, item: str, description: str) -> dict:
+    return _json({"type": "object", "required": [key], "properties": {key: {"type": "array", "items": _ref(item)}}},
+                 description)
+
+
+PATHS = {
+    "/api/v1/openapi.json": {"get": {
+        "summary": "This document", "operationId": "openapi", "security": [],
+        "responses": {"200": {"description": "The OpenAPI document.",
+                              "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+    "/api/v1/instances": {"post": {
+        "summary": "Start a deal", "operationId": "startInstance",
+        "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
+                        "schema": {"type": "string", "maxLength": 255},
+                        "description": "A retried request with the same key and body returns the first deal "
+                                       "(header Idempotent-Replayed: true); the same key with another body is 422."}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("StartRequest")}}},
+        "responses": {"201": _json(_ref("InstanceSummary"), "The deal started (or the first one, on a retry)."),
+                      **_errors(400, 403, 404, 422)}}},
+    "/api/v1/instances/{instance_id}": {"get": {
+        "summary": "A deal with its open tasks and gate decisions", "operationId": "getInstance",
+        "parameters": [INSTANCE_ID],
+        "responses": {"200": _json(_ref("Instance"), "The deal."), **_errors(403, 404)}}},
+    "/api/v1/instances/{instance_id}/history": {"get": {
+        "summary": "A deal's audit events", "operationId": "getInstanceHistory", "parameters": [INSTANCE_ID],
+        "responses": {"200": _list("events", "Event", "The audit events, oldest first."), **_errors(403, 404)}}},
+    "/api/v1/tasks": {"get": {
+        "summary": "My ready tasks", "operationId": "listTasks",
+        "parameters": [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+                       for n in ("process", "role", "stage")],
+        "responses": {"200": _list("tasks", "Task", "Ready tasks of the user's roles."), **_errors(404)}}},
+    "/api/v1/tasks/{task_id}/claim": {"post": {
+        "summary": "Claim a task", "operationId": "claimTask", "parameters": [TASK_ID],
+        "responses": {"200": _json(_ref("Claim"), "The task is the user's."), **_errors(403, 404, 409)}}},
+    "/api/v1/tasks/{task_id}/complete": {"post": {
+        "summary": "Complete a task", "operationId": "completeTask", "parameters": [TASK_ID],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("CompleteRequest")}}},
+        "responses": {"200": _json(_ref("InstanceSummary"), "The deal after the step."),
+                      **_errors(400, 403, 404, 409, 422)}}},
+    "/api/v1/gate-decisions": {"get": {
+        "summary": "Gate decisions on the deals I may see", "operationId": "listGateDecisions",
+        "parameters": [{"name": "instance_id", "in": "query", "required": False, "schema": {"type": "integer"}},
+                       *({"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+                         for n in ("process_id", "gate", "outcome"))],
+        "responses": {"200": _list("gate_decisions", "GateDecision", "Oldest first."), **_errors(400)}}},
+}
+
+
+def document() -> dict:
+    """The whole OpenAPI 3 document."""
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Stagegate API", "version": "1",
+                 "description": "Start deals, work tasks and read gate decisions as a Stagegate user. "
+                                "Every call acts as the token's user, with that user's roles, and is audited."},
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}, "schemas": SCHEMAS},
+        "paths": PATHS,
+    }
