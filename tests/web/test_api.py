@@ -194,3 +194,22 @@ def _audit(sg):
     with sg.uow(write=False) as uow:
         return [{"kind": e.kind, "details": e.details}
                 for e in uow.session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars()]
+
+
+def test_an_auditor_reads_through_the_api_and_every_write_is_refused_and_recorded(sg, api, driver):
+    iid = driver.to_proposal()
+    task_id = driver.ready(iid)["Task_PrepareProposal"]["id"]
+    ada = api("ada")
+    assert ada("GET", f"/api/v1/instances/{iid}").status_code == 200
+    assert ada("GET", f"/api/v1/instances/{iid}/history").status_code == 200
+    for method, path, body in (("POST", "/api/v1/instances", {"process_id": "opportunity", "data": GOOD_PROSPECT}),
+                               ("POST", f"/api/v1/tasks/{task_id}/claim", None),
+                               ("POST", f"/api/v1/tasks/{task_id}/complete", {"data": {}})):
+        before = stored(sg)
+        r = ada(method, path, json=body)
+        assert r.status_code == 403 and "auditor" in r.get_json()["error"], (path, r.get_json())
+        after = stored(sg)
+        new = after.pop("audit")[len(before.pop("audit")):]
+        assert len(new) == 1 and after == before, path
+    kinds = [e["kind"] for e in _audit(sg)[-3:]]
+    assert kinds == ["refused"] * 3

@@ -26,8 +26,8 @@ def _write_routes(app, values):
     """(method, url) of every route that changes something, with real ids filled in."""
     for rule in app.url_map.iter_rules():
         methods = rule.methods - READS
-        if not methods or rule.endpoint in SESSION:
-            continue
+        if not methods or rule.endpoint in SESSION or rule.endpoint.startswith("api."):
+            continue  # the JSON API takes tokens, not sessions: see test_api's auditor test
         url = rule.rule
         for name, value in values.items():
             url = re.sub(rf"<(?:\w+:)?{name}>", str(value), url)
@@ -48,7 +48,7 @@ def test_every_write_route_refuses_the_auditor_and_records_the_attempt(app, sg, 
     ada = sign_in("ada")
     token = ada.token("/")
     values = {"task_id": task_id, "instance_id": iid, "process_id": "opportunity", "version": 1,
-              "kind": "bpmn", "key": "opportunity"}
+              "kind": "bpmn", "key": "opportunity", "token_id": 1}
     routes = list(_write_routes(app, values))
     assert len(routes) >= 5, routes  # complete, claim, release, reassign, start at least
     for method, url in routes:
