@@ -5,7 +5,7 @@ from flask import Flask
 
 from engine.bootstrap import bootstrap
 
-from . import auth, deals, diagrams, errors, formatting, inbox, login, security, settings, start, tasks
+from . import auth, deals, diagrams, errors, formatting, inbox, login, metrics, security, settings, start, tasks
 from .context import STAGEGATE_KEY
 
 
@@ -21,6 +21,6 @@ def create_app(config: dict | None = None) -> Flask:
     login.init_app(app)
     formatting.init_app(app)
     errors.init_app(app)
-    for module in (auth, inbox, tasks, start, deals, diagrams):
+    for module in (auth, inbox, tasks, start, deals, diagrams, metrics):
         app.register_blueprint(module.bp)
     return app

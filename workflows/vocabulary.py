@@ -15,3 +15,9 @@ DEPARTMENT_HEADS = {"sales": "sales leadership"}
 def head_of(role: str) -> str:
     """The role that heads `role` (case-folded names)."""
     return DEPARTMENT_HEADS.get(role, f"{role} head")
+
+# Read-only access to the whole history and its audit trail.
+AUDITOR_ROLE = "auditor"
+
+# Who may read the sales metrics and run what-if replays (case-folded).
+METRICS_ROLES = ("sales leadership", AUDITOR_ROLE, DESIGNER_ROLE)
