@@ -47,6 +47,7 @@ test: setup assets
 
 bench: setup
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.metrics
 
 clean:
 	rm -rf $(VENV) *.egg-info $(DB) $(DB)-wal $(DB)-shm node_modules test-artifacts

@@ -20,6 +20,7 @@ from .guard import engine_errors
 bp = Blueprint("metrics", __name__)
 
 MAX_DMN_BYTES = 5 * 1024 * 1024
+LATEST = 50  # look-back lessons and stalled deals listed on the page (the drill-downs list all)
 SCOPE_ARGS = ("version", "from", "to")
 
 
@@ -47,9 +48,9 @@ def index():
     scope = _scope()
     sg = stagegate()
     r = metrics.report(sg, scope)
-    return render_template("metrics.html", r=r, filters=_filters(scope), scope=scope.as_dict(),
+    return render_template("metrics.html", r=r, latest=LATEST, filters=_filters(scope), scope=scope.as_dict(),
                            funnel_chart=charts.funnel(r["funnel"]), stage_chart=charts.stage_times(r["stages"]),
-                           trend_chart=charts.trend(r["trend"]), lessons=metrics.lessons_by_month(sg, scope),
+                           trend_chart=charts.trend(r["trend"]), lessons=metrics.lessons_by_month(sg, scope, latest=LATEST),
                            may_flag="sales leadership" in current_user.roles)
 
 
@@ -69,7 +70,7 @@ def deals():
 def export():
     """Every figure of the page as CSV rows: section, item, measure, value, deal ids."""
     scope = _scope()
-    r = metrics.report(stagegate(), scope)
+    r = metrics.detail(stagegate(), scope)
     out = io.StringIO()
     w = csv.writer(out)
     w.writerow(["section", "item", "measure", "value", "deal_ids"])

@@ -1,8 +1,5 @@
-"""What the figures are computed from: lean rows of deals, gate passes and stage entries.
-
-Only the columns the figures need are read (values inside the deal's data are extracted
-by the database), so a page over ten thousand deals stays cheap.
-"""
+"""Per-deal rows for figures.py: deals, gate passes and stage entries (only the columns needed;
+values inside the deal's data are extracted by the database)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,7 +10,7 @@ from sqlalchemy import func, select
 from workflows.vocabulary import STAGES
 
 from ..models import GateDecision, HumanTask, Instance
-from .scope import Scope
+from .scope import Scope, restrict
 
 CLOSE_OUTCOMES = ("won", "lost")
 
@@ -71,18 +68,13 @@ def _number(value) -> float | None:
         return None
 
 
-def _in_scope(q, scope: Scope, version_col, process_col):
-    q = q.where(process_col == scope.process_id)
-    return q.where(version_col == scope.version) if scope.version is not None else q
-
-
 def deals(session, scope: Scope) -> list[Deal]:
     """Every deal of the scope's process and version (the period is applied by each figure)."""
     data = Instance.data
     q = select(Instance.id, Instance.title, Instance.version, Instance.status, Instance.stage,
                Instance.started_at, Instance.ended_at, data["outcome"].as_string(), data["deal_value"].as_float(),
                data["final_price"].as_float(), data["acquisition_cost"].as_float())
-    q = _in_scope(q, scope, Instance.version, Instance.process_id).order_by(Instance.id)
+    q = restrict(q, scope, Instance.process_id, Instance.version).order_by(Instance.id)
     return [Deal(r[0], r[1], r[2], r[3], r[4], utc(r[5]), utc(r[6]), _fate(r[3], r[7]), _number(r[8]),
                  _number(r[9]), _number(r[10])) for r in session.execute(q)]
 
@@ -90,11 +82,8 @@ def deals(session, scope: Scope) -> list[Deal]:
 def gate_passes(session, scope: Scope) -> list[GatePass]:
     """Every pass through a gate in the scope's period, oldest first."""
     g = GateDecision
-    q = _in_scope(select(g.instance_id, g.gate, g.stage, g.outcome, g.decided_at), scope, g.version, g.process_id)
-    if scope.since is not None:
-        q = q.where(g.decided_at >= scope.since)
-    if scope.until is not None:
-        q = q.where(g.decided_at < scope.until)
+    q = restrict(select(g.instance_id, g.gate, g.stage, g.outcome, g.decided_at), scope, g.process_id, g.version,
+                 g.decided_at)
     return [GatePass(r[0], r[1], r[2], r[3], utc(r[4])) for r in session.execute(q.order_by(g.decided_at, g.id))]
 
 
@@ -105,7 +94,7 @@ def stage_entries(session, scope: Scope) -> dict[int, list[tuple[datetime, str]]
         q = (select(table.instance_id, table.stage, func.min(at))
              .join(Instance, Instance.id == table.instance_id)
              .where(table.stage.is_not(None)))
-        q = _in_scope(q, scope, Instance.version, Instance.process_id).group_by(table.instance_id, table.stage)
+        q = restrict(q, scope, Instance.process_id, Instance.version).group_by(table.instance_id, table.stage)
         for iid, stage, when in session.execute(q):
             key, when = (iid, stage), utc(when)
             if key not in first or when < first[key]:

@@ -1,7 +1,9 @@
 """The metrics page's figures in one read, and the deals behind any of its numbers."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime, timezone
+
+from sqlalchemy import func, select
 
 from ..actors import is_operator, load_user, require_any_role
 from ..clock import iso
@@ -9,8 +11,9 @@ from ..errors import NotFound
 from ..models import Instance
 from workflows.vocabulary import METRICS_ROLES
 
-from . import figures, history
-from .scope import Scope
+from . import figures, history, summary
+from .scope import Scope, restrict
+from .stats import rounded
 
 
 def require_reader(sg, actor: str) -> None:
@@ -22,7 +25,28 @@ def require_reader(sg, actor: str) -> None:
 
 
 def report(sg, scope: Scope) -> dict:
-    """Funnel, time in stage, stalled deals, outcomes and the monthly trend for the scope."""
+    """Funnel, time in stage, stalled deals, outcomes and the monthly trend, aggregated by the database."""
+    now = history.utc(sg.now())
+    with sg.uow(write=False) as uow:
+        s = uow.session
+        dialect = s.get_bind().dialect.name
+        count = restrict(select(func.count()).select_from(Instance), scope, Instance.process_id, Instance.version)
+        stages, late = summary.stage_times(summary.stays(s, scope, dialect), now)
+        names = {r[0]: r[1:] for r in s.execute(select(Instance.id, Instance.title, Instance.version)
+                                                .where(Instance.id.in_({x[1] for x in late})))} if late else {}
+        result = {"scope": scope.as_dict(), "now": iso(now), "deals": s.scalar(count),
+                  "funnel": summary.funnel(s, scope), "stages": stages,
+                  "stalled": sorted(({"id": iid, "title": names[iid][0], "version": names[iid][1], "stage": stage,
+                                      "entered_at": iso(datetime.fromtimestamp(entered, timezone.utc)),
+                                      "days_in_stage": rounded(days), "p90_days": rounded(p90)}
+                                     for stage, iid, entered, days, p90 in late), key=lambda r: -r["days_in_stage"]),
+                  "outcomes": summary.outcomes(s, scope, dialect), "trend": summary.trend(s, scope, dialect)}
+    return result
+
+
+def detail(sg, scope: Scope) -> dict:
+    """The same figures computed in Python from per-deal rows, with `groups`: the deal ids behind
+    every number (key -> ids), for drill-downs and the CSV export."""
     now = history.utc(sg.now())
     with sg.uow(write=False) as uow:
         s = uow.session
@@ -41,7 +65,7 @@ def report(sg, scope: Scope) -> dict:
 
 def deals_behind(sg, scope: Scope, key: str) -> dict:
     """The deals counted in one number of the report (its key, e.g. 'funnel/discovery/kill')."""
-    groups = report(sg, scope)["groups"]
+    groups = detail(sg, scope)["groups"]
     if key not in groups:
         raise NotFound(f"no figure '{key}' in the metrics for this scope")
     ids = groups[key]

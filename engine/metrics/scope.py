@@ -30,6 +30,18 @@ class Scope:
                 "from": self.since.date().isoformat() if self.since else None, "to": last_day}
 
 
+def restrict(q, scope: Scope, process_col, version_col, at_col=None):
+    """The query limited to the scope's process and version, and to its period on `at_col` if given."""
+    q = q.where(process_col == scope.process_id)
+    if scope.version is not None:
+        q = q.where(version_col == scope.version)
+    if at_col is not None and scope.since is not None:
+        q = q.where(at_col >= scope.since)
+    if at_col is not None and scope.until is not None:
+        q = q.where(at_col < scope.until)
+    return q
+
+
 def _day(text: str | None, what: str) -> date | None:
     if text is None or str(text).strip() == "":
         return None
