@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from .errors import Refused
+from .errors import FormInvalid
 from .instances import start_instance
 from .metrics import history
 from .metrics.scope import Scope
@@ -25,9 +25,10 @@ def flag_high_cpa(sg, threshold, actor: str, scope: Scope | None = None) -> dict
     try:
         limit = int(threshold)
     except (TypeError, ValueError):
-        raise Refused(f"the CPA threshold '{threshold}' is not a whole number of dollars") from None
+        raise FormInvalid({"threshold": f"'{threshold}' is not a whole number of dollars"}, {"threshold": threshold}) \
+            from None
     if limit < 0:
-        raise Refused("the CPA threshold cannot be negative")
+        raise FormInvalid({"threshold": "cannot be negative"}, {"threshold": threshold})
     start_form(sg, REVIEW_PROCESS, actor)  # refuses anyone who may not start reviews, even with nothing to flag
     scope = scope or Scope()
     with sg.uow(write=False) as uow:

@@ -5,7 +5,7 @@ import pytest
 
 from engine import queries
 from engine.cpa_review import flag_high_cpa
-from engine.errors import Refused
+from engine.errors import FormInvalid, Refused
 from tests.drive import Driver
 
 
@@ -37,11 +37,11 @@ def test_costly_deals_get_one_review_each_for_sales_leadership(make_sg, sg, cata
     assert flag_high_cpa(sg, 30000, "lena")["flagged"] == []  # a finished review still counts
 
 
-@pytest.mark.parametrize("user, threshold, message", [
-    ("fiona", 30000, "fiona may not start 'cpa_review'"),
-    ("lena", "lots", "'lots' is not a whole number"),
-    ("lena", -1, "cannot be negative"),
+@pytest.mark.parametrize("user, threshold, error, message", [
+    ("fiona", 30000, Refused, "fiona may not start 'cpa_review'"),
+    ("lena", "lots", FormInvalid, "threshold: 'lots' is not a whole number"),
+    ("lena", -1, FormInvalid, "threshold: cannot be negative"),
 ])
-def test_refusals(sg, catalog, user, threshold, message):
-    with pytest.raises(Refused, match=message):
+def test_refusals(sg, catalog, user, threshold, error, message):
+    with pytest.raises(error, match=message):
         flag_high_cpa(sg, threshold, user)

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 
 from engine import metrics
 from engine.cpa_review import flag_high_cpa
-from engine.errors import InvalidDiagram, Refused
+from engine.errors import FormInvalid, InvalidDiagram, Refused
 from workflows.vocabulary import METRICS_ROLES
 
 from . import charts
@@ -109,10 +109,8 @@ def cpa_review():
     scope = _scope()
     try:
         r = flag_high_cpa(stagegate(), request.form.get("threshold"), current_actor(), scope)
-    except Refused as exc:
-        if "threshold" not in str(exc):
-            raise
-        flash(str(exc), "error")
+    except FormInvalid as exc:
+        flash(f"Nothing was flagged: the CPA threshold {exc.errors['threshold']}.", "error")
         return redirect(url_for("metrics.index", **_filters(scope)))
     flash(f"{len(r['flagged'])} high-CPA reviews started (acquisition cost above ${r['threshold']:,}); "
           f"{len(r['already_reviewed'])} deals already had one.", "success")

@@ -16,6 +16,7 @@ def head_of(role: str) -> str:
     """The role that heads `role` (case-folded names)."""
     return DEPARTMENT_HEADS.get(role, f"{role} head")
 
+
 # Read-only access to the whole history and its audit trail.
 AUDITOR_ROLE = "auditor"
 
