@@ -108,24 +108,24 @@ def stays(s, scope: Scope, dialect: str) -> list[tuple]:
     """(stage, deal, entered epoch, seconds in stage or None while there) of the stays that ended in
     the period, and of the running deals' current stays. A stay runs from the first task or gate
     of a stage to the first of the next stage (or the deal's end)."""
-    marks = union_all(
-        select(HumanTask.instance_id.label("iid"), HumanTask.stage.label("stage"), HumanTask.created_at.label("at"))
-        .where(HumanTask.stage.is_not(None)),
-        select(GateDecision.instance_id, GateDecision.stage, GateDecision.decided_at)
-        .where(GateDecision.stage.is_not(None))).subquery()
+    def firsts(table, at):  # grouped per table first: each is a walk along its covering index
+        return (select(table.instance_id.label("iid"), table.stage.label("stage"), func.min(at).label("at"))
+                .where(table.stage.is_not(None)).group_by(table.instance_id, table.stage))
+
+    marks = union_all(firsts(HumanTask, HumanTask.created_at), firsts(GateDecision, GateDecision.decided_at)).subquery()
     first = (select(marks.c.iid, marks.c.stage, func.min(marks.c.at).label("entered"))
              .group_by(marks.c.iid, marks.c.stage).subquery())
     rank = case({st: i for i, st in enumerate(STAGES)}, value=first.c.stage, else_=len(STAGES))
-    nxt = func.lead(first.c.entered).over(partition_by=first.c.iid, order_by=(first.c.entered, rank))
-    ordered = select(first.c.iid, first.c.stage, first.c.entered, nxt.label("next_at")).subquery()
-    left = func.coalesce(ordered.c.next_at, Instance.ended_at)
-    entered_s, left_s = _epoch(ordered.c.entered, dialect), _epoch(left, dialect)
+    entered = _epoch(first.c.entered, dialect)
+    nxt = func.lead(entered).over(partition_by=first.c.iid, order_by=(first.c.entered, rank))
+    ordered = select(first.c.iid, first.c.stage, entered.label("e"), nxt.label("n")).subquery()
+    left = func.coalesce(ordered.c.n, _epoch(Instance.ended_at, dialect))
     done = left.is_not(None)
     if scope.since is not None:
-        done = and_(done, left >= scope.since)
+        done = and_(done, left >= _seconds(scope.since))
     if scope.until is not None:
-        done = and_(done, left < scope.until)
-    q = (select(ordered.c.stage, ordered.c.iid, entered_s, case((left.is_not(None), left_s - entered_s)))
+        done = and_(done, left < _seconds(scope.until))
+    q = (select(ordered.c.stage, ordered.c.iid, ordered.c.e, left - ordered.c.e)
          .join(Instance, Instance.id == ordered.c.iid)
          .where(or_(done, and_(left.is_(None), Instance.status == "running"))))
     return s.execute(restrict(q, scope, Instance.process_id, Instance.version)).all()
