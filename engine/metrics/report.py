@@ -32,6 +32,7 @@ def report(sg, scope: Scope) -> dict:
         dialect = s.get_bind().dialect.name
         count = restrict(select(func.count()).select_from(Instance), scope, Instance.process_id, Instance.version)
         stages, late = summary.stage_times(summary.stays(s, scope, dialect), now)
+        closed = summary.closed(s, scope, dialect)
         names = {r[0]: r[1:] for r in s.execute(select(Instance.id, Instance.title, Instance.version)
                                                 .where(Instance.id.in_({x[1] for x in late})))} if late else {}
         result = {"scope": scope.as_dict(), "now": iso(now), "deals": s.scalar(count),
@@ -40,7 +41,7 @@ def report(sg, scope: Scope) -> dict:
                                       "entered_at": iso(datetime.fromtimestamp(entered, timezone.utc)),
                                       "days_in_stage": rounded(days), "p90_days": rounded(p90)}
                                      for stage, iid, entered, days, p90 in late), key=lambda r: -r["days_in_stage"]),
-                  "outcomes": summary.outcomes(s, scope, dialect), "trend": summary.trend(s, scope, dialect)}
+                  "outcomes": summary.outcomes(closed), "trend": summary.trend(s, scope, dialect, closed)}
     return result
 
 

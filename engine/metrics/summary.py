@@ -60,19 +60,29 @@ def funnel(s, scope: Scope) -> list[dict]:
     return rows
 
 
-def outcomes(s, scope: Scope, dialect: str) -> dict:
-    """Deals closed in the period by fate, with cost, size and cycle time sums."""
+def closed(s, scope: Scope, dialect: str) -> list[tuple]:
+    """Deals closed in the period by month and recorded outcome: (month, outcome, deals, cost sum,
+    deals with a cost, size sum, deals with a size, cycle seconds sum). One pass for outcomes and trend."""
     data = Instance.data
-    outcome = data["outcome"].as_string().label("o")
     cost = data["acquisition_cost"].as_float()
     size = func.coalesce(data["final_price"].as_float(), data["deal_value"].as_float())
     cycle = _epoch(Instance.ended_at, dialect) - _epoch(Instance.started_at, dialect)
-    q = select(outcome, func.count(), func.sum(cost), func.count(cost), func.sum(size), func.count(size),
-               func.sum(cycle)).where(Instance.status == "completed")
+    q = select(_month(Instance.ended_at, dialect).label("m"), data["outcome"].as_string().label("o"), func.count(),
+               func.sum(cost), func.count(cost), func.sum(size), func.count(size), func.sum(cycle)
+               ).where(Instance.status == "completed")
     q = restrict(q, scope, Instance.process_id, Instance.version, Instance.ended_at)
+    return s.execute(q.group_by(literal_column("m"), literal_column("o"))).all()
+
+
+def _fate(outcome: str | None) -> str:
+    return outcome if outcome in CLOSE_OUTCOMES else "killed"  # completed without won/lost: killed at a gate
+
+
+def outcomes(closed_rows: list[tuple]) -> dict:
+    """Won, lost, killed, win rate, cycle time, deal size and CPA of the period's closed deals."""
     by = {f: defaultdict(float) for f in FATES}
-    for o, n, cost_sum, costed, size_sum, sized, cycle_sum in s.execute(q.group_by(literal_column("o"))):
-        acc = by[o if o in CLOSE_OUTCOMES else "killed"]
+    for _m, o, n, cost_sum, costed, size_sum, sized, cycle_sum in closed_rows:
+        acc = by[_fate(o)]
         for key, v in (("n", n), ("cost", cost_sum), ("costed", costed), ("size", size_sum), ("sized", sized),
                        ("cycle", cycle_sum)):
             acc[key] += float(v or 0)
@@ -87,19 +97,15 @@ def outcomes(s, scope: Scope, dialect: str) -> dict:
             "cpa": round(cost_total / won["n"], 2) if won["n"] else None}
 
 
-def trend(s, scope: Scope, dialect: str) -> list[dict]:
+def trend(s, scope: Scope, dialect: str, closed_rows: list[tuple]) -> list[dict]:
     """Per month: deals started, and deals won, lost and killed."""
     months: dict[str, dict] = defaultdict(lambda: {"started": 0, **{f: 0 for f in FATES}})
     started = _month(Instance.started_at, dialect).label("m")
     q = restrict(select(started, func.count()), scope, Instance.process_id, Instance.version, Instance.started_at)
     for m, n in s.execute(q.group_by(literal_column("m"))):
         months[m]["started"] += n
-    ended = _month(Instance.ended_at, dialect).label("m")
-    outcome = Instance.data["outcome"].as_string().label("o")
-    q = restrict(select(ended, outcome, func.count()).where(Instance.status == "completed"), scope,
-                 Instance.process_id, Instance.version, Instance.ended_at)
-    for m, o, n in s.execute(q.group_by(literal_column("m"), literal_column("o"))):
-        months[m][o if o in CLOSE_OUTCOMES else "killed"] += n
+    for m, o, n, *_sums in closed_rows:
+        months[m][_fate(o)] += n
     return [{"month": m, **months[m], "win_rate_pct": ratio_pct(months[m]["won"], months[m]["won"] + months[m]["lost"])}
             for m in sorted(months)]
 
