@@ -54,6 +54,7 @@ bench: setup
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.http
 	$(BIN)/python -m bench.faults
+	$(BIN)/python -m bench.metrics
 
 clean:
 	rm -rf $(VENV) *.egg-info $(DB) $(DB)-wal $(DB)-shm node_modules test-artifacts

@@ -106,6 +106,8 @@ class Instance(Base):
     """A running or finished process instance (an opportunity, for the sales catalog)."""
 
     __tablename__ = "instances"
+    # Metrics read dates through this index, never the (large) engine state stored in the row.
+    __table_args__ = (Index("ix_instances_metrics", "process_id", "status", "ended_at", "started_at", "version"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     process_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"), index=True)
@@ -133,7 +135,8 @@ class HumanTask(Base):
     __tablename__ = "human_tasks"
     __table_args__ = (Index("ix_human_tasks_state_role", "state", "role"),
                       # a step reads its instance's open tasks without scanning the instance's history
-                      Index("ix_human_tasks_instance_state", "instance_id", "state"))
+                      Index("ix_human_tasks_instance_state", "instance_id", "state"),
+                      Index("ix_human_tasks_stage_entry", "instance_id", "stage", "created_at"))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the engine's task id
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
@@ -226,7 +229,8 @@ class GateDecision(Base):
     """One pass through a stage gate: go, kill, hold or recycle, on what inputs, decided by whom."""
 
     __tablename__ = "gate_decisions"
-    __table_args__ = (Index("ix_gate_decisions_gate_outcome", "process_id", "gate", "outcome"),)
+    __table_args__ = (Index("ix_gate_decisions_gate_outcome", "process_id", "gate", "outcome"),
+                      Index("ix_gate_decisions_stage_entry", "instance_id", "stage", "decided_at"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)

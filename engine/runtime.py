@@ -104,6 +104,13 @@ def plain(value):
     return str(value)
 
 
+def flow_outcome(flow: dict) -> str | None:
+    """The gate outcome a sequence flow stands for: its `outcome` property or the first word of its name."""
+    word = ((flow.get("properties") or {}).get("outcome") or flow.get("name") or "").strip().lower()
+    word = word.split()[0] if word else ""
+    return word if word in GATE_OUTCOMES else None
+
+
 class Runner:
     """Advances one workflow and reports what happened, in the terms of our model."""
 
@@ -220,10 +227,7 @@ class Runner:
     def _gate_decision(self, el, props, taken, read, data) -> dict:
         outcome = None
         for flow in taken:
-            word = ((flow.get("properties") or {}).get("outcome") or flow.get("name") or "").strip().lower()
-            word = word.split()[0] if word else ""
-            if word in GATE_OUTCOMES:
-                outcome = word
+            outcome = flow_outcome(flow) or outcome
         deciders = [self.origins[k] for k in read if k in self.origins]
         decided_by = deciders[0] if deciders else {"kind": "data", "keys": sorted(read)}
         reason_field = props.get("reason")

@@ -7,6 +7,7 @@ run is skipped, with the reason shown, only when no server answers.
 from __future__ import annotations
 
 import os
+from datetime import datetime, timezone
 import uuid
 from pathlib import Path
 
@@ -107,3 +108,28 @@ def catalog(sg, staff):
     """The shipped diagrams deployed, and the standard users."""
     staff()
     return deploy(sg, collect_files([DIAGRAMS]), actor="cli:test")
+
+
+DEMO_NOW = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="session")
+def demo_database(tmp_path_factory) -> Path:
+    """A SQLite file holding the demo (engine.demo.load_demo at DEMO_NOW), built once per session
+    because it takes half a minute. Tests that write must work on a copy."""
+    from engine.demo import load_demo
+
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    made = []
+
+    def factory(clock):
+        sg = bootstrap(f"sqlite:///{path}", clock=clock)
+        if not made:
+            Base.metadata.create_all(sg.engine)
+        made.append(sg)
+        return sg
+
+    load_demo(factory, now=DEMO_NOW)
+    for sg in made:
+        sg.dispose()  # closes the connections, so the file holds everything (no WAL left behind)
+    return path

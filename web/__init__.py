@@ -5,8 +5,8 @@ from flask import Flask
 
 from engine.bootstrap import bootstrap
 
-from . import (account, api, audit, auth, deals, designer, diagrams, errors, formatting, inbox, login, readonly,
-               security, settings, start, tasks)
+from . import (account, api, audit, auth, deals, designer, diagrams, errors, formatting, inbox, login, metrics,
+               readonly, security, settings, start, tasks)
 from .context import STAGEGATE_KEY
 
 
@@ -23,6 +23,6 @@ def create_app(config: dict | None = None) -> Flask:
     login.init_app(app)
     formatting.init_app(app)
     errors.init_app(app)
-    for module in (auth, inbox, tasks, start, deals, diagrams, designer, audit, api, account):
+    for module in (auth, inbox, tasks, start, deals, diagrams, designer, audit, metrics, api, account):
         app.register_blueprint(module.bp)
     return app

@@ -26,3 +26,6 @@ def headed_by(role: str) -> str | None:
         if head == role:
             return department
     return role[: -len(" head")] if role.endswith(" head") and len(role) > len(" head") else None
+
+# Who may read the sales metrics and run what-if replays (case-folded).
+METRICS_ROLES = ("sales leadership", AUDITOR_ROLE, DESIGNER_ROLE)

@@ -1,7 +1,7 @@
 """API tokens and idempotency keys
 
 Revision ID: 0008_api_tokens
-Revises: 0006_audit_guards
+Revises: 0007_metrics
 Create Date: 2026-11-26 23:45:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0008_api_tokens'
-down_revision = '0006_audit_guards'
+down_revision = '0007_metrics'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,8 @@
+"""Read-only figures computed from what the process recorded (no manual entry)."""
+from .lookback import cost_per_acquisition, lessons_by_month, look_backs
+from .report import deals_behind, detail, report, require_reader
+from .scope import Scope, scope_from
+from .whatif import what_if
+
+__all__ = ["Scope", "cost_per_acquisition", "deals_behind", "detail", "lessons_by_month", "look_backs", "report",
+           "require_reader", "scope_from", "what_if"]

@@ -1,0 +1,106 @@
+"""The metrics pages: who may see them, drill-downs, CSV, bad filters, what-if and CPA reviews."""
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from engine.users import add_user
+from tests.conftest import DIAGRAMS
+
+from .conftest import text
+
+DEPLOYED_DMN = (DIAGRAMS / "qualification.dmn").read_text()
+FLOOR_100 = DEPLOYED_DMN.replace("&lt; 50<", "&lt; 100<").replace("&gt;= 50<", "&gt;= 100<")
+
+
+@pytest.fixture
+def deals(driver):
+    """A won deal (acquisition cost 41,000), a deal killed at qualification, one at revenue 70 (open)."""
+    won = driver.to_negotiation()
+    driver.work(won, "Task_Negotiate", "sam", outcome="won", final_price=400000)
+    driver.work(won, "Task_LookBack", "lena", lessons_learned="the plant visit won it", acquisition_cost=41000)
+    killed = driver.start(annual_revenue_musd=20)["id"]
+    mid = driver.start(annual_revenue_musd=70)["id"]
+    return {"won": won, "killed": killed, "mid": mid}
+
+
+def test_leadership_designers_and_auditors_see_the_metrics_others_get_403(sg, sign_in, deals):
+    add_user(sg, "audrey", ["Auditor"], "cli:test")
+    for user in ("lena", "dora", "audrey"):
+        b = sign_in(user)
+        page = b.get("/metrics")
+        assert page.status_code == 200, user
+        body = text(page)
+        assert "Funnel by gate" in body and "Time in stage" in body and "Trend per month" in body
+        assert 'href="/metrics"' in b.get("/").get_data(as_text=True)  # the nav link
+        assert "the plant visit won it" in body  # look-back lessons
+
+    b = sign_in("sam")
+    for url in ("/metrics", "/metrics.csv", "/metrics/deals?key=won"):
+        r = b.get(url)
+        assert r.status_code == 403, url
+        assert "Acme" not in text(r) and "41,000" not in text(r)
+    assert b.post("/metrics/what-if", {"dmn_xml": FLOOR_100}).status_code == 403
+    assert 'href="/metrics"' not in b.get("/").get_data(as_text=True)
+
+
+def test_every_number_links_to_its_deals_and_the_csv_has_them_too(sign_in, deals):
+    b = sign_in("lena")
+    html = b.get("/metrics").get_data(as_text=True)
+    assert "/metrics/deals?key=funnel/qualification/kill" in html
+    r = b.get("/metrics/deals?key=funnel/qualification/kill")
+    assert r.status_code == 200
+    assert f'href="/deals/{deals["killed"]}"' in r.get_data(as_text=True)
+    assert f'href="/deals/{deals["won"]}"' not in r.get_data(as_text=True)
+    assert "1 deal behind" in text(r)
+    assert b.get("/metrics/deals?key=no/such").status_code == 404
+
+    r = b.get("/metrics.csv?from=2000-01-01")
+    assert r.status_code == 200 and r.mimetype == "text/csv"
+    assert "attachment" in r.headers["Content-Disposition"]
+    rows = {(x["section"], x["item"], x["measure"]): x for x in csv.DictReader(io.StringIO(r.get_data(as_text=True)))}
+    assert rows[("funnel", "qualification", "entered")]["value"] == "3"
+    assert rows[("funnel", "qualification", "kill")]["deal_ids"] == str(deals["killed"])
+    assert rows[("outcomes", "", "cpa")]["value"] == "41000.0"
+    assert rows[("outcomes", "", "won")]["deal_ids"] == str(deals["won"])
+
+    r = b.get("/metrics?from=2026-02-30")
+    assert r.status_code == 400
+    assert "from date '2026-02-30' is not a date" in text(r)
+
+
+def test_what_if_from_pasted_xml_or_a_file_and_bad_drafts(sign_in, deals):
+    b = sign_in("dora")
+    r = b.post("/metrics/what-if", {"dmn_xml": FLOOR_100}, page="/metrics")
+    assert r.status_code == 200
+    body = text(r)
+    assert "Passes replayed: 3" in body and "Would change: 1" in body and "go → kill" in body
+    assert f'href="/deals/{deals["mid"]}"' in r.get_data(as_text=True)
+    upload = {"dmn_file": (io.BytesIO(DEPLOYED_DMN.encode()), "qualification.dmn")}
+    r = b.post("/metrics/what-if", upload, page="/metrics", content_type="multipart/form-data")
+    assert r.status_code == 200 and "Would change: 0" in text(r) and "No recorded outcome would change" in text(r)
+
+    for xml, message in (("", "Paste the decision table's XML or choose a .dmn file"),
+                         ("<definitions", "draft.dmn:1: XML syntax error"),
+                         (DEPLOYED_DMN.replace("&lt; 50<", "&lt; 50 +<"), "does not compile")):
+        r = b.post("/metrics/what-if", {"dmn_xml": xml}, page="/metrics")
+        assert r.status_code == 400 and message in text(r)
+    assert b.post("/metrics/what-if", {"dmn_xml": FLOOR_100}, token=False).status_code == 400  # no CSRF token
+
+
+def test_only_leadership_flags_costly_deals_for_review_once(sign_in, deals):
+    b = sign_in("lena")
+    assert 'name="threshold"' in b.get("/metrics").get_data(as_text=True)
+    r = b.post("/metrics/cpa-review", {"threshold": "30000"}, page="/metrics", follow_redirects=True)
+    assert "1 high-CPA reviews started" in text(r)
+    assert "Review high-CPA deal" in text(b.get("/"))
+    r = b.post("/metrics/cpa-review", {"threshold": "30000"}, page="/metrics", follow_redirects=True)
+    assert "0 high-CPA reviews started" in text(r) and "1 deals already had one" in text(r)
+    r = b.post("/metrics/cpa-review", {"threshold": "many"}, page="/metrics", follow_redirects=True)
+    assert "'many' is not a whole number" in text(r)
+
+    b = sign_in("dora")  # a designer reads the metrics but does not start reviews
+    assert 'name="threshold"' not in b.get("/metrics").get_data(as_text=True)
+    assert b.post("/metrics/cpa-review", {"threshold": "30000"}, page="/metrics").status_code == 403
