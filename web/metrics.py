@@ -16,6 +16,7 @@ from workflows.vocabulary import METRICS_ROLES
 from . import charts
 from .context import current_actor, stagegate
 from .guard import engine_errors
+from .readonly import reads_only
 
 bp = Blueprint("metrics", __name__)
 
@@ -127,6 +128,7 @@ def _posted_dmn() -> tuple[bytes, str] | tuple[None, str]:
 
 
 @bp.route("/metrics/what-if", methods=["POST"])
+@reads_only
 @login_required
 @engine_errors
 def what_if():

@@ -5,7 +5,7 @@ own; the engine's use cases refuse auditors too (for the CLI and the JSON API).
 """
 from __future__ import annotations
 
-from flask import Flask, abort, request
+from flask import Flask, abort, current_app, request
 from flask_login import current_user
 
 from engine.errors import Refused
@@ -18,7 +18,15 @@ READS = {"GET", "HEAD", "OPTIONS"}
 SESSION_ROUTES = {"auth.login", "auth.logout"}  # signing in and out changes no record
 
 
+def reads_only(view):
+    """Mark a POST route that changes nothing (e.g. a what-if replay), so auditors may use it."""
+    view.reads_only = True
+    return view
+
+
 def _refuse_auditor_writes():
+    if getattr(current_app.view_functions.get(request.endpoint), "reads_only", False):
+        return
     if (request.method in READS or request.url_rule is None or request.endpoint in SESSION_ROUTES
             or not current_user.is_authenticated or AUDITOR_ROLE not in current_user.roles):
         return

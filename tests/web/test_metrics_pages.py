@@ -36,6 +36,8 @@ def test_leadership_designers_and_auditors_see_the_metrics_others_get_403(sg, si
         assert "Funnel by gate" in body and "Time in stage" in body and "Trend per month" in body
         assert 'href="/metrics"' in b.get("/").get_data(as_text=True)  # the nav link
         assert "the plant visit won it" in body  # look-back lessons
+        assert b.post("/metrics/what-if", {"dmn_xml": FLOOR_100}, page="/metrics").status_code == 200, \
+            f"{user}: a what-if replay changes nothing, so auditors may run it too"
 
     b = sign_in("sam")
     for url in ("/metrics", "/metrics.csv", "/metrics/deals?key=won"):
