@@ -40,6 +40,7 @@ from bench import scale  # noqa: E402
 from engine.bootstrap import bootstrap  # noqa: E402
 from engine.instances import complete_task, start_instance  # noqa: E402
 from engine.models import HumanTask, Instance, TaskRole  # noqa: E402
+from engine.open_tasks import recount  # noqa: E402
 from engine.tokens import create_token  # noqa: E402
 from engine.users import add_user, set_password  # noqa: E402
 
@@ -162,10 +163,13 @@ def _copy(sg, templates, next_id: int, count: int, batch: int = 5000) -> None:
                     tid = str(uuid.uuid4())
                     tasks.append({**t, "id": tid, "instance_id": iid, "created_at": created,
                                   "due_at": created + timedelta(days=3) if t["due_at"] else None})
-                    roles += [{"task_id": tid, "role": r} for r in t["roles"]]
+                    roles += [{"task_id": tid, "role": r, "process_id": t["process_id"], "lane_role": t["role"],
+                               "stage": t["stage"], "created_at": created, "due_at": tasks[-1]["due_at"],
+                               "shared": len(t["roles"]) > 1} for r in t["roles"]]
             conn.execute(insert(Instance.__table__), instances)
             conn.execute(insert(HumanTask.__table__), tasks)
             conn.execute(insert(TaskRole.__table__), roles)
+        recount(conn)  # the inbox's counters, as the steps would have kept them
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT setval(pg_get_serial_sequence('instances', 'id'), (SELECT max(id) FROM instances))"))
             conn.execute(text("ANALYZE"))

@@ -43,7 +43,7 @@ from engine.clock import FrozenClock  # noqa: E402
 from engine.demo import DEMO_PASSWORD, DEMO_USERS, DIAGRAMS, _prospect, _steps  # noqa: E402
 from engine.deployment import collect_files, deploy  # noqa: E402
 from engine.instances import complete_task, start_instance  # noqa: E402
-from engine.models import GateDecision, HumanTask, Instance  # noqa: E402
+from engine.models import DealOutcome, GateDecision, HumanTask, Instance, StageStay  # noqa: E402
 from engine.users import add_user  # noqa: E402
 
 TARGET_MS = 300
@@ -88,12 +88,14 @@ def clone(sg, templates: list[int], count: int) -> None:
         for iid in templates:
             inst = _rows(conn, Instance, Instance.id == iid)[0]
             source[iid] = (inst, _rows(conn, HumanTask, HumanTask.instance_id == iid),
-                           _rows(conn, GateDecision, GateDecision.instance_id == iid))
+                           _rows(conn, GateDecision, GateDecision.instance_id == iid),
+                           _rows(conn, StageStay, StageStay.instance_id == iid),
+                           _rows(conn, DealOutcome, DealOutcome.instance_id == iid))
         next_id = max(templates) + 1
         fate_of = dict(zip(dict.fromkeys(FATES), templates))
-        batch_i, batch_t, batch_g = [], [], []
+        batch_i, batch_t, batch_g, batch_s, batch_o = [], [], [], [], []
         for n in range(count - len(templates)):
-            inst, tasks, gates = source[fate_of[FATES[n % len(FATES)]]]
+            inst, tasks, gates, stays, ends = source[fate_of[FATES[n % len(FATES)]]]
             shift = timedelta(days=rng.uniform(0, SPAN_DAYS - 60)) - (inst["started_at"].replace(tzinfo=timezone.utc)
                                                                      - START)
             stretch = rng.uniform(0.5, 2.0)  # deals move at different speeds
@@ -112,14 +114,20 @@ def clone(sg, templates: list[int], count: int) -> None:
                          "completed_at": when(t["completed_at"]), "due_at": when(t["due_at"])} for t in tasks]
             batch_g += [{k: v for k, v in {**g, "instance_id": next_id, "decided_at": when(g["decided_at"])}.items()
                          if k != "id"} for g in gates]
+            # The deal's record the steps would have kept: its stage stays and how it ended.
+            batch_s += [{**st, "instance_id": next_id, "entered_at": when(st["entered_at"]),
+                         "left_at": when(st["left_at"])} for st in stays]
+            batch_o += [{**o, "instance_id": next_id, "started_at": when(o["started_at"]), "ended_at": when(o["ended_at"]),
+                         "deal_size": data.get("final_price", data["deal_value"]),
+                         "acquisition_cost": data.get("acquisition_cost")} for o in ends]
             next_id += 1
             if len(batch_i) >= 1000:
-                _flush(conn, batch_i, batch_t, batch_g)
-        _flush(conn, batch_i, batch_t, batch_g)
+                _flush(conn, batch_i, batch_t, batch_g, batch_s, batch_o)
+        _flush(conn, batch_i, batch_t, batch_g, batch_s, batch_o)
 
 
-def _flush(conn, batch_i, batch_t, batch_g):
-    for model, batch in ((Instance, batch_i), (HumanTask, batch_t), (GateDecision, batch_g)):
+def _flush(conn, *batches):
+    for model, batch in zip((Instance, HumanTask, GateDecision, StageStay, DealOutcome), batches):
         if batch:
             conn.execute(insert(model.__table__), batch)
             batch.clear()

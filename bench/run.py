@@ -1014,6 +1014,7 @@ def seed_open_instances(sg, n: int, history_per_instance: int = 2) -> dict:
     from sqlalchemy import select
 
     from engine.models import HumanTask, Instance, ProcessVersion, TaskRole
+    from engine.open_tasks import recount
     rnd = random.Random(9)
     with sg.engine.connect() as conn:
         pv_id, version = conn.execute(select(ProcessVersion.id, ProcessVersion.version)
@@ -1054,6 +1055,7 @@ def seed_open_instances(sg, n: int, history_per_instance: int = 2) -> dict:
         counts["open tasks"] += len(roles)
         counts["finished tasks"] += len(tasks) - len(roles)
     with sg.engine.begin() as conn:
+        recount(conn)  # the inbox's counters, as the steps would have kept them
         conn.exec_driver_sql("ANALYZE")
     return counts
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from engine import queries
+from engine import open_tasks, queries
 from engine.bootstrap import bootstrap
 from engine.clock import FrozenClock, utcnow
 from engine.deployment import collect_files, deploy
@@ -333,6 +333,9 @@ def consistency(url: str) -> list[str]:
                     problems.append(f"deal {inst.id}: {fired} timer_fired events, timer table {timers}")
                 if (inst.status == "completed") != runner.completed:
                     problems.append(f"deal {inst.id}: status {inst.status}, engine completed={runner.completed}")
+            off = open_tasks.disagreements(s.connection())
+            if off:
+                problems.append(f"inbox counters (kept, counted) disagree with the open tasks: {off}")
         verdict = queries.verify_audit(sg)
         if not verdict["ok"]:
             problems.append(f"audit chain broken at {verdict['first_broken_seq']}: {verdict['reason']}")

@@ -1,11 +1,12 @@
 """Read-only queries behind the staff pages: the inbox with its filters, and the deals list."""
 from __future__ import annotations
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import and_, distinct, func, or_, select
 
+from . import open_tasks
 from .actors import load_user, roles_of
 from .clock import iso
-from .models import GateDecision, HumanTask, Instance, TaskRole
+from .models import GateDecision, HumanTask, Instance, OpenTaskCount, TaskRole
 from .views import visible_processes
 from workflows.vocabulary import headed_by
 
@@ -30,21 +31,20 @@ def inbox(sg, user: str, process: str | None = None, role: str | None = None, st
           sort: str = "due", limit: int = PAGE) -> dict:
     """The ready tasks `user` may work or, as department head, oversee: filtered, sorted, with counts.
 
-    Reads only the index of open tasks (human_task_roles): the counts by a grouped index read per
-    role, the page by index-ordered reads of at most `limit` tasks per role, then those tasks' rows."""
+    Reads the open-task counters for the counts, the index of open tasks (human_task_roles) for the
+    page (at most `limit` tasks per role), then those tasks' rows: never every open task."""
     now = sg.now()
     with sg.uow(write=False) as uow:
         s = uow.session
         mine = roles_of(load_user(s, user))
         headed = {d for d in (headed_by(r) for r in mine) if d and d not in mine}
         roles = mine | headed
-        groups = _groups(s, roles) if roles else []
+        per_role = _open_counts(s, roles) if roles else {}
+        groups = _groups(s, roles, per_role)
         chosen = (process, role.casefold() if role else None, stage)
-        filters = [col == value for col, value in zip((TaskRole.process_id, TaskRole.lane_role, TaskRole.stage), chosen)
-                   if value is not None]
-        matching = sum(n for *key, n in groups if all(v is None or k == v for k, v in zip(key, chosen)))
+        matching = sum(n for *key, n in groups if _matches(key, chosen))
         # Nothing matches the filters: skip the ordered read, which would walk all of the roles' tasks.
-        ids = _page(s, roles, filters, sort, limit) if matching else []
+        ids = _page(s, per_role, chosen, sort, limit) if matching else []
         # Plain rows of the columns shown, not mapped objects: a page is read, never changed.
         rows = {ht.id: ht for ht in s.execute(
             select(*_SHOWN, Instance.title).join(Instance, Instance.id == HumanTask.instance_id)
@@ -71,14 +71,27 @@ def inbox(sg, user: str, process: str | None = None, role: str | None = None, st
             "matching": matching, "limit": limit}
 
 
-def _groups(s, roles: set[str]) -> list[tuple]:
-    """(process, lane role, stage, open tasks) over the open tasks of `roles`."""
-    # One covering-index range per role, aggregated in index order (no sort, no temp table).
+def _matches(key, chosen) -> bool:
+    return all(want is None or have == want for have, want in zip(key, chosen))
+
+
+def _open_counts(s, roles: set[str]) -> dict[str, dict[tuple, int]]:
+    """Per role: open tasks by (process, lane role, stage), from the counters kept at each step."""
+    out: dict[str, dict[tuple, int]] = {r: {} for r in roles}
+    c = OpenTaskCount
+    for role, *key, n in s.execute(select(c.role, c.process_id, c.lane_role, c.stage, c.open_tasks)
+                                   .where(c.role.in_(roles), c.open_tasks > 0)):
+        out[role][tuple(open_tasks.facet(k) for k in key)] = n
+    return out
+
+
+def _groups(s, roles: set[str], per_role: dict[str, dict[tuple, int]]) -> list[tuple]:
+    """(process, lane role, stage, open tasks) over the open tasks of `roles`, each task once."""
     keys = (TaskRole.process_id, TaskRole.lane_role, TaskRole.stage)
     totals: dict[tuple, int] = {}
-    for role in roles:
-        for *key, n in s.execute(select(*keys, func.count()).where(TaskRole.role == role).group_by(*keys)):
-            totals[tuple(key)] = totals.get(tuple(key), 0) + n
+    for counts in per_role.values():
+        for key, n in counts.items():
+            totals[key] = totals.get(key, 0) + n
     if len(roles) > 1:  # a task open to several of these roles was counted once per role
         for *key, extra in s.execute(select(*keys, func.count() - func.count(distinct(TaskRole.task_id)))
                                      .where(TaskRole.role.in_(roles), TaskRole.shared.is_(True)).group_by(*keys)):
@@ -86,25 +99,39 @@ def _groups(s, roles: set[str]) -> list[tuple]:
     return [(*key, n) for key, n in totals.items() if n]
 
 
-def _page(s, roles: set[str], filters: list, sort: str, limit: int) -> list[str]:
-    """Ids of the first `limit` open tasks of `roles` in the chosen order, each once.
+def _page(s, per_role: dict[str, dict[tuple, int]], chosen: tuple, sort: str, limit: int) -> list[str]:
+    """Ids of the first `limit` open tasks of the roles in the chosen order, each once, merged here
+    from each role's share.
 
-    Each role's tasks are read in index order, at most `limit` of them, and merged here."""
+    A role whose tasks mostly match is read in index order, at most `limit` tasks; a role with
+    few matching tasks among many (a narrow filter) has just those read by their facets, since
+    an ordered walk would step over all the others first."""
     keyed = []
-    for role in roles:
-        base = select(TaskRole.task_id, TaskRole.due_at, TaskRole.created_at).where(TaskRole.role == role, *filters)
+    for role, counts in per_role.items():
+        combos = [key for key in counts if _matches(key, chosen)]
+        matching, total = sum(counts[k] for k in combos), sum(counts.values())
+        if not matching:
+            continue
+        base = select(TaskRole.task_id, TaskRole.due_at, TaskRole.created_at).where(TaskRole.role == role)
+        if matching < total and matching * matching < limit * total:
+            rows = s.execute(base.where(or_(*(_facets_are(key) for key in combos)))).all()
+            keyed += [(_order(r, sort), r.task_id) for r in rows]
+            continue
+        filters = [col == value for col, value in zip((TaskRole.process_id, TaskRole.lane_role, TaskRole.stage), chosen)
+                   if value is not None]
+        base = base.where(*filters)
         if sort == "age":
             rows = s.execute(base.order_by(TaskRole.created_at, TaskRole.task_id).limit(limit)).all()
-            keyed += [((r.created_at, r.task_id), r.task_id) for r in rows]
+            keyed += [(_order(r, sort), r.task_id) for r in rows]
             continue
         # due date first (soonest first), then the undated ones by age
         dated = s.execute(base.where(TaskRole.due_at.is_not(None))
                           .order_by(TaskRole.due_at, TaskRole.created_at, TaskRole.task_id).limit(limit)).all()
-        keyed += [((0, r.due_at, r.created_at, r.task_id), r.task_id) for r in dated]
+        keyed += [(_order(r, sort), r.task_id) for r in dated]
         if len(dated) < limit:
             undated = s.execute(base.where(TaskRole.due_at.is_(None))
                                 .order_by(TaskRole.created_at, TaskRole.task_id).limit(limit - len(dated))).all()
-            keyed += [((1, r.created_at, r.task_id), r.task_id) for r in undated]
+            keyed += [(_order(r, sort), r.task_id) for r in undated]
     keyed.sort(key=lambda kv: kv[0])
     ids: dict[str, None] = {}  # insertion-ordered set
     for _key, task_id in keyed:
@@ -112,6 +139,18 @@ def _page(s, roles: set[str], filters: list, sort: str, limit: int) -> list[str]
         if len(ids) == limit:
             break
     return list(ids)
+
+
+def _order(row, sort: str) -> tuple:
+    """A task's place in the chosen order: by age; or by due date, the undated after by age."""
+    if sort == "age":
+        return (row.created_at, row.task_id)
+    return (0, row.due_at, row.created_at, row.task_id) if row.due_at is not None else (1, row.created_at, row.task_id)
+
+
+def _facets_are(key: tuple):
+    return and_(*(col.is_(None) if value is None else col == value
+                  for col, value in zip((TaskRole.process_id, TaskRole.lane_role, TaskRole.stage), key)))
 
 
 def _tally(groups: list[tuple], key: int) -> dict:

@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from datetime import datetime, timezone
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, forms
+from . import audit, forms, open_tasks
 from .actors import load_user, require_any_role
 from .clock import iso
+from .deal_record import record_step
 from .errors import Conflict, FormInvalid, KeyReused, NotFound, Refused, StepFailed
 from .models import GateDecision, HumanTask, IdempotencyKey, Incident, Instance, ProcessVersion, TaskRole, Timer
 from .readonly import audited_refusals, forbid_auditor
@@ -214,6 +216,7 @@ def _save(sg, s, instance, pv, runner, log, actor, now, done: str | None = None)
     data = runner.data()
     runner.compact()
     stages = [elements.get(t["element_id"], {}).get("properties", {}).get("stage") for t in ready]
+    previous_stage = instance.stage
     instance.stage = next((st for st in stages if st), instance.stage)
     instance.state = sg.specs.dump_state(runner.workflow)
     instance.data = data
@@ -236,9 +239,13 @@ def _save(sg, s, instance, pv, runner, log, actor, now, done: str | None = None)
     for row in rows.values():
         if row.state == "ready" and row.id not in ready_ids:
             row.state, row.completed_at = "cancelled", now
+    counts = Counter()  # the inbox's counts, changed by the tasks this step closes and opens
     if closed:  # the inbox's index holds open tasks only
-        s.execute(delete(TaskRole).where(TaskRole.task_id.in_(closed)))
+        for key in s.execute(delete(TaskRole).where(TaskRole.task_id.in_(closed)).returning(
+                TaskRole.role, TaskRole.process_id, TaskRole.lane_role, TaskRole.stage)):
+            counts[open_tasks.key_of(*key)] -= 1
     still_open = [row for row in rows.values() if row.state == "ready" and row.id in ready_ids]
+    entered = [g.get("stage") for g in log.gate_decisions]
     for t in ready:
         if t["id"] in rows:
             continue
@@ -252,20 +259,24 @@ def _save(sg, s, instance, pv, runner, log, actor, now, done: str | None = None)
                        state="ready", created_at=now, due_at=min(sla) if sla else None)
         s.add(ht)
         still_open.append(ht)
+        entered.append(ht.stage)
         for role in el.get("roles", []):
             s.add(TaskRole(task_id=ht.id, role=role, process_id=ht.process_id, lane_role=ht.role, stage=ht.stage,
                            created_at=ht.created_at, due_at=ht.due_at, shared=len(ht.roles) > 1))
+            counts[open_tasks.key_of(role, ht.process_id, ht.role, ht.stage)] += 1
     for g in log.gate_decisions:
         s.add(GateDecision(instance_id=instance.id, process_id=instance.process_id, version=instance.version,
                            gate=g["gate"], element_id=g["element_id"], stage=g.get("stage"), outcome=g["outcome"],
                            inputs=g["values_read"], decided_by=g["decided_by"], reason=_text(g.get("reason")),
                            decided_at=now))
+    record_step(s, instance, previous_stage, entered, now)
     _sync_timers(s, instance, timers, timer_rows, fired, elements, now)
     if runner.completed:
         end = elements.get(log.ended_at_element or "", {})
         audit.record(s, now, "engine", "instance_ended", instance_id=instance.id, process_id=instance.process_id,
                      version=instance.version, element_id=log.ended_at_element,
                      details={"end_event": end.get("name"), "data": instance.data, "on_behalf_of": actor})
+    open_tasks.apply(s, counts)  # last: see open_tasks on lock order
     s.flush()
     return still_open
 

@@ -8,6 +8,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -180,6 +181,18 @@ class TaskRole(Base):
     shared: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
+class OpenTaskCount(Base):
+    """Open tasks per role, process, lane role and stage: the inbox's counts (engine/open_tasks.py)."""
+
+    __tablename__ = "open_task_counts"
+
+    role: Mapped[str] = mapped_column(String(120), primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(255), primary_key=True)  # "" where the task has none
+    lane_role: Mapped[str] = mapped_column(String(120), primary_key=True)
+    stage: Mapped[str] = mapped_column(String(120), primary_key=True)
+    open_tasks: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Incident(Base):
     """A step the engine could not take, kept for whoever must fix the data or the diagram."""
 
@@ -229,8 +242,11 @@ class GateDecision(Base):
     """One pass through a stage gate: go, kill, hold or recycle, on what inputs, decided by whom."""
 
     __tablename__ = "gate_decisions"
+    # The funnel counts passes per gate and outcome from the covering ix_gate_decisions_funnel alone.
     __table_args__ = (Index("ix_gate_decisions_gate_outcome", "process_id", "gate", "outcome"),
-                      Index("ix_gate_decisions_stage_entry", "instance_id", "stage", "decided_at"))
+                      Index("ix_gate_decisions_stage_entry", "instance_id", "stage", "decided_at"),
+                      Index("ix_gate_decisions_funnel", "process_id", "gate", "stage", "outcome", "instance_id",
+                            "version", "decided_at"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
@@ -244,6 +260,41 @@ class GateDecision(Base):
     decided_by: Mapped[dict] = mapped_column(JSON, default=dict)  # {"kind": "rule"|"person", ...}
     reason: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class StageStay(Base):
+    """A deal's stay in a stage: from the first task or gate of the stage to the first of the next
+    stage (or the deal's end). Kept in step with every step, so the metrics need not rebuild it."""
+
+    __tablename__ = "stage_stays"
+    # Time in stage reads counts, sums and the order statistics of `days` from this index alone,
+    # in index order per stage (no sort); the open stays (days NULL) sort first.
+    __table_args__ = (Index("ix_stage_stays_days", "process_id", "stage", "days", "version", "left_at"),)
+
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), primary_key=True)
+    stage: Mapped[str] = mapped_column(String(120), primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(255))
+    version: Mapped[int] = mapped_column(Integer)
+    entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    left_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # None: the deal is still there
+    days: Mapped[float | None] = mapped_column(Float)  # left_at - entered_at in days
+
+
+class DealOutcome(Base):
+    """How a closed deal ended, with the figures the metrics sum (written once, when it closes)."""
+
+    __tablename__ = "deal_outcomes"
+    __table_args__ = (Index("ix_deal_outcomes_period", "process_id", "ended_at", "version", "fate", "started_at",
+                            "acquisition_cost", "deal_size"),)
+
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(255))
+    version: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    fate: Mapped[str] = mapped_column(String(16))  # won | lost | killed (closed without won/lost: stopped at a gate)
+    deal_size: Mapped[float | None] = mapped_column(Float)  # the final price, else the expected deal value
+    acquisition_cost: Mapped[float | None] = mapped_column(Float)
 
 
 class Timer(Base):

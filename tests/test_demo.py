@@ -1,7 +1,7 @@
 """The demo database a new user sees first: every stage and outcome, realistic times, intact audit."""
 from datetime import datetime, timedelta, timezone
 
-from engine import queries
+from engine import metrics, open_tasks, queries
 from engine.bootstrap import bootstrap
 from engine.demo import DEMO_USERS, load_demo
 from engine.inbox import deals, inbox
@@ -43,5 +43,12 @@ def test_demo_covers_every_stage_gate_outcome_and_role(database_url):
     starts = sorted(d["started_at"] for d in rows)
     assert starts[0] < (NOW - timedelta(days=90)).strftime("%Y-%m-%dT%H:%M") < starts[-1] < NOW.isoformat()
     assert queries.verify_audit(sg)["ok"]
+    # The counters and stays kept at each step agree with the raw history they summarise.
+    with sg.engine.connect() as conn:
+        assert open_tasks.disagreements(conn) == {}
+    fast, slow = metrics.report(sg, metrics.Scope()), metrics.detail(sg, metrics.Scope())
+    slow.pop("groups")
+    assert fast["funnel"] == slow["funnel"] and fast["outcomes"] == slow["outcomes"] and fast["trend"] == slow["trend"]
+    assert fast["stages"] == slow["stages"] and fast["stages"][0]["stays"] > 0
     for sg in made:
         sg.dispose()

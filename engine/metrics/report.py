@@ -31,7 +31,7 @@ def report(sg, scope: Scope) -> dict:
         s = uow.session
         dialect = s.get_bind().dialect.name
         count = restrict(select(func.count()).select_from(Instance), scope, Instance.process_id, Instance.version)
-        stages, late = summary.stage_times(summary.stays(s, scope, dialect), now)
+        stages, late = summary.stage_times(summary.stage_stats(s, scope), summary.current_stays(s, scope, dialect), now)
         closed = summary.closed(s, scope, dialect)
         names = {r[0]: r[1:] for r in s.execute(select(Instance.id, Instance.title, Instance.version)
                                                 .where(Instance.id.in_({x[1] for x in late})))} if late else {}

@@ -1,23 +1,24 @@
 """The figures aggregated by the database, for the metrics page on many deals.
 
-figures.py computes the same numbers in Python from per-deal rows, with the deals behind each
-number; this module only counts, sums and orders in SQL, so the page reads a few hundred rows
-instead of every deal, task and gate decision. Both are checked against each other in the tests.
+figures.py computes the same numbers in Python from the raw history (every deal, task and gate
+decision), with the deals behind each number; this module reads the deal record kept at each step
+(stage stays, closed-deal outcomes) and covering indexes, and only counts, sums and orders in SQL.
+Both are checked against each other in the tests.
 """
 from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timezone
 
-from sqlalchemy import Float, and_, case, cast, func, literal_column, or_, select, union_all
+from sqlalchemy import Float, cast, func, literal_column, select
 
-from workflows.vocabulary import GATE_OUTCOMES, STAGES
+from workflows.vocabulary import GATE_OUTCOMES
 
-from ..models import GateDecision, HumanTask, Instance
+from ..models import DealOutcome, GateDecision, Instance, StageStay
 from .figures import DAY, FATES
-from .history import CLOSE_OUTCOMES, stage_rank
+from .history import stage_rank
 from .scope import Scope, restrict
-from .stats import percentile, ratio_pct, rounded
+from .stats import ratio_pct, rounded
 
 
 def _epoch(col, dialect: str):
@@ -61,28 +62,22 @@ def funnel(s, scope: Scope) -> list[dict]:
 
 
 def closed(s, scope: Scope, dialect: str) -> list[tuple]:
-    """Deals closed in the period by month and recorded outcome: (month, outcome, deals, cost sum,
-    deals with a cost, size sum, deals with a size, cycle seconds sum). One pass for outcomes and trend."""
-    data = Instance.data
-    cost = data["acquisition_cost"].as_float()
-    size = func.coalesce(data["final_price"].as_float(), data["deal_value"].as_float())
-    cycle = _epoch(Instance.ended_at, dialect) - _epoch(Instance.started_at, dialect)
-    q = select(_month(Instance.ended_at, dialect).label("m"), data["outcome"].as_string().label("o"), func.count(),
-               func.sum(cost), func.count(cost), func.sum(size), func.count(size), func.sum(cycle)
-               ).where(Instance.status == "completed")
-    q = restrict(q, scope, Instance.process_id, Instance.version, Instance.ended_at)
-    return s.execute(q.group_by(literal_column("m"), literal_column("o"))).all()
-
-
-def _fate(outcome: str | None) -> str:
-    return outcome if outcome in CLOSE_OUTCOMES else "killed"  # completed without won/lost: killed at a gate
+    """Deals closed in the period by month and fate: (month, fate, deals, cost sum, deals with a cost,
+    size sum, deals with a size, cycle seconds sum). One pass over the closed deals' outcome rows
+    (kept as each deal closes) for both outcomes and trend."""
+    d = DealOutcome
+    cycle = _epoch(d.ended_at, dialect) - _epoch(d.started_at, dialect)
+    q = select(_month(d.ended_at, dialect).label("m"), d.fate, func.count(), func.sum(d.acquisition_cost),
+               func.count(d.acquisition_cost), func.sum(d.deal_size), func.count(d.deal_size), func.sum(cycle))
+    q = restrict(q, scope, d.process_id, d.version, d.ended_at)
+    return s.execute(q.group_by(literal_column("m"), d.fate)).all()
 
 
 def outcomes(closed_rows: list[tuple]) -> dict:
     """Won, lost, killed, win rate, cycle time, deal size and CPA of the period's closed deals."""
     by = {f: defaultdict(float) for f in FATES}
-    for _m, o, n, cost_sum, costed, size_sum, sized, cycle_sum in closed_rows:
-        acc = by[_fate(o)]
+    for _m, fate, n, cost_sum, costed, size_sum, sized, cycle_sum in closed_rows:
+        acc = by[fate]
         for key, v in (("n", n), ("cost", cost_sum), ("costed", costed), ("size", size_sum), ("sized", sized),
                        ("cycle", cycle_sum)):
             acc[key] += float(v or 0)
@@ -104,52 +99,51 @@ def trend(s, scope: Scope, dialect: str, closed_rows: list[tuple]) -> list[dict]
     q = restrict(select(started, func.count()), scope, Instance.process_id, Instance.version, Instance.started_at)
     for m, n in s.execute(q.group_by(literal_column("m"))):
         months[m]["started"] += n
-    for m, o, n, *_sums in closed_rows:
-        months[m][_fate(o)] += n
+    for m, fate, n, *_sums in closed_rows:
+        months[m][fate] += n
     return [{"month": m, **months[m], "win_rate_pct": ratio_pct(months[m]["won"], months[m]["won"] + months[m]["lost"])}
             for m in sorted(months)]
 
 
-def stays(s, scope: Scope, dialect: str) -> list[tuple]:
-    """(stage, deal, entered epoch, seconds in stage or None while there) of the stays that ended in
-    the period, and of the running deals' current stays. A stay runs from the first task or gate
-    of a stage to the first of the next stage (or the deal's end)."""
-    def firsts(table, at):  # grouped per table first: each is a walk along its covering index
-        return (select(table.instance_id.label("iid"), table.stage.label("stage"), func.min(at).label("at"))
-                .where(table.stage.is_not(None)).group_by(table.instance_id, table.stage))
+def stage_stats(s, scope: Scope) -> dict[str, tuple]:
+    """Per stage, over the stays that ended in the period: (stays, total days, median, p90).
 
-    marks = union_all(firsts(HumanTask, HumanTask.created_at), firsts(GateDecision, GateDecision.decided_at)).subquery()
-    first = (select(marks.c.iid, marks.c.stage, func.min(marks.c.at).label("entered"))
-             .group_by(marks.c.iid, marks.c.stage).subquery())
-    rank = case({st: i for i, st in enumerate(STAGES)}, value=first.c.stage, else_=len(STAGES))
-    entered = _epoch(first.c.entered, dialect)
-    nxt = func.lead(entered).over(partition_by=first.c.iid, order_by=(first.c.entered, rank))
-    ordered = select(first.c.iid, first.c.stage, entered.label("e"), nxt.label("n")).subquery()
-    left = func.coalesce(ordered.c.n, _epoch(Instance.ended_at, dialect))
-    done = left.is_not(None)
-    if scope.since is not None:
-        done = and_(done, left >= _seconds(scope.since))
-    if scope.until is not None:
-        done = and_(done, left < _seconds(scope.until))
-    q = (select(ordered.c.stage, ordered.c.iid, ordered.c.e, left - ordered.c.e)
-         .join(Instance, Instance.id == ordered.c.iid)
-         .where(or_(done, and_(left.is_(None), Instance.status == "running"))))
-    return s.execute(restrict(q, scope, Instance.process_id, Instance.version)).all()
+    The order statistics are read in index order (LIMIT 2 OFFSET k per quantile), so no stay is
+    loaded or sorted here."""
+    st = StageStay
+    done = restrict(select().where(st.days.is_not(None)), scope, st.process_id, st.version, st.left_at)
+    out = {}
+    for stage, n, total in s.execute(done.add_columns(st.stage, func.count(), func.sum(st.days)).group_by(st.stage)):
+        quantiles = []
+        for q in (0.5, 0.9):
+            pos = q * (n - 1)
+            xs = s.scalars(done.add_columns(st.days).where(st.stage == stage)
+                           .order_by(st.days).limit(2).offset(int(pos))).all()
+            quantiles.append(xs[0] + (xs[-1] - xs[0]) * (pos - int(pos)))  # as stats.percentile interpolates
+        out[stage] = (n, total, *quantiles)
+    return out
 
 
-def stage_times(rows: list[tuple], now: datetime) -> tuple[list[dict], list[tuple]]:
+def current_stays(s, scope: Scope, dialect: str) -> list[tuple]:
+    """(stage, deal, entered epoch) of the running deals' current stays."""
+    st = StageStay
+    q = (select(st.stage, st.instance_id, _epoch(st.entered_at, dialect)).join(Instance, Instance.id == st.instance_id)
+         .where(st.days.is_(None), Instance.status == "running"))
+    return s.execute(restrict(q, scope, st.process_id, st.version)).all()
+
+
+def stage_times(stats: dict[str, tuple], current: list[tuple], now: datetime) -> tuple[list[dict], list[tuple]]:
     """Median and p90 per stage, and the stalled stays (stage, deal, entered, days, p90)."""
-    done, current = defaultdict(list), defaultdict(list)
-    for stage, iid, entered, seconds in rows:
-        (done[stage].append(seconds / DAY) if seconds is not None else current[stage].append((iid, entered)))
+    here = defaultdict(list)
+    for stage, iid, entered in current:
+        here[stage].append((iid, entered))
     now_s = _seconds(now)
     out, stalled = [], []
-    for stage in sorted(set(done) | set(current), key=lambda st: (stage_rank(st), st)):
-        p90 = percentile(done[stage], 0.9)
-        late = [(stage, iid, entered, (now_s - entered) / DAY, p90) for iid, entered in current[stage]
+    for stage in sorted(set(stats) | set(here), key=lambda st: (stage_rank(st), st)):
+        n, total, median, p90 = stats.get(stage, (0, None, None, None))
+        late = [(stage, iid, entered, (now_s - entered) / DAY, p90) for iid, entered in here[stage]
                 if p90 is not None and (now_s - entered) / DAY > p90]
-        out.append({"stage": stage, "stays": len(done[stage]), "median_days": rounded(percentile(done[stage], 0.5)),
-                    "p90_days": rounded(p90), "mean_days": rounded(sum(done[stage]) / len(done[stage]))
-                    if done[stage] else None, "open": len(current[stage]), "stalled": len(late)})
+        out.append({"stage": stage, "stays": n, "median_days": rounded(median), "p90_days": rounded(p90),
+                    "mean_days": rounded(total / n) if n else None, "open": len(here[stage]), "stalled": len(late)})
         stalled += late
     return out, stalled
