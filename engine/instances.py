@@ -207,9 +207,7 @@ def _save(sg, s, instance, pv, runner, log, actor, now, done: str | None = None)
     ready = runner.ready_human_tasks()
     timers = runner.waiting_timers()
     # The waiting rows and any row of a timer the engine still waits on (a parked "failed" one).
-    timer_rows = {r.id: r for r in s.execute(select(Timer).where(
-        Timer.instance_id == instance.id,
-        (Timer.state == "waiting") | Timer.id.in_([t["id"] for t in timers]))).scalars()} \
+    timer_rows = _open_rows(s, Timer, instance.id, Timer.state == "waiting", {t["id"] for t in timers}) \
         if _has_timers(pv) else {}
     # Read from the full tree before compaction drops what finished in this step.
     fired = {tid for tid, row in timer_rows.items() if row.state == "waiting" and runner.task_finished(tid)}
@@ -231,9 +229,7 @@ def _save(sg, s, instance, pv, runner, log, actor, now, done: str | None = None)
                      details={**ev["details"], "on_behalf_of": actor})
     ready_ids = {t["id"] for t in ready}
     # Only the open rows and the ones for tasks now ready: never the whole history of the deal.
-    rows = {row.id: row for row in s.execute(select(HumanTask).where(
-        HumanTask.instance_id == instance.id,
-        (HumanTask.state == "ready") | HumanTask.id.in_(ready_ids))).scalars()}
+    rows = _open_rows(s, HumanTask, instance.id, HumanTask.state == "ready", ready_ids)
     closed = [row.id for row in rows.values() if row.state != "ready" or row.id not in ready_ids]
     closed += [done] if done else []
     for row in rows.values():
@@ -279,6 +275,18 @@ def _save(sg, s, instance, pv, runner, log, actor, now, done: str | None = None)
     open_tasks.apply(s, counts)  # last: see open_tasks on lock order
     s.flush()
     return still_open
+
+
+def _open_rows(s, model, instance_id: int, is_open, ids: set[str]) -> dict:
+    """The deal's rows of `model` that are open, and those with the given ids, by id.
+
+    Two index reads, not one query with OR: SQLite would answer that by reading every row of
+    the deal, and a deal that has looped for months has tens of thousands of them."""
+    rows = {r.id: r for r in s.execute(select(model).where(model.instance_id == instance_id, is_open)).scalars()}
+    if ids - rows.keys():
+        rows.update((r.id, r) for r in s.execute(select(model).where(
+            model.id.in_(ids - rows.keys()), model.instance_id == instance_id)).scalars())
+    return rows
 
 
 def _has_timers(pv) -> bool:

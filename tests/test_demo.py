@@ -6,6 +6,8 @@ from engine.bootstrap import bootstrap
 from engine.demo import DEMO_USERS, load_demo
 from engine.inbox import deals, inbox
 from engine.metrics import cost_per_acquisition
+from engine.metrics.behind import ids_behind
+from engine.metrics.history import utc
 from engine.models import Base
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
@@ -47,7 +49,9 @@ def test_demo_covers_every_stage_gate_outcome_and_role(database_url):
     with sg.engine.connect() as conn:
         assert open_tasks.disagreements(conn) == {}
     fast, slow = metrics.report(sg, metrics.Scope()), metrics.detail(sg, metrics.Scope())
-    slow.pop("groups")
+    groups = slow.pop("groups")
+    with sg.uow(write=False) as uow:
+        assert {key: ids_behind(uow.session, metrics.Scope(), key, utc(sg.now())) for key in groups} == groups
     assert fast["funnel"] == slow["funnel"] and fast["outcomes"] == slow["outcomes"] and fast["trend"] == slow["trend"]
     assert fast["stages"] == slow["stages"] and fast["stages"][0]["stays"] > 0
     for sg in made:

@@ -7,11 +7,10 @@ from sqlalchemy import func, select
 
 from ..actors import is_operator, load_user, require_any_role
 from ..clock import iso
-from ..errors import NotFound
 from ..models import Instance
 from workflows.vocabulary import METRICS_ROLES
 
-from . import figures, history, summary
+from . import behind, figures, history, summary
 from .scope import Scope, restrict
 from .stats import rounded
 
@@ -66,11 +65,9 @@ def detail(sg, scope: Scope) -> dict:
 
 def deals_behind(sg, scope: Scope, key: str) -> dict:
     """The deals counted in one number of the report (its key, e.g. 'funnel/discovery/kill')."""
-    groups = detail(sg, scope)["groups"]
-    if key not in groups:
-        raise NotFound(f"no figure '{key}' in the metrics for this scope")
-    ids = groups[key]
+    now = history.utc(sg.now())
     with sg.uow(write=False) as uow:
+        ids = behind.ids_behind(uow.session, scope, key, now)
         rows = uow.session.execute(select(Instance.id, Instance.title, Instance.version, Instance.status,
                                           Instance.stage, Instance.started_at, Instance.ended_at,
                                           Instance.data["outcome"].as_string())

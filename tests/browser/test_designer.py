@@ -147,6 +147,14 @@ def test_edit_a_decision_rule_and_deploy_it(sign_in, live_app, artifacts):
     page.locator("td.input-cell .content-editable").nth(3).click()
     _wait_problems(page, 0)
     assert page.locator("td.dmn-problem").count() == 0
+    # Before deploying: what would the edited table have done to past deals? (a new tab)
+    with page.expect_popup() as opened:
+        page.click("[data-action=whatif]")
+    replay = opened.value
+    replay.wait_for_load_state()
+    assert "What-if replay" in replay.inner_text("h1")
+    assert "qualification" in replay.inner_text(".whatif-decision h2") and "Passes replayed" in replay.inner_text("main")
+    replay.close()
     page.fill("#deploy-comment", "$40MM is enough")
     page.click("[data-action=deploy]")
     page.wait_for_selector("#designer[data-deployed]")

@@ -147,7 +147,17 @@ export function startDesigner(root, adapter) {
     });
   }
 
-  var actions = { validate: validate, save: save, deploy: deploy, download: download };
+  // What-if (decision tables): the metrics page replays past gate decisions through the table as
+  // it is in the editor now, in a new tab, so the edits here stay open.
+  function whatif() {
+    var form = root.querySelector('.designer-whatif');
+    return adapter.xml().then(function (xml) {
+      form.querySelector('[name=dmn_xml]').value = xml;
+      form.submit();
+    });
+  }
+
+  var actions = { validate: validate, save: save, deploy: deploy, download: download, whatif: whatif };
   root.querySelectorAll('[data-action]').forEach(function (button) {
     button.addEventListener('click', function () { actions[button.dataset.action](); });
   });
