@@ -31,7 +31,6 @@ import argparse
 import cProfile
 import functools
 import gc
-import io
 import json
 import math
 import os
@@ -857,13 +856,13 @@ def _short_runs(cfg: dict, tmp: str) -> None:
     rule("1-3. Cost of one completion / one commit (fresh instances)")
     print(f"  revision_loop: fresh instances, {ITERS_PER_INSTANCE} Draft+Review iterations each (last review approves);"
           f" opportunity: one Prepare proposal per fresh instance,")
-    print(f"  reached untimed via: start -> " + " -> ".join(e for e, _ in opp_path["steps"][:-1] + [("timed: " + opp_path["steps"][-1][0], None)]))
+    print("  reached untimed via: start -> " + " -> ".join(e for e, _ in opp_path["steps"][:-1] + [("timed: " + opp_path["steps"][-1][0], None)]))
     print(f"  Stored revision_loop state after a completion: median {kb(int(statistics.median(rev_sizes)))}, "
           f"min {min(rev_sizes):,} B, max {max(rev_sizes):,} B; opportunity after Prepare proposal: "
           f"{kb(len(opp_payload.encode()))}.")
-    print(f"  Bare library timing = task.data.update + task.run + workflow.do_engine_steps (no persistence).")
-    print(f"  Bare commit = one SQLAlchemy Core UPDATE of a row (id, lock_version, state) + COMMIT, same WAL/NORMAL file"
-          f" settings; Text = pre-serialized string, JSON = dict through the JSON type (json.dumps).")
+    print("  Bare library timing = task.data.update + task.run + workflow.do_engine_steps (no persistence).")
+    print("  Bare commit = one SQLAlchemy Core UPDATE of a row (id, lock_version, state) + COMMIT, same WAL/NORMAL file"
+          " settings; Text = pre-serialized string, JSON = dict through the JSON type (json.dumps).")
     print()
     print("  Wall = perf_counter; CPU = thread_time of the same calls (less sensitive to other load on the box).")
     print()
@@ -1056,7 +1055,7 @@ def seed_open_instances(sg, n: int, history_per_instance: int = 2) -> dict:
         counts["finished tasks"] += len(tasks) - len(roles)
     with sg.engine.begin() as conn:
         recount(conn)  # the inbox's counters, as the steps would have kept them
-        conn.exec_driver_sql("ANALYZE")
+    # No ANALYZE: the app never runs it on SQLite, so the query plans measured are the ones users get.
     return counts
 
 

@@ -1,5 +1,5 @@
 """The sales catalog as shipped: gate outcomes, sign-offs, separation of duties, SLA escalation, look-back."""
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 
@@ -7,10 +7,9 @@ from engine import queries
 from engine.clock import FrozenClock
 from engine.errors import FormInvalid, Refused
 from engine.inbox import inbox
-from engine.instances import complete_task
 from engine.metrics import cost_per_acquisition
 from engine.timers import fire_due_timers
-from tests.drive import (DELIVERY_OK, DISCOVERY, GATE_GO, LOOK_BACK, PRICING_OK, PROPOSAL, QUALITY_OK, Driver)
+from tests.drive import DELIVERY_OK, DISCOVERY, LOOK_BACK, PRICING_OK, QUALITY_OK, Driver
 from tests.snapshot import stored
 
 THURSDAY_9AM = datetime(2027, 1, 7, 9, 0, tzinfo=timezone.utc)

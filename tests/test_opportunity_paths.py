@@ -2,8 +2,7 @@
 import pytest
 
 from engine import queries
-from tests.drive import (CONTRACT_OK, DELIVERY_OK, DISCOVERY, DISCOVERY_GO, GATE_GO, LOOK_BACK, PRICING_OK,
-                         PROPOSAL, QUALITY_OK, Driver)
+from tests.drive import DELIVERY_OK, LOOK_BACK, PRICING_OK, QUALITY_OK, Driver
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from engine import queries
 from engine.deployment import deploy
 from engine.instances import complete_task, start_instance
-from tests.drive import PROPOSAL, PRICING_OK
+from tests.drive import PROPOSAL
 from tests.snapshot import stored
 from tests.test_incidents import BPMN as PROBE_BPMN, DMN as PROBE_DMN
 
