@@ -11,6 +11,7 @@ from flask_login import login_required
 from engine import audit_log
 from engine.errors import FormInvalid
 
+from . import csvsafe
 from .context import current_actor, stagegate
 from .guard import engine_errors
 
@@ -65,9 +66,9 @@ def _csv_lines(rows):
 
 
 def _cell(value):
-    if value is None:
-        return ""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False) if isinstance(value, (dict, list)) else value
+    if isinstance(value, (dict, list)):
+        value = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return csvsafe.cell(value)
 
 
 def _json_chunks(rows):

@@ -13,7 +13,7 @@ from engine.cpa_review import flag_high_cpa
 from engine.errors import FormInvalid, InvalidDiagram, Refused
 from workflows.vocabulary import METRICS_ROLES
 
-from . import charts
+from . import charts, csvsafe
 from .context import current_actor, stagegate
 from .guard import engine_errors
 from .readonly import reads_only
@@ -78,7 +78,7 @@ def export():
     groups = r["groups"]
 
     def row(section, item, measure, value, key=None):
-        w.writerow([section, item, measure, "" if value is None else value,
+        w.writerow([csvsafe.cell(section), csvsafe.cell(item), measure, csvsafe.cell(value),
                     " ".join(str(i) for i in groups.get(key, [])) if key else ""])
 
     for g in r["funnel"]:

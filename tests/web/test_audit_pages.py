@@ -203,3 +203,13 @@ def test_exports_carry_the_filtered_events_with_their_data(sign_in, driver, fmt)
         ("gate_decided", "kill"), ("gate_decided", "go"), ("gate_decided", "go")]
     details = rows[0]["details"] if fmt == "json" else json.loads(rows[0]["details"])
     assert details["decided_by"]["rules"] == ["Rule_RevenueTooLow"]
+
+
+def test_a_formula_typed_as_a_user_name_is_inert_in_the_csv_and_exact_in_the_json(browser, sign_in):
+    formula = '=HYPERLINK("http://evil.example","click")'
+    assert browser.login(formula, "wrong password").status_code == 401  # refused, and audited
+    ada = sign_in("ada")
+    rows = list(csv.DictReader(io.StringIO(ada.get("/audit/export.csv?kind=sign_in_failed").get_data(as_text=True))))
+    assert [row["actor"] for row in rows] == ["'" + formula]  # a spreadsheet shows it as text
+    events = json.loads(ada.get("/audit/export.json?kind=sign_in_failed").get_data(as_text=True))
+    assert [e["actor"] for e in events] == [formula]
