@@ -16,6 +16,7 @@ from engine.instances import complete_task, start_instance
 from engine.tokens import token_user
 
 from .context import stagegate
+from .converters import MAX_ID
 from .openapi import document
 from .security import csrf
 
@@ -23,7 +24,6 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 PUBLIC = {"api.openapi"}
-MAX_ID = 2**63 - 1  # the database's BIGINT; larger ids cannot exist (and SQLite cannot even compare them)
 
 
 class BadRequest(Exception):
@@ -138,7 +138,7 @@ def start():
     return response, 201
 
 
-@bp.get(f"/instances/<int(max={MAX_ID}):instance_id>")
+@bp.get("/instances/<int:instance_id>")
 def instance(instance_id):
     """A deal: status, stage, data, open tasks and gate decisions (if the user may see it)."""
     deal = views.deal(stagegate(), instance_id, g.api_user)
@@ -146,7 +146,7 @@ def instance(instance_id):
                    {"gate_decisions": views.gate_decisions(stagegate(), g.api_user, instance_id=instance_id)})
 
 
-@bp.get(f"/instances/<int(max={MAX_ID}):instance_id>/history")
+@bp.get("/instances/<int:instance_id>/history")
 def history(instance_id):
     """A deal's audit events, in order."""
     return jsonify({"events": views.deal(stagegate(), instance_id, g.api_user)["history"]})

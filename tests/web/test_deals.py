@@ -107,3 +107,12 @@ def test_the_diagram_source_is_403_for_outsiders_and_404_for_unknown_versions(si
     assert sign_in("lou").get("/diagrams/discount_approval/1.bpmn").status_code == 403
     missing = sign_in("sam").get("/diagrams/opportunity/9.bpmn")
     assert missing.status_code == 404 and "no version 9 of process 'opportunity'" in text(missing)
+
+
+def test_an_id_too_large_for_the_database_is_not_found_not_a_crash(sign_in):
+    too_big = str(2**63)  # one past BIGINT: SQLite cannot even compare it with a column
+    lena, ada = sign_in("lena"), sign_in("ada")
+    assert lena.get(f"/deals/{too_big}").status_code == 404
+    assert lena.get(f"/deals/{2**63 - 1}").status_code == 404  # the largest id that could exist, and does not
+    assert ada.get(f"/audit/deals/{too_big}").status_code == 404
+    assert lena.get(f"/diagrams/opportunity/{too_big}.bpmn").status_code == 404
