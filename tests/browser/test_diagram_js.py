@@ -1,5 +1,5 @@
 """web/static/js/diagram.js on its own: a minimal page under the same strict CSP as the app,
-the prebuilt bpmn-js viewer from node_modules/, the shipped opportunity diagram."""
+the prebuilt bpmn-js viewer from node_modules/, the app's stylesheet, the shipped opportunity diagram."""
 from __future__ import annotations
 
 import html
@@ -19,11 +19,13 @@ CSP = "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors '
 
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>diagram</title>
-<link rel="stylesheet" href="/static/diagram.css">
+<link rel="stylesheet" href="/static/vendor/bpmn-js/assets/diagram-js.css">
+<link rel="stylesheet" href="/static/vendor/bpmn-js/assets/bpmn-js.css">
+<link rel="stylesheet" href="/static/app.css">
 <script src="/static/vendor/bpmn-js/bpmn-navigated-viewer.production.min.js" defer></script>
 <script src="/static/js/diagram.js" defer></script>
 </head><body>
-<div id="diagram" data-src="{src}" data-current="{current}" data-visited="{visited}" data-flows="{flows}"></div>
+<div id="diagram" class="diagram" data-src="{src}" data-current="{current}" data-visited="{visited}" data-flows="{flows}"></div>
 </body></html>"""
 
 
@@ -84,10 +86,11 @@ def test_markers_badges_and_fit(new_page, stub_server, artifacts):
     assert page.locator("[data-element-id=Flow_Qualified].taken").count() == 1
     badges = page.locator(".visit-badge")
     assert badges.count() == 1 and badges.inner_text() == "\u00d73"
-    # the marker CSS applies (amber border on the current task)
-    stroke = page.eval_on_selector("[data-element-id=Task_SignOffPricing] .djs-visual > :first-child",
-                                   "el => getComputedStyle(el).stroke")
-    assert stroke == "rgb(217, 119, 6)"
+    # the app's marker CSS applies: the current task is drawn unlike an unmarked one
+    style = "el => [getComputedStyle(el).stroke, getComputedStyle(el).strokeWidth]"
+    current = page.eval_on_selector("[data-element-id=Task_SignOffPricing] .djs-visual > :first-child", style)
+    plain = page.eval_on_selector("[data-element-id=Task_Negotiate] .djs-visual > :first-child", style)
+    assert current != plain and current[1] == "4px", (current, plain)
     # fit-viewport: the whole diagram is inside the container
     vb = page.eval_on_selector("#diagram", "el => el._stagegateViewer.get('canvas').viewbox()")
     assert vb["inner"]["width"] <= vb["outer"]["width"] / vb["scale"] + 1

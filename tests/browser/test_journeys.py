@@ -198,13 +198,13 @@ def test_task_page_marks_the_current_task_on_the_diagram(sign_in, live_app, arti
     assert svg.locator("[data-element-id=Task_PrepareProposal].visited").count() == 1
     assert svg.locator("[data-element-id=Flow_Qualified].taken").count() == 1
     assert int(box.get_attribute("data-marked")) > 10
-    assert box.bounding_box()["height"] >= 300, "the diagram container has no height (diagram.css missing?)"
+    assert box.bounding_box()["height"] >= 300, "the diagram container has no height (app.css missing?)"
     # the marker is styled: a thicker, differently coloured border than an unmarked task's
     style = "el => { const s = getComputedStyle(el); return [s.stroke, s.strokeWidth]; }"
     current = fiona.eval_on_selector("[data-element-id=Task_SignOffPricing] .djs-visual > :first-child", style)
     plain = fiona.eval_on_selector("[data-element-id=Task_Negotiate] .djs-visual > :first-child", style)
     assert current[0] != plain[0] and float(current[1].rstrip("px")) > float(plain[1].rstrip("px")), \
-        f"the current-task marker is not styled (include /static/diagram.css): {current} vs {plain}"
+        f"the current-task marker is not styled (app.css): {current} vs {plain}"
     assert not [e for e in fiona.errors if "Content Security Policy" in e or e.startswith("pageerror")], fiona.errors
     box.scroll_into_view_if_needed()
     box.screenshot(path=str(artifacts / "task-diagram.png"))
