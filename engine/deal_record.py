@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from .metrics.figures import DAY
-from .metrics.history import _fate, _number, stage_rank, utc
+from .metrics.history import fate_of, number_or_none, stage_rank, utc
 from .models import DealOutcome, Instance, StageStay
 
 
@@ -40,9 +40,9 @@ def record_step(s, instance: Instance, previous_stage: str | None, entered: list
 def outcome_of(instance: Instance) -> DealOutcome:
     """The closed deal's outcome row, from its final data."""
     data = instance.data or {}
-    final_price, value = _number(data.get("final_price")), _number(data.get("deal_value"))
+    final_price, value = number_or_none(data.get("final_price")), number_or_none(data.get("deal_value"))
     return DealOutcome(instance_id=instance.id, process_id=instance.process_id, version=instance.version,
                        started_at=instance.started_at, ended_at=instance.ended_at,
-                       fate=_fate(instance.status, data.get("outcome") if isinstance(data.get("outcome"), str) else None),
+                       fate=fate_of(instance.status, data.get("outcome") if isinstance(data.get("outcome"), str) else None),
                        deal_size=final_price if final_price is not None else value,
-                       acquisition_cost=_number(data.get("acquisition_cost")))
+                       acquisition_cost=number_or_none(data.get("acquisition_cost")))

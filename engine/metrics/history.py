@@ -55,13 +55,15 @@ class GatePass:
     decided_at: datetime
 
 
-def _fate(status: str, outcome: str | None) -> str:
+def fate_of(status: str, outcome: str | None) -> str:
+    """How a deal stands: won, lost or killed once completed; open or error while not."""
     if status == "completed":
         return outcome if outcome in CLOSE_OUTCOMES else "killed"  # ends other than won/lost follow a kill
     return "error" if status == "error" else "open"
 
 
-def _number(value) -> float | None:
+def number_or_none(value) -> float | None:
+    """A recorded value as a number, None where it is missing or not a number."""
     try:
         return None if value is None else float(value)
     except (TypeError, ValueError):
@@ -75,8 +77,8 @@ def deals(session, scope: Scope) -> list[Deal]:
                Instance.started_at, Instance.ended_at, data["outcome"].as_string(), data["deal_value"].as_float(),
                data["final_price"].as_float(), data["acquisition_cost"].as_float())
     q = restrict(q, scope, Instance.process_id, Instance.version).order_by(Instance.id)
-    return [Deal(r[0], r[1], r[2], r[3], r[4], utc(r[5]), utc(r[6]), _fate(r[3], r[7]), _number(r[8]),
-                 _number(r[9]), _number(r[10])) for r in session.execute(q)]
+    return [Deal(r[0], r[1], r[2], r[3], r[4], utc(r[5]), utc(r[6]), fate_of(r[3], r[7]), number_or_none(r[8]),
+                 number_or_none(r[9]), number_or_none(r[10])) for r in session.execute(q)]
 
 
 def gate_passes(session, scope: Scope) -> list[GatePass]:

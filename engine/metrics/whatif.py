@@ -8,7 +8,7 @@ from sqlalchemy import select
 from ..clock import iso
 from ..decisions import DecisionFailed, gate_outcome, read_draft
 from ..models import AuditEvent, GateDecision, Instance, ProcessVersion
-from .history import _fate
+from .history import fate_of
 
 # The audit events that carry the deal's data forward, and where in them the data sits.
 _DATA_EVENTS = {"instance_started": "data", "task_completed": "data", "service_task_run": "outputs",
@@ -65,7 +65,7 @@ def _replay(sg, draft, process_id) -> dict:
         k = nth[(iid, gate)]
         nth[(iid, gate)] += 1
         row = {"id": iid, "title": title, "version": version, "gate": gate,
-               "decided_at": iso(decided_at), "recorded": recorded, "fate": _fate(status, outcome)}
+               "decided_at": iso(decided_at), "recorded": recorded, "fate": fate_of(status, outcome)}
         if k >= len(snapshots):
             failures.append({**row, "reason": "the audit trail has no record of the data this decision saw"})
             continue
