@@ -134,6 +134,11 @@ def test_every_figure_on_a_known_history_and_in_a_period(history):
     assert groups["won"] == [ids["won"]] and groups["stalled"] == [ids["stalled"]]
     behind = metrics.deals_behind(sg, metrics.Scope(), "funnel/proposal/kill")
     assert [(d["id"], d["status"]) for d in behind["deals"]] == [(ids["recycled"], "completed")]
+    # A long list is paged in id order; a page past the end shows the last one.
+    killed = sorted([ids["recycled"], ids["disqualified"]])
+    pages = [metrics.deals_behind(sg, metrics.Scope(), "killed", page=n, per_page=1) for n in (1, 2, 9)]
+    assert [([d["id"] for d in p["deals"]], p["page"], p["pages"], p["count"]) for p in pages] == [
+        ([killed[0]], 1, 2, 2), ([killed[1]], 2, 2, 2), ([killed[1]], 2, 2, 2)]
 
     # A period counts what happened in it.
     r = figures_of(sg, metrics.scope_from(None, None, "2026-03-01", "2026-03-12"))

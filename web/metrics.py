@@ -61,7 +61,8 @@ def index():
 def deals():
     """The deals behind one number of the metrics page."""
     scope = _scope()
-    behind = metrics.deals_behind(stagegate(), scope, request.args.get("key", ""))
+    page = request.args.get("page", "1")
+    behind = metrics.deals_behind(stagegate(), scope, request.args.get("key", ""), int(page) if page.isdigit() else 1)
     return render_template("metrics_deals.html", behind=behind, filters=_filters(scope))
 
 

@@ -14,6 +14,8 @@ from . import behind, figures, history, summary
 from .scope import Scope, restrict
 from .stats import rounded
 
+DEALS_PAGE = 100  # deals listed per page behind a number
+
 
 def require_reader(sg, actor: str) -> None:
     """Refuse unless `actor` may read the metrics (Sales Leadership, auditors, process designers)."""
@@ -63,15 +65,19 @@ def detail(sg, scope: Scope) -> dict:
             "groups": groups}
 
 
-def deals_behind(sg, scope: Scope, key: str) -> dict:
-    """The deals counted in one number of the report (its key, e.g. 'funnel/discovery/kill')."""
+def deals_behind(sg, scope: Scope, key: str, page: int = 1, per_page: int = DEALS_PAGE) -> dict:
+    """The deals counted in one number of the report (its key, e.g. 'funnel/discovery/kill'), one
+    page of them in id order, with their count."""
     now = history.utc(sg.now())
     with sg.uow(write=False) as uow:
         ids = behind.ids_behind(uow.session, scope, key, now)
+        pages = max(1, -(-len(ids) // per_page))
+        page = min(max(1, page), pages)
+        shown = ids[(page - 1) * per_page:page * per_page]
         rows = uow.session.execute(select(Instance.id, Instance.title, Instance.version, Instance.status,
                                           Instance.stage, Instance.started_at, Instance.ended_at,
                                           Instance.data["outcome"].as_string())
-                                   .where(Instance.id.in_(ids)).order_by(Instance.id)).all() if ids else []
-    return {"key": key, "scope": scope.as_dict(), "count": len(ids),
+                                   .where(Instance.id.in_(shown)).order_by(Instance.id)).all() if shown else []
+    return {"key": key, "scope": scope.as_dict(), "count": len(ids), "page": page, "pages": pages,
             "deals": [{"id": r[0], "title": r[1], "version": r[2], "status": r[3], "stage": r[4],
                        "started_at": iso(r[5]), "ended_at": iso(r[6]), "outcome": r[7]} for r in rows]}

@@ -58,6 +58,10 @@ def test_every_number_links_to_its_deals_and_the_csv_has_them_too(sign_in, deals
     assert f'href="/deals/{deals["won"]}"' not in r.get_data(as_text=True)
     assert "1 deal behind" in text(r)
     assert b.get("/metrics/deals?key=no/such").status_code == 404
+    # A page number past the end, or not a number, still lists the deals (the last, or the first, page).
+    for page in ("7", "x"):
+        r = b.get(f"/metrics/deals?key=funnel/qualification/kill&page={page}")
+        assert r.status_code == 200 and f'href="/deals/{deals["killed"]}"' in r.get_data(as_text=True)
 
     r = b.get("/metrics.csv?from=2000-01-01")
     assert r.status_code == 200 and r.mimetype == "text/csv"
