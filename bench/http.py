@@ -26,7 +26,6 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -34,9 +33,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
+from sqlalchemy import func, insert, select, text  # noqa: E402
 
 from bench import scale  # noqa: E402
+from bench.databases import scratch_database, unreachable  # noqa: E402
 from engine.bootstrap import bootstrap  # noqa: E402
 from engine.instances import complete_task, start_instance  # noqa: E402
 from engine.models import HumanTask, Instance, TaskRole  # noqa: E402
@@ -49,34 +49,14 @@ PASSWORD = "bench password"
 CLIENTS = 4
 
 
-@contextmanager
 def database(backend: str, tmp: str):
-    """A fresh empty database URL of the backend."""
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp}/{uuid.uuid4().hex[:8]}.db"
-        return
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        sep = "&" if "?" in PG_URL else "?"
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    """A fresh empty database URL of the backend (a context manager)."""
+    return scratch_database(backend, tmp, PG_URL, "bench")
 
 
 def pg_available() -> str | None:
-    try:
-        eng = create_engine(PG_URL, connect_args={"connect_timeout": 3})
-        with eng.connect() as conn:
-            conn.execute(text("select 1"))
-        eng.dispose()
-        return None
-    except Exception as exc:  # noqa: BLE001
-        return str(exc).splitlines()[0]
+    """None if the benchmark's PostgreSQL answers, else why not."""
+    return unreachable(PG_URL)
 
 
 # -- completions per second -----------------------------------------------------------------------

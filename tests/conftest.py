@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import os
 from datetime import datetime, timezone
-import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
+from bench.databases import scratch_database, unreachable
 from engine.bootstrap import bootstrap
 from engine.clock import FrozenClock
 from engine.demo import DEMO_USERS
@@ -34,14 +33,8 @@ _pg_state: dict = {}
 def postgres_available() -> str | None:
     """None if the server answers, else why not."""
     if "reason" not in _pg_state:
-        try:
-            eng = create_engine(PG_URL, connect_args={"connect_timeout": 3})
-            with eng.connect() as conn:
-                conn.execute(text("select 1"))
-            eng.dispose()
-            _pg_state["reason"] = None
-        except Exception as exc:  # noqa: BLE001
-            _pg_state["reason"] = f"PostgreSQL at {PG_URL} is not reachable: {str(exc).splitlines()[0]}"
+        why = unreachable(PG_URL)
+        _pg_state["reason"] = None if why is None else f"PostgreSQL at {PG_URL} is not reachable: {why}"
     return _pg_state["reason"]
 
 
@@ -57,18 +50,8 @@ def backend(request):
 @pytest.fixture
 def database_url(backend, tmp_path):
     """A URL to an empty database of the chosen backend, dropped afterwards."""
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'stagegate.db'}"
-        return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with scratch_database(backend, tmp_path, PG_URL, "t") as url:
+        yield url
 
 
 @pytest.fixture
