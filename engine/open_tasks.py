@@ -12,6 +12,7 @@ from sqlalchemy import func, insert, select
 
 from .models import OpenTaskCount, TaskRole
 
+KEY = ("role", "process_id", "lane_role", "stage")  # a counter's columns, in key_of's order
 NONE = ""  # a facet the task does not have (no stage, say): key columns cannot be NULL
 
 
@@ -26,23 +27,18 @@ def facet(value: str) -> str | None:
 
 
 def apply(s, changes: Counter) -> None:
-    """Add `changes` (counter key -> opened minus closed) to the counts."""
-    for key in sorted(k for k, n in changes.items() if n):
-        role, process_id, lane_role, stage = key
-        values = {"role": role, "process_id": process_id, "lane_role": lane_role, "stage": stage,
-                  "open_tasks": changes[key]}
-        s.execute(_upsert(s.get_bind().dialect.name, values))
-
-
-def _upsert(dialect: str, values: dict):
-    if dialect == "postgresql":
+    """Add `changes` (counter key -> opened minus closed) to the counts, in one statement."""
+    keys = sorted(k for k, n in changes.items() if n)
+    if not keys:
+        return
+    if s.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    stmt = dialect_insert(OpenTaskCount).values(**values)
-    return stmt.on_conflict_do_update(
-        index_elements=["role", "process_id", "lane_role", "stage"],
-        set_={"open_tasks": OpenTaskCount.open_tasks + stmt.excluded.open_tasks})
+    stmt = dialect_insert(OpenTaskCount).values([{**dict(zip(KEY, key)), "open_tasks": changes[key]} for key in keys])
+    s.execute(stmt.on_conflict_do_update(
+        index_elements=list(KEY),
+        set_={"open_tasks": OpenTaskCount.open_tasks + stmt.excluded.open_tasks}))
 
 
 def _counted():
@@ -54,8 +50,7 @@ def _counted():
 def recount(conn) -> None:
     """Rebuild every counter from the inbox index (after bulk loads)."""
     conn.execute(OpenTaskCount.__table__.delete())
-    conn.execute(insert(OpenTaskCount.__table__).from_select(
-        ["role", "process_id", "lane_role", "stage", "open_tasks"], _counted()))
+    conn.execute(insert(OpenTaskCount.__table__).from_select([*KEY, "open_tasks"], _counted()))
 
 
 def disagreements(conn) -> dict[tuple, tuple[int, int]]:
