@@ -5,9 +5,8 @@ from sqlalchemy import select
 
 from .errors import FormInvalid
 from .instances import start_instance
-from .metrics import history
-from .metrics.scope import Scope
-from .models import Instance
+from .metrics.scope import Scope, restrict
+from .models import DealOutcome, Instance
 from .views import start_form
 
 REVIEW_PROCESS = "cpa_review"
@@ -31,18 +30,20 @@ def flag_high_cpa(sg, threshold, actor: str, scope: Scope | None = None) -> dict
         raise FormInvalid({"threshold": "cannot be negative"}, {"threshold": threshold})
     start_form(sg, REVIEW_PROCESS, actor)  # refuses anyone who may not start reviews, even with nothing to flag
     scope = scope or Scope()
+    d = DealOutcome
     with sg.uow(write=False) as uow:
         done = reviewed_deals(uow.session)
-        costly = [d for d in history.deals(uow.session, scope)
-                  if d.status == "completed" and scope.covers(d.ended_at)
-                  and d.acquisition_cost is not None and d.acquisition_cost > limit]
+        # The closed deals' outcome rows carry the cost: no need to read every deal's data.
+        costly = uow.session.execute(restrict(
+            select(d.instance_id, Instance.title, d.fate, d.acquisition_cost).join(Instance, Instance.id == d.instance_id)
+            .where(d.acquisition_cost > limit), scope, d.process_id, d.version, d.ended_at).order_by(d.instance_id)).all()
     started, skipped = [], []
-    for d in costly:
-        if d.id in done:
-            skipped.append(d.id)
+    for deal_id, title, fate, cost in costly:
+        if deal_id in done:
+            skipped.append(deal_id)
             continue
         review = start_instance(sg, REVIEW_PROCESS, actor, {
-            "deal_id": d.id, "deal_name": f"CPA review: {d.title or '#' + str(d.id)}"[:200],
-            "deal_outcome": d.fate, "acquisition_cost": int(d.acquisition_cost), "cpa_threshold": limit})
-        started.append({"deal_id": d.id, "review_id": review["id"], "acquisition_cost": d.acquisition_cost})
+            "deal_id": deal_id, "deal_name": f"CPA review: {title or '#' + str(deal_id)}"[:200],
+            "deal_outcome": fate, "acquisition_cost": int(cost), "cpa_threshold": limit})
+        started.append({"deal_id": deal_id, "review_id": review["id"], "acquisition_cost": cost})
     return {"threshold": limit, "flagged": started, "already_reviewed": skipped}
