@@ -59,9 +59,11 @@ def _replay(sg, draft, process_id) -> dict:
                 events.setdefault(ev.instance_id, []).append(ev)
         models = {pv_id: model for pv_id, model in s.execute(select(ProcessVersion.id, ProcessVersion.model).where(
             ProcessVersion.id.in_({p[10] for p in passes})))} if passes else {}
-    deals, failures, nth = [], [], Counter()
+    deals, failures, nth, seen = [], [], Counter(), {}
     for iid, gate, element_id, version, recorded, decided_at, rule_element, title, status, outcome, pv_id in passes:
-        snapshots = _data_before(events.get(iid, []), rule_element)
+        if (iid, rule_element) not in seen:  # once per deal and table, however often its gate was passed
+            seen[(iid, rule_element)] = _data_before(events.get(iid, []), rule_element)
+        snapshots = seen[(iid, rule_element)]
         k = nth[(iid, gate)]
         nth[(iid, gate)] += 1
         row = {"id": iid, "title": title, "version": version, "gate": gate,
