@@ -121,8 +121,9 @@ def _path(model: dict, left: set, recorded: list[str], current: set) -> list[str
     return taken
 
 
-def deal(sg, instance_id: int, user: str) -> dict:
-    """Everything the deal page shows: status, data, open tasks, gates, history, diagram trail."""
+def deal(sg, instance_id: int, user: str, with_history: bool = True) -> dict:
+    """Everything the deal page shows: status, data, open tasks, gates, history, diagram trail
+    (without `with_history`: only status, data and open tasks, not reading the audit trail)."""
     with sg.uow(write=False) as uow:
         s = uow.session
         inst = s.get(Instance, int(instance_id))
@@ -135,10 +136,11 @@ def deal(sg, instance_id: int, user: str) -> dict:
         ready = [_task_row(t) for t in s.execute(select(HumanTask).where(
             HumanTask.instance_id == inst.id, HumanTask.state == "ready").order_by(HumanTask.created_at)).scalars()]
         history = [_event_row(e) for e in s.execute(select(AuditEvent).where(
-            AuditEvent.instance_id == inst.id).order_by(AuditEvent.seq)).scalars()]
-    info = instance_query(sg, instance_id)
-    gates = [e for e in history if e["kind"] == "gate_decided"]
-    return {**info, "ready_tasks": ready, "history": history, "gates": gates, "fields": _form_fields(model),
+            AuditEvent.instance_id == inst.id).order_by(AuditEvent.seq)).scalars()] if with_history else None
+    state = {**instance_query(sg, instance_id), "ready_tasks": ready, "fields": _form_fields(model)}
+    if not with_history:
+        return state
+    return {**state, "history": history, "gates": [e for e in history if e["kind"] == "gate_decided"],
             "trail": _trail(history, ready, model)}
 
 

@@ -141,9 +141,8 @@ def start():
 @bp.get("/instances/<int:instance_id>")
 def instance(instance_id):
     """A deal: status, stage, data, open tasks and gate decisions (if the user may see it)."""
-    deal = views.deal(stagegate(), instance_id, g.api_user)
-    return jsonify({k: v for k, v in deal.items() if k not in ("history", "trail", "gates")} |
-                   {"gate_decisions": views.gate_decisions(stagegate(), g.api_user, instance_id=instance_id)})
+    deal = views.deal(stagegate(), instance_id, g.api_user, with_history=False)
+    return jsonify(deal | {"gate_decisions": views.gate_decisions(stagegate(), g.api_user, instance_id=instance_id)})
 
 
 @bp.get("/instances/<int:instance_id>/history")
