@@ -40,7 +40,7 @@ def inbox(sg, user: str, process: str | None = None, role: str | None = None, st
         headed = {d for d in (headed_by(r) for r in mine) if d and d not in mine}
         roles = mine | headed
         per_role = _open_counts(s, roles) if roles else {}
-        groups = _groups(s, roles, per_role)
+        groups = _groups(s, per_role)
         chosen = (process, role.casefold() if role else None, stage)
         matching = sum(n for *key, n in groups if _matches(key, chosen))
         # Nothing matches the filters: skip the ordered read, which would walk all of the roles' tasks.
@@ -87,16 +87,16 @@ def _open_counts(s, roles: set[str]) -> dict[str, dict[tuple, int]]:
     return out
 
 
-def _groups(s, roles: set[str], per_role: dict[str, dict[tuple, int]]) -> list[tuple]:
-    """(process, lane role, stage, open tasks) over the open tasks of `roles`, each task once."""
+def _groups(s, per_role: dict[str, dict[tuple, int]]) -> list[tuple]:
+    """(process, lane role, stage, open tasks) over the open tasks of the roles, each task once."""
     keys = (TaskRole.process_id, TaskRole.lane_role, TaskRole.stage)
     totals: dict[tuple, int] = {}
     for counts in per_role.values():
         for key, n in counts.items():
             totals[key] = totals.get(key, 0) + n
-    if len(roles) > 1:  # a task open to several of these roles was counted once per role
+    if len(per_role) > 1:  # a task open to several of these roles was counted once per role
         for *key, extra in s.execute(select(*keys, func.count() - func.count(distinct(TaskRole.task_id)))
-                                     .where(TaskRole.role.in_(roles), TaskRole.shared.is_(True)).group_by(*keys)):
+                                     .where(TaskRole.role.in_(per_role), TaskRole.shared.is_(True)).group_by(*keys)):
             totals[tuple(key)] -= extra
     return [(*key, n) for key, n in totals.items() if n]
 
