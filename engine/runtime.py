@@ -5,10 +5,12 @@ services.py only sees the plain data this module returns.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -75,7 +77,11 @@ class StepLog:
 
 
 def _bpmn_id(task) -> str | None:
-    spec = task.task_spec
+    return _spec_id(task.task_spec)
+
+
+def _spec_id(spec) -> str | None:
+    """The diagram element a task spec stands for."""
     if getattr(spec, "bpmn_id", None):
         return spec.bpmn_id
     if "." in spec.name:  # e.g. "Task_X.BoundaryEventSplit" stands for Task_X on the diagram
@@ -109,6 +115,38 @@ def flow_outcome(flow: dict) -> str | None:
     word = ((flow.get("properties") or {}).get("outcome") or flow.get("name") or "").strip().lower()
     word = word.split()[0] if word else ""
     return word if word in GATE_OUTCOMES else None
+
+
+def _taken_flows(task, outgoing: list[dict], default: str | None) -> list[str]:
+    """Ids of the flows out of a branching gateway that the engine took, in diagram order.
+
+    Each task the gateway made (not the predicted ones) is one flow taken into its element.
+    Where several flows lead to that element (won and lost both into one merge), the task
+    cannot say which: the conditions of those flows tell, as the library evaluated them."""
+    made = Counter(_bpmn_id(c) for c in task.children if not c.has_state(TaskState.PREDICTED_MASK))
+    taken: list[str] = []
+    for target, tokens in made.items():
+        into = [f for f in outgoing if f["target"] == target]
+        taken += [f["id"] for f in (into if len(into) <= tokens else _chosen(task, target, into, default))]
+    return [f["id"] for f in outgoing if f["id"] in taken]
+
+
+def _chosen(task, target: str, into: list[dict], default: str | None) -> list[dict]:
+    """Which of the flows into `target` the gateway took: those whose condition holds, in the
+    library's order (an exclusive gateway stops at the first), else the default flow."""
+    exclusive = not isinstance(task.task_spec, InclusiveGateway)
+    open_flows = [f for f in into if f["id"] != default and f["condition"]]
+    chosen = []
+    for condition, spec_name in task.task_spec.cond_task_specs:
+        if condition is None or _spec_id(task.workflow.spec.task_specs[spec_name]) != target:
+            continue
+        text = (condition.args[0] or "").strip()
+        flow = next((f for f in open_flows if f["condition"] == text and f not in chosen), None)
+        if flow is not None and condition._matches(task):
+            chosen.append(flow)
+            if exclusive:
+                break
+    return chosen or [f for f in into if f["id"] == default]
 
 
 class Runner:
@@ -201,10 +239,7 @@ class Runner:
     def _gateway_passed(self, task, el) -> None:
         flows = self.model["flows"]
         outgoing = [flows[f] for f in el.get("outgoing", [])]
-        taken = []
-        for child in task.children:
-            target = _bpmn_id(child)
-            taken += [f["id"] for f in outgoing if f["target"] == target and f["id"] not in taken]
+        taken = _taken_flows(task, outgoing, el.get("default_flow"))
         read = {}
         for f in outgoing:
             if f["condition"]:

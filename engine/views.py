@@ -19,7 +19,7 @@ TRAIL_KINDS = {"task_completed", "gate_decided", "gateway_passed", "decision_eva
                "instance_started", "instance_ended", "service_task_run"}
 # Elements that never wait and leave no event of their own: the path runs through them.
 PASS_THROUGH = {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "intermediateThrowEvent", "scriptTask",
-                "task", "sendTask"}
+                "task", "sendTask", "endEvent"}
 
 
 def process_roles(model: dict) -> set[str]:
@@ -77,26 +77,36 @@ def diagram(sg, process_id: str, version: int, user: str) -> bytes:
 
 
 def _trail(history: list[dict], ready: list[dict], model: dict) -> dict:
-    """Elements the deal has been through (with visit counts), the flows it took, and where it is now."""
+    """Elements the deal has been through (with visit counts), the flows it took, where it is now,
+    and the tasks it reached that were cancelled before anyone worked them."""
     visits: dict[str, int] = {}
     flows: list[str] = []
+    withdrawn: set[str] = set()
     for e in history:
         if e["kind"] in TRAIL_KINDS and e["element_id"]:
             visits[e["element_id"]] = visits.get(e["element_id"], 0) + 1
+        elif e["kind"] == "task_cancelled" and e["element_id"]:
+            withdrawn.add(e["element_id"])
         for f in (e["details"] or {}).get("flows_taken", []):
             if f["id"] not in flows:
                 flows.append(f["id"])
     current = sorted({t["element_id"] for t in ready})
-    return {"visited": visits, "flows": _path(model, set(visits), flows, set(current)), "current": current}
+    taken, passed = _path(model, set(visits), flows, set(current) | withdrawn)
+    for element_id in passed:  # merges, splits and ends the path ran through, which record no event
+        visits.setdefault(element_id, 1)
+    return {"visited": visits, "flows": taken, "current": current,
+            "cancelled": sorted(withdrawn - set(visits) - set(current))}
 
 
-def _path(model: dict, left: set, recorded: list[str], current: set) -> list[str]:
+def _path(model: dict, left: set, recorded: list[str], reached: set) -> tuple[list[str], set]:
     """The flows taken: those recorded at branching gateways, plus every flow out of an element
-    the deal has left through its only way(s) out, into an element it reached (merges and
-    other pass-through elements count as reached once a flow into them is taken)."""
+    the deal has left through its only way(s) out, into an element it reached (merges, ends and
+    other pass-through elements count as reached once a flow into them is taken); and the
+    pass-through elements so reached."""
     elements, flows = model["elements"], model["flows"]
     taken = list(recorded)
     left = set(left)
+    passed = set()
 
     def branching(el):
         return el.get("type") in ("exclusiveGateway", "inclusiveGateway") and len(el.get("outgoing", [])) > 1
@@ -110,15 +120,16 @@ def _path(model: dict, left: set, recorded: list[str], current: set) -> list[str
                 continue
             passes = tgt.get("type") in PASS_THROUGH
             if fid not in taken:
-                if flow["source"] not in left or branching(src) or not (passes or flow["target"] in left | current):
+                if flow["source"] not in left or branching(src) or not (passes or flow["target"] in left | reached):
                     continue
                 taken.append(fid)
                 changed = True
             joins = tgt.get("type") == "parallelGateway" and len(tgt.get("incoming", [])) > 1
             if passes and flow["target"] not in left and (not joins or all(f in taken for f in tgt["incoming"])):
                 left.add(flow["target"])
+                passed.add(flow["target"])
                 changed = True
-    return taken
+    return taken, passed
 
 
 def deal(sg, instance_id: int, user: str, with_history: bool = True) -> dict:

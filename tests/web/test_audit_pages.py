@@ -122,6 +122,22 @@ def test_the_diagram_shows_the_path_taken_and_where_the_deal_is(sign_in, driver)
     assert "Flow_PricingToJoin" not in flows, "the sign-offs are not done yet"
 
 
+def test_a_won_deal_shows_only_the_won_flow_out_of_won_or_lost(sign_in, driver):
+    iid = driver.to_negotiation()
+    driver.work(iid, "Task_Negotiate", "sally", outcome="won", final_price=440000)
+    page = sign_in("ada").get(f"/audit/deals/{iid}")
+    html = page.get_data(as_text=True)
+    flows = json.loads(unescape_attr(dict(re.findall(r'data-(flows|visited)="([^"]*)"', html))["flows"]))
+    assert "Flow_Won" in flows and "Flow_CloseMergeToLookBack" in flows
+    assert "Flow_Lost" not in flows, "the deal never took the lost flow"
+    assert "Won or lost?: won" in _entry(html, "Gateway_Outcome")
+    assert "won, lost" not in text(page)
+
+
+def unescape_attr(value: str) -> str:
+    return value.replace("&#34;", '"')
+
+
 def test_the_log_filters_pages_and_refuses_a_bad_filter(sign_in, driver):
     driver.start(annual_revenue_musd=30)
     iid = driver.to_proposal()
