@@ -36,9 +36,15 @@ from web import create_app  # noqa: E402
 PASSWORD = "bench password"
 
 
-def build(path: Path, n: int):
-    """A database with `ada` (auditor) and an audit log of about `n` events with a valid chain."""
-    sg = bootstrap(f"sqlite:///{path}")
+def sign_off(i: int) -> tuple[str, str, dict]:
+    """The i-th event of the benchmark trail: (actor, kind, details)."""
+    return "fiona", "task_completed", {"data": {"price": 1000 + i, "note": f"sign-off number {i}"},
+                                       "task_name": "Sign off pricing"}
+
+
+def build(url: str, n: int, event=sign_off):
+    """A database with `ada` (auditor) and an audit log of about `n` events (`event(i)`) with a valid chain."""
+    sg = bootstrap(url)
     Base.metadata.create_all(sg.engine)
     add_user(sg, "ada", ["Auditor"], "cli:bench", password=PASSWORD)
     with sg.uow() as uow:
@@ -50,11 +56,11 @@ def build(path: Path, n: int):
         for i in range(n - seq):
             seq += 1
             at = start + timedelta(seconds=i * 90)
-            details = {"data": {"price": 1000 + i, "note": f"sign-off number {i}"}, "task_name": "Sign off pricing"}
+            actor, kind, details = event(i)
             details = json.loads(canonical(details))
-            digest = event_hash(prev, seq, at, "fiona", "task_completed", i // 20 + 1, "opportunity", 1,
+            digest = event_hash(prev, seq, at, actor, kind, i // 20 + 1, "opportunity", 1,
                                 "Task_SignOffPricing", details)
-            rows.append({"seq": seq, "at": at, "actor": "fiona", "kind": "task_completed", "instance_id": i // 20 + 1,
+            rows.append({"seq": seq, "at": at, "actor": actor, "kind": kind, "instance_id": i // 20 + 1,
                          "process_id": "opportunity", "version": 1, "element_id": "Task_SignOffPricing",
                          "details": details, "prev_hash": prev, "hash": digest})
             prev = digest
@@ -110,7 +116,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
             t0 = time.perf_counter()
-            sg = build(Path(tmp) / f"audit-{n}.db", n)
+            sg = build(f"sqlite:///{Path(tmp) / f'audit-{n}.db'}", n)
             built = time.perf_counter() - t0
             s_time, s_peak, (size, lines) = measure(streamed(sg))
             l_time, l_peak, count = measure(loaded(sg))

@@ -2,10 +2,10 @@
 deployment history and the chain check. Each returns plain data and refuses non-auditors."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from . import audit, views
 from .actors import load_user
@@ -17,8 +17,8 @@ from workflows.vocabulary import GATE_OUTCOMES
 
 PAGE_SIZE = 50
 EXPORT_BATCH = 1000
-EXPORT_COLUMNS = ("seq", "at", "actor", "kind", "instance_id", "process_id", "version", "element_id", "outcome",
-                  "details", "hash")
+EXPORT_COLUMNS = ("seq", "at", "actor", "on_behalf_of", "kind", "instance_id", "process_id", "version", "element_id",
+                  "outcome", "details", "hash")
 # Events whose details carry the data a person submitted, and the deal data that came from a rule or handler.
 SUBMITTED = {"instance_started", "task_completed"}
 COMPUTED = {"decision_evaluated": "outputs", "service_task_run": "outputs"}
@@ -100,6 +100,9 @@ class LogFilter:
         return {k: str(v) for k, v in self.__dict__.items() if v not in (None, "")}
 
 
+FILTERS = tuple(f.name for f in fields(LogFilter))  # the query-string names of a filter
+
+
 def log_filter(actor=None, process_id=None, version=None, kind=None, outcome=None, since=None, until=None) -> LogFilter:
     """A LogFilter from form text; FormInvalid names each value that cannot be used."""
     errors = {}
@@ -139,8 +142,10 @@ def _start_of(d: date) -> datetime:
 
 
 def _filtered(q, f: LogFilter):
-    for column, value in ((AuditEvent.actor, f.actor), (AuditEvent.process_id, f.process_id),
-                          (AuditEvent.version, f.version), (AuditEvent.kind, f.kind)):
+    if f.actor is not None:
+        q = q.where(by_actor(f.actor))
+    for column, value in ((AuditEvent.process_id, f.process_id), (AuditEvent.version, f.version),
+                          (AuditEvent.kind, f.kind)):
         if value is not None:
             q = q.where(column == value)
     if f.outcome:
@@ -152,9 +157,14 @@ def _filtered(q, f: LogFilter):
     return q
 
 
+def by_actor(name: str):
+    """Events by `name`, and the engine's steps taken on `name`'s input (both columns indexed)."""
+    return or_(AuditEvent.actor == name, AuditEvent.on_behalf_of == name)
+
+
 def _row(e: AuditEvent) -> dict:
-    return {"seq": e.seq, "at": iso(e.at), "actor": e.actor, "kind": e.kind, "instance_id": e.instance_id,
-            "process_id": e.process_id, "version": e.version, "element_id": e.element_id,
+    return {"seq": e.seq, "at": iso(e.at), "actor": e.actor, "on_behalf_of": e.on_behalf_of, "kind": e.kind,
+            "instance_id": e.instance_id, "process_id": e.process_id, "version": e.version, "element_id": e.element_id,
             "outcome": (e.details or {}).get("outcome") if e.kind == "gate_decided" else None,
             "details": e.details, "hash": e.hash}
 
@@ -180,7 +190,8 @@ def choices(sg, user: str) -> dict:
 
         def values(column):
             return list(s.execute(select(column).distinct().where(column.is_not(None)).order_by(column)).scalars())
-        return {"actors": values(AuditEvent.actor), "processes": values(AuditEvent.process_id),
+        return {"actors": sorted(set(values(AuditEvent.actor)) | set(values(AuditEvent.on_behalf_of))),
+                "processes": values(AuditEvent.process_id),
                 "versions": values(AuditEvent.version), "kinds": values(AuditEvent.kind),
                 "outcomes": list(GATE_OUTCOMES)}
 

@@ -280,7 +280,9 @@ def history(obj, instance_id, as_json):
             click.echo(json.dumps(rows, indent=2))
         else:
             for e in rows:
-                click.echo(f"{e['at']}  {e['actor']:<14} {e['kind']:<20} {e['element_id'] or ''}")
+                after = e["on_behalf_of"] if e["on_behalf_of"] not in (None, e["actor"]) else None
+                actor = f"{e['actor']} (after {after})" if after else e["actor"]
+                click.echo(f"{e['at']}  {actor:<14} {e['kind']:<20} {e['element_id'] or ''}")
     _run(go)
 
 

@@ -91,8 +91,14 @@ def _event_row(e: AuditEvent) -> dict:
         "process_id": e.process_id,
         "version": e.version,
         "element_id": e.element_id,
+        "on_behalf_of": e.on_behalf_of,
         "details": e.details,
     }
+
+
+def involves(event: dict, name: str) -> bool:
+    """True for an event by `name` or a step the engine took on `name`'s input (the audit log's actor filter)."""
+    return name in (event["actor"], event["on_behalf_of"])
 
 
 def history(sg, instance_id: int) -> list[dict]:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, request
 
+from engine import audit_log, queries, views
 from engine import inbox as inbox_queries
-from engine import views
 from engine.claims import claim_task
 from engine.errors import Conflict, FormInvalid, KeyReused, NotFound, Refused, StepFailed
 from engine.instances import complete_task, start_instance
@@ -147,8 +147,21 @@ def instance(instance_id):
 
 @bp.get("/instances/<int:instance_id>/history")
 def history(instance_id):
-    """A deal's audit events, in order."""
-    return jsonify({"events": views.deal(stagegate(), instance_id, g.api_user)["history"]})
+    """A deal's audit events, in order; `actor` keeps those by a user and the engine's steps on their input."""
+    events = views.deal(stagegate(), instance_id, g.api_user)["history"]
+    actor = request.args.get("actor") or None
+    return jsonify({"events": [e for e in events if actor is None or queries.involves(e, actor)]})
+
+
+@bp.get("/audit-events")
+def audit_events():
+    """The audit log across deals, for auditors: the /audit page's filters and pages of 50."""
+    try:
+        chosen = audit_log.log_filter(**{k: request.args.get(k) for k in audit_log.FILTERS})
+    except FormInvalid as exc:
+        raise BadRequest("the filter cannot be used; nothing is listed", exc.errors) from None
+    found = audit_log.search(stagegate(), g.api_user, chosen, _int_arg("page") or 1)
+    return jsonify({"events": found.pop("rows"), **found})
 
 
 @bp.get("/tasks")

@@ -17,7 +17,7 @@ from .guard import engine_errors
 
 bp = Blueprint("audit", __name__)
 
-FILTERS = ("actor", "process_id", "version", "kind", "outcome", "since", "until")
+FILTERS = audit_log.FILTERS
 
 
 def diff_href(process_id: str, base: int, head: int) -> str:

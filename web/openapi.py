@@ -24,6 +24,8 @@ def _errors(*codes: int) -> dict:
 
 TASK_ID = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "string"}}
 INSTANCE_ID = {"name": "instance_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+ACTOR = {"name": "actor", "in": "query", "required": False, "schema": {"type": "string"}}
+ACTOR_TEXT = "Only the events by this user and the engine's steps taken on their input (on_behalf_of)."
 
 SCHEMAS = {
     "Error": {"type": "object", "required": ["error"], "properties": {
@@ -62,6 +64,8 @@ SCHEMAS = {
         "gate_decisions": {"type": "array", "items": _ref("GateDecision")}}},
     "Event": {"type": "object", "required": ["seq", "at", "actor", "kind"], "properties": {
         "seq": {"type": "integer"}, "at": {"type": "string"}, "actor": {"type": "string"},
+        "on_behalf_of": {**NULLABLE_STRING, "description": "For the engine's steps: the user whose input it acted on "
+                                                           "(or the timer worker)."},
         "kind": {"type": "string"}, "instance_id": {"type": "integer", "nullable": True},
         "process_id": NULLABLE_STRING, "version": {"type": "integer", "nullable": True},
         "element_id": NULLABLE_STRING, "details": {"type": "object"}}},
@@ -97,8 +101,22 @@ PATHS = {
         "parameters": [INSTANCE_ID],
         "responses": {"200": _json(_ref("Instance"), "The deal."), **_errors(403, 404)}}},
     "/api/v1/instances/{instance_id}/history": {"get": {
-        "summary": "A deal's audit events", "operationId": "getInstanceHistory", "parameters": [INSTANCE_ID],
+        "summary": "A deal's audit events", "operationId": "getInstanceHistory",
+        "parameters": [INSTANCE_ID, {**ACTOR, "description": ACTOR_TEXT}],
         "responses": {"200": _list("events", "Event", "The audit events, oldest first."), **_errors(403, 404)}}},
+    "/api/v1/audit-events": {"get": {
+        "summary": "The audit log across deals (auditors)", "operationId": "listAuditEvents",
+        "parameters": [{**ACTOR, "description": ACTOR_TEXT},
+                       *({"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+                         for n in ("process_id", "kind", "outcome")),
+                       {"name": "version", "in": "query", "required": False, "schema": {"type": "integer"}},
+                       *({"name": n, "in": "query", "required": False, "schema": {"type": "string", "format": "date"},
+                          "description": "YYYY-MM-DD, the whole day included"} for n in ("since", "until")),
+                       {"name": "page", "in": "query", "required": False, "schema": {"type": "integer"}}],
+        "responses": {"200": _json({"type": "object", "required": ["events", "total", "page", "pages"], "properties": {
+            "events": {"type": "array", "items": _ref("Event")}, "total": {"type": "integer"},
+            "page": {"type": "integer"}, "pages": {"type": "integer"}}}, "50 matching events a page, oldest first."),
+            **_errors(400, 403)}}},
     "/api/v1/tasks": {"get": {
         "summary": "My ready tasks", "operationId": "listTasks",
         "parameters": [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}}

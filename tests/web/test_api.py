@@ -151,6 +151,26 @@ def test_instance_history_and_gate_decisions_follow_the_access_rule(sg, api, dri
     assert mo("GET", "/api/v1/tasks").get_json() == {"tasks": []}
 
 
+def test_the_person_behind_an_engine_step_is_found_through_the_api(sg, api, driver):
+    iid = driver.to_proposal()
+    lena = api("lena")
+    events = lena("GET", f"/api/v1/instances/{iid}/history?actor=lena").get_json()["events"]
+    assert [(e["actor"], e["on_behalf_of"], e["kind"]) for e in events] == [
+        ("lena", None, "task_completed"), ("engine", "lena", "gate_decided")]
+    every = lena("GET", f"/api/v1/instances/{iid}/history").get_json()["events"]
+    assert len(every) > len(events) and all("on_behalf_of" in e for e in every)
+
+    ada = api("ada")
+    found = ada("GET", "/api/v1/audit-events?actor=lena&kind=gate_decided").get_json()
+    assert (found["total"], found["page"], found["pages"]) == (1, 1, 1)
+    assert [(e["actor"], e["on_behalf_of"], e["details"]["gate"], e["instance_id"]) for e in found["events"]] == [
+        ("engine", "lena", "discovery", iid)]
+    bad = ada("GET", "/api/v1/audit-events?since=yesterday&outcome=maybe")
+    assert bad.status_code == 400 and set(bad.get_json()["errors"]) == {"since", "outcome"}
+    refused = lena("GET", "/api/v1/audit-events?actor=lena")
+    assert refused.status_code == 403 and "auditor" in refused.get_json()["error"]
+
+
 def test_the_openapi_document_describes_exactly_the_routes(app):
     r = app.test_client().get("/api/v1/openapi.json")
     assert r.status_code == 200

@@ -145,7 +145,8 @@ def test_the_log_filters_pages_and_refuses_a_bad_filter(sign_in, driver):
         driver.start(annual_revenue_musd=400, budget_confirmed=False)
     ada = sign_in("ada")
     lena = text(ada.get("/audit?actor=lena"))
-    assert "1 event" in lena and "completed Discovery gate review" in lena
+    # her review, and the gate decision the engine took on it
+    assert "2 events" in lena and "completed Discovery gate review" in lena and "Discovery gate: go" in lena
     kills = text(ada.get("/audit?outcome=kill"))
     assert "7 events" in kills and "Qualification gate: kill" in kills
     total = int(re.search(r"(\d+) events", text(ada.get("/audit"))).group(1))
@@ -161,6 +162,50 @@ def test_the_log_filters_pages_and_refuses_a_bad_filter(sign_in, driver):
     assert "'yesterday' is not a date" in text(bad) and "'two' is not a version number" in text(bad)
     assert ada.get("/audit/export.csv?until=31-12-2026").status_code == 422
     assert iid
+
+
+def test_the_person_behind_a_gate_decision_is_found_by_the_actor_filter_in_the_log_and_both_exports(sign_in,
+                                                                                                    driver):
+    iid = driver.to_proposal()
+    ada = sign_in("ada")
+    page = ada.get("/audit?actor=lena&kind=gate_decided")
+    words = text(page)
+    assert "1 event" in words and "engine (after lena)" in words
+    assert "Discovery gate: go (by lena: 'clear pain, budget holder engaged')" in words
+    assert '<option value="lena" selected>' in page.get_data(as_text=True)
+    assert "Qualification gate: go" in text(ada.get("/audit?actor=sam&kind=gate_decided")), "decided on sam's start"
+    assert "2 events" in text(ada.get("/audit?actor=engine&kind=gate_decided")), "still the engine's events too"
+
+    rows = list(csv.DictReader(io.StringIO(ada.get("/audit/export.csv?actor=lena&kind=gate_decided")
+                                           .get_data(as_text=True))))
+    assert [(r["actor"], r["on_behalf_of"], r["kind"], r["instance_id"], r["outcome"]) for r in rows] == [
+        ("engine", "lena", "gate_decided", str(iid), "go")]
+    events = json.loads(ada.get("/audit/export.json?actor=lena&kind=gate_decided").get_data(as_text=True))
+    assert [(e["actor"], e["on_behalf_of"], e["details"]["gate"]) for e in events] == [("engine", "lena", "discovery")]
+    assert events[0]["details"]["on_behalf_of"] == "lena", "the column says what the hashed details say"
+
+
+def test_the_actor_filter_reads_indexes_not_the_whole_trail(tmp_path):
+    """Checked on SQLite's query plan (PostgreSQL plans by table statistics: bench.audit_filter measures it)."""
+    from sqlalchemy import func, select as sql_select
+
+    from engine.audit_log import _filtered, log_filter
+    from engine.bootstrap import bootstrap
+    from engine.models import Base
+    sg = bootstrap(f"sqlite:///{tmp_path / 'plan.db'}")
+    Base.metadata.create_all(sg.engine)
+
+    def plan(**chosen) -> str:
+        query = _filtered(sql_select(func.count()).select_from(AuditEvent), log_filter(**chosen))
+        with sg.engine.connect() as conn:
+            compiled = query.compile(conn, compile_kwargs={"literal_binds": True})
+            return " ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
+
+    alone = plan(actor="lena")
+    assert "ix_audit_events_actor" in alone and "ix_audit_events_on_behalf_of" in alone, alone
+    for chosen in ({"actor": "lena"}, {"actor": "lena", "kind": "gate_decided"}):
+        assert "SCAN audit_events" not in plan(**chosen), chosen
+    sg.dispose()
 
 
 def test_sign_ins_and_role_changes_are_in_the_log(sg, sign_in):
