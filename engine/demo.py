@@ -104,8 +104,9 @@ def _steps(fate: str, rng: random.Random, value: int):
     if margin < 15 or value > 1_000_000:  # pricing.dmn sends these to the CFO
         yield "Task_CfoApproval", "carl", {"cfo_approved": True, "cfo_comment": "strategic logo"}, hours(8, 48)
     yield "Task_SignOffPricing", "fiona", {"pricing_approved": True, "finance_comment": "within policy"}, hours(2, 18)
-    yield "Task_SignOffDelivery", "pete", {"delivery_committed": True,
-                                           "committed_delivery_date": "2027-07-15"}, hours(2, 18)
+    # On the recycled deals the plant manager is slow: past the 3-business-day SLA (at most 5 days).
+    yield "Task_SignOffDelivery", "pete", {"delivery_committed": True, "committed_delivery_date": "2027-07-15"}, \
+        hours(24 * 6, 24 * 8) if fate == "recycle_won" else hours(2, 18)
     yield "Task_SignOffQuality", "quinn", {"specs_approved": True, "quality_comment": "standard specs"}, hours(2, 18)
     if not reached("proposal_gate"):
         return
@@ -135,7 +136,8 @@ _HEADS = {"Task_EscalatePricing": "carl", "Task_EscalateDelivery": "hank", "Task
 
 
 def _handle_escalations(sg, instance_id: int, fate: str) -> None:
-    """Department heads chase what escalated to them (except on the deals left overdue for the demo)."""
+    """Department heads chase what escalated to them (except on the deals left overdue for the demo).
+    An escalation whose sign-off is done first closes with it, without the head."""
     if fate == "overdue_sign_offs":
         return
     for t in queries.ready_tasks(sg, instance_id=instance_id):

@@ -235,6 +235,12 @@ def _save(sg, s, instance, pv, runner, log, actor, now, done: str | None = None)
     for row in rows.values():
         if row.state == "ready" and row.id not in ready_ids:
             row.state, row.completed_at = "cancelled", now
+            # Withdrawn by the engine (an escalation whose task ended), or by the flow (an interrupting event).
+            why = log.withdrawn.get(row.id, {"reason": "flow_moved_on"})
+            audit.record(s, now, "engine", "task_cancelled", instance_id=instance.id, process_id=instance.process_id,
+                         version=instance.version, element_id=row.element_id,
+                         details={"task_id": row.id, "task_name": row.name, "role": row.role,
+                                  "claimed_by": row.claimed_by, **why, "on_behalf_of": actor})
     counts = Counter()  # the inbox's counts, changed by the tasks this step closes and opens
     if closed:  # the inbox's index holds open tasks only
         for key in s.execute(delete(TaskRole).where(TaskRole.task_id.in_(closed)).returning(

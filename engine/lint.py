@@ -2,7 +2,7 @@
 
 Deploy refuses what the engine cannot run (validation.py); these rules flag what it can run
 but nobody could work or reach: a lane no user holds as a role, a gate that records no
-stage, an element no path leads to.
+stage, an element no path leads to, an escalation that would never close.
 """
 from __future__ import annotations
 
@@ -26,6 +26,13 @@ def lint_design(model: dict, known_roles: set[str]) -> list[Problem]:
             problems.append(_warn(model, el, f"user task is in lane '{lane}', which is no role any user holds "
                                   f"(known roles: {', '.join(sorted(known_roles)) or 'none'})"))
         props = el.get("properties") or {}
+        timer = _escalating_timer(model, el)
+        if timer is not None and not props.get("escalates"):
+            chased = model["elements"].get(timer.get("attached_to"), {})
+            problems.append(_warn(model, el, f"user task follows the non-interrupting timer on "
+                                  f"'{chased.get('name') or timer.get('attached_to')}', so it stays open after that "
+                                  f"task is done; add the property escalates={timer.get('attached_to')} to close it "
+                                  "when that task ends"))
         if "gateway" in el["type"].lower() and props.get("gate") and not props.get("stage"):
             problems.append(_warn(model, el, f"gate '{props['gate']}' has no stage property, so its decisions "
                                   "are recorded without a stage"))
@@ -33,6 +40,18 @@ def lint_design(model: dict, known_roles: set[str]) -> list[Problem]:
         el = model["elements"][eid]
         problems.append(_warn(model, el, "no path from a start event leads to this element, so it never runs"))
     return problems
+
+
+def _escalating_timer(model: dict, el: dict) -> dict | None:
+    """The non-interrupting boundary timer whose flow leads straight to user task `el`, if any."""
+    if el["type"] != "userTask":
+        return None
+    for fid in el.get("incoming", []):
+        source = model["elements"].get(model["flows"].get(fid, {}).get("source"), {})
+        if source.get("type") == "boundaryEvent" and not source.get("cancel_activity", True) and \
+                "timerEventDefinition" in source.get("event_definitions", []):
+            return source
+    return None
 
 
 def unreachable(model: dict) -> set[str]:

@@ -74,6 +74,8 @@ class StepLog:
     events: list[dict] = field(default_factory=list)
     gate_decisions: list[dict] = field(default_factory=list)
     ended_at_element: str | None = None
+    # Human tasks the engine withdrew in this step, by task id: why (e.g. the task an escalation chased ended).
+    withdrawn: dict[str, dict] = field(default_factory=dict)
 
 
 def _bpmn_id(task) -> str | None:
@@ -149,6 +151,22 @@ def _chosen(task, target: str, into: list[dict], default: str | None) -> list[di
     return chosen or [f for f in into if f["id"] == default]
 
 
+def _chased(escalation, element_id: str):
+    """The task an escalation chases: the `element_id` task beside the escalation's branch (the task
+    whose boundary timer started it, or a parallel branch's); else any open one of that element."""
+    def runs(task) -> bool:  # the element's own task, not the library's split or join around it
+        return getattr(task.task_spec, "bpmn_id", None) == element_id
+
+    branch = escalation
+    while branch.parent is not None:
+        for sibling in branch.parent.children:
+            if sibling is not branch and runs(sibling):
+                return sibling
+        branch = branch.parent
+    return next((t for t in _all_tasks(escalation.workflow.top_workflow) if runs(t)
+                 and t.has_state(TaskState.READY | TaskState.WAITING | TaskState.STARTED)), None)
+
+
 class Runner:
     """Advances one workflow and reports what happened, in the terms of our model."""
 
@@ -160,6 +178,9 @@ class Runner:
         # Who or what set each data key during this step: the gate records who decided.
         self.origins: dict[str, dict] = {}
         self._current = None  # the engine task being run, to say where a failure happened
+        # Escalation tasks of the diagram and the task each chases (their `escalates` property).
+        self._escalations = {eid: el["properties"]["escalates"] for eid, el in model["elements"].items()
+                             if (el.get("properties") or {}).get("escalates")}
 
     # -- observation -------------------------------------------------------
     def _element(self, task) -> dict:
@@ -282,6 +303,8 @@ class Runner:
                     while self._engine_pass():
                         pass
                     self.workflow.refresh_timers()
+                    if self._close_escalations():
+                        continue  # the withdrawn branch may have been all that kept the deal open
                     if not any(t.state == TaskState.READY and not t.task_spec.manual
                                for t in _all_tasks(self.workflow)):
                         break
@@ -297,6 +320,32 @@ class Runner:
             raise EngineFailure(f"{type(exc).__name__}: {exc}", el.get("id"), el.get("name"),
                                 plain(self._current.data) if self._current is not None else {}) from None
         return self.log
+
+    def _close_escalations(self) -> int:
+        """Cancel each open escalation whose chased task has ended (completed or cancelled); returns how many."""
+        if not self._escalations:
+            return 0
+        closed = 0
+        for t in list(_all_tasks(self.workflow)):
+            chases = self._escalations.get(_bpmn_id(t) or "")
+            if chases is None or t.state != TaskState.READY:
+                continue
+            chased = _chased(t, chases)
+            if chased is not None and not chased.has_state(TaskState.FINISHED_MASK):
+                continue
+            t.cancel()
+            # Joins waiting for the withdrawn branch (the end join, a parallel join) look again, as
+            # they do when a task completes; a cancel does not tell them.
+            for waiting in [w for w in t.workflow.tasks.values() if w.state == TaskState.WAITING]:
+                waiting.task_spec._update(waiting)
+            closed += 1
+            target = self.model["elements"].get(chases, {})
+            self.log.withdrawn[str(t.id)] = {
+                "reason": "escalation_closed", "escalates": chases, "escalates_name": target.get("name"),
+                "escalated_task_id": str(chased.id) if chased is not None else None,
+                "escalated_task_state": "cancelled" if chased is not None and chased.state == TaskState.CANCELLED
+                else "completed" if chased is not None else "ended"}
+        return closed
 
     def _engine_pass(self) -> bool:
         # Mirrors BpmnWorkflow._do_engine_steps, with ready tasks found without the depth limit.

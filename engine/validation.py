@@ -154,6 +154,10 @@ def lint_process(model: dict, known_decisions: set[str], known_processes: set[st
                                          f"timer expression `{el['timer']['expression']}` does not compile: {reason} "
                                          "(write an ISO-8601 value such as P3D, or a Python expression "
                                          "such as business_days(3))"))
+        if "escalates" in (el.get("properties") or {}):
+            reason = _escalation_problem(elements, el)
+            if reason:
+                problems.append(_problem(model, el, reason))
         for field in el.get("form", []):
             cond = (field.get("properties") or {}).get("required_if")
             if cond:
@@ -166,6 +170,25 @@ def lint_process(model: dict, known_decisions: set[str], known_processes: set[st
             elif field["id"].startswith("_"):
                 problems.append(_problem(model, el, f"form field id '{field['id']}' may not start with '_'"))
     return problems
+
+
+ACTIVITIES = {"userTask", "manualTask", "task", "scriptTask", "serviceTask", "businessRuleTask", "sendTask",
+              "receiveTask", "callActivity", "subProcess", "transaction", "adHocSubProcess"}
+
+
+def _escalation_problem(elements: dict, el: dict) -> str | None:
+    """Why an `escalates` property cannot be honoured: it must be on a user task and name another task."""
+    chases = (el["properties"].get("escalates") or "").strip()
+    if el["type"] != "userTask":
+        return f"only a user task can escalate another, but `escalates` is on a {el['type']}"
+    target = elements.get(chases)
+    if target is None:
+        return (f"escalates '{chases}', which is not an element of this process (give the id of the task "
+                "whose lateness this task chases)")
+    if chases == el["id"] or target["type"] not in ACTIVITIES:
+        return f"escalates '{chases}', which is {'itself' if chases == el['id'] else 'a ' + target['type']}: " \
+               "it must name the task whose lateness this task chases"
+    return None
 
 
 def call_cycle(model: dict, models: dict) -> list[str] | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from .actors import load_user, roles_of
+from .metrics.history import utc
 from .deployment import latest_process_versions
 from .errors import NotFound, Refused
 from .models import AuditEvent, GateDecision, HumanTask, Instance, ProcessVersion, Source
@@ -165,7 +166,8 @@ def _form_fields(model: dict) -> dict:
 
 
 def task(sg, task_id: str, user: str) -> dict:
-    """The task page: the task, its form, and its deal (only for a user who holds its role)."""
+    """The task page: the task, its form, and its deal (only for a user who holds its role); for an
+    escalation, the task it chases (who holds it, how late it is)."""
     with sg.uow(write=False) as uow:
         s = uow.session
         ht = s.get(HumanTask, str(task_id))
@@ -173,8 +175,29 @@ def task(sg, task_id: str, user: str) -> dict:
             raise NotFound(f"no task with id {task_id}")
         if not set(ht.roles) & roles_of(load_user(s, user)):
             raise Refused(f"{user} may not work on '{ht.name}'")
-        row = {**_task_row(ht), "form": ht.form}
-    return {"task": row, "deal": deal(sg, row["instance_id"], user)}
+        row = {**_task_row(ht), "form": ht.form, "escalates": _chased_task(s, ht, sg.now())}
+    page = deal(sg, row["instance_id"], user)
+    withdrawn = [e["details"] for e in page["history"] if e["kind"] == "task_cancelled"
+                 and (e["details"] or {}).get("task_id") == row["id"]]
+    return {"task": {**row, "cancelled": withdrawn[-1] if withdrawn else None}, "deal": page}
+
+
+def _chased_task(s, ht: HumanTask, now) -> dict | None:
+    """The task an escalation chases (its element's `escalates`): the latest of that element on the
+    deal opened before the escalation, with how many hours past its due time it is (or was, when done)."""
+    inst = s.get(Instance, ht.instance_id)
+    element = s.get(ProcessVersion, inst.process_version_id).model["elements"].get(ht.element_id, {})
+    chases = (element.get("properties") or {}).get("escalates")
+    if not chases:
+        return None
+    chased = s.execute(select(HumanTask).where(HumanTask.instance_id == ht.instance_id, HumanTask.element_id == chases,
+                                               HumanTask.created_at <= ht.created_at)
+                       .order_by(HumanTask.created_at.desc()).limit(1)).scalar_one_or_none()
+    if chased is None:
+        return {"element_id": chases, "id": None}
+    end, due = utc(chased.completed_at) or now, utc(chased.due_at)
+    late = (end - due).total_seconds() / 3600 if due is not None and end > due else None
+    return {**_task_row(chased), "late_hours": late}
 
 
 def gate_decisions(sg, user: str, instance_id: int | None = None, process_id: str | None = None,

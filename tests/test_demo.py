@@ -1,5 +1,8 @@
 """The demo database a new user sees first: every stage and outcome, realistic times, intact audit."""
+from collections import Counter
 from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
 
 from engine import metrics, open_tasks, queries
 from engine.bootstrap import bootstrap
@@ -8,7 +11,7 @@ from engine.inbox import deals, inbox
 from engine.metrics import cost_per_acquisition
 from engine.metrics.behind import ids_behind
 from engine.metrics.history import utc
-from engine.models import Base
+from engine.models import AuditEvent, Base
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
 
@@ -40,6 +43,17 @@ def test_demo_covers_every_stage_gate_outcome_and_role(database_url):
         if user not in ("dora", "ada"):  # the designer and the auditor work no lane
             assert inbox(sg, user)["tasks"], f"{user} has an empty inbox"
     assert any(t["overdue"] for t in inbox(sg, "pete")["tasks"])
+    # Escalations close with the sign-offs they chase: a head's inbox holds only those still open.
+    ready = queries.ready_tasks(sg)
+    still_open = {(t["instance_id"], t["element_id"]) for t in ready}
+    escalations = [t for t in ready if t["element_id"].startswith("Task_Escalate")]
+    assert escalations and all((t["instance_id"], t["element_id"].replace("Escalate", "SignOff")) in still_open
+                               for t in escalations), escalations
+    with sg.uow(write=False) as uow:
+        ended = Counter((e.kind, e.details.get("reason")) for e in uow.session.execute(
+            select(AuditEvent).where(AuditEvent.element_id.like("Task_Escalate%"))).scalars())
+    assert ended[("task_completed", None)] > 0, "some escalations were handled by the heads"
+    assert ended[("task_cancelled", "escalation_closed")] > 0, "others closed with the sign-off they chased"
     cpa = cost_per_acquisition(sg)
     assert cpa["won"] >= 5 and cpa["closed"] > cpa["won"] and cpa["cpa"] > 0
     starts = sorted(d["started_at"] for d in rows)

@@ -58,7 +58,16 @@ def describe(event: dict) -> str:
         return f"released {d.get('task_name')}" + (f" (was {d['previous']}'s)" if d.get("previous") else "")
     if kind == "task_reassigned":
         return f"reassigned {d.get('task_name')} to {d.get('to')}"
+    if kind == "task_cancelled":
+        return _cancelled(d)
     return _outside_deals(kind, d, event)
+
+
+def _cancelled(d: dict) -> str:
+    if d.get("reason") == "escalation_closed":
+        return (f"closed {d.get('task_name')}: {d.get('escalates_name') or d.get('escalates')}, "
+                f"which it escalated, was {d.get('escalated_task_state')}")
+    return f"cancelled {d.get('task_name')} (the deal moved on without it)"
 
 
 def _outside_deals(kind, d: dict, event: dict) -> str:

@@ -23,11 +23,12 @@ def _page(task_id: str, values: dict | None = None, errors: dict | None = None, 
     page = views.task(sg, task_id, current_actor())
     task, deal = page["task"], page["deal"]
     form = task["form"] or []
+    open_here = [t for t in (task, task["escalates"]) if t and t.get("state") == "ready"]
     return render_template(
         "task.html", task=task, deal=deal, widgets=fields.widgets(form, values, errors),
         form_errors=fields.unknown_errors(errors or {}, form), failure=failure,
         data=key_data(deal), may_work=task["claimed_by"] in (None, current_actor()),
-        assignees=assignees(sg, current_user, [task] if task["state"] == "ready" else [])), status
+        assignees=assignees(sg, current_user, open_here)), status
 
 
 @bp.route("/tasks/<task_id>")

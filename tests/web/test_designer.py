@@ -146,6 +146,21 @@ def test_validate_reports_each_problem_on_its_element(sign_in):
     assert "has no stage property" in reasons["Gateway_Discovery"]
 
 
+def test_validate_warns_of_an_escalation_that_would_never_close_and_refuses_a_wrong_one(sign_in):
+    b = sign_in("dora")
+    xml = OPPORTUNITY.replace(b'<camunda:property name="escalates" value="Task_SignOffPricing" />', b"")
+    r = post_json(b, "/designer/validate", {"xml": xml.decode()}).json
+    assert r["ok"] is True
+    assert [(p["element_id"], p["severity"]) for p in r["problems"]] == [("Task_EscalatePricing", "warning")]
+    assert ("follows the non-interrupting timer on 'Sign off pricing and margin', so it stays open after that task "
+            "is done; add the property escalates=Task_SignOffPricing") in r["problems"][0]["reason"]
+    wrong = OPPORTUNITY.replace(b'value="Task_SignOffPricing" />', b'value="Task_SignOffPrice" />')
+    r = post_json(b, "/designer/validate", {"xml": wrong.decode()}).json
+    assert r["ok"] is False and [(p["element_id"], p["severity"]) for p in r["problems"]] == [
+        ("Task_EscalatePricing", "error")]
+    assert "escalates 'Task_SignOffPrice', which is not an element of this process" in r["problems"][0]["reason"]
+
+
 def test_validate_finds_missing_decisions_and_unreachable_elements(sign_in):
     b = sign_in("dora")
     xml = OPPORTUNITY.replace(b'camunda:decisionRef="pricing"', b'camunda:decisionRef="no_such_table"')

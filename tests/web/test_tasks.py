@@ -8,7 +8,7 @@ import pytest
 from engine import queries
 from engine.deployment import deploy
 from engine.instances import complete_task, start_instance
-from tests.drive import PROPOSAL
+from tests.drive import PRICING_OK, PROPOSAL
 from tests.snapshot import stored
 from tests.test_incidents import BPMN as PROBE_BPMN, DMN as PROBE_DMN
 
@@ -253,3 +253,39 @@ def test_a_failing_step_shows_the_incident_and_keeps_the_values(sg, sign_in, app
     assert 'value="5"' in field_html(html, "amount") and 'value="0"' in field_html(html, "divisor")
     assert [t["id"] for t in queries.ready_tasks(sg, instance_id=iid)] == [task_id], "the task is still open"
     assert sam.post(f"/tasks/{task_id}", {"amount": "200", "divisor": "100"}).status_code == 302
+
+
+def test_an_escalation_shows_the_task_it_chases_who_holds_it_how_late_and_closes_with_it(sg, sign_in, driver):
+    from engine.claims import claim_task
+    from engine.instances import parse_instant
+    from engine.timers import fire_due_timers
+    from web.formatting import age
+
+    iid = driver.to_sign_offs()
+    pricing = driver.ready(iid)["Task_SignOffPricing"]
+    claim_task(sg, pricing["id"], "fiona")
+    sg.clock.advance(days=8)
+    assert fire_due_timers(driver.fresh())["fired"] == 3
+    carl = sign_in("carl")
+    assert "Chase overdue pricing sign-off" in text(carl.get("/"))
+    escalation = driver.ready(iid)["Task_EscalatePricing"]["id"]
+    late = age((sg.now() - parse_instant(pricing["due_at"])).total_seconds() / 3600)
+
+    page = carl.get(f"/tasks/{escalation}")
+    assert page.status_code == 200
+    panel = text(page).split("The task this escalates", 1)[1].split("Your input", 1)[0]
+    assert "Sign off pricing and margin" in panel and "Held by claimed by fiona" in panel
+    assert f"Late {late} overdue" in panel
+    assert f'href="/tasks/{pricing["id"]}"' in page.get_data(as_text=True)
+    delivery = text(sign_in("hank").get(f"/tasks/{driver.ready(iid)['Task_EscalateDelivery']['id']}"))
+    assert "Held by nobody has claimed it: open to Supply" in delivery
+
+    driver.work(iid, "Task_SignOffPricing", "fiona", **PRICING_OK)
+    assert "Chase overdue pricing sign-off" not in text(carl.get("/")), "closed with the sign-off it chased"
+    closed = text(carl.get(f"/tasks/{escalation}"))
+    assert "This task is cancelled" in closed
+    assert ("The engine closed it because the task it escalated, Sign off pricing and margin, was completed."
+            in closed)
+    assert "completed by fiona" in closed and f"Late {late} overdue" in closed
+    assert "closed Chase overdue pricing sign-off: Sign off pricing and margin, which it escalated, was completed" \
+        in closed, "the deal's history says so"

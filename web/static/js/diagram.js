@@ -9,6 +9,8 @@
  *   data-visited  JSON {element id: times entered}               -> marker "visited",
  *                 plus an overlay badge "×N" when N > 1
  *   data-flows    JSON list of sequence flow ids that were taken  -> marker "taken"
+ *   data-cancelled JSON list of element ids reached but withdrawn before anyone worked them
+ *                 (an escalation closed with the task it chased)   -> marker "cancelled"
  *   data-timeline optional selector of a list whose items carry data-element="<element id>":
  *                 clicking an element marks its items "selected" (and scrolls to the first);
  *                 the container's data-selected then holds the element id
@@ -97,6 +99,7 @@
       });
     }
     asList(parseJSON(container, 'flows', [])).forEach(function (id) { add(id, 'taken'); });
+    asList(parseJSON(container, 'cancelled', [])).forEach(function (id) { add(id, 'cancelled'); });
     asList(parseJSON(container, 'current', [])).forEach(function (id) { add(id, 'current-task'); });
     return marked;
   }
