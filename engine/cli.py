@@ -256,7 +256,7 @@ def complete(obj, task_id, user_name, data):
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def show(obj, instance_id, as_json):
-    """Status and data of an instance."""
+    """Status, outcome (open, won, lost, killed at a gate...) and data of an instance."""
     def go():
         r = queries.instance(obj.sg, instance_id)
         if as_json:
@@ -264,6 +264,7 @@ def show(obj, instance_id, as_json):
         else:
             click.echo(f"#{r['id']} {r['title']} [{r['process_id']} v{r['version']}] {r['status']}"
                        + (f" at {r['ended_at_element']}" if r["ended_at_element"] else ""))
+            click.echo(f"outcome: {r['outcome']['text']}")
             click.echo(json.dumps(r["data"], indent=2))
     _run(go)
 

@@ -8,13 +8,14 @@ from datetime import datetime
 from sqlalchemy import select
 
 from .metrics.figures import DAY
-from .metrics.history import fate_of, number_or_none, stage_rank, utc
+from .metrics.history import number_or_none, stage_rank, utc
 from .models import DealOutcome, Instance, StageStay
 
 
-def record_step(s, instance: Instance, previous_stage: str | None, entered: list[str | None], now: datetime) -> None:
+def record_step(s, instance: Instance, previous_stage: str | None, entered: list[str | None], now: datetime,
+                outcome: dict | None = None) -> None:
     """Note the stages the step entered (its new tasks' and gate decisions' stages) and, if the deal
-    closed, when it left its last stage and how it ended."""
+    closed, when it left its last stage and how it ended (`outcome`, engine/outcomes.py)."""
     entered = [st for st in entered if st]
     closed = instance.status == "completed"
     # A step inside the stage the deal was already in changes no stay: the common case costs no query.
@@ -34,15 +35,16 @@ def record_step(s, instance: Instance, previous_stage: str | None, entered: list
             stay.left_at = left
             stay.days = None if left is None else (utc(left) - utc(stay.entered_at)).total_seconds() / DAY
     if closed:
-        s.add(outcome_of(instance))
+        s.add(outcome_of(instance, outcome))
 
 
-def outcome_of(instance: Instance) -> DealOutcome:
-    """The closed deal's outcome row, from its final data."""
+def outcome_of(instance: Instance, outcome: dict) -> DealOutcome:
+    """The closed deal's outcome row: how it ended, and the figures from its final data."""
     data = instance.data or {}
     final_price, value = number_or_none(data.get("final_price")), number_or_none(data.get("deal_value"))
     return DealOutcome(instance_id=instance.id, process_id=instance.process_id, version=instance.version,
-                       started_at=instance.started_at, ended_at=instance.ended_at,
-                       fate=fate_of(instance.status, data.get("outcome") if isinstance(data.get("outcome"), str) else None),
+                       started_at=instance.started_at, ended_at=instance.ended_at, fate=outcome["kind"],
+                       gate=outcome["gate"], stage=outcome["stage"], reason=outcome["reason"],
+                       end_event=outcome["end_event"], end_event_name=outcome["end_event_name"],
                        deal_size=final_price if final_price is not None else value,
                        acquisition_cost=number_or_none(data.get("acquisition_cost")))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import and_, distinct, func, or_, select
 
-from . import open_tasks
+from . import open_tasks, outcomes
 from .actors import load_user, roles_of
 from .clock import iso
 from .models import GateDecision, HumanTask, Instance, OpenTaskCount, TaskRole
@@ -163,7 +163,8 @@ def _tally(groups: list[tuple], key: int) -> dict:
 
 
 def deals(sg, user: str, status: str | None = None, limit: int = 200) -> list[dict]:
-    """Deals the user can see (see views.py for the rule), newest first, with their gate outcomes."""
+    """Deals the user can see (see views.py for the rule), newest first, with their gate outcomes and
+    how each stands (open, won, lost, killed at a gate...)."""
     with sg.uow(write=False) as uow:
         s = uow.session
         load_user(s, user)
@@ -180,9 +181,10 @@ def deals(sg, user: str, status: str | None = None, limit: int = 200) -> list[di
                 gates.setdefault(g.instance_id, []).append({"gate": g.gate, "outcome": g.outcome, "at": iso(g.decided_at)})
         open_counts = dict(s.execute(select(HumanTask.instance_id, func.count()).where(
             HumanTask.instance_id.in_(ids), HumanTask.state == "ready").group_by(HumanTask.instance_id)).all()) if ids else {}
+        ended = outcomes.read(s, rows)
         return [{
             "id": r.id, "title": r.title, "process_id": r.process_id, "version": r.version, "status": r.status,
             "stage": r.stage, "started_at": iso(r.started_at), "started_by": r.started_by, "ended_at": iso(r.ended_at),
-            "ended_at_element": r.ended_at_element, "gates": gates.get(r.id, []),
+            "ended_at_element": r.ended_at_element, "gates": gates.get(r.id, []), "outcome": ended[r.id],
             "open_tasks": open_counts.get(r.id, 0),
         } for r in rows]

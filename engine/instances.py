@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, forms, open_tasks
+from . import audit, forms, open_tasks, outcomes
 from .actors import load_user, require_any_role
 from .clock import iso
 from .deal_record import record_step
@@ -105,7 +105,7 @@ def _start_once(sg, process_id, actor, data, once) -> dict:
             uow.session.rollback()
             raise _incident(sg, actor, None, pv, failure) from None
         instance.title = _title(pv.model, values, instance.id)
-        result = _instance_summary(instance, _save(sg, s, instance, pv, runner, log, actor, now))
+        result = _instance_summary(s, instance, _save(sg, s, instance, pv, runner, log, actor, now))
         if once:
             key_row.result = result
             result = {**result, "replayed": False}
@@ -158,7 +158,7 @@ def _complete_once(sg, task_id, actor, data) -> dict:
             uow.session.rollback()
             raise _incident(sg, actor, instance.id, pv, failure) from None
         ht.state, ht.completed_at, ht.completed_by = "completed", now, actor
-        result = _instance_summary(instance, _save(sg, s, instance, pv, runner, log, actor, now, done=ht.id))
+        result = _instance_summary(s, instance, _save(sg, s, instance, pv, runner, log, actor, now, done=ht.id))
         uow.commit()
     return result
 
@@ -271,13 +271,17 @@ def _save(sg, s, instance, pv, runner, log, actor, now, done: str | None = None)
                            gate=g["gate"], element_id=g["element_id"], stage=g.get("stage"), outcome=g["outcome"],
                            inputs=g["values_read"], decided_by=g["decided_by"], reason=_text(g.get("reason")),
                            decided_at=now))
-    record_step(s, instance, previous_stage, entered, now)
+    end = elements.get(log.ended_at_element or "", {})
+    # How the deal ended, from its last gate decision and the end event reached (none while it runs).
+    ending = outcomes.derive(instance.status, end, outcomes.last_gate(s, instance.id, log.gate_decisions)) \
+        if runner.completed else None
+    record_step(s, instance, previous_stage, entered, now, ending)
     _sync_timers(s, instance, timers, timer_rows, fired, elements, now)
     if runner.completed:
-        end = elements.get(log.ended_at_element or "", {})
         audit.record(s, now, "engine", "instance_ended", instance_id=instance.id, process_id=instance.process_id,
                      version=instance.version, element_id=log.ended_at_element,
-                     details={"end_event": end.get("name"), "data": instance.data, "on_behalf_of": actor})
+                     details={"end_event": end.get("name"), "data": instance.data, "on_behalf_of": actor,
+                              "outcome": {k: v for k, v in ending.items() if v is not None}})
     open_tasks.apply(s, counts)  # last: see open_tasks on lock order
     s.flush()
     return still_open
@@ -341,7 +345,7 @@ def _incident(sg, actor, instance_id, pv, failure: EngineFailure) -> StepFailed:
         return StepFailed(failure.message, failure.element_id, failure.element_name, inc.id)
 
 
-def _instance_summary(instance: Instance, open_tasks: list[HumanTask]) -> dict:
+def _instance_summary(s, instance: Instance, open_tasks: list[HumanTask]) -> dict:
     ready = sorted(open_tasks, key=lambda t: (iso(t.created_at), t.id))  # SQLite gives naive datetimes
     return {
         "id": instance.id,
@@ -351,5 +355,6 @@ def _instance_summary(instance: Instance, open_tasks: list[HumanTask]) -> dict:
         "status": instance.status,
         "stage": instance.stage,
         "ended_at_element": instance.ended_at_element,
+        "outcome": outcomes.read(s, [instance])[instance.id],
         "ready_tasks": [{"id": t.id, "element_id": t.element_id, "name": t.name, "role": t.role} for t in ready],
     }

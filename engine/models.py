@@ -321,9 +321,16 @@ class DealOutcome(Base):
     version: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    fate: Mapped[str] = mapped_column(String(16))  # won | lost | killed (closed without won/lost: stopped at a gate)
+    # How it ended (engine/outcomes.py): killed (its last gate decision was a kill), what its end event
+    # declares (won, lost), or ended.
+    fate: Mapped[str] = mapped_column(String(16))
     deal_size: Mapped[float | None] = mapped_column(Float)  # the final price, else the expected deal value
     acquisition_cost: Mapped[float | None] = mapped_column(Float)
+    gate: Mapped[str | None] = mapped_column(String(120))  # the gate that killed it, with its stage and reason
+    stage: Mapped[str | None] = mapped_column(String(120))
+    reason: Mapped[str | None] = mapped_column(Text)
+    end_event: Mapped[str | None] = mapped_column(String(255))  # the end event reached: id and name
+    end_event_name: Mapped[str | None] = mapped_column(String(255))
 
 
 class Timer(Base):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from . import audit
+from . import audit, outcomes
 from .actors import load_user, roles_of
 from .clock import iso
 from .diagram_model import role_key
@@ -76,6 +76,7 @@ def instance(sg, instance_id: int) -> dict:
             "started_by": i.started_by,
             "ended_at": iso(i.ended_at),
             "ended_at_element": i.ended_at_element,
+            "outcome": outcomes.read(s, [i])[i.id],
             "open_incidents": [{"id": x.id, "at": iso(x.at), "element_id": x.element_id,
                                 "element_name": x.element_name, "message": x.message} for x in incidents],
         }

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from . import sandbox
+from . import outcomes, sandbox
 from .diagram_model import BPMN_NS, CAMUNDA_NS
 from .errors import Problem
 from workflows.service_tasks import HANDLERS as SERVICE_HANDLERS
@@ -154,6 +154,10 @@ def lint_process(model: dict, known_decisions: set[str], known_processes: set[st
                                          f"timer expression `{el['timer']['expression']}` does not compile: {reason} "
                                          "(write an ISO-8601 value such as P3D, or a Python expression "
                                          "such as business_days(3))"))
+        if tag == "endEvent" and "outcome" in (el.get("properties") or {}):
+            reason = outcomes.declaration_problem(el)
+            if reason:
+                problems.append(_problem(model, el, reason))
         if "escalates" in (el.get("properties") or {}):
             reason = _escalation_problem(elements, el)
             if reason:

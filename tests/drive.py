@@ -78,3 +78,33 @@ class Driver:
         self.work(iid, "Task_ProposalGateReview", "lena", **GATE_GO)
         self.work(iid, "Task_ContractReview", "lou", **CONTRACT_OK)
         return iid
+
+
+# Steps of the opportunity process for tests that drive a deal to a chosen end.
+
+def review(drive, iid, decision, **extra):
+    """Lena decides the discovery gate."""
+    drive.work(iid, "Task_DiscoveryGateReview", "lena", discovery_decision=decision,
+               discovery_note=f"{decision} it", **extra)
+
+
+def sign_offs_and_gate(drive, iid, margin_pct=31, decision="go"):
+    """From 'Prepare proposal' through every sign-off (and the CFO's, on a low margin) to the proposal gate."""
+    drive.work(iid, "Task_PrepareProposal", "sam", price=450000, margin_pct=margin_pct,
+               requested_delivery_date="2027-03-01", proposal_summary="Two pump skids")
+    if margin_pct < 15:
+        drive.work(iid, "Task_CfoApproval", "carl", cfo_approved=True, cfo_comment="strategic")
+    drive.work(iid, "Task_SignOffPricing", "fiona", **PRICING_OK)
+    drive.work(iid, "Task_SignOffDelivery", "pete", **DELIVERY_OK)
+    drive.work(iid, "Task_SignOffQuality", "quinn", **QUALITY_OK)
+    drive.work(iid, "Task_ProposalGateReview", "lena", **(GATE_GO if decision == "go" else
+                                                           {"proposal_decision": "kill",
+                                                            "proposal_rationale": "margin too thin"}))
+
+
+def close(drive, iid, outcome):
+    """From the contract review to the close as won or lost, and the look-back."""
+    drive.work(iid, "Task_ContractReview", "lou", **CONTRACT_OK)
+    drive.work(iid, "Task_Negotiate", "sally", outcome=outcome,
+               **({"final_price": 440000} if outcome == "won" else {"loss_reason": "lost on price"}))
+    drive.work(iid, "Task_LookBack", "lena", **LOOK_BACK)

@@ -83,6 +83,9 @@ def test_killed_deal_shows_where_it_ended(cli):
               json.dumps({**GOOD_PROSPECT, "annual_revenue_musd": 30})).stdout.strip()
     shown = json.loads(cli("show", iid, "--json").stdout)
     assert shown["status"] == "completed" and shown["ended_at_element"] == "EndEvent_Disqualified"
+    assert shown["outcome"]["kind"] == "killed" and shown["outcome"]["gate"] == "qualification"
+    lines = cli("show", iid).stdout.splitlines()
+    assert lines[1] == "outcome: killed at the Qualification gate: annual revenue $30MM is below $50MM"
 
 
 @pytest.mark.parametrize("args, message", [

@@ -61,3 +61,31 @@ def test_existing_engine_steps_become_findable_by_the_person_behind_them(databas
     found = audit_log.search(sg, "ada", audit_log.log_filter(actor="lena", kind="gate_decided"))
     assert [(r["seq"], r["actor"], r["on_behalf_of"]) for r in found["rows"]] == [(2, "engine", "lena")]
     sg.dispose()
+
+
+def test_closed_deals_get_their_gate_and_end_event_back_through_a_downgrade_and_upgrade(make_sg, database_url):
+    from engine.deployment import collect_files, deploy
+    from engine.models import DealOutcome
+    from tests.conftest import DIAGRAMS, STAFF
+    from tests.drive import Driver
+
+    sg = make_sg(migrate=True)
+    for name, roles in STAFF.items():
+        add_user(sg, name, roles, "cli:test")
+    deploy(sg, collect_files([DIAGRAMS]), "cli:test")
+    drive = Driver(lambda clock=None: sg)
+    killed = drive.start(annual_revenue_musd=30)["id"]
+    open_deal = drive.start()["id"]
+    engine = create_engine(database_url)
+    cfg = alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, BEFORE)
+    _migrate(engine, "head")
+    engine.dispose()
+    with sg.uow(write=False) as uow:
+        rows = {r.instance_id: (r.fate, r.gate, r.stage, r.reason, r.end_event, r.end_event_name)
+                for r in uow.session.query(DealOutcome)}
+    assert open_deal not in rows, "an open deal has no outcome row"
+    assert rows == {killed: ("killed", "qualification", "Qualification", "annual revenue $30MM is below $50MM",
+                             "EndEvent_Disqualified", "Disqualified")}

@@ -12,8 +12,8 @@ from engine.deployment import deploy
 from engine.instances import start_instance
 from engine.timers import fire_due_timers
 from tests.diagram_factory import definitions
-from tests.drive import (CONTRACT_OK, DELIVERY_OK, DISCOVERY, DISCOVERY_GO, GATE_GO, LOOK_BACK, PRICING_OK,
-                         QUALITY_OK, Driver)
+from tests.drive import (DELIVERY_OK, DISCOVERY, DISCOVERY_GO, GATE_GO, PRICING_OK, QUALITY_OK, Driver, close,
+                         review, sign_offs_and_gate)
 from web.history import describe
 
 START = ({"StartEvent_Opportunity", "Task_CheckQualification", "Gateway_Qualification"},
@@ -44,31 +44,6 @@ def path(*parts, elements=(), flows=()):
 @pytest.fixture
 def drive(catalog, make_sg):
     return Driver(make_sg)
-
-
-def review(drive, iid, decision, **extra):
-    drive.work(iid, "Task_DiscoveryGateReview", "lena", discovery_decision=decision,
-               discovery_note=f"{decision} it", **extra)
-
-
-def sign_offs_and_gate(drive, iid, margin_pct=31, decision="go"):
-    drive.work(iid, "Task_PrepareProposal", "sam", price=450000, margin_pct=margin_pct,
-               requested_delivery_date="2027-03-01", proposal_summary="Two pump skids")
-    if margin_pct < 15:
-        drive.work(iid, "Task_CfoApproval", "carl", cfo_approved=True, cfo_comment="strategic")
-    drive.work(iid, "Task_SignOffPricing", "fiona", **PRICING_OK)
-    drive.work(iid, "Task_SignOffDelivery", "pete", **DELIVERY_OK)
-    drive.work(iid, "Task_SignOffQuality", "quinn", **QUALITY_OK)
-    drive.work(iid, "Task_ProposalGateReview", "lena", **(GATE_GO if decision == "go" else
-                                                           {"proposal_decision": "kill",
-                                                            "proposal_rationale": "margin too thin"}))
-
-
-def close(drive, iid, outcome):
-    drive.work(iid, "Task_ContractReview", "lou", **CONTRACT_OK)
-    drive.work(iid, "Task_Negotiate", "sally", outcome=outcome,
-               **({"final_price": 440000} if outcome == "won" else {"loss_reason": "lost on price"}))
-    drive.work(iid, "Task_LookBack", "lena", **LOOK_BACK)
 
 
 def killed_at_qualification(drive):

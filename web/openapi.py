@@ -35,11 +35,24 @@ SCHEMAS = {
     "ReadyTask": {"type": "object", "required": ["id", "element_id", "name", "role"], "properties": {
         "id": {"type": "string"}, "element_id": {"type": "string"}, "name": NULLABLE_STRING,
         "role": {"type": "string"}}},
-    "InstanceSummary": {"type": "object", "required": ["id", "process_id", "version", "status", "ready_tasks"],
+    "Outcome": {"type": "object", "required": ["kind", "text"],
+                "description": "How the deal stands, derived from its gate decisions and the end event it reached.",
+                "properties": {
+        "kind": {"type": "string", "example": "killed",
+                 "description": "open while it runs; once ended: killed (its last gate decision was a kill), "
+                                "the word its end event declares (won, lost), or ended"},
+        "gate": {**NULLABLE_STRING, "description": "The gate that killed it."},
+        "stage": {**NULLABLE_STRING, "description": "The killing gate's stage."},
+        "reason": {**NULLABLE_STRING, "description": "Why the gate killed it (the rule's or the gatekeeper's words)."},
+        "end_event": {**NULLABLE_STRING, "description": "Id of the end event reached."},
+        "end_event_name": NULLABLE_STRING,
+        "text": {"type": "string", "example": "killed at the Qualification gate: annual revenue $30MM is below $50MM"}}},
+    "InstanceSummary": {"type": "object", "required": ["id", "process_id", "version", "status", "outcome",
+                                                        "ready_tasks"],
                         "properties": {
         "id": {"type": "integer"}, "process_id": {"type": "string"}, "version": {"type": "integer"},
         "title": NULLABLE_STRING, "status": {"type": "string", "enum": ["running", "completed", "error"]},
-        "stage": NULLABLE_STRING, "ended_at_element": NULLABLE_STRING,
+        "stage": NULLABLE_STRING, "ended_at_element": NULLABLE_STRING, "outcome": _ref("Outcome"),
         "ready_tasks": {"type": "array", "items": _ref("ReadyTask")}}},
     "Task": {"type": "object", "required": ["id", "instance_id", "process_id", "name", "role"], "properties": {
         "id": {"type": "string"}, "instance_id": {"type": "integer"}, "process_id": {"type": "string"},
@@ -54,9 +67,10 @@ SCHEMAS = {
         "version": {"type": "integer"}, "gate": {"type": "string"}, "element_id": {"type": "string"},
         "stage": NULLABLE_STRING, "outcome": {"type": "string"}, "inputs": {"type": "object"},
         "decided_by": {"type": "object"}, "reason": NULLABLE_STRING, "decided_at": {"type": "string"}}},
-    "Instance": {"type": "object", "required": ["id", "process_id", "status", "data", "ready_tasks"], "properties": {
+    "Instance": {"type": "object", "required": ["id", "process_id", "status", "outcome", "data", "ready_tasks"],
+                 "properties": {
         "id": {"type": "integer"}, "process_id": {"type": "string"}, "version": {"type": "integer"},
-        "title": NULLABLE_STRING, "status": {"type": "string"}, "stage": NULLABLE_STRING,
+        "title": NULLABLE_STRING, "status": {"type": "string"}, "outcome": _ref("Outcome"), "stage": NULLABLE_STRING,
         "data": {"type": "object"}, "started_at": {"type": "string"}, "started_by": {"type": "string"},
         "ended_at": NULLABLE_STRING, "ended_at_element": NULLABLE_STRING,
         "open_incidents": {"type": "array", "items": {"type": "object"}},

@@ -45,5 +45,15 @@ def form(process_id):
         return _page(process, values=data, errors=exc.errors, status=422)
     except StepFailed as exc:
         return _page(process, values=data, failure=f"{exc} (incident {exc.incident_id})", status=422)
-    flash(f"Started {deal['title']}.", "success")
+    flash(*_started(deal))
     return redirect(url_for("deals.show", instance_id=deal["id"]))
+
+
+def _started(deal: dict) -> tuple[str, str]:
+    """What the start did, said as it is: a deal a gate killed at once is no green success."""
+    outcome = deal["outcome"]
+    if outcome["kind"] == "open":
+        return f"Started {deal['title']}.", "success"
+    if outcome["kind"] == "killed":
+        return f"Started {deal['title']}, and it was {outcome['text']}.", "warning"
+    return f"Started {deal['title']}; it ended at once ({outcome['text']}).", "info"

@@ -4,6 +4,13 @@ STAGES = ("Qualification", "Discovery", "Proposal", "Negotiation", "Closed")
 
 GATE_OUTCOMES = ("go", "kill", "hold", "recycle")
 
+# The gate outcome that stops a deal: a deal whose last gate decision was this is "killed" at that gate.
+STOP_OUTCOME = "kill"
+
+# How a deal closes, as the catalog's end events declare it (their `outcome` property); the metrics
+# count these (win rate = won / (won + lost)) besides the killed deals.
+CLOSE_OUTCOMES = ("won", "lost")
+
 # The role allowed to draw and deploy diagrams.
 DESIGNER_ROLE = "process designer"
 

@@ -9,11 +9,8 @@ from sqlalchemy import func, select
 
 from workflows.vocabulary import STAGES
 
-from ..models import GateDecision, HumanTask, Instance
+from ..models import DealOutcome, GateDecision, HumanTask, Instance
 from .scope import Scope, restrict
-
-CLOSE_OUTCOMES = ("won", "lost")
-
 
 def utc(at: datetime | None) -> datetime | None:
     """The instant as aware UTC (SQLite hands back naive datetimes)."""
@@ -33,7 +30,7 @@ class Deal:
     stage: str | None
     started_at: datetime
     ended_at: datetime | None
-    fate: str  # won | lost | killed | open | error
+    fate: str  # won | lost | killed | ended (closed: engine/outcomes.py) | open | error
     value: float | None  # expected deal value from the start form
     final_price: float | None
     acquisition_cost: float | None
@@ -55,10 +52,11 @@ class GatePass:
     decided_at: datetime
 
 
-def fate_of(status: str, outcome: str | None) -> str:
-    """How a deal stands: won, lost or killed once completed; open or error while not."""
+def fate_of(status: str, recorded: str | None) -> str:
+    """How a deal stands: as its record says once closed (won, lost, killed...: engine/outcomes.py,
+    kept once at the close); open or error while not."""
     if status == "completed":
-        return outcome if outcome in CLOSE_OUTCOMES else "killed"  # ends other than won/lost follow a kill
+        return recorded or "ended"
     return "error" if status == "error" else "open"
 
 
@@ -71,11 +69,13 @@ def number_or_none(value) -> float | None:
 
 
 def deals(session, scope: Scope) -> list[Deal]:
-    """Every deal of the scope's process and version (the period is applied by each figure)."""
+    """Every deal of the scope's process and version (the period is applied by each figure); how a
+    closed one ended is read from its record, where the step that closed it derived it."""
     data = Instance.data
     q = select(Instance.id, Instance.title, Instance.version, Instance.status, Instance.stage,
-               Instance.started_at, Instance.ended_at, data["outcome"].as_string(), data["deal_value"].as_float(),
-               data["final_price"].as_float(), data["acquisition_cost"].as_float())
+               Instance.started_at, Instance.ended_at, DealOutcome.fate, data["deal_value"].as_float(),
+               data["final_price"].as_float(), data["acquisition_cost"].as_float()
+               ).outerjoin(DealOutcome, DealOutcome.instance_id == Instance.id)
     q = restrict(q, scope, Instance.process_id, Instance.version).order_by(Instance.id)
     return [Deal(r[0], r[1], r[2], r[3], r[4], utc(r[5]), utc(r[6]), fate_of(r[3], r[7]), number_or_none(r[8]),
                  number_or_none(r[9]), number_or_none(r[10])) for r in session.execute(q)]

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from ..clock import iso
 from ..decisions import DecisionFailed, gate_outcome, read_draft
-from ..models import AuditEvent, GateDecision, Instance, ProcessVersion
+from ..models import AuditEvent, DealOutcome, GateDecision, Instance, ProcessVersion
 from .history import fate_of
 
 # The audit events that carry the deal's data forward, and where in them the data sits.
@@ -38,9 +38,9 @@ def what_if(sg, content: bytes, file_name: str = "draft.dmn", process_id: str | 
 def _replay(sg, draft, process_id) -> dict:
     with sg.uow(write=False) as uow:
         s = uow.session
-        q = (select(GateDecision, Instance.title, Instance.status, Instance.data["outcome"].as_string(),
-                    Instance.process_version_id)
+        q = (select(GateDecision, Instance.title, Instance.status, DealOutcome.fate, Instance.process_version_id)
              .join(Instance, Instance.id == GateDecision.instance_id)
+             .outerjoin(DealOutcome, DealOutcome.instance_id == Instance.id)
              .where(GateDecision.decided_by["kind"].as_string() == "rule",
                     GateDecision.decided_by["decision"].as_string() == draft.id))
         if process_id:

@@ -171,6 +171,25 @@ def test_the_person_behind_an_engine_step_is_found_through_the_api(sg, api, driv
     assert refused.status_code == 403 and "auditor" in refused.get_json()["error"]
 
 
+def test_the_api_says_how_a_deal_stands_when_started_and_when_read(sg, api):
+    sam = api("sam")
+    r = sam("POST", "/api/v1/instances", json={"process_id": "opportunity",
+                                               "data": {**GOOD_PROSPECT, "annual_revenue_musd": 30}})
+    assert r.status_code == 201
+    started = r.get_json()
+    assert started["status"] == "completed"
+    assert {k: started["outcome"][k] for k in ("kind", "gate", "stage", "reason", "end_event")} == {
+        "kind": "killed", "gate": "qualification", "stage": "Qualification",
+        "reason": "annual revenue $30MM is below $50MM", "end_event": "EndEvent_Disqualified"}
+    assert started["outcome"]["text"] == "killed at the Qualification gate: annual revenue $30MM is below $50MM"
+    assert sam("GET", f"/api/v1/instances/{started['id']}").get_json()["outcome"] == started["outcome"]
+    running = sam("POST", "/api/v1/instances", json={"process_id": "opportunity", "data": GOOD_PROSPECT}).get_json()
+    assert running["outcome"]["kind"] == "open" and running["outcome"]["gate"] is None
+    schemas = document()["components"]["schemas"]
+    assert "outcome" in schemas["InstanceSummary"]["required"] and "outcome" in schemas["Instance"]["required"]
+    assert set(started["outcome"]) == set(schemas["Outcome"]["properties"])
+
+
 def test_the_openapi_document_describes_exactly_the_routes(app):
     r = app.test_client().get("/api/v1/openapi.json")
     assert r.status_code == 200

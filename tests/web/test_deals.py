@@ -42,6 +42,33 @@ def test_the_deals_page_shows_stage_status_end_and_gate_badges(sign_in, deals):
     assert "Small discount" in html
 
 
+def test_the_deals_list_and_page_show_each_deals_outcome(sign_in, deals, driver):
+    from tests.drive import close, sign_offs_and_gate
+    ends = {}
+    for result in ("won", "lost"):
+        ends[result] = iid = driver.start(deal_name=f"Deal to be {result}")["id"]
+        driver.work(iid, "Task_Discovery", "sam", **DISCOVERY)
+        driver.work(iid, "Task_DiscoveryGateReview", "lena", discovery_decision="go", discovery_note="fine")
+        sign_offs_and_gate(driver, iid)
+        close(driver, iid, result)
+    lena = sign_in("lena")
+    html = lena.get("/deals").get_data(as_text=True)
+    outcome = re.compile(r'data-label="Outcome" class="outcome">(.*?)</td>', re.S)
+
+    def shown(title):
+        return " ".join(re.sub(r"<[^>]+>", " ", outcome.search(row(html, title)).group(1)).split())
+    assert shown("Tiny shop") == "killed at Qualification annual revenue $20MM is below $50MM"
+    assert shown("Deal to be won") == "won" and shown("Deal to be lost") == "lost"
+    assert shown("Big plant") == "open" and shown("Small discount") == "open"
+    assert "completed" in row(html, "Deal to be won") and "completed" in row(html, "Tiny shop"), "status stays"
+
+    won = lena.get(f"/deals/{ends['won']}").get_data(as_text=True)
+    assert 'data-outcome="won"' in won and "Ended at Deal won" in text(lena.get(f"/deals/{ends['won']}"))
+    assert 'data-outcome="lost"' in lena.get(f"/deals/{ends['lost']}").get_data(as_text=True)
+    killed = text(lena.get(f"/deals/{deals['killed']}"))
+    assert "Killed at the Qualification gate Reason: annual revenue $20MM is below $50MM" in killed
+
+
 def test_the_deals_page_filters_by_status(sign_in, deals):
     sam = sign_in("sam")
     done = sam.get("/deals?status=completed").get_data(as_text=True)

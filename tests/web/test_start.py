@@ -44,6 +44,27 @@ def test_starting_a_deal_opens_its_page(sg, sign_in, app):
     assert shown["started_by"] == "sam" and shown["data"]["budget_confirmed"] is True
 
 
+def test_a_prospect_the_qualification_gate_kills_is_reported_as_killed_not_as_started(sign_in, app):
+    sam = sign_in("sam")
+    r = sam.post("/start/opportunity", as_form({**GOOD_PROSPECT, "deal_name": "Tiny shop", "annual_revenue_musd": 20}))
+    html = sam.get(r.location).get_data(as_text=True)
+    flash = re.search(r'<p class="flash flash-(\w+)" role="status">([^<]*)</p>', html)
+    assert flash.group(1) == "warning", "not a green success"
+    assert " ".join(flash.group(2).split()) == ("Started Tiny shop, and it was killed at the Qualification gate: "
+                                                "annual revenue $20MM is below $50MM.")
+    banner = re.search(r'<div class="outcome-banner outcome-banner-killed"[^>]*data-outcome="killed">(.*?)</div>',
+                       html, re.S)
+    words = " ".join(re.sub(r"<[^>]+>", " ", banner.group(1)).split())
+    assert words == ("Killed at the Qualification gate Reason: annual revenue $20MM is below $50MM "
+                     "Ended at Disqualified")
+
+    r = sam.post("/start/opportunity", as_form(GOOD_PROSPECT))
+    html = sam.get(r.location).get_data(as_text=True)
+    assert '<p class="flash flash-success" role="status">Started Acme pumps.</p>' in html
+    assert "outcome-banner" not in html, "an open deal has no outcome to announce"
+    assert 'deal-outcome-open" title="open">open</span>' in html
+
+
 def test_a_bad_start_form_is_shown_again_and_nothing_is_started(sg, sign_in, app):
     sam = sign_in("sam")
     before = stored(sg)
