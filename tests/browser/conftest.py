@@ -110,17 +110,18 @@ PASSWORD = "correct horse 42"
 
 
 @contextlib.contextmanager
-def serve_catalog(db: Path):
+def serve_catalog(db: Path, clock=None):
     """The real web app on a fresh SQLite file at `db`: the shipped catalog deployed and the
     standard staff (tests/conftest.py STAFF), each with the password PASSWORD; no demo data.
-    Yields an object with .url (the server) and .sg (the same Stagegate the app uses)."""
+    Yields an object with .url (the server) and .sg (the same Stagegate the app uses); `clock`
+    (e.g. a FrozenClock) is the app's time."""
     from engine.bootstrap import bootstrap
     from engine.deployment import collect_files, deploy
     from engine.users import add_user
     from tests.conftest import DIAGRAMS, STAFF
     from web import create_app
 
-    sg = bootstrap(f"sqlite:///{db}", migrate=True)
+    sg = bootstrap(f"sqlite:///{db}", clock=clock, migrate=True)
     deploy(sg, collect_files([DIAGRAMS]), actor="cli:test")
     for name, roles in STAFF.items():
         add_user(sg, name, roles, "cli:test", password=PASSWORD)
@@ -143,18 +144,22 @@ def live_app(tmp_path_factory, assets_installed):
         yield server
 
 
+def signed_in(page, name: str):
+    """`page` after signing in as `name` (password PASSWORD) through the login form."""
+    page.goto("/login")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", PASSWORD)
+    with page.expect_navigation():
+        page.locator("form").filter(has=page.locator("input[name=password]")).locator(
+            "button[type=submit], input[type=submit]").first.click()
+    assert "/login" not in page.url, f"{name} could not sign in: {page.inner_text('body')[:500]}"
+    page.user = name
+    return page
+
+
 @pytest.fixture
 def sign_in(new_page, live_app):
     """Factory: a page signed in as `name`, in a browser context of its own, on the inbox."""
     def make(name: str):
-        page = new_page(live_app.url)
-        page.goto("/login")
-        page.fill("input[name=username]", name)
-        page.fill("input[name=password]", PASSWORD)
-        with page.expect_navigation():
-            page.locator("form").filter(has=page.locator("input[name=password]")).locator(
-                "button[type=submit], input[type=submit]").first.click()
-        assert "/login" not in page.url, f"{name} could not sign in: {page.inner_text('body')[:500]}"
-        page.user = name
-        return page
+        return signed_in(new_page(live_app.url), name)
     return make

@@ -50,8 +50,11 @@ def test_the_auditor_sees_the_path_and_the_margin_sign_off_of_a_won_deal(sign_in
     # and the deal now at the look-back.
     for element in ("Task_Discovery", "Task_SignOffPricing", "Task_SignOffDelivery", "Task_Negotiate"):
         assert svg.locator(f"[data-element-id={element}].visited").count() == 1, element
-    for flow in ("Flow_PricingToJoin", "Flow_JoinToReview", "Flow_SplitToPricing"):
+    for flow in ("Flow_PricingToJoin", "Flow_JoinToReview", "Flow_SplitToPricing", "Flow_Won"):
         assert svg.locator(f"[data-element-id={flow}].taken").count() == 1, flow
+    # Won, so out of "Won or lost?" by the won flow only, though both lead to the same merge.
+    assert svg.locator("[data-element-id=Flow_Lost].taken").count() == 0
+    assert svg.locator("[data-element-id=Flow_Lost]").count() == 1
     assert [svg.locator(".current-task").first.get_attribute("data-element-id")] == ["Task_LookBack"]
     badge = box.locator("[data-container-id=Task_Discovery] .visit-badge, .djs-overlays[data-container-id=Task_Discovery] .visit-badge")
     assert badge.inner_text() == "\u00d72"
