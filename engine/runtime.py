@@ -179,8 +179,8 @@ class Runner:
         self.origins: dict[str, dict] = {}
         self._current = None  # the engine task being run, to say where a failure happened
         # Escalation tasks of the diagram and the task each chases (their `escalates` property).
-        self._escalations = {eid: el["properties"]["escalates"] for eid, el in model["elements"].items()
-                             if (el.get("properties") or {}).get("escalates")}
+        self._escalations = {eid: el["properties"]["escalates"].strip() for eid, el in model["elements"].items()
+                             if ((el.get("properties") or {}).get("escalates") or "").strip()}
 
     # -- observation -------------------------------------------------------
     def _element(self, task) -> dict:

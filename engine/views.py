@@ -9,9 +9,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from .actors import load_user, roles_of
-from .metrics.history import utc
 from .deployment import latest_process_versions
 from .errors import NotFound, Refused
+from .metrics.history import utc
 from .models import AuditEvent, GateDecision, HumanTask, Instance, ProcessVersion, Source
 from .queries import _event_row, _task_row, gate_query, gate_row, instance as instance_query
 from .readonly import is_auditor
@@ -185,9 +185,10 @@ def task(sg, task_id: str, user: str) -> dict:
 def _chased_task(s, ht: HumanTask, now) -> dict | None:
     """The task an escalation chases (its element's `escalates`): the latest of that element on the
     deal opened before the escalation, with how many hours past its due time it is (or was, when done)."""
-    inst = s.get(Instance, ht.instance_id)
-    element = s.get(ProcessVersion, inst.process_version_id).model["elements"].get(ht.element_id, {})
-    chases = (element.get("properties") or {}).get("escalates")
+    model = s.execute(select(ProcessVersion.model).join(Instance, Instance.process_version_id == ProcessVersion.id)
+                      .where(Instance.id == ht.instance_id)).scalar_one()
+    element = model["elements"].get(ht.element_id, {})
+    chases = ((element.get("properties") or {}).get("escalates") or "").strip()
     if not chases:
         return None
     chased = s.execute(select(HumanTask).where(HumanTask.instance_id == ht.instance_id, HumanTask.element_id == chases,

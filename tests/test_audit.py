@@ -95,8 +95,10 @@ def _row(sg, seq) -> dict:
 
 
 def _put_back(sg, row) -> None:
+    table = AuditEvent.__table__
+    stored = {k: v for k, v in row.items() if table.c[k].computed is None}  # the database computes the others
     with sg.engine.begin() as conn:
-        conn.execute(AuditEvent.__table__.insert().values(**row))
+        conn.execute(table.insert().values(**stored))
 
 
 # Each change tampers with row `seq` of `n` and returns (the row verify must name, how to undo it).

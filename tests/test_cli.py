@@ -86,6 +86,8 @@ def test_killed_deal_shows_where_it_ended(cli):
     assert shown["outcome"]["kind"] == "killed" and shown["outcome"]["gate"] == "qualification"
     lines = cli("show", iid).stdout.splitlines()
     assert lines[1] == "outcome: killed at the Qualification gate: annual revenue $30MM is below $50MM"
+    gate = [line for line in cli("history", iid).stdout.splitlines() if "gate_decided" in line]
+    assert len(gate) == 1 and "engine (after sam)" in gate[0], "the engine decided on sam's start"
 
 
 @pytest.mark.parametrize("args, message", [
