@@ -224,9 +224,10 @@ def _dialect(*languages) -> str:
     """The expression language a DMN element is written in: the nearest one declared, else Python."""
     for language in languages:
         text = (language or "").strip()
+        if text.lower() in FEEL_LANGUAGES:
+            return "feel"
         if text:
-            return "feel" if text.lower() in FEEL_LANGUAGES else text.lower() if text.lower() in (
-                "python", "juel") else text
+            return text.lower() if text.lower() in ("python", "juel") else text
     return "python"
 
 
@@ -268,12 +269,10 @@ def decision_table(table, decision, file_name: str, language: str | None) -> dic
                         "values_text": values_text, "values": _listed_values(values_text)})
     for row, rule in enumerate(table.xpath("./dmn:rule", namespaces=q), start=1):
         description = rule.find("dmn:description", namespaces=q)
-        cells = {}
-        for kind, column_dialects in (("inputEntry", [i["dialect"] for i in inputs]), ("outputEntry", [])):
-            cells[kind] = [{"text": _text(e, q), "line": e.sourceline, "id": e.get("id"),
-                            "dialect": _dialect(e.get("expressionLanguage"),
-                                                *(column_dialects[n:n + 1] or [language]))}
-                           for n, e in enumerate(rule.xpath(f"./dmn:{kind}", namespaces=q))]
+        # An entry is in its own expressionLanguage, else the table's (an inputExpression's is its own).
+        cells = {kind: [{"text": _text(e, q), "line": e.sourceline, "id": e.get("id"),
+                         "dialect": _dialect(e.get("expressionLanguage"), language)}
+                        for e in rule.xpath(f"./dmn:{kind}", namespaces=q)] for kind in ("inputEntry", "outputEntry")}
         rules.append({"id": rule.get("id"), "row": row, "line": rule.sourceline,
                       "description": " ".join(description.text.split()) if description is not None
                       and description.text else None,

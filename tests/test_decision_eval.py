@@ -145,3 +145,14 @@ def test_a_table_is_a_pure_function_of_plain_data():
     table = table_of((DIAGRAMS / "qualification.dmn").read_bytes())
     data = {"annual_revenue_musd": 30, "industry": "energy", "budget_confirmed": True}
     assert decide(json.loads(json.dumps(table)), data, Recorder()) == decide(table, data, Recorder())
+
+
+def test_each_cell_records_the_language_it_is_written_in():
+    xml = f.table("t", [("R1", ["< 5"], ['"a"']), ("R2", ["[1..5]"], ['"b"'])], hit_policy="FIRST")
+    xml = xml.replace('<inputEntry id="R2_in0">', '<inputEntry id="R2_in0" expressionLanguage="feel">')
+    xml = xml.replace('typeRef="number">', 'typeRef="number" expressionLanguage="juel">')
+    table = table_of(xml)
+    assert table["inputs"][0]["dialect"] == "juel"  # the input expression's own language only
+    assert [r["inputs"][0]["dialect"] for r in table["rules"]] == ["python", "feel"]
+    with pytest.raises(CellRefused):
+        parse("[1..5]", "feel")  # read only once issue 17 brings FEEL; never as Python
