@@ -12,6 +12,7 @@ from .actors import is_operator, load_user, require_any_role
 from .errors import InvalidDiagram, Problem
 from .models import DecisionVersion, ProcessVersion, Source
 from .readonly import audited_refusals, forbid_auditor
+from .runtime import helper_names
 from workflows.vocabulary import DESIGNER_ROLE
 
 SUFFIXES = {".bpmn", ".dmn", ".xml"}
@@ -98,7 +99,7 @@ def _read_documents(files) -> list:
 def _prepare(sg, s, docs) -> tuple[list, list, dict]:
     """The documents with their deployed context, parsed and serialized; or InvalidDiagram."""
     docs = docs + _deployed_context(s, docs)
-    parsed, problems = parsing.parse_batch(docs)
+    parsed, problems = parsing.parse_batch(docs, helper_names(sg.script_engine))
     if problems:
         raise InvalidDiagram(problems)
     dumps = {}

@@ -5,11 +5,12 @@ is refused before any data is read.
 """
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from sqlalchemy import func, select
 
-from . import audit, deployment, lint, parsing
+from . import audit, deployment, lint, metrics, parsing
 from .actors import load_user, require_any_role
 from .clock import iso
 from .errors import Conflict, InvalidDiagram, NotFound, Problem, Refused
@@ -209,6 +210,31 @@ def deploy(sg, actor: str, file_name: str, content: bytes, comment: str | None,
         s.execute(Draft.__table__.delete().where(Draft.kind == kind, Draft.key == key))
 
     return deployment.deploy(sg, [(_file_name(key, kind), content)], actor, comment, also=drop_draft)
+
+
+def deploy_preview(sg, actor: str, file_name: str, content: bytes) -> dict:
+    """What deploying a decision table from the editor would change, for the designer to confirm:
+    whether it differs from the deployed version and, if so, its what-if over the recorded gate
+    decisions. InvalidDiagram when deploy would refuse it."""
+    with sg.uow(write=False) as uow:
+        _require(uow, actor, [DESIGNER_ROLE], "deploy diagrams")
+    kind, key, _ = _identify(file_name, content)
+    if kind != "dmn":
+        return {"kind": kind, "key": key, "changed": True, "what_if": None, "summary": None}
+    problems = deployment.check(sg, [(_file_name(key, kind), content)])
+    if problems:
+        raise InvalidDiagram(problems)
+    with sg.uow(write=False) as uow:
+        newest = uow.session.execute(select(DecisionVersion).where(DecisionVersion.decision_id == key)
+                                     .order_by(DecisionVersion.version.desc()).limit(1)).scalars().first()
+        deployed = (newest.version, newest.dmn_sha256) if newest is not None else (None, None)
+    if deployed[1] == hashlib.sha256(content).hexdigest():
+        return {"kind": kind, "key": key, "version": deployed[0], "changed": False, "what_if": None,
+                "summary": f"{key} version {deployed[0]} already has this content; deploying changes nothing."}
+    result = metrics.what_if(sg, content, _file_name(key, kind))
+    return {"kind": kind, "key": key, "version": deployed[0], "changed": True, "summary": metrics.what_if_summary(result),
+            "what_if": [{"decision": d["decision"], "replayed": d["replayed"], "changed": d["changed"],
+                         "transitions": d["transitions"], "failures": len(d["failures"])} for d in result["decisions"]]}
 
 
 @audited_refusals

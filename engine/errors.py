@@ -33,6 +33,7 @@ class Problem:
     element_id: str | None = None
     element_name: str | None = None
     line: int | None = None
+    cell: dict | None = None  # a decision table cell: {"rule", "row", "column", "kind"}, for the designer to mark
 
     def __str__(self) -> str:
         where = self.file or "<input>"
@@ -52,6 +53,7 @@ class Problem:
             "element_name": self.element_name,
             "line": self.line,
             "reason": self.reason,
+            "cell": self.cell,
         }
 
 

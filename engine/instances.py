@@ -85,7 +85,8 @@ def _start_once(sg, process_id, actor, data, once) -> dict:
         require_any_role(user, start.get("roles", []), f"start '{pv.name or process_id}'")
         values = forms.validate(pv.model.get("start_form", []), data)
         spec, subs = sg.specs.spec_for(pv.id, lambda: pv.spec)
-        runner = Runner(new_workflow(spec, subs, sg.script_engine, values), pv.model, sg.clock)
+        runner = Runner(new_workflow(spec, subs, sg.script_engine, values), sg.specs.version(pv.id, lambda: pv).model,
+                        sg.clock)
         now = sg.now()
         instance = Instance(process_version_id=pv.id, process_id=pv.process_id, version=pv.version,
                             status="running", data={}, state={}, started_at=now, started_by=actor)

@@ -16,6 +16,8 @@ from SpiffWorkflow.util.task import TaskState
 
 from . import sandbox
 from .compaction import compact
+from .decision_eval import DecisionFailed, decide
+from .decision_task import decision_key, is_decision
 from .timekeeping import clock_in_use
 from workflows.service_tasks import HANDLERS as SERVICE_HANDLERS
 from workflows.vocabulary import GATE_OUTCOMES
@@ -40,6 +42,25 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
 def make_script_engine(helpers: dict) -> PythonScriptEngine:
     """The script engine every workflow runs with."""
     return PythonScriptEngine(environment=SandboxedEnvironment(dict(helpers)))
+
+
+def evaluator(script_engine):
+    """evaluate(expression, context): the script engine's sandboxed evaluation, with the helpers in scope."""
+    return script_engine.environment.evaluate
+
+
+def helper_names(script_engine) -> set[str]:
+    """The names of the helper functions diagram expressions may call."""
+    return set(script_engine.environment.globals)
+
+
+def merge_outputs(data: dict, outputs: dict) -> None:
+    """Set a decision's outputs in the data; a nested output ('item.y') goes inside its field."""
+    for key, value in outputs.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            merge_outputs(data[key], value)
+        else:
+            data[key] = value
 
 
 def describe(exc: BaseException) -> str:
@@ -127,46 +148,45 @@ class Runner:
     def _element(self, task) -> dict:
         return self.model["elements"].get(_bpmn_id(task) or "", {})
 
-    def _will_run(self, task) -> None:
-        el = self._element(task)
-        if el.get("type") == "businessRuleTask":
-            self._decide(task, el)
+    def _table(self, task_spec) -> dict | None:
+        kind, key = decision_key(task_spec)
+        tables = self.model.get("decision_tables") or {}
+        if kind == "decision":
+            return tables.get(key)
+        return next((t for t in tables.values() if t.get("id") == key), None)
 
-    def _decide(self, task, el) -> None:
-        engine = task.task_spec.dmnEngine
-        table = engine.decision_table
-        script_engine = task.workflow.script_engine
-        inputs = {}
-        for inp in table.inputs:
-            label = inp.label or inp.expression
-            try:
-                inputs[label] = plain(script_engine.evaluate(task, inp.expression)) if inp.expression else None
-            except Exception:  # noqa: BLE001 - reported by decide() below with the row
-                inputs[label] = None
-        rules = engine.decide(task)
-        if not rules:
-            raise EngineFailure(
-                f"decision '{el.get('decision_ref')}' has no rule matching the inputs {inputs}",
-                el.get("id"), el.get("name"), plain(task.data))
-        outputs = rules[0].output_as_dict(task) if len(rules) == 1 else engine.result(task)
-        origin = {"kind": "rule", "decision": el.get("decision_ref"), "element_id": el.get("id"),
-                  "rules": [r.id for r in rules],
-                  "description": "; ".join(r.description for r in rules if r.description) or None}
-        for key in outputs:
+    def _decide(self, task) -> None:
+        """Decide a business rule task's table on the task's data, set its outputs and complete the task."""
+        el = self._element(task)
+        where = (el.get("id") or _bpmn_id(task), el.get("name") or getattr(task.task_spec, "bpmn_name", None))
+        table = self._table(task.task_spec)
+        if table is None:
+            raise EngineFailure(f"this version has no decision table for business rule task {where[0]} "
+                                f"({' '.join(decision_key(task.task_spec))})", *where, plain(task.data))
+        try:
+            result = decide(table, task.data, evaluator(task.workflow.script_engine))
+        except DecisionFailed as exc:
+            raise EngineFailure(str(exc), *where, plain(task.data)) from None
+        merge_outputs(task.data, result["outputs"])
+        origin = {"kind": "rule", "decision": table["decision"], "element_id": where[0],
+                  "rules": [r["id"] for r in result["rules"]], "description": result["description"]}
+        for key in result["outputs"]:
             self.origins[key] = origin
         self.log.events.append({
             "kind": "decision_evaluated",
-            "element_id": el.get("id"),
+            "element_id": where[0],
             "details": {
-                "element_name": el.get("name"),
-                "decision": el.get("decision_ref"),
-                "table": table.name or table.id,
-                "hit_policy": table.hit_policy,
-                "inputs": inputs,
-                "matched_rules": [{"id": r.id, "row": r.row_number, "description": r.description} for r in rules],
-                "outputs": plain(dict(outputs)),
+                "element_name": where[1],
+                "decision": table["decision"],
+                "table": table["id"],
+                "hit_policy": table["hit_policy"],
+                **({"aggregation": table["aggregation"]} if table.get("aggregation") else {}),
+                "inputs": plain(result["inputs"]),
+                "matched_rules": result["rules"],
+                "outputs": plain(result["outputs"]),
             },
         })
+        task.complete()
 
     def _serve(self, task) -> None:
         """Run a service task's handler on a copy of the data and merge what it returns."""
@@ -273,8 +293,9 @@ class Runner:
             for task in [t for t in w.tasks.values() if t.state == TaskState.READY]:
                 if task.state == TaskState.READY and not task.task_spec.manual:
                     self._current = task
-                    self._will_run(task)
-                    if self._element(task).get("type") == "serviceTask":
+                    if is_decision(task.task_spec):
+                        self._decide(task)
+                    elif self._element(task).get("type") == "serviceTask":
                         self._serve(task)
                     else:
                         task.run()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from . import sandbox
+from . import decision_checks, sandbox
 from .diagram_model import BPMN_NS, CAMUNDA_NS
 from .errors import Problem
 from workflows.service_tasks import HANDLERS as SERVICE_HANDLERS
@@ -56,29 +56,6 @@ def _dialect_hint(source: str) -> str:
     if "getDataObject(" in text or re.match(r"^\w+:\w+\(", text):
         return " (this is an XPath expression; write a Python expression over the process data)"
     return ""
-
-
-def check_dmn_cell(kind: str, text: str | None) -> str | None:
-    """Like check_expression, for a decision table cell as the DMN engine will run it."""
-    text = (text or "").strip()
-    if not text or text == "-":
-        return None
-    if kind.endswith("input") and kind.startswith("rule"):
-        # Input entries are tests on the column's value: "< 50", "in [...]", "'gold'", "? > 3".
-        if "?" in text:
-            return check_expression(text.replace("?", "dmninputexpr"))
-        if check_expression(text) is None:
-            return None
-        # The DMN engine glues the column's expression straight onto the cell, no space,
-        # so "in [...]" breaks at run time; "? in [...]" is how to write it.
-        reason = check_expression(f"dmninputexpr{text}")
-        if reason is None and (text[0].isalnum() or text[0] == "_"):
-            # "in [1, 2]" glued gives "amountin [1, 2]": one unknown name, which compiles.
-            reason = "the cell's first word merges into the column's expression"
-        if reason and text.split()[0] in ("in", "not", "is"):
-            reason += f" (write it as `? {text}`)"
-        return reason
-    return check_expression(text)
 
 
 def lint_process(model: dict, known_decisions: set[str], known_processes: set[str]) -> list[Problem]:
@@ -250,16 +227,21 @@ def lint_document(root, file_name: str) -> list[Problem]:
 
 
 def lint_decision(decision: dict) -> list[Problem]:
-    """Problems that make a decision table unfit to deploy."""
+    """Problems that make a decision table unfit to deploy (engine/decision_checks.py checks the table)."""
     problems = []
     if not decision["id"]:
-        problems.append(Problem(decision["file"], "a decision has no id", None, decision["name"]))
+        problems.append(Problem(decision["file"], "a decision has no id", None, decision["name"], decision["line"]))
     if not decision["has_table"]:
         problems.append(Problem(decision["file"], "decision has no decision table (only tables are supported)",
-                                decision["id"], decision["name"]))
-    for kind, text, line in decision["cells"]:
-        reason = check_dmn_cell(kind, text)
-        if reason:
-            problems.append(Problem(decision["file"], f"{kind} `{text}` does not compile: {reason}",
-                                    decision["id"], decision["name"], line))
+                                decision["id"], decision["name"], decision["line"]))
+    elif decision["tables"] > 1:
+        problems.append(Problem(decision["file"], "decision has more than one decision table; give each its own "
+                                "decision", decision["id"], decision["name"], decision["line"]))
+    if decision["requires"]:
+        problems.append(Problem(decision["file"], "decision requires other decisions ("
+                                + ", ".join(r.lstrip("#") for r in decision["requires"]) + "); decision graphs "
+                                "are not supported yet: give the business rule task one decision table that "
+                                "reads the process's data", decision["id"], decision["name"], decision["line"]))
+    if decision["table"] is not None:
+        problems.extend(decision_checks.lint_table(decision))
     return problems

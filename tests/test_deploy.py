@@ -181,7 +181,7 @@ BROKEN = {
         "deal.bpmn", "Task_Review", "Review deal", "user task is outside any lane"),
     "dmn cell does not compile": (
         [("deal.bpmn", f.process(decision_ref="discount")), ("discount.dmn", f.decision(output="10 +* 2"))],
-        "discount.dmn", "discount", "Discount", "output `10 +* 2` does not compile"),
+        "discount.dmn", "discount", "Discount", "output 'discount' `10 +* 2` does not compile"),
     "dmn input cell glued to the column": (
         [("discount.dmn", f.decision(input_entry="in [1000, 2000]"))],
         "discount.dmn", "discount", "Discount", "write it as `? in [1000, 2000]`"),

@@ -177,6 +177,19 @@ def deploy():
     return jsonify({"ok": True, "results": results})
 
 
+@bp.route("/deploy/preview", methods=["POST"])
+@login_required
+@engine_errors
+def deploy_preview():
+    """JSON: before a decision table is deployed, whether it changed and what its what-if replay finds."""
+    name, content, _ = _posted_diagram()
+    try:
+        preview = designer.deploy_preview(stagegate(), current_actor(), name, content)
+    except InvalidDiagram as exc:
+        return _refused(exc)
+    return jsonify({"ok": True, **preview})
+
+
 @bp.route("/import", methods=["POST"])
 @login_required
 @engine_errors

@@ -35,6 +35,28 @@ def what_if(sg, content: bytes, file_name: str = "draft.dmn", process_id: str | 
     return {"file": file_name, "decisions": [_replay(sg, d, process_id) for d in drafts]}
 
 
+def summary(result: dict) -> str:
+    """One sentence on what a what-if replay found: "this changes 44 past go decisions to kill"."""
+    replayed = sum(d["replayed"] for d in result["decisions"])
+    failed = sum(len(d["failures"]) for d in result["decisions"])
+    moves = Counter()
+    for d in result["decisions"]:
+        for t in d["transitions"]:
+            moves[(t["from"], t["to"])] += t["count"]
+    if not replayed and not failed:
+        return "No recorded gate decision was made by this table, so the replay has nothing to compare."
+    parts = [f"{n} past {a} decision{'s' if n != 1 else ''} to {b}" for (a, b), n in sorted(moves.items())]
+    text = ("This changes " + _joined(parts) if parts else "This changes none of the past gate decisions")
+    text += f" (of {replayed} replayed)"
+    if failed:
+        text += f"; {failed} could not be replayed"
+    return text + "."
+
+
+def _joined(parts: list[str]) -> str:
+    return ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
+
+
 def _replay(sg, draft, process_id) -> dict:
     with sg.uow(write=False) as uow:
         s = uow.session
