@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from . import sandbox
+from . import forms, sandbox
 from .diagram_model import BPMN_NS, CAMUNDA_NS
 from .errors import Problem
 from workflows.service_tasks import HANDLERS as SERVICE_HANDLERS
@@ -165,6 +165,8 @@ def lint_process(model: dict, known_decisions: set[str], known_processes: set[st
                 problems.append(_problem(model, el, "a form field has no id"))
             elif field["id"].startswith("_"):
                 problems.append(_problem(model, el, f"form field id '{field['id']}' may not start with '_'"))
+            for reason in forms.definition_problems(field):
+                problems.append(_problem(model, el, f"form field '{field.get('id')}' {reason}"))
     return problems
 
 
