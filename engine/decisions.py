@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 
 from . import validation
+from .definitions import owner_of
 from .errors import InvalidDiagram, Problem
 from .parsing import Document, _problem_from_spiff, read_document
 from .runtime import describe, flow_outcome, plain
@@ -87,6 +88,9 @@ def _tables(doc: Document) -> list[DraftDecision]:
 def gate_outcome(script_engine, model: dict, gateway_id: str, data: dict) -> str | None:
     """The outcome an exclusive gate would take on `data`: the first outgoing flow whose
     condition holds, else the default flow (None when no flow would be taken)."""
+    model = owner_of(model, gateway_id)  # the gateway may be in a process the deal's own calls
+    if model is None:
+        raise DecisionFailed(f"the gateway {gateway_id} is not in the deal's stored diagram")
     el = model["elements"][gateway_id]
     flows = [model["flows"][f] for f in el.get("outgoing", [])]
     task = _Probe(dict(data), script_engine, gateway_id, "")

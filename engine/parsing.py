@@ -10,7 +10,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from . import diagram_model, validation, xmlsafe
+from . import definitions, diagram_model, validation, xmlsafe
 from .errors import Problem
 
 
@@ -156,7 +156,9 @@ def parse_batch(docs: list[Document]) -> tuple[list[ParsedProcess], list[Problem
             except Exception as exc:  # noqa: BLE001
                 problems.append(_locate(_problem_from_spiff(exc, doc.file_name), docs))
                 continue
-            parsed.append(ParsedProcess(pid, model["name"], doc, spec, subs, model,
+            # Stored with the models of the processes it calls, as they are now, like its spec.
+            stored = definitions.with_called(model, {p: m for p, (_, m) in processes.items()})
+            parsed.append(ParsedProcess(pid, model["name"], doc, spec, subs, stored,
                                         _sources_used(model, processes, decisions)))
     return (parsed if not problems else []), problems
 

@@ -13,6 +13,11 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from sqlalchemy.orm import object_session
+
+from .definitions import CALLED, calls, every_definition, with_called
+from .models import Source
+from .parsing import read_document
 
 
 class _StateOnlyWorkflowConverter(BpmnWorkflowConverter):
@@ -54,7 +59,26 @@ class VersionInfo:
 
     @property
     def has_timers(self) -> bool:
-        return any("timerEventDefinition" in e.get("event_definitions", []) for e in self.model["elements"].values())
+        return any("timerEventDefinition" in e.get("event_definitions", [])
+                   for m in every_definition(self.model) for e in m["elements"].values())
+
+
+def stored_model(pv) -> dict:
+    """A stored version's model with the models of the processes it calls.
+
+    A version deployed before those were stored with it gets them from the files it was
+    deployed with (its called processes' sources are among `dmn_sha256s`)."""
+    model = pv.model
+    if CALLED in model or not calls(model):
+        return model
+    s = object_session(pv)
+    models = {}
+    for sha in pv.dmn_sha256s or []:
+        src = s.get(Source, sha)
+        if src is not None and src.kind == "bpmn":
+            doc = read_document(src.file_name, src.content, deployed=True)
+            models.update((p["process_id"], p) for p in getattr(doc, "processes", []))
+    return with_called(model, models)
 
 
 class SpecStore:
@@ -71,7 +95,7 @@ class SpecStore:
         hit = self._versions.get(version_id)
         if hit is None:
             pv = load_row()
-            hit = VersionInfo(pv.id, pv.process_id, pv.version, pv.name, pv.model)
+            hit = VersionInfo(pv.id, pv.process_id, pv.version, pv.name, stored_model(pv))
             self._versions[version_id] = hit
             if len(self._versions) > self._cache_size:
                 self._versions.popitem(last=False)

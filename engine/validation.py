@@ -130,8 +130,8 @@ def lint_process(model: dict, known_decisions: set[str], known_processes: set[st
                     model, el,
                     "gateway has neither a default flow nor a condition on every outgoing flow "
                     f"(no condition on {', '.join(bare)})"))
-        if tag == "userTask" and not el.get("lane"):
-            problems.append(_problem(model, el, "user task is outside any lane, so no role may work it"))
+        if tag == "userTask":
+            problems.extend(_problem(model, el, reason) for reason in _assignment_problems(el))
         if tag == "businessRuleTask":
             ref = el.get("decision_ref")
             if not ref:
@@ -168,6 +168,22 @@ def lint_process(model: dict, known_decisions: set[str], known_processes: set[st
             for reason in forms.definition_problems(field):
                 problems.append(_problem(model, el, f"form field '{field.get('id')}' {reason}"))
     return problems
+
+
+def _assignment_problems(el: dict) -> list[str]:
+    """Why nobody, or not whom the diagram says, could work this user task."""
+    written = el.get("assignment") or {}
+    problems = [f"camunda:{attr} `{text}` is an expression, which the engine does not evaluate here yet; "
+                "write a comma-separated list of names" + (" (or put the task in a lane)" if attr == "candidateGroups" else "")
+                for attr, text in written.items() if attr != "assignee" and re.search(r"[$#]\{", text)]
+    if problems or el.get("roles") or el.get("candidate_users"):
+        return problems
+    if written.get("assignee"):
+        return [f"user task names only camunda:assignee `{written['assignee']}`, which the engine does not "
+                "honour yet, so no role may work it: put it in a lane or give it camunda:candidateGroups "
+                "or camunda:candidateUsers"]
+    return ["user task is outside any lane and names no camunda:candidateGroups or camunda:candidateUsers, "
+            "so no role may work it"]
 
 
 def call_cycle(model: dict, models: dict) -> list[str] | None:
