@@ -37,9 +37,14 @@ def reader_keys(user: User) -> set[str]:
     return inbox_keys(user) | headed_departments(user)
 
 
+def works(held: set[str], name: str, roles: list[str], candidate_users: list[str] | None) -> bool:
+    """True if someone called `name` holding the roles `held` may work a task of `roles` and `candidate_users`."""
+    return bool(held & set(roles)) or name in (candidate_users or [])
+
+
 def may_work(user: User, roles: list[str], candidate_users: list[str] | None) -> bool:
     """True if `user` holds one of the task's roles or is one of its candidate users."""
-    return bool(roles_of(user) & set(roles)) or user.name in (candidate_users or [])
+    return works(roles_of(user), user.name, roles, candidate_users)
 
 
 def oversees(user: User, roles: list[str]) -> bool:

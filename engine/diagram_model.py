@@ -11,6 +11,7 @@ from lxml import etree
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+ACTIVITI_NS = "http://activiti.org/bpmn"  # Camunda's predecessor; old models still use it
 DMN_NAMESPACES = {
     "http://www.omg.org/spec/DMN/20151101/dmn.xsd",
     "http://www.omg.org/spec/DMN/20180521/MODEL/",
@@ -103,9 +104,13 @@ def _names(text: str | None) -> list[str]:
 
 
 def _assignment(el) -> dict:
-    """The camunda: attributes that say who works a user task, as written (for deploy's checks)."""
-    return {a: el.get(f"{{{CAMUNDA_NS}}}{a}") for a in ASSIGNMENT_ATTRIBUTES
-            if el.get(f"{{{CAMUNDA_NS}}}{a}") is not None}
+    """The attributes that say who works a user task, as written (for deploy's checks); those in
+    the older Activiti namespace, which the engine does not read, under "activiti:<name>"."""
+    found = {a: el.get(f"{{{CAMUNDA_NS}}}{a}") for a in ASSIGNMENT_ATTRIBUTES
+             if el.get(f"{{{CAMUNDA_NS}}}{a}") is not None}
+    found.update({f"activiti:{a}": el.get(f"{{{ACTIVITI_NS}}}{a}") for a in ASSIGNMENT_ATTRIBUTES
+                  if el.get(f"{{{ACTIVITI_NS}}}{a}") is not None})
+    return found
 
 
 def _lanes(process) -> dict[str, str]:

@@ -175,9 +175,14 @@ def _assignment_problems(el: dict) -> list[str]:
     written = el.get("assignment") or {}
     problems = [f"camunda:{attr} `{text}` is an expression, which the engine does not evaluate here yet; "
                 "write a comma-separated list of names" + (" (or put the task in a lane)" if attr == "candidateGroups" else "")
-                for attr, text in written.items() if attr != "assignee" and re.search(r"[$#]\{", text)]
+                for attr, text in written.items() if attr in ("candidateGroups", "candidateUsers")
+                and re.search(r"[$#]\{", text)]
     if problems or el.get("roles") or el.get("candidate_users"):
         return problems
+    foreign = sorted(a for a in written if a.startswith("activiti:"))
+    if foreign:
+        return [f"user task names who works it only in the Activiti namespace ({', '.join(foreign)}), which the "
+                f"engine does not read: write them in the Camunda namespace (xmlns:camunda=\"{CAMUNDA_NS}\")"]
     if written.get("assignee"):
         return [f"user task names only camunda:assignee `{written['assignee']}`, which the engine does not "
                 "honour yet, so no role may work it: put it in a lane or give it camunda:candidateGroups "

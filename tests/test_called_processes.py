@@ -12,7 +12,7 @@ from engine import inbox as inbox_queries
 from engine import queries, views
 from engine.deployment import deploy
 from engine.errors import FormInvalid, Refused
-from engine.instances import complete_task, start_instance
+from engine.instances import complete_task
 from engine.models import ProcessVersion
 from engine.timers import fire_due_timers
 from tests import diagram_factory as f

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from engine import views
 from engine.errors import FormInvalid, StepFailed
@@ -27,7 +27,7 @@ def _page(task_id: str, values: dict | None = None, errors: dict | None = None, 
         "task.html", task=task, deal=deal, widgets=fields.widgets(form, values, errors),
         form_errors=fields.unknown_errors(errors or {}, form), failure=failure,
         data=key_data(deal), claimed_by_other=task["claimed_by"] not in (None, current_actor()),
-        assignees=assignees(sg, current_user, [task] if task["state"] == "ready" else [])), status
+        assignees=assignees(sg, [task] if task["state"] == "ready" else [])), status
 
 
 @bp.route("/tasks/<task_id>")
