@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import func, select
 
 from . import audit, views
+from .definitions import definition, every_definition
 from .actors import load_user
 from .clock import iso
 from .errors import FormInvalid, Refused
@@ -34,9 +35,10 @@ def _require_auditor(s, user: str) -> None:
 def _fields_by_id(model: dict) -> dict:
     """Every form field of the process by id (start form and task forms), for labels and enum names."""
     out = {f["id"]: f for f in model.get("start_form", [])}
-    for el in model["elements"].values():
-        for f in el.get("form") or []:
-            out.setdefault(f["id"], f)
+    for m in every_definition(model):
+        for el in m["elements"].values():
+            for f in el.get("form") or []:
+                out.setdefault(f["id"], f)
     return out
 
 
@@ -48,11 +50,12 @@ def _named_values(values: dict, fields: dict) -> list[dict]:
 def timeline(history: list[dict], model: dict) -> list[dict]:
     """The deal's events in order, each with the element's name, the data submitted with it
     (field: value) and, for decisions and sign-offs, the deal's data as it stood just before."""
-    fields, elements = _fields_by_id(model), model["elements"]
+    fields = _fields_by_id(model)
     known: dict = {}
     out = []
     for e in history:
         d = e["details"] or {}
+        elements = definition(model, d.get("called_process"))["elements"]  # the element's own process
         el = elements.get(e["element_id"] or "", {})
         entry = {**e, "element_name": el.get("name") or d.get("element_name") or e["element_id"],
                  "submitted": [], "data_before": []}
@@ -76,7 +79,8 @@ def deal_history(sg, instance_id: int, user: str) -> dict:
         s = uow.session
         _require_auditor(s, user)
         inst = s.get(Instance, int(instance_id))
-        model = s.get(ProcessVersion, inst.process_version_id).model if inst is not None else None
+        model = sg.specs.version(inst.process_version_id, lambda: s.get(ProcessVersion, inst.process_version_id)
+                                 ).model if inst is not None else None
     deal = views.deal(sg, instance_id, user)  # NotFound when there is no such deal
     return {**deal, "timeline": timeline(deal["history"], model)}
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from . import validation
 from .decision_eval import DecisionFailed, decide
+from .definitions import owner_of
 from .errors import InvalidDiagram, Problem
 from .parsing import read_document
 from .runtime import evaluator, flow_outcome
@@ -45,6 +46,9 @@ def read_draft(content: bytes, file_name: str = "draft.dmn") -> list[DraftDecisi
 def gate_outcome(script_engine, model: dict, gateway_id: str, data: dict) -> str | None:
     """The outcome an exclusive gate would take on `data`: the first outgoing flow whose
     condition holds, else the default flow (None when no flow would be taken)."""
+    model = owner_of(model, gateway_id)  # the gateway may be in a process the deal's own calls
+    if model is None:
+        raise DecisionFailed(f"the gateway {gateway_id} is not in the deal's stored diagram")
     el = model["elements"][gateway_id]
     flows = [model["flows"][f] for f in el.get("outgoing", [])]
     evaluate = evaluator(script_engine)

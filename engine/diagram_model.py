@@ -12,6 +12,7 @@ from lxml import etree
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+ACTIVITI_NS = "http://activiti.org/bpmn"  # Camunda's predecessor; old models still use it
 DMN_NAMESPACES = {
     "http://www.omg.org/spec/DMN/20151101/dmn.xsd",
     "http://www.omg.org/spec/DMN/20180521/MODEL/",
@@ -95,6 +96,24 @@ def _form(el) -> list[dict]:
     return fields
 
 
+ASSIGNMENT_ATTRIBUTES = ("candidateGroups", "candidateUsers", "assignee")
+
+
+def _names(text: str | None) -> list[str]:
+    """A comma-separated camunda: list ("Accounting, Sales") as its names, blanks dropped."""
+    return [n.strip() for n in (text or "").split(",") if n.strip()]
+
+
+def _assignment(el) -> dict:
+    """The attributes that say who works a user task, as written (for deploy's checks); those in
+    the older Activiti namespace, which the engine does not read, under "activiti:<name>"."""
+    found = {a: el.get(f"{{{CAMUNDA_NS}}}{a}") for a in ASSIGNMENT_ATTRIBUTES
+             if el.get(f"{{{CAMUNDA_NS}}}{a}") is not None}
+    found.update({f"activiti:{a}": el.get(f"{{{ACTIVITI_NS}}}{a}") for a in ASSIGNMENT_ATTRIBUTES
+                  if el.get(f"{{{ACTIVITI_NS}}}{a}") is not None})
+    return found
+
+
 def _lanes(process) -> dict[str, str]:
     """flow node id -> name of the innermost lane that lists it."""
     lanes = {}
@@ -127,7 +146,7 @@ def process_model(process, file_name: str) -> dict:
             elif tag in FLOW_NODE_TAGS:
                 eid = el.get("id")
                 lane = lanes.get(eid, inherited_lane)
-                groups = [g for g in (el.get(f"{{{CAMUNDA_NS}}}candidateGroups") or "").split(",") if g.strip()]
+                groups = _names(el.get(f"{{{CAMUNDA_NS}}}candidateGroups"))
                 roles = []
                 for r in ([lane] if lane else []) + groups:
                     if role_key(r) and role_key(r) not in roles:
@@ -145,6 +164,9 @@ def process_model(process, file_name: str) -> dict:
                 }
                 if tag in ("userTask", "startEvent"):
                     item["form"] = _form(el)
+                if tag == "userTask":
+                    item["assignment"] = _assignment(el)
+                    item["candidate_users"] = list(dict.fromkeys(_names(el.get(f"{{{CAMUNDA_NS}}}candidateUsers"))))
                 if tag == "businessRuleTask":
                     item["decision_ref"] = el.get(f"{{{CAMUNDA_NS}}}decisionRef")
                 if tag == "serviceTask":

@@ -1,16 +1,26 @@
 """Check and coerce submitted values against a diagram's camunda:formData fields."""
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime
 
 from . import sandbox
 from .errors import FormInvalid
 
-_INT = re.compile(r"^[+-]?\d{1,19}$")
+# The field types the engine checks and stores: Camunda 7's built-in ones (string, long,
+# boolean, date, enum) and double, which Camunda 7 users add as a custom type. Any other
+# type is refused at deploy (validation.py), never read as text.
+FIELD_TYPES = ("string", "long", "double", "boolean", "date", "enum")
+# What people type for a number: digits with optional thousands commas in the right places
+# ("1,200" but never "1,2", which in much of the world means 1.2), and for a double a
+# decimal point and an exponent.
+_INT = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3}){1,6}|\d{1,19})$")  # a long has at most 19 digits
+_DECIMAL = re.compile(r"^[+-]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 _TRUE = {"true", "on", "yes", "1"}
 _FALSE = {"false", "off", "no", "0"}
 LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
+MAX_NUMBER_TEXT = 100  # characters; a longer "number" is a paste gone wrong
 
 
 def _blank(value) -> bool:
@@ -24,11 +34,32 @@ def _to_long(value):
         n = value
     elif isinstance(value, float) and value.is_integer():
         n = int(value)
-    elif isinstance(value, str) and _INT.match(value.strip().replace(",", "")):
+    elif isinstance(value, str) and len(value) <= MAX_NUMBER_TEXT and _INT.match(value.strip()):
         n = int(value.strip().replace(",", ""))
     else:
         raise ValueError("must be a whole number")
     if not LONG_MIN <= n <= LONG_MAX:
+        raise ValueError("is out of range")
+    return n
+
+
+_NOT_A_NUMBER = "must be a number (e.g. 1200.50 or 1,200.50)"
+
+
+def _to_double(value):
+    if isinstance(value, bool):
+        raise ValueError(_NOT_A_NUMBER)
+    if isinstance(value, int):
+        if not LONG_MIN <= value <= LONG_MAX:
+            raise ValueError("is out of range")
+        n = float(value)
+    elif isinstance(value, float):
+        n = value
+    elif isinstance(value, str) and len(value) <= MAX_NUMBER_TEXT and _DECIMAL.match(value.strip()):
+        n = float(value.strip().replace(",", ""))
+    else:
+        raise ValueError(_NOT_A_NUMBER)
+    if not math.isfinite(n):  # JSON has no infinity or NaN, and no comparison makes sense on them
         raise ValueError("is out of range")
     return n
 
@@ -68,6 +99,8 @@ def _coerce(field: dict, value):
     kind = field.get("type") or "string"
     if kind == "long":
         return _to_long(value)
+    if kind == "double":
+        return _to_double(value)
     if kind == "boolean":
         return _to_bool(value)
     if kind == "date":
@@ -80,14 +113,42 @@ def _coerce(field: dict, value):
     return _to_string(value)
 
 
+def definition_problems(field: dict) -> list[str]:
+    """Why a form field as the diagram declares it cannot be honoured (checked at deploy)."""
+    kind = field.get("type") or "string"
+    if kind not in FIELD_TYPES:
+        return [f"has type '{kind}', which the engine does not know; known types: {', '.join(FIELD_TYPES)}"]
+    problems = []
+    if kind == "enum" and not field.get("options"):
+        return ["is an enum without values (add camunda:value elements)"]
+    c = field.get("constraints") or {}
+    bounds = {"long": _to_long, "double": _to_double, "date": _to_date}
+    for name in ("min", "max"):
+        if c.get(name) not in (None, "") and kind in bounds:
+            try:
+                bounds[kind](c[name])
+            except ValueError as exc:
+                problems.append(f"constraint {name}='{c[name]}' {exc}")
+    for name in ("minlength", "maxlength"):
+        if c.get(name) not in (None, "") and not _INT.match(str(c[name]).strip()):
+            problems.append(f"constraint {name}='{c[name]}' must be a whole number")
+    if field.get("default") not in (None, ""):
+        try:
+            _coerce(field, field["default"])
+        except ValueError as exc:
+            problems.append(f"default value '{field['default']}' {exc}")
+    return problems
+
+
 def _check_constraints(field: dict, value) -> str | None:
     c = field.get("constraints", {})
     kind = field.get("type") or "string"
     try:
-        if kind in ("long",):
-            if c.get("min") not in (None, "") and value < int(c["min"]):
+        if kind in ("long", "double"):
+            bound = _to_long if kind == "long" else _to_double
+            if c.get("min") not in (None, "") and value < bound(c["min"]):
                 return f"must be at least {c['min']}"
-            if c.get("max") not in (None, "") and value > int(c["max"]):
+            if c.get("max") not in (None, "") and value > bound(c["max"]):
                 return f"must be at most {c['max']}"
         if kind == "date":
             if c.get("min") and value < _to_date(c["min"]):

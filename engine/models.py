@@ -144,8 +144,11 @@ class HumanTask(Base):
     process_id: Mapped[str] = mapped_column(String(255))
     element_id: Mapped[str] = mapped_column(String(255))
     name: Mapped[str | None] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(120))  # the lane, case-folded
+    role: Mapped[str] = mapped_column(String(120))  # the lane (else the first candidate group), case-folded
     roles: Mapped[list] = mapped_column(JSON)  # lane + candidate groups, case-folded
+    candidate_users: Mapped[list | None] = mapped_column(JSON, default=list)  # user names who may work it too
+    # The called process whose definition the task's element belongs to; None: the deal's own process.
+    called_process: Mapped[str | None] = mapped_column(String(255))
     stage: Mapped[str | None] = mapped_column(String(120))
     form: Mapped[list] = mapped_column(JSON, default=list)
     state: Mapped[str] = mapped_column(String(16))  # ready | completed | cancelled

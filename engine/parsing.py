@@ -9,7 +9,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from . import diagram_model, validation, xmlsafe
+from . import definitions, diagram_model, validation, xmlsafe
 from .data_fields import fields_before
 from .decision_checks import names_problems
 from .decision_task import Parser
@@ -165,8 +165,11 @@ def parse_batch(docs: list[Document], helpers=frozenset()) -> tuple[list[ParsedP
                 problems.append(_locate(_problem_from_spiff(exc, doc.file_name), docs))
                 continue
             shas, tables = _dependencies(model, processes, decisions)
-            parsed.append(ParsedProcess(pid, model["name"], doc, spec, subs, {**model, "decision_tables": tables},
-                                        shas))
+            # Stored with its decision tables and the models of the processes it calls, as they
+            # are now, like its spec.
+            stored = definitions.with_called({**model, "decision_tables": tables},
+                                             {p: m for p, (_, m) in processes.items()})
+            parsed.append(ParsedProcess(pid, model["name"], doc, spec, subs, stored, shas))
     return (parsed if not problems else []), problems
 
 

@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from . import audit
 from .actors import load_user, roles_of
+from .assignment import inbox_keys
 from .clock import iso
 from .diagram_model import role_key
 from .errors import NotFound
@@ -20,6 +21,8 @@ def _task_row(t: HumanTask) -> dict:
         "name": t.name,
         "role": t.role,
         "roles": t.roles,
+        "candidate_users": t.candidate_users or [],
+        "called_process": t.called_process,
         "stage": t.stage,
         "state": t.state,
         "created_at": iso(t.created_at),
@@ -40,7 +43,7 @@ def ready_tasks(sg, user: str | None = None, role: str | None = None, instance_i
         if role is not None:
             q = q.where(HumanTask.role == role_key(role))
         if user is not None:
-            mine = roles_of(load_user(s, user))
+            mine = inbox_keys(load_user(s, user))
             q = q.where(HumanTask.id.in_(select(TaskRole.task_id).where(TaskRole.role.in_(mine))))
         rows = s.execute(q.order_by(HumanTask.created_at, HumanTask.id)).scalars().all()
         return [_task_row(r) for r in rows]

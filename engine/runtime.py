@@ -14,7 +14,7 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from . import sandbox
+from . import definitions, sandbox
 from .compaction import compact
 from .decision_eval import DecisionFailed, decide
 from .decision_task import decision_key, is_decision
@@ -143,10 +143,31 @@ class Runner:
         # Who or what set each data key during this step: the gate records who decided.
         self.origins: dict[str, dict] = {}
         self._current = None  # the engine task being run, to say where a failure happened
+        self._owners: dict = {}  # sub-workflow's parent task id -> the called process defining its tasks
 
     # -- observation -------------------------------------------------------
+    def called_process(self, task) -> str | None:
+        """The called process whose definition `task` belongs to; None for the deal's own process.
+
+        A task of a called process runs in a sub-workflow started by a call activity; an
+        embedded sub-process also runs in a sub-workflow, but of its container's definition."""
+        wf = task.workflow
+        if wf.parent_task_id is None:
+            return None
+        if wf.parent_task_id not in self._owners:
+            parent = wf.top_workflow.get_task_from_id(wf.parent_task_id)
+            owner = self.called_process(parent)
+            el = definitions.element(self.model, owner, _bpmn_id(parent))
+            self._owners[wf.parent_task_id] = el.get("called_element") if el.get("type") == "callActivity" else owner
+        return self._owners[wf.parent_task_id]
+
     def _element(self, task) -> dict:
-        return self.model["elements"].get(_bpmn_id(task) or "", {})
+        return definitions.element(self.model, self.called_process(task), _bpmn_id(task))
+
+    def _where(self, task) -> dict:
+        """Event details saying which called process an element belongs to (none for the deal's own)."""
+        owner = self.called_process(task)
+        return {} if owner is None else {"called_process": owner}
 
     def _table(self, task_spec) -> dict | None:
         kind, key = decision_key(task_spec)
@@ -176,6 +197,7 @@ class Runner:
             "kind": "decision_evaluated",
             "element_id": where[0],
             "details": {
+                **self._where(task),
                 "element_name": where[1],
                 "decision": table["decision"],
                 "table": table["id"],
@@ -202,7 +224,7 @@ class Runner:
                                 el.get("id"), el.get("name"), plain(task.data)) from None
         task.data.update(outputs or {})
         self.log.events.append({"kind": "service_task_run", "element_id": el.get("id"), "details": {
-            "element_name": el.get("name"), "topic": el.get("topic"), "outputs": plain(outputs or {})}})
+            **self._where(task), "element_name": el.get("name"), "topic": el.get("topic"), "outputs": plain(outputs or {})}})
         task.complete()
 
     def _did_run(self, task) -> None:
@@ -210,16 +232,16 @@ class Runner:
         kind = el.get("type")
         if kind in ("exclusiveGateway", "inclusiveGateway") and len(el.get("outgoing", [])) > 1:
             self._gateway_passed(task, el)  # merges (one way out) decide nothing
-        elif kind == "endEvent" and el.get("parent") is None:
+        elif kind == "endEvent" and el.get("parent") is None and self.called_process(task) is None:
             self.log.ended_at_element = el["id"]
         elif kind in ("boundaryEvent", "intermediateCatchEvent") and "timerEventDefinition" in el.get(
                 "event_definitions", []):
             self.log.events.append({"kind": "timer_fired", "element_id": el["id"], "details": {
-                "element_name": el.get("name"), "attached_to": el.get("attached_to"),
+                **self._where(task), "element_name": el.get("name"), "attached_to": el.get("attached_to"),
                 "interrupting": el.get("cancel_activity", True) if kind == "boundaryEvent" else None}})
 
     def _gateway_passed(self, task, el) -> None:
-        flows = self.model["flows"]
+        flows = definitions.definition(self.model, self.called_process(task))["flows"]
         outgoing = [flows[f] for f in el.get("outgoing", [])]
         taken = []
         for child in task.children:
@@ -231,6 +253,7 @@ class Runner:
                 for name in sandbox.names_read(f["condition"]):
                     read[name] = plain(task.data.get(name))
         details = {
+            **self._where(task),
             "element_name": el.get("name"),
             "flows_taken": [{"id": fid, "name": flows[fid]["name"], "target": flows[fid]["target"],
                              "condition": flows[fid]["condition"], "default": fid == el.get("default_flow")}
@@ -344,7 +367,7 @@ class Runner:
         out = []
         for t in _all_tasks(self.workflow):
             if t.state == TaskState.READY and t.task_spec.manual:
-                out.append({"id": str(t.id), "element_id": _bpmn_id(t)})
+                out.append({"id": str(t.id), "element_id": _bpmn_id(t), "called_process": self.called_process(t)})
         return out
 
     def task_finished(self, task_id) -> bool:
@@ -362,7 +385,8 @@ class Runner:
             value = t._get_internal_data("event_value")
             due = value.get("next") if isinstance(value, dict) else value
             if due:
-                out.append({"id": str(t.id), "element_id": _bpmn_id(t), "due_at": due})
+                out.append({"id": str(t.id), "element_id": _bpmn_id(t), "called_process": self.called_process(t),
+                            "due_at": due})
         return out
 
     def is_ready(self, task_id) -> bool:
@@ -379,7 +403,8 @@ class Runner:
         if wf.completed and wf.last_task is not None:
             return plain(wf.last_task.data)
         merged = dict(wf.last_task.data) if wf.last_task is not None else dict(wf.data)
-        for t in wf.tasks.values():
+        # Open tasks of called processes too (after the caller's): what was entered there counts already.
+        for t in _all_tasks(wf):
             if t.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
                 merged.update(t.data)
         merged.pop("data_objects", None)

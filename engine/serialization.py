@@ -15,6 +15,7 @@ from SpiffWorkflow.bpmn.serializer.workflow import VERSION
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 
 from .decision_task import DecisionTask, DecisionTaskConverter
+from .definitions import every_definition
 from .version_models import runnable_model
 
 
@@ -59,7 +60,8 @@ class VersionInfo:
 
     @property
     def has_timers(self) -> bool:
-        return any("timerEventDefinition" in e.get("event_definitions", []) for e in self.model["elements"].values())
+        return any("timerEventDefinition" in e.get("event_definitions", [])
+                   for m in every_definition(self.model) for e in m["elements"].values())
 
 
 class SpecStore:

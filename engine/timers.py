@@ -59,10 +59,9 @@ def _fire_next(sg, tried: set[int]) -> int | None:
         if instance is None:
             return None
         tried.add(instance.id)
-        pv = s.get(ProcessVersion, instance.process_version_id)
-        spec, subs = sg.specs.spec_for(pv.id, lambda: pv.spec)
-        runner = Runner(sg.specs.load_state(instance.state, spec, subs, sg.script_engine),
-                        sg.specs.version(pv.id, lambda: pv).model, sg.clock)
+        pv = sg.specs.version(instance.process_version_id, lambda: s.get(ProcessVersion, instance.process_version_id))
+        spec, subs = sg.specs.spec_for(pv.id, lambda: s.get(ProcessVersion, pv.id).spec)
+        runner = Runner(sg.specs.load_state(instance.state, spec, subs, sg.script_engine), pv.model, sg.clock)
         try:
             log = runner.advance()
         except EngineFailure as failure:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from . import decision_checks, sandbox
+from . import decision_checks, forms, sandbox
 from .diagram_model import BPMN_NS, CAMUNDA_NS
 from .errors import Problem
 from workflows.service_tasks import HANDLERS as SERVICE_HANDLERS
@@ -107,8 +107,8 @@ def lint_process(model: dict, known_decisions: set[str], known_processes: set[st
                     model, el,
                     "gateway has neither a default flow nor a condition on every outgoing flow "
                     f"(no condition on {', '.join(bare)})"))
-        if tag == "userTask" and not el.get("lane"):
-            problems.append(_problem(model, el, "user task is outside any lane, so no role may work it"))
+        if tag == "userTask":
+            problems.extend(_problem(model, el, reason) for reason in _assignment_problems(el))
         if tag == "businessRuleTask":
             ref = el.get("decision_ref")
             if not ref:
@@ -142,7 +142,30 @@ def lint_process(model: dict, known_decisions: set[str], known_processes: set[st
                 problems.append(_problem(model, el, "a form field has no id"))
             elif field["id"].startswith("_"):
                 problems.append(_problem(model, el, f"form field id '{field['id']}' may not start with '_'"))
+            for reason in forms.definition_problems(field):
+                problems.append(_problem(model, el, f"form field '{field.get('id')}' {reason}"))
     return problems
+
+
+def _assignment_problems(el: dict) -> list[str]:
+    """Why nobody, or not whom the diagram says, could work this user task."""
+    written = el.get("assignment") or {}
+    problems = [f"camunda:{attr} `{text}` is an expression, which the engine does not evaluate here yet; "
+                "write a comma-separated list of names" + (" (or put the task in a lane)" if attr == "candidateGroups" else "")
+                for attr, text in written.items() if attr in ("candidateGroups", "candidateUsers")
+                and re.search(r"[$#]\{", text)]
+    if problems or el.get("roles") or el.get("candidate_users"):
+        return problems
+    foreign = sorted(a for a in written if a.startswith("activiti:"))
+    if foreign:
+        return [f"user task names who works it only in the Activiti namespace ({', '.join(foreign)}), which the "
+                f"engine does not read: write them in the Camunda namespace (xmlns:camunda=\"{CAMUNDA_NS}\")"]
+    if written.get("assignee"):
+        return [f"user task names only camunda:assignee `{written['assignee']}`, which the engine does not "
+                "honour yet, so no role may work it: put it in a lane or give it camunda:candidateGroups "
+                "or camunda:candidateUsers"]
+    return ["user task is outside any lane and names no camunda:candidateGroups or camunda:candidateUsers, "
+            "so no role may work it"]
 
 
 def call_cycle(model: dict, models: dict) -> list[str] | None:

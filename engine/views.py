@@ -1,14 +1,18 @@
 """Read-only queries behind the pages that show one deal or one task, with the access rule.
 
-A user may see a deal when one of their roles has a lane (or candidate group) in its
-process, or when they started it; an auditor may see every deal and diagram. Otherwise
-these raise Refused, and the page says 403.
+A user may see a deal when one of their roles has a lane (or candidate group) in its process
+or a process it calls, when they head such a role's department, when they are a candidate user
+of one of its tasks, or when they started it; an auditor may see every deal and diagram. A task
+is read by those who may work it and by the heads of its roles' departments (who may reassign
+it). Otherwise these raise Refused, and the page says 403.
 """
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from .actors import load_user, roles_of
+from .assignment import flags, index_keys, reader_keys
+from .definitions import entries, every_definition
 from .deployment import latest_process_versions
 from .errors import NotFound, Refused
 from .models import AuditEvent, GateDecision, HumanTask, Instance, ProcessVersion, Source
@@ -22,18 +26,19 @@ PASS_THROUGH = {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "inte
                 "task", "sendTask"}
 
 
-def process_roles(model: dict) -> set[str]:
-    """Every role that works some element of a process."""
-    return {r for el in model["elements"].values() for r in el.get("roles", [])}
+def process_workers(model: dict) -> set[str]:
+    """Every role and candidate user (as inbox keys) that works some element of a process or of one it calls."""
+    return {key for m in every_definition(model) for el in m["elements"].values()
+            for key in index_keys(el.get("roles", []), el.get("candidate_users"))}
 
 
 def visible_processes(sg, user: str) -> list[str]:
     """Process ids whose deals `user` may see."""
     with sg.uow(write=False) as uow:
         who = load_user(uow.session, user)
-        mine = roles_of(who)
+        mine = reader_keys(who)
         return [pv.process_id for pv in latest_process_versions(uow.session)
-                if is_auditor(who) or process_roles(pv.model) & mine]
+                if is_auditor(who) or process_workers(sg.specs.version(pv.id, lambda pv=pv: pv).model) & mine]
 
 
 def startable(sg, user: str) -> list[dict]:
@@ -58,9 +63,9 @@ def start_form(sg, process_id: str, user: str) -> dict:
     raise Refused(f"{user} may not start '{process_id}'")
 
 
-def _may_see_process(s, user: str, pv: ProcessVersion) -> bool:
+def _may_see_process(sg, s, user: str, pv: ProcessVersion) -> bool:
     who = load_user(s, user)
-    return is_auditor(who) or bool(process_roles(pv.model) & roles_of(who))
+    return is_auditor(who) or bool(process_workers(sg.specs.version(pv.id, lambda: pv).model) & reader_keys(who))
 
 
 def diagram(sg, process_id: str, version: int, user: str) -> bytes:
@@ -71,7 +76,7 @@ def diagram(sg, process_id: str, version: int, user: str) -> bytes:
                                                     ProcessVersion.version == version)).scalar_one_or_none()
         if pv is None:
             raise NotFound(f"no version {version} of process '{process_id}'")
-        if not _may_see_process(s, user, pv):
+        if not _may_see_process(sg, s, user, pv):
             raise Refused(f"{user} may not see process '{process_id}'")
         return s.get(Source, pv.bpmn_sha256).content
 
@@ -81,12 +86,18 @@ def _trail(history: list[dict], ready: list[dict], model: dict) -> dict:
     visits: dict[str, int] = {}
     flows: list[str] = []
     for e in history:
+        inside = (e["details"] or {}).get("called_process")
+        if inside:  # an element of a called process: on this diagram, the deal was in its call activity
+            for eid in entries(model, inside):
+                visits.setdefault(eid, 1)
+            continue
         if e["kind"] in TRAIL_KINDS and e["element_id"]:
             visits[e["element_id"]] = visits.get(e["element_id"], 0) + 1
         for f in (e["details"] or {}).get("flows_taken", []):
             if f["id"] not in flows:
                 flows.append(f["id"])
-    current = sorted({t["element_id"] for t in ready})
+    current = sorted({eid for t in ready for eid in (
+        entries(model, t["called_process"]) if t.get("called_process") else [t["element_id"]])})
     return {"visited": visits, "flows": _path(model, set(visits), flows, set(current)), "current": current}
 
 
@@ -130,10 +141,11 @@ def deal(sg, instance_id: int, user: str, with_history: bool = True) -> dict:
         if inst is None:
             raise NotFound(f"no deal with id {instance_id}")
         pv = s.get(ProcessVersion, inst.process_version_id)
-        if not (_may_see_process(s, user, pv) or inst.started_by == user):
+        if not (_may_see_process(sg, s, user, pv) or inst.started_by == user):
             raise Refused(f"{user} may not see deal #{instance_id}")
-        model = pv.model
-        ready = [_task_row(t) for t in s.execute(select(HumanTask).where(
+        model = sg.specs.version(pv.id, lambda: pv).model
+        who = load_user(s, user)
+        ready = [{**_task_row(t), **flags(who, t)} for t in s.execute(select(HumanTask).where(
             HumanTask.instance_id == inst.id, HumanTask.state == "ready").order_by(HumanTask.created_at)).scalars()]
         history = [_event_row(e) for e in s.execute(select(AuditEvent).where(
             AuditEvent.instance_id == inst.id).order_by(AuditEvent.seq)).scalars()] if with_history else None
@@ -147,22 +159,24 @@ def deal(sg, instance_id: int, user: str, with_history: bool = True) -> dict:
 def _form_fields(model: dict) -> dict:
     """Every form field of the diagram by id, so a deal's data is shown with the labels its forms gave."""
     fields: dict = {}
-    for element in (model.get("elements") or {}).values():
-        for f in element.get("form") or []:
-            fields.setdefault(f["id"], f)
+    for m in every_definition(model):
+        for element in (m.get("elements") or {}).values():
+            for f in element.get("form") or []:
+                fields.setdefault(f["id"], f)
     return fields
 
 
 def task(sg, task_id: str, user: str) -> dict:
-    """The task page: the task, its form, and its deal (only for a user who holds its role)."""
+    """The task page: the task, its form, and its deal (for a user who may work it or heads its department)."""
     with sg.uow(write=False) as uow:
         s = uow.session
         ht = s.get(HumanTask, str(task_id))
         if ht is None:
             raise NotFound(f"no task with id {task_id}")
-        if not set(ht.roles) & roles_of(load_user(s, user)):
+        may = flags(load_user(s, user), ht)
+        if not (may["may_work"] or may["oversees"]):
             raise Refused(f"{user} may not work on '{ht.name}'")
-        row = {**_task_row(ht), "form": ht.form}
+        row = {**_task_row(ht), **may, "form": ht.form}
     return {"task": row, "deal": deal(sg, row["instance_id"], user)}
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from engine import inbox as inbox_queries
 from engine.claims import claim_task, reassign_task, unclaim_task
@@ -41,7 +41,7 @@ def index():
 
     return render_template("inbox.html", tasks=result["tasks"], counts=result["counts"], roles=result["roles"],
                            headed=result["headed"], matching=result["matching"],
-                           chosen=chosen, sorts=SORTS, link=link, assignees=assignees(sg, current_user, result["tasks"]),
+                           chosen=chosen, sorts=SORTS, link=link, assignees=assignees(sg, result["tasks"]),
                            here=request.full_path.rstrip("?"))
 
 

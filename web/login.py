@@ -5,7 +5,6 @@ from flask import Flask
 from flask_login import LoginManager, UserMixin
 
 from engine.users import user_roles
-from workflows.vocabulary import head_of
 
 from .context import stagegate
 
@@ -23,10 +22,6 @@ class User(UserMixin):
         self.id = name
         self.name = name
         self.roles = list(roles)
-
-    def heads(self, role: str | None) -> bool:
-        """True if this user holds the department head role over `role`."""
-        return bool(role) and head_of(role) in self.roles
 
 
 @manager.user_loader

@@ -44,7 +44,11 @@ SCHEMAS = {
         "element_id": {"type": "string"}, "name": NULLABLE_STRING, "role": {"type": "string"},
         "stage": NULLABLE_STRING, "deal": NULLABLE_STRING, "created_at": NULLABLE_STRING,
         "due_at": NULLABLE_STRING, "overdue": {"type": "boolean"}, "claimed_by": NULLABLE_STRING,
-        "available": {"type": "boolean"}}},
+        "available": {"type": "boolean"},
+        "candidate_users": {"type": "array", "items": {"type": "string"},
+                            "description": "Users who may work it besides the holders of its roles."},
+        "may_work": {"type": "boolean", "description": "The user holds one of its roles or is a candidate user."},
+        "oversees": {"type": "boolean", "description": "The user heads the department of one of its roles."}}},
     "Claim": {"type": "object", "required": ["id", "claimed_by"], "properties": {
         "id": {"type": "string"}, "claimed_by": NULLABLE_STRING, "claimed_at": NULLABLE_STRING}},
     "GateDecision": {"type": "object", "required": ["id", "instance_id", "gate", "outcome"], "properties": {
