@@ -11,6 +11,7 @@ from . import validation
 from .errors import InvalidDiagram, Problem
 from .parsing import Document, _problem_from_spiff, read_document
 from .runtime import describe, flow_outcome, plain
+from .sandbox_limits import limit_of
 
 
 class DecisionFailed(Exception):
@@ -51,6 +52,8 @@ class DraftDecision:
         except DecisionFailed:
             raise
         except Exception as exc:  # noqa: BLE001 - a cell that raises is this deal's failure, not a crash
+            if (hit := limit_of(exc)) is not None:
+                raise hit from None  # the sandbox stopped it: the whole replay stops
             raise DecisionFailed(describe(exc)) from None
         return {"inputs": inputs, "rules": [r.id for r in rules],
                 "description": "; ".join(r.description for r in rules if r.description) or None,
@@ -96,6 +99,8 @@ def gate_outcome(script_engine, model: dict, gateway_id: str, data: dict) -> str
                 if script_engine.evaluate(task, flow["condition"]):
                     return flow_outcome(flow) or flow.get("name") or flow["id"]
             except Exception as exc:  # noqa: BLE001
+                if (hit := limit_of(exc)) is not None:
+                    raise hit from None
                 raise DecisionFailed(f"the condition `{flow['condition']}` of flow {flow['id']} failed: "
                                      f"{describe(exc)}") from None
     default = model["flows"].get(el.get("default_flow") or "")
