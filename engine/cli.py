@@ -14,6 +14,7 @@ from .bootstrap import bootstrap
 from .deployment import collect_files, deploy
 from .errors import FormInvalid, InvalidDiagram, StagegateError, StepFailed
 from .instances import complete_task, start_instance
+from .process_limits import DEFAULT_MEMORY_MB, DEFAULT_RLIMIT, RLIMITS
 from .users import add_user, set_password
 
 
@@ -133,6 +134,16 @@ def worker(obj, once, interval):
         time.sleep(interval)
 
 
+def memory_options(fn):
+    """--memory-limit and --memory-rlimit, shared by `stagegate serve` and `python -m web`."""
+    fn = click.option("--memory-rlimit", type=click.Choice(sorted(RLIMITS)), default=DEFAULT_RLIMIT, show_default=True,
+                      help="data: RLIMIT_DATA (heap and private memory); as: RLIMIT_AS (the whole address space) "
+                           "(env STAGEGATE_SERVER_MEMORY_RLIMIT).")(fn)
+    return click.option("--memory-limit", type=click.IntRange(0), default=DEFAULT_MEMORY_MB, show_default=True,
+                        metavar="MB", help="Memory each server process may use; 0 for no limit "
+                                           "(env STAGEGATE_SERVER_MEMORY_MB).")(fn)
+
+
 @main.command()
 @click.option("--bind", default="127.0.0.1:8000", show_default=True, help="HOST:PORT to listen on.")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="Gunicorn worker processes.")
@@ -140,12 +151,15 @@ def worker(obj, once, interval):
               help="Seconds a request may take before gunicorn restarts its worker.")
 @click.option("--secure-cookies/--no-secure-cookies", default=True, show_default=True,
               help="Send the session cookie over HTTPS only (turn off only for plain-http testing).")
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 256),
+              help="Requests each worker process answers at once.")
+@memory_options
 @click.pass_obj
-def serve(obj, bind, workers, timeout, secure_cookies):
+def serve(obj, bind, workers, timeout, secure_cookies, threads, memory_limit, memory_rlimit):
     """Serve the web app and the JSON API under gunicorn (migrates the database first)."""
     from web.serve import serve as run_server
 
-    _run(lambda: run_server(obj.url, bind, workers, secure_cookies, timeout))
+    _run(lambda: run_server(obj.url, bind, workers, secure_cookies, timeout, threads, memory_limit, memory_rlimit))
 
 
 @main.command("deploy")
@@ -393,7 +407,8 @@ def metrics_cmd(obj, process_id, version, date_from, date_to, as_json):
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def what_if_cmd(obj, dmn_file, process_id, as_json):
-    """Replay past gate decisions through a changed (not deployed) DMN file."""
+    """Replay past gate decisions through a changed (not deployed) DMN file (waits for the replay,
+    which runs as a sandbox job under the what-if limits)."""
     from pathlib import Path
 
     from .metrics import what_if

@@ -10,6 +10,7 @@ from .definitions import owner_of
 from .errors import InvalidDiagram, Problem
 from .parsing import read_document
 from .runtime import evaluator, flow_outcome
+from .sandbox_limits import limit_of
 
 __all__ = ["DecisionFailed", "DraftDecision", "gate_outcome", "read_draft"]
 
@@ -24,7 +25,12 @@ class DraftDecision:
 
     def decide(self, script_engine, data: dict) -> dict:
         """The hit rules, inputs and outputs for `data`, as the engine's business rule task computes them."""
-        result = decide(self.table, dict(data), evaluator(script_engine))
+        try:
+            result = decide(self.table, dict(data), evaluator(script_engine))
+        except DecisionFailed as exc:
+            if (hit := limit_of(exc)) is not None:
+                raise hit from None  # the sandbox stopped a cell: the whole replay stops
+            raise
         return {**result, "rules": [r["id"] for r in result["rules"]]}
 
 
@@ -58,6 +64,8 @@ def gate_outcome(script_engine, model: dict, gateway_id: str, data: dict) -> str
                 if evaluate(flow["condition"], data):
                     return flow_outcome(flow) or flow.get("name") or flow["id"]
             except Exception as exc:  # noqa: BLE001
+                if (hit := limit_of(exc)) is not None:
+                    raise hit from None
                 raise DecisionFailed(f"the condition `{flow['condition']}` of flow {flow['id']} failed: "
                                      f"{exc}") from None
     default = model["flows"].get(el.get("default_flow") or "")

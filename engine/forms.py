@@ -166,7 +166,8 @@ def _check_constraints(field: dict, value) -> str | None:
 
 
 def validate(fields: list[dict], data: dict | None) -> dict:
-    """The coerced values for `fields`, or FormInvalid naming each bad field."""
+    """The coerced values for `fields`, or FormInvalid naming each bad field (sandbox.LimitExceeded
+    when a required_if condition is stopped by the sandbox)."""
     data = dict(data or {})
     errors: dict[str, str] = {}
     known = {f["id"] for f in fields}
@@ -217,6 +218,10 @@ def _required_if(fields: list[dict], values: dict, errors: dict) -> None:
         scope = {f["id"]: values.get(f["id"]) for f in fields}
         try:
             needed = sandbox.evaluate(cond, scope)
+        except sandbox.LimitExceeded as exc:
+            # Not the user's answer but the diagram's condition at fault: the step fails as an incident.
+            raise sandbox.LimitExceeded(exc.limit, f"the required_if condition of field '{fid}' was stopped: "
+                                                   f"{exc.message}") from None
         except sandbox.SandboxError as exc:
             errors[fid] = f"cannot be checked: the diagram's condition `{cond}` failed ({exc})"
             continue

@@ -17,7 +17,8 @@ from .deal_record import record_step
 from .errors import Conflict, FormInvalid, KeyReused, NotFound, Refused, StepFailed
 from .models import GateDecision, HumanTask, IdempotencyKey, Incident, Instance, ProcessVersion, TaskRole, Timer
 from .readonly import audited_refusals, forbid_auditor
-from .runtime import EngineFailure, Runner, new_workflow
+from .runtime import EngineFailure, Runner, new_workflow, plain
+from .sandbox_limits import LimitExceeded
 
 MAX_RETRIES = 5
 
@@ -85,7 +86,7 @@ def _start_once(sg, process_id, actor, data, once) -> dict:
         pv = sg.specs.version(row.id, lambda: row)
         start = _start_event(pv.model)
         require_any_role(user, start.get("roles", []), f"start '{pv.name or process_id}'")
-        values = forms.validate(pv.model.get("start_form", []), data)
+        values = _validated(sg, uow, actor, None, pv, start, pv.model.get("start_form", []), data)
         spec, subs = sg.specs.spec_for(pv.id, lambda: row.spec)
         runner = Runner(new_workflow(spec, subs, sg.script_engine, values), pv.model, sg.clock)
         now = sg.now()
@@ -141,7 +142,7 @@ def _complete_once(sg, task_id, actor, data) -> dict:
         instance = s.get(Instance, ht.instance_id)
         pv = sg.specs.version(instance.process_version_id, lambda: s.get(ProcessVersion, instance.process_version_id))
         _check_separation_of_duties(s, ht, pv.model, actor)
-        values = forms.validate(ht.form, data)
+        values = _validated(sg, uow, actor, instance.id, pv, {"id": ht.element_id, "name": ht.name}, ht.form, data)
         spec, subs = sg.specs.spec_for(pv.id, lambda: s.get(ProcessVersion, pv.id).spec)
         runner = Runner(sg.specs.load_state(instance.state, spec, subs, sg.script_engine), pv.model, sg.clock)
         if not runner.is_ready(ht.id):
@@ -164,6 +165,16 @@ def _complete_once(sg, task_id, actor, data) -> dict:
         result = _instance_summary(instance, _save(sg, s, instance, pv, runner, log, actor, now, done=ht.id))
         uow.commit()
     return result
+
+
+def _validated(sg, uow, actor, instance_id, pv, element: dict, fields: list, data) -> dict:
+    """The form's values; a required_if condition the sandbox had to stop is an incident at the element."""
+    try:
+        return forms.validate(fields, data)
+    except LimitExceeded as hit:
+        uow.session.rollback()
+        failure = EngineFailure(str(hit), element.get("id"), element.get("name"), plain(dict(data or {})), hit.limit)
+        raise _incident(sg, actor, instance_id, pv, failure) from None
 
 
 def locked_task(s, task_id) -> HumanTask:
@@ -343,9 +354,10 @@ def _incident(sg, actor, instance_id, pv, failure: EngineFailure) -> StepFailed:
         audit.record(s, now, actor, "incident", instance_id=instance_id, process_id=pv.process_id,
                      version=pv.version, element_id=failure.element_id,
                      details={"incident_id": inc.id, "element_name": failure.element_name,
-                              "message": failure.message, "data": failure.data})
+                              "message": failure.message, "data": failure.data,
+                              **({"limit": failure.limit} if failure.limit else {})})
         uow.commit()
-        return StepFailed(failure.message, failure.element_id, failure.element_name, inc.id)
+        return StepFailed(failure.message, failure.element_id, failure.element_name, inc.id, failure.limit)
 
 
 def _instance_summary(instance: Instance, open_tasks: list[HumanTask]) -> dict:

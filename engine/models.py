@@ -359,3 +359,23 @@ class IdempotencyKey(Base):
     instance_id: Mapped[int] = mapped_column(BigId, ForeignKey("instances.id"))
     result: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WhatIfJob(Base):
+    """A what-if replay asked for on the metrics page: it runs in the background, the page polls it."""
+
+    __tablename__ = "what_if_jobs"
+    __table_args__ = {"sqlite_autoincrement": True}  # a deleted job's id (its page's URL) is never reused
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_by: Mapped[str] = mapped_column(String(120), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    file_name: Mapped[str] = mapped_column(String(255))
+    process_id: Mapped[str | None] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)  # the draft table; emptied once replayed
+    status: Mapped[str] = mapped_column(String(16))  # queued | running | done | failed
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    result: Mapped[dict | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    limit_hit: Mapped[str | None] = mapped_column(String(16))  # the sandbox bound that stopped it

@@ -18,6 +18,7 @@ from . import definitions, sandbox
 from .compaction import compact
 from .decision_eval import DecisionFailed, decide
 from .decision_task import decision_key, is_decision
+from .sandbox_limits import limit_of
 from .timekeeping import clock_in_use
 from workflows.service_tasks import HANDLERS as SERVICE_HANDLERS
 from workflows.vocabulary import GATE_OUTCOMES
@@ -76,14 +77,34 @@ def describe(exc: BaseException) -> str:
 
 
 class EngineFailure(Exception):
-    """A step could not be taken; carries where and the data the element saw."""
+    """A step could not be taken; carries where, the data the element saw, and the sandbox limit
+    that stopped it (if one did: memory, cpu, wall, size, steps)."""
 
-    def __init__(self, message: str, element_id: str | None, element_name: str | None, data: dict):
+    def __init__(self, message: str, element_id: str | None, element_name: str | None, data: dict,
+                 limit: str | None = None):
         super().__init__(message)
         self.message = message
         self.element_id = element_id
         self.element_name = element_name
         self.data = data
+        self.limit = limit
+
+
+# What the code at an element is, for a message saying the sandbox stopped it.
+_CODE_AT = {"scriptTask": "the script", "businessRuleTask": "the decision table", "exclusiveGateway": "a condition",
+            "inclusiveGateway": "a condition", "boundaryEvent": "the timer expression",
+            "intermediateCatchEvent": "the timer expression", "userTask": "an expression",
+            "startEvent": "an expression"}
+
+
+def failure(exc: BaseException, el: dict, data: dict) -> EngineFailure:
+    """The EngineFailure for what the engine raised at element `el`."""
+    hit = limit_of(exc)
+    if hit is not None:
+        what = _CODE_AT.get(el.get("type"), "the diagram's code")
+        return EngineFailure(f"{what} was stopped: {hit.message}", el.get("id"), el.get("name"), data, hit.limit)
+    message = describe(exc) if isinstance(exc, SpiffWorkflowException) else f"{type(exc).__name__}: {exc}"
+    return EngineFailure(message, el.get("id"), el.get("name"), data)
 
 
 @dataclass
@@ -187,6 +208,8 @@ class Runner:
         try:
             result = decide(table, task.data, evaluator(task.workflow.script_engine))
         except DecisionFailed as exc:
+            if limit_of(exc) is not None:  # the sandbox stopped a cell: say which limit
+                raise failure(exc, {**el, "type": "businessRuleTask"}, plain(task.data)) from None
             raise EngineFailure(str(exc), *where, plain(task.data)) from None
         merge_outputs(task.data, result["outputs"])
         origin = {"kind": "rule", "decision": table["decision"], "element_id": where[0],
@@ -298,12 +321,11 @@ class Runner:
         except SpiffWorkflowException as exc:
             task = getattr(exc, "task", None) or self._current
             el = self._element(task) if task is not None else {}
-            raise EngineFailure(describe(exc), el.get("id") or (_bpmn_id(task) if task else None), el.get("name"),
-                                plain(task.data) if task is not None else {}) from None
+            el = el if el.get("id") else {**el, "id": _bpmn_id(task) if task else None}
+            raise failure(exc, el, plain(task.data) if task is not None else {}) from None
         except Exception as exc:  # noqa: BLE001 - anything else is still an incident, not a crash
             el = self._element(self._current) if self._current is not None else {}
-            raise EngineFailure(f"{type(exc).__name__}: {exc}", el.get("id"), el.get("name"),
-                                plain(self._current.data) if self._current is not None else {}) from None
+            raise failure(exc, el, plain(self._current.data) if self._current is not None else {}) from None
         return self.log
 
     def _engine_pass(self) -> bool:
@@ -348,8 +370,7 @@ class Runner:
             with clock_in_use(self.clock):
                 task.run()
         except Exception as exc:  # noqa: BLE001 - whatever the library raises becomes an incident
-            raise EngineFailure(describe(exc) if isinstance(exc, SpiffWorkflowException) else
-                                f"{type(exc).__name__}: {exc}", el.get("id"), el.get("name"), plain(task.data)) from None
+            raise failure(exc, el, plain(task.data)) from None
 
     def compact(self) -> None:
         """Drop the finished history from the live state (the audit trail keeps it)."""

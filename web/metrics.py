@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from engine import metrics
@@ -133,20 +133,41 @@ def _posted_dmn() -> tuple[bytes, str] | tuple[None, str]:
 @login_required
 @engine_errors
 def what_if():
-    """Replay past gate decisions through a posted draft DMN (field dmn_xml, or a dmn_file upload)."""
+    """Start a replay of past gate decisions through a posted draft DMN (field dmn_xml, or a dmn_file
+    upload) and go to its page, which follows the replay until it is done."""
     metrics.require_reader(stagegate(), current_actor())
     content, name = _posted_dmn()
-    problems, result = [], None
+    problems = []
     if content is None:
         problems = ["Paste the decision table's XML or choose a .dmn file."]
     elif len(content) > MAX_DMN_BYTES:
         problems = [f"{name} is larger than 5 MB; nothing was replayed."]
     else:
         try:
-            result = metrics.what_if(stagegate(), content, name)
+            job = metrics.start_what_if(stagegate(), current_actor(), content, name)
         except InvalidDiagram as exc:
             problems = [str(p) for p in exc.problems]
-    return render_template("what_if.html", result=result, problems=problems, file_name=name), (400 if problems else 200)
+        else:
+            return redirect(url_for("metrics.what_if_job", job_id=job["id"]), 303)
+    return render_template("what_if.html", job=None, problems=problems, file_name=name), 400
+
+
+@bp.route("/metrics/what-if/<int:job_id>")
+@login_required
+@engine_errors
+def what_if_job(job_id):
+    """A what-if replay: its result once done, the limit that stopped it, or a page that waits for it."""
+    job = metrics.what_if_job(stagegate(), current_actor(), job_id)
+    return render_template("what_if.html", job=job, result=job["result"], problems=[], file_name=job["file"])
+
+
+@bp.route("/metrics/what-if/<int:job_id>.json")
+@login_required
+@engine_errors
+def what_if_status(job_id):
+    """A replay's status for the waiting page to poll (the result itself is on the page)."""
+    job = metrics.what_if_job(stagegate(), current_actor(), job_id)
+    return jsonify({k: job[k] for k in ("id", "status", "error", "limit", "created_at", "started_at", "finished_at")})
 
 
 @bp.app_context_processor

@@ -166,6 +166,8 @@ def test_edit_a_decision_rule_see_its_cell_marked_and_confirm_its_what_if_before
     replay = opened.value
     replay.wait_for_load_state()
     assert "What-if replay" in replay.inner_text("h1")
+    # The replay runs in the background; its page polls and shows the result once it is done.
+    replay.wait_for_selector(".whatif-decision h2", timeout=60_000)
     assert "qualification" in replay.inner_text(".whatif-decision h2") and "Passes replayed" in replay.inner_text("main")
     replay.close()
     page.fill("#deploy-comment", "$40MM is enough")
