@@ -14,7 +14,7 @@ from .bootstrap import bootstrap
 from .deployment import collect_files, deploy
 from .errors import FormInvalid, InvalidDiagram, StagegateError, StepFailed
 from .instances import complete_task, start_instance
-from .users import add_user, set_password
+from .users import add_user, deactivate_user, reactivate_user, remove_roles, set_password
 
 
 def _operator() -> str:
@@ -190,7 +190,40 @@ def user_add(obj, name, roles, password):
 @click.pass_obj
 def user_passwd(obj, name, password):
     """Set a user's sign-in password."""
-    _run(lambda: (set_password(obj.sg, name, password, _operator()), click.echo(f"password set for {name}")))
+    _run(lambda: click.echo(_ended(set_password(obj.sg, name, password, _operator()), f"password set for {name}")))
+
+
+@user.command("deactivate")
+@click.argument("name")
+@click.pass_obj
+def user_deactivate(obj, name):
+    """Deactivate a user: their sessions end and their API tokens are revoked."""
+    _run(lambda: click.echo(_ended(deactivate_user(obj.sg, name, _operator()), f"{name} is deactivated")))
+
+
+@user.command("activate")
+@click.argument("name")
+@click.pass_obj
+def user_activate(obj, name):
+    """Let a deactivated user sign in again (their old tokens stay revoked)."""
+    _run(lambda: (reactivate_user(obj.sg, name, _operator()), click.echo(f"{name} is active")))
+
+
+@user.command("remove-role")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True, help="A role to take away; repeatable.")
+@click.pass_obj
+def user_remove_role(obj, name, roles):
+    """Take roles away from a user (their sessions end)."""
+    def go():
+        r = remove_roles(obj.sg, name, list(roles), _operator())
+        click.echo(f"{r['name']}: {', '.join(r['roles']) or 'no role'}")
+    _run(go)
+
+
+def _ended(r: dict, what: str) -> str:
+    revoked = r.get("revoked_tokens") or []
+    return what + "; sessions ended" + (f"; API tokens revoked: {', '.join(map(str, revoked))}" if revoked else "")
 
 
 @user.command("list")
