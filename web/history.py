@@ -80,6 +80,8 @@ def _outside_deals(kind, d: dict, event: dict) -> str:
                 "user_reactivated": "reactivated"}[kind]
         revoked = d.get("revoked_tokens") or []
         return f"{verb} {d.get('user')}" + (f", revoking API tokens {', '.join(map(str, revoked))}" if revoked else "")
+    if kind == "audit_keyed":
+        return f"put the audit chain under key {d.get('key_id')}"
     if kind == "deployed":
         return f"deployed {event.get('process_id')} v{event.get('version')}" + (
             f": {_quote(d['comment'])}" if d.get("comment") else "")
