@@ -99,7 +99,10 @@ def read_key_file(path: Path) -> KeyRing:
 
 def _write_new(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it just now: use that one
+        return
     with os.fdopen(fd, "w") as f:
         f.write("# Stagegate audit keys, newest last. Back this file up apart from the database.\n")
         f.write(new_key().hex() + "\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from engine.demo import DEMO_PASSWORD, DEMO_USERS
+from engine.errors import StagegateError
 
 from . import create_app
 
@@ -29,7 +30,10 @@ def main(host, port, database_url, secure_cookies):
     """Serve the Stagegate web app."""
     if secure_cookies is None:
         secure_cookies = host not in LOCAL_HOSTS  # plain http://localhost has no TLS
-    app = create_app({"DATABASE_URL": database_url, "SESSION_COOKIE_SECURE": secure_cookies, "MIGRATE": True})
+    try:
+        app = create_app({"DATABASE_URL": database_url, "SESSION_COOKIE_SECURE": secure_cookies, "MIGRATE": True})
+    except StagegateError as exc:  # e.g. no audit key for this database: say so, no traceback
+        raise click.ClickException(str(exc))
     shown = "localhost" if host in LOCAL_HOSTS else host
     click.echo(_banner(f"http://{shown}:{port}/"))
     app.run(host=host, port=port, debug=False, use_reloader=False)

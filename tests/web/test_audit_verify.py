@@ -45,7 +45,7 @@ def test_the_configured_checkpoint_file_shows_a_cut_tail(sg, events, tmp_path):
     _checkpoint_file(sg, kept)
     events = queries.verify_audit(sg)["events"]
     page = text(ada.get("/audit/verify"))
-    assert "Intact: all" in page and f"1 checkpoints from the checkpoint file {kept} hold" in page
+    assert "Intact: all" in page and f"Checked against the checkpoint file {kept}: 1 checkpoint(s) hold" in page
     cut_tail(sg.engine, 3)
     page = text(ada.get("/audit/verify"))
     assert f"Broken at event {events - 2}: the checkpoint of" in page and f"recorded {events} events" in page
@@ -62,6 +62,7 @@ def test_an_auditor_can_check_an_uploaded_checkpoint_file(sg, sign_in, events, t
     r = ada.post("/audit/verify", {"checkpoints": (io.BytesIO(kept), "audit.checkpoints")}, page="/audit/verify")
     assert r.status_code == 200
     assert f"events {events - 1} to {events} were cut" in text(r)
+    assert "Checked against the uploaded file audit.checkpoints: see above" in text(r)
     altered = kept.replace(b'"events": ', b'"events": 1')
     r = ada.post("/audit/verify", {"checkpoints": (io.BytesIO(altered), "audit.checkpoints")}, page="/audit/verify")
     assert "Checkpoints not checked: the uploaded file audit.checkpoints, line 1: its signature does not match" \
