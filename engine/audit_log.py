@@ -5,17 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
-from . import audit, views
+from . import audit, audit_verify, views
+from .actors import OPERATOR_PREFIX, load_user
 from .definitions import definition, every_definition
-from .actors import load_user
 from .clock import iso
 from .errors import FormInvalid, Refused
-from .models import AuditEvent, DecisionVersion, Instance, ProcessVersion
+from .models import AuditEvent, DecisionVersion, Instance, ProcessVersion, User
 from .readonly import is_auditor
+from .sign_in import ANONYMOUS
 from workflows.vocabulary import GATE_OUTCOMES
 
+SYSTEM_ACTORS = ("engine", ANONYMOUS)
 PAGE_SIZE = 50
 EXPORT_BATCH = 1000
 EXPORT_COLUMNS = ("seq", "at", "actor", "kind", "instance_id", "process_id", "version", "element_id", "outcome",
@@ -177,14 +179,18 @@ def search(sg, user: str, f: LogFilter, page: int = 1, per_page: int = PAGE_SIZE
 
 
 def choices(sg, user: str) -> dict:
-    """The values the search form offers: actors, processes, versions and kinds that occur."""
+    """The values the search form offers: the users and the system actors (engine, operators, anonymous
+    sign-in attempts) as actors, and the processes, versions and kinds that occur."""
     with sg.uow(write=False) as uow:
         s = uow.session
         _require_auditor(s, user)
 
-        def values(column):
-            return list(s.execute(select(column).distinct().where(column.is_not(None)).order_by(column)).scalars())
-        return {"actors": values(AuditEvent.actor), "processes": values(AuditEvent.process_id),
+        def values(column, *where):
+            return list(s.execute(select(column).distinct().where(column.is_not(None), *where)
+                                  .order_by(column)).scalars())
+        system = values(AuditEvent.actor, or_(AuditEvent.actor.in_(SYSTEM_ACTORS),
+                                              AuditEvent.actor.startswith(OPERATOR_PREFIX)))
+        return {"actors": values(User.name) + system, "processes": values(AuditEvent.process_id),
                 "versions": values(AuditEvent.version), "kinds": values(AuditEvent.kind),
                 "outcomes": list(GATE_OUTCOMES)}
 
@@ -234,9 +240,10 @@ def deployments(sg, user: str) -> dict:
         }
 
 
-def verify(sg, user: str) -> dict:
-    """Run the hash-chain check; when it fails, `broken` names the first broken event in a line."""
+def verify(sg, user: str, checkpoints: list[dict] = ()) -> dict:
+    """Run the chain check (and that each checkpoint holds); `summary` says the outcome in a line."""
     with sg.uow(write=False) as uow:
         _require_auditor(uow.session, user)
-        result = audit.verify(uow.session)
-    return {**result, "broken": None if result["ok"] else audit.describe_break(result)}
+        result = audit_verify.verify(uow.session, sg.audit_keys, checkpoints)
+    return {**result, "summary": audit_verify.describe_ok(result) if result["ok"] else
+            audit_verify.describe_break(result)}

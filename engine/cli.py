@@ -9,13 +9,15 @@ import click
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from . import queries
-from .audit import describe_break
+from .audit_key import AuditKeyError
+from .audit_verify import checkpoint_line, describe_break, describe_ok, read_checkpoints
 from .bootstrap import bootstrap
+from .db_roles import RoleSetupFailed
 from .deployment import collect_files, deploy
 from .errors import FormInvalid, InvalidDiagram, StagegateError, StepFailed
 from .instances import complete_task, start_instance
 from .process_limits import DEFAULT_MEMORY_MB, DEFAULT_RLIMIT, RLIMITS
-from .users import add_user, set_password
+from .users import add_user, deactivate_user, reactivate_user, remove_roles, set_password
 
 
 def _operator() -> str:
@@ -48,6 +50,8 @@ def _fail(exc: StagegateError) -> None:
             click.echo(f"  {p}", err=True)
     elif isinstance(exc, StepFailed):
         click.echo(f"refused: {exc} (incident {exc.incident_id}; nothing was changed)", err=True)
+    elif isinstance(exc, (AuditKeyError, RoleSetupFailed)):
+        click.echo(f"error: {exc}", err=True)
     else:
         click.echo(f"refused: {exc}", err=True)
     sys.exit(1)
@@ -81,16 +85,20 @@ def _run(fn):
         _fail(exc)
     except (OperationalError, ProgrammingError) as exc:
         text = str(exc.orig) if getattr(exc, "orig", None) else str(exc)
-        hint = " (run `stagegate init` first)" if "no such table" in text or "does not exist" in text else ""
+        stale = any(s in text for s in ("no such table", "no such column", "does not exist"))
+        hint = " (run `stagegate init` first)" if stale else ""
         click.echo(f"error: the database could not be used: {text.splitlines()[0]}{hint}", err=True)
         sys.exit(1)
 
 
 @main.command()
+@click.option("--owner-url", envvar="STAGEGATE_OWNER_DATABASE_URL", default=None,
+              help="PostgreSQL: run the migrations as this role (the tables' owner) and grant the app's role "
+                   "(the user of --database-url) what it needs: INSERT and SELECT only on audit_events.")
 @click.pass_obj
-def init(obj):
-    """Create or upgrade the database (idempotent)."""
-    _run(lambda: bootstrap(obj.url, migrate=True))
+def init(obj, owner_url):
+    """Create or upgrade the database (idempotent), and the audit key if there is none."""
+    _run(lambda: bootstrap(obj.url, migrate=True, owner_url=owner_url).dispose())
     click.echo("database is up to date")
 
 
@@ -204,7 +212,40 @@ def user_add(obj, name, roles, password):
 @click.pass_obj
 def user_passwd(obj, name, password):
     """Set a user's sign-in password."""
-    _run(lambda: (set_password(obj.sg, name, password, _operator()), click.echo(f"password set for {name}")))
+    _run(lambda: click.echo(_ended(set_password(obj.sg, name, password, _operator()), f"password set for {name}")))
+
+
+@user.command("deactivate")
+@click.argument("name")
+@click.pass_obj
+def user_deactivate(obj, name):
+    """Deactivate a user: their sessions end and their API tokens are revoked."""
+    _run(lambda: click.echo(_ended(deactivate_user(obj.sg, name, _operator()), f"{name} is deactivated")))
+
+
+@user.command("activate")
+@click.argument("name")
+@click.pass_obj
+def user_activate(obj, name):
+    """Let a deactivated user sign in again (their old tokens stay revoked)."""
+    _run(lambda: (reactivate_user(obj.sg, name, _operator()), click.echo(f"{name} is active")))
+
+
+@user.command("remove-role")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True, help="A role to take away; repeatable.")
+@click.pass_obj
+def user_remove_role(obj, name, roles):
+    """Take roles away from a user (their sessions end)."""
+    def go():
+        r = remove_roles(obj.sg, name, list(roles), _operator())
+        click.echo(f"{r['name']}: {', '.join(r['roles']) or 'no role'}")
+    _run(go)
+
+
+def _ended(r: dict, what: str) -> str:
+    revoked = r.get("revoked_tokens") or []
+    return what + "; sessions ended" + (f"; API tokens revoked: {', '.join(map(str, revoked))}" if revoked else "")
 
 
 @user.command("list")
@@ -353,16 +394,67 @@ def audit():
     """The tamper-evident audit trail."""
 
 
+def _read_checkpoints(obj, path: str | None, missing_ok: bool = False) -> list[dict]:
+    from pathlib import Path
+
+    if path is None or (missing_ok and not Path(path).exists()):
+        return []
+    try:
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AuditKeyError(f"the checkpoint file {path} cannot be read: {getattr(exc, 'strerror', None) or exc}")
+    return read_checkpoints(text, obj.sg.audit_keys, path)
+
+
+def _report_break(r: dict) -> None:
+    where = f"broken at {describe_break(r)}" if r["first_broken_seq"] else f"not ok: {r['reason']}"
+    click.echo(f"{where} ({r['events']} events verified before it)")
+    sys.exit(1)
+
+
 @audit.command("verify")
+@click.option("--checkpoint", "checkpoint_file", envvar="STAGEGATE_AUDIT_CHECKPOINTS", default=None,
+              type=click.Path(dir_okay=False), help="A file of checkpoints (`audit checkpoint --append`): "
+                                                    "proves nothing up to each was changed or cut.")
 @click.pass_obj
-def audit_verify(obj):
-    """Check the hash chain; exit 1 naming the first broken event."""
-    r = _run(lambda: queries.verify_audit(obj.sg))
-    if r["ok"]:
-        click.echo(f"ok {r['events']} events")
-    else:
-        click.echo(f"broken at {describe_break(r)} ({r['events']} events verified before it)")
-        sys.exit(1)
+def audit_verify(obj, checkpoint_file):
+    """Check the keyed chain (and the checkpoints); exit 1 naming the first broken event."""
+    r = _run(lambda: queries.verify_audit(obj.sg, _read_checkpoints(obj, checkpoint_file)))
+    if not r["ok"]:
+        _report_break(r)
+    click.echo(describe_ok(r))
+
+
+@audit.command("checkpoint")
+@click.option("--append", "append_to", default=None, type=click.Path(dir_okay=False),
+              help="Also append it to this file (kept away from the database), after checking the file's "
+                   "earlier checkpoints still hold.")
+@click.pass_obj
+def audit_checkpoint(obj, append_to):
+    """Print a signed checkpoint of the chain's head: event count, last event, head hash, time."""
+    r = _run(lambda: queries.audit_checkpoint(obj.sg, _read_checkpoints(obj, append_to, missing_ok=True)))
+    if not r["ok"]:
+        _report_break(r)
+    line = checkpoint_line(r["checkpoint"])
+    if append_to:
+        import os
+
+        with open(append_to, "a") as f:
+            f.write(line + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+    click.echo(line)
+
+
+@audit.command("rotate-key")
+@click.pass_obj
+def audit_rotate_key(obj):
+    """Add a new audit key to the key file and sign with it from now on (stop the app first)."""
+    from .audit import rotate_key
+
+    r = _run(lambda: rotate_key(obj.sg, _operator()))
+    click.echo(f"the chain is signed with audit key {r['key_id']} from now on; {r['source']} keeps the older "
+               "keys to verify older events. Copy it to every machine that runs Stagegate, then start them.")
 
 
 def _scope_options(fn):

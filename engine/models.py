@@ -36,11 +36,26 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    last_failed_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Part of every session: bumped on sign-out, password change, role change and deactivation,
+    # which ends every session made before.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     roles: Mapped[list["UserRole"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
+
+
+class SignInFailures(Base):
+    """Wrong passwords for one user name from one source address, counted to throttle guessing.
+
+    Counted per name and address, so guesses from one address never lock out the user signing
+    in from another; kept for unknown names too, so the answers do not tell which names exist."""
+
+    __tablename__ = "sign_in_failures"
+
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class UserRole(Base):
@@ -239,6 +254,7 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigId)
     hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(16))  # the audit key the next event is signed with
 
 
 class GateDecision(Base):
@@ -345,6 +361,8 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(16))  # the first characters, so a user can tell tokens apart
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Who made it: the user (signed in; None on tokens from before 0016) or an operator (cli:...).
+    created_by: Mapped[str | None] = mapped_column(String(120))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from . import audit
+from . import audit, audit_verify
 from .actors import load_user, roles_of
 from .assignment import inbox_keys
 from .clock import iso
@@ -128,10 +128,23 @@ def process_versions(sg, process_id: str | None = None) -> list[dict]:
                  "deployed_by": r.deployed_by, "comment": r.comment} for r in rows]
 
 
-def verify_audit(sg) -> dict:
-    """Check the audit hash chain end to end."""
+def verify_audit(sg, checkpoints: list[dict] = ()) -> dict:
+    """Check the audit chain end to end under the installation's keys, and that each checkpoint holds."""
     with sg.uow(write=False) as uow:
-        return audit.verify(uow.session)
+        return audit_verify.verify(uow.session, sg.audit_keys, checkpoints)
+
+
+def audit_checkpoint(sg, checkpoints: list[dict] = ()) -> dict:
+    """A signed checkpoint of the chain's head, once the chain (and the earlier `checkpoints`) verify;
+    else the failed check, with "checkpoint": None."""
+    with sg.uow(write=False) as uow:
+        result = audit_verify.verify(uow.session, sg.audit_keys, checkpoints)
+        # The event the walk ended at, not the head row: events may have been added since.
+        last = uow.session.get(AuditEvent, result["events"]) if result["events"] else None
+        head_hash = last.hash if last is not None else audit.GENESIS
+    if not result["ok"]:
+        return {**result, "checkpoint": None}
+    return {**result, "checkpoint": audit_verify.sign_checkpoint(sg.audit_keys, result, head_hash, sg.now())}
 
 
 def gate_decisions(sg, instance_id: int | None = None, process_id: str | None = None, gate: str | None = None,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine.bootstrap import bootstrap
 
@@ -18,6 +19,8 @@ def create_app(config: dict | None = None) -> Flask:
     if sg is None:
         sg = bootstrap(app.config["DATABASE_URL"], migrate=app.config["MIGRATE"])
     app.extensions[STAGEGATE_KEY] = sg
+    if app.config["TRUSTED_PROXIES"]:  # request.remote_addr is then the client's, as the proxy saw it
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"])
     converters.init_app(app)
     security.init_app(app)
     readonly.init_app(app)

@@ -5,15 +5,20 @@ import csv
 import io
 import json
 
-from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, render_template, request, stream_with_context, url_for
 from flask_login import login_required
 
 from engine import audit_log
+from engine.audit_key import AuditKeyError
+from engine.audit_verify import MAX_CHECKPOINT_FILE, read_checkpoints
 from engine.errors import FormInvalid
 
 from . import csvsafe
 from .context import current_actor, stagegate
 from .guard import engine_errors
+from .readonly import reads_only
 
 bp = Blueprint("audit", __name__)
 
@@ -123,9 +128,35 @@ def deployments():
                            diff_href=diff_href)
 
 
-@bp.route("/audit/verify")
+def _checkpoints() -> tuple[list[dict], str | None, str | None]:
+    """The checkpoints to check: an uploaded file, else the configured one; with where they came from
+    and, if they cannot be used, why not."""
+    upload = request.files.get("checkpoints")
+    path = current_app.config.get("AUDIT_CHECKPOINTS")
+    if upload is not None and upload.filename:
+        source = f"the uploaded file {upload.filename}"
+        text = upload.read(MAX_CHECKPOINT_FILE + 1).decode("utf-8", errors="replace")
+    elif path:
+        source = f"the checkpoint file {path}"
+        try:
+            text = Path(path).read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            return [], source, f"{source} cannot be read: {exc.strerror}"
+    else:
+        return [], None, None
+    try:
+        return read_checkpoints(text, stagegate().audit_keys, source), source, None
+    except AuditKeyError as exc:
+        return [], source, str(exc)
+
+
+@bp.route("/audit/verify", methods=["GET", "POST"])
+@reads_only
 @login_required
 @engine_errors
 def verify():
-    """Run the hash-chain check now and say whether the record is intact, or where it breaks."""
-    return render_template("audit_verify.html", result=audit_log.verify(stagegate(), current_actor()))
+    """Run the chain check now (with the configured or an uploaded checkpoint file) and say whether
+    the record is intact, or where it breaks."""
+    checkpoints, source, problem = _checkpoints()
+    return render_template("audit_verify.html", result=audit_log.verify(stagegate(), current_actor(), checkpoints),
+                           source=source, problem=problem)

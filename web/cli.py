@@ -5,6 +5,7 @@ import click
 
 from engine.cli import memory_options
 from engine.demo import DEMO_PASSWORD, DEMO_USERS
+from engine.errors import StagegateError
 from engine.process_limits import limit_memory
 
 from . import create_app
@@ -33,7 +34,10 @@ def main(host, port, database_url, secure_cookies, memory_limit, memory_rlimit):
     limit_memory(memory_limit, memory_rlimit)
     if secure_cookies is None:
         secure_cookies = host not in LOCAL_HOSTS  # plain http://localhost has no TLS
-    app = create_app({"DATABASE_URL": database_url, "SESSION_COOKIE_SECURE": secure_cookies, "MIGRATE": True})
+    try:
+        app = create_app({"DATABASE_URL": database_url, "SESSION_COOKIE_SECURE": secure_cookies, "MIGRATE": True})
+    except StagegateError as exc:  # e.g. no audit key for this database: say so, no traceback
+        raise click.ClickException(str(exc))
     shown = "localhost" if host in LOCAL_HOSTS else host
     click.echo(_banner(f"http://{shown}:{port}/"))
     app.run(host=host, port=port, debug=False, use_reloader=False)

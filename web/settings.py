@@ -36,6 +36,10 @@ def configure(app: Flask, config: dict) -> None:
         app.config["SESSION_COOKIE_SECURE"] = not app.config["TESTING"]
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _kept_secret(Path(app.instance_path) / "secret_key")
+    # The checkpoint file /audit/verify checks (`stagegate audit checkpoint --append FILE`).
+    app.config.setdefault("AUDIT_CHECKPOINTS", os.environ.get("STAGEGATE_AUDIT_CHECKPOINTS") or None)
+    # How many proxies in front set X-Forwarded-For: sign-in throttling counts per client address.
+    app.config.setdefault("TRUSTED_PROXIES", int(os.environ.get("STAGEGATE_TRUSTED_PROXIES") or 0))
 
 
 def _kept_secret(path: Path) -> str:
