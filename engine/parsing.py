@@ -10,7 +10,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from . import diagram_model, validation, xmlsafe
+from . import diagram_model, limits, validation, xml_ids, xmlsafe
 from .errors import Problem
 
 
@@ -112,6 +112,7 @@ def parse_batch(docs: list[Document]) -> tuple[list[ParsedProcess], list[Problem
     new_docs = [d for d in docs if not d.deployed]
 
     for doc in new_docs:
+        problems.extend(xml_ids.lint_ids(doc.root, doc.file_name))
         if doc.kind == "dmn" and not doc.decisions:
             problems.append(Problem(doc.file_name, "no decision in this DMN file"))
         for decision in doc.decisions:
@@ -124,6 +125,7 @@ def parse_batch(docs: list[Document]) -> tuple[list[ParsedProcess], list[Problem
                                         "(set isExecutable=\"true\" on the process to run)"))
             for model in executable:
                 problems.extend(validation.lint_process(model, set(decisions), set(processes)))
+                problems.extend(limits.lint_form_limits(model))
                 cycle = validation.call_cycle(model, {pid: m for pid, (_, m) in processes.items()})
                 if cycle:
                     problems.append(Problem(doc.file_name, "process calls itself ("

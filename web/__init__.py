@@ -5,8 +5,8 @@ from flask import Flask
 
 from engine.bootstrap import bootstrap
 
-from . import (account, api, audit, auth, converters, deals, designer, diagrams, errors, formatting, inbox, login,
-               metrics, readonly, security, settings, start, tasks)
+from . import (account, api, audit, auth, converters, deals, designer, diagrams, errors, formatting, inbox, limits,
+               login, metrics, readonly, security, settings, start, tasks)
 from .context import STAGEGATE_KEY
 
 
@@ -19,6 +19,7 @@ def create_app(config: dict | None = None) -> Flask:
         sg = bootstrap(app.config["DATABASE_URL"], migrate=app.config["MIGRATE"])
     app.extensions[STAGEGATE_KEY] = sg
     converters.init_app(app)
+    limits.init_app(app)
     security.init_app(app)
     readonly.init_app(app)
     login.init_app(app)

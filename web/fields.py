@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from werkzeug.datastructures import MultiDict
 
+from engine.limits import DEFAULT_MAXLENGTH
+
 INPUT_TYPES = {"string": "text", "long": "number", "date": "date", "boolean": "checkbox", "enum": "select"}
 TEXTAREA_FROM = 500  # strings allowed to be this long get a text area
 _TRUE = {"true", "on", "yes", "1"}
@@ -35,6 +37,7 @@ def _attrs(kind: str, widget: str, c: dict) -> dict:
         for name in ("minlength", "maxlength"):
             if c.get(name) not in (None, ""):
                 attrs[name] = c[name]
+        attrs.setdefault("maxlength", DEFAULT_MAXLENGTH)  # what the engine holds a field without one to
     return attrs
 
 
