@@ -12,6 +12,7 @@ from .actors import OPERATOR_PREFIX, load_user
 from .definitions import definition, every_definition
 from .clock import iso
 from .errors import FormInvalid, Refused
+from .limits import MAX_ID, InputRefused, day, shown, text_value, whole_number
 from .models import AuditEvent, DecisionVersion, Instance, ProcessVersion, User
 from .readonly import is_auditor
 from .sign_in import ANONYMOUS
@@ -110,29 +111,20 @@ def log_filter(actor=None, process_id=None, version=None, kind=None, outcome=Non
     """A LogFilter from form text; FormInvalid names each value that cannot be used."""
     errors = {}
 
-    def text(v):
-        v = (v or "").strip() if isinstance(v, str) else v
-        return v or None
-
-    def day(name, v):
-        v = text(v)
-        if v is None or isinstance(v, date):
-            return v
+    def read(check, name, v, *args):
         try:
-            return date.fromisoformat(v)
-        except ValueError:
-            errors[name] = f"'{v}' is not a date (YYYY-MM-DD)"
+            return check(v, name, *args)
+        except InputRefused as exc:
+            errors[name] = exc.reason
 
-    number = text(version)
-    if number is not None and not isinstance(number, int):
-        if str(number).isdigit():
-            number = int(number)
-        else:
-            errors["version"], number = f"'{number}' is not a version number", None
-    outcome = text(outcome)
+    number = read(whole_number, "version", version, 1)
+    if "version" in errors:
+        errors["version"] = f"'{shown(version)}' is not a version number (1 to {MAX_ID:,})"
+    outcome = read(text_value, "outcome", outcome)
     if outcome is not None and outcome not in GATE_OUTCOMES:
         errors["outcome"] = f"'{outcome}' is not a gate outcome ({', '.join(GATE_OUTCOMES)})"
-    f = LogFilter(text(actor), text(process_id), number, text(kind), outcome, day("since", since), day("until", until))
+    f = LogFilter(read(text_value, "actor", actor), read(text_value, "process_id", process_id), number,
+                  read(text_value, "kind", kind), outcome, read(day, "since", since), read(day, "until", until))
     if f.since and f.until and f.until < f.since:
         errors["until"] = "the end date is before the start date"
     if errors:

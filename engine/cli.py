@@ -16,8 +16,12 @@ from .db_roles import RoleSetupFailed
 from .deployment import collect_files, deploy
 from .errors import FormInvalid, InvalidDiagram, StagegateError, StepFailed
 from .instances import complete_task, start_instance
+from .limits import MAX_ID, InputRefused, parse_json
 from .process_limits import DEFAULT_MEMORY_MB, DEFAULT_RLIMIT, RLIMITS
 from .users import add_user, deactivate_user, reactivate_user, remove_roles, set_password
+
+
+DATABASE_ID = click.IntRange(0, MAX_ID)  # ids and versions: what the database can hold
 
 
 def _operator() -> str:
@@ -31,9 +35,9 @@ def _json_arg(text: str | None) -> dict:
     if not text:
         return {}
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise click.UsageError(f"--data is not valid JSON: {exc.msg} at column {exc.colno}")
+        value = parse_json(text, "--data")
+    except InputRefused as exc:
+        raise click.UsageError(str(exc)) from None
     if not isinstance(value, dict):
         raise click.UsageError("--data must be a JSON object, e.g. '{\"amount\": 5}'")
     return value
@@ -277,7 +281,7 @@ def start(obj, process_id, user_name, data):
 @main.command()
 @click.option("--user", "user_name", default=None)
 @click.option("--role", default=None)
-@click.option("--instance", "instance_id", type=int, default=None)
+@click.option("--instance", "instance_id", type=DATABASE_ID, default=None)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def tasks(obj, user_name, role, instance_id, as_json):
@@ -307,7 +311,7 @@ def complete(obj, task_id, user_name, data):
 
 
 @main.command()
-@click.argument("instance_id", type=int)
+@click.argument("instance_id", type=DATABASE_ID)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def show(obj, instance_id, as_json):
@@ -324,7 +328,7 @@ def show(obj, instance_id, as_json):
 
 
 @main.command()
-@click.argument("instance_id", type=int)
+@click.argument("instance_id", type=DATABASE_ID)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def history(obj, instance_id, as_json):
@@ -379,7 +383,7 @@ def token_list(obj, user_name, as_json):
 
 
 @token.command("revoke")
-@click.argument("token_id", type=int)
+@click.argument("token_id", type=DATABASE_ID)
 @click.option("--user", "user_name", required=True)
 @click.pass_obj
 def token_revoke(obj, token_id, user_name):
@@ -460,7 +464,7 @@ def audit_rotate_key(obj):
 def _scope_options(fn):
     for option in reversed([
             click.option("--process", "process_id", default="opportunity", show_default=True),
-            click.option("--version", type=int, default=None, help="only deals of this process version"),
+            click.option("--version", type=DATABASE_ID, default=None, help="only deals of this process version"),
             click.option("--from", "date_from", default=None, help="first day of the period (YYYY-MM-DD)"),
             click.option("--to", "date_to", default=None, help="last day of the period (YYYY-MM-DD)")]):
         fn = option(fn)

@@ -154,7 +154,7 @@ def save_draft(sg, actor: str, file_name: str, content: bytes, base_version: int
         if d is None:
             d = Draft(kind=kind, key=key)
             s.add(d)
-        d.name, d.file_name, d.content, d.base_version = name, _file_name(key, kind), content, base_version
+        d.name, d.file_name, d.content, d.base_version = name, diagram_file_name(key, kind), content, base_version
         d.saved_by, d.saved_at = actor, sg.now()
         audit.record(s, d.saved_at, actor, "draft_saved", process_id=key if kind == "bpmn" else None,
                      element_id=key, details={"kind": kind, "key": key, "base_version": base_version,
@@ -164,9 +164,10 @@ def save_draft(sg, actor: str, file_name: str, content: bytes, base_version: int
     return row
 
 
-def _file_name(key: str, kind: str) -> str:
+def diagram_file_name(key: str, kind: str, version: int | None = None) -> str:
+    """A file name for a process's or table's diagram (e.g. for a download): only letters, digits, -_."""
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in key)[:200] or "diagram"
-    return f"{safe}.{kind}"
+    return f"{safe}{'' if version is None else f'-v{version}'}.{kind}"
 
 
 @audited_refusals
@@ -209,7 +210,7 @@ def deploy(sg, actor: str, file_name: str, content: bytes, comment: str | None,
                            "deployed. Save your draft, open the newest version and make your change there.")
         s.execute(Draft.__table__.delete().where(Draft.kind == kind, Draft.key == key))
 
-    return deployment.deploy(sg, [(_file_name(key, kind), content)], actor, comment, also=drop_draft)
+    return deployment.deploy(sg, [(diagram_file_name(key, kind), content)], actor, comment, also=drop_draft)
 
 
 def deploy_preview(sg, actor: str, file_name: str, content: bytes) -> dict:

@@ -5,7 +5,7 @@ import math
 import re
 from datetime import date, datetime
 
-from . import sandbox
+from . import limits, sandbox
 from .errors import FormInvalid
 
 # The field types the engine checks and stores: Camunda 7's built-in ones (string, long,
@@ -92,6 +92,9 @@ def _to_date(value):
 def _to_string(value):
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise ValueError("must be text")
+    bad = limits.unstorable(str(value))
+    if bad:
+        raise ValueError(f"holds {bad}")
     return str(value)
 
 
@@ -158,8 +161,12 @@ def _check_constraints(field: dict, value) -> str | None:
         if isinstance(value, str):
             if c.get("minlength") not in (None, "") and len(value) < int(c["minlength"]):
                 return f"must be at least {c['minlength']} characters"
-            if c.get("maxlength") not in (None, "") and len(value) > int(c["maxlength"]):
-                return f"must be at most {c['maxlength']} characters"
+            # Without its own maxlength a text field still has one; versions deployed before the
+            # cap existed are held to it too.
+            maxlength = min(int(c["maxlength"]), limits.MAXLENGTH_CAP) if c.get("maxlength") not in (None, "") else (
+                limits.DEFAULT_MAXLENGTH if kind == "string" else None)
+            if maxlength is not None and len(value) > maxlength:
+                return f"must be at most {maxlength} characters"
     except (TypeError, ValueError):
         return "cannot be checked: the diagram's constraint is malformed"
     return None

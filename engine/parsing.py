@@ -9,7 +9,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from . import definitions, diagram_model, validation, xmlsafe
+from . import definitions, diagram_model, limits, validation, xml_ids, xmlsafe
 from .data_fields import fields_before
 from .decision_checks import names_problems
 from .decision_task import Parser
@@ -117,6 +117,7 @@ def parse_batch(docs: list[Document], helpers=frozenset()) -> tuple[list[ParsedP
     faulty: set = set()
 
     for doc in new_docs:
+        problems.extend(xml_ids.lint_ids(doc.root, doc.file_name))
         if doc.kind == "dmn" and not doc.decisions:
             problems.append(Problem(doc.file_name, "no decision in this DMN file"))
         for decision in doc.decisions:
@@ -132,6 +133,7 @@ def parse_batch(docs: list[Document], helpers=frozenset()) -> tuple[list[ParsedP
                                         "(set isExecutable=\"true\" on the process to run)"))
             for model in executable:
                 problems.extend(validation.lint_process(model, set(decisions), set(processes)))
+                problems.extend(limits.lint_form_limits(model))
                 cycle = validation.call_cycle(model, {pid: m for pid, (_, m) in processes.items()})
                 if cycle:
                     problems.append(Problem(doc.file_name, "process calls itself ("

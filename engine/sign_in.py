@@ -56,6 +56,12 @@ def _locked_failures(s, name: str, source: str, now) -> SignInFailures:
                      .with_for_update().execution_options(populate_existing=True)).scalar_one()
 
 
+def _storable(text: str) -> str:
+    """`text` with what no database stores (NUL, lone surrogates) shown as U+FFFD: no user's name
+    holds them, so such a name is simply wrong, and is still counted and audited."""
+    return "".join("\ufffd" if ch == "\x00" or "\ud800" <= ch <= "\udfff" else ch for ch in text)
+
+
 def _attempt(name: str, source: str) -> dict:
     """The audit details of an attempt: the name as tried, cut to MAX_NAME characters."""
     details = {"user": name[:MAX_NAME], "source": source}
@@ -69,8 +75,8 @@ def authenticate(sg, name: str, password: str, source: str = "") -> dict:
     was wrong). After FREE_ATTEMPTS wrong passwords for a name from one address, each further try
     from there must wait longer, up to 5 minutes."""
     now = sg.now()
-    tried = (name or "").strip()
-    key, source, password = tried[:MAX_NAME], (source or "")[:MAX_SOURCE], password or ""
+    tried = _storable((name or "").strip())
+    key, source, password = tried[:MAX_NAME], _storable((source or "")[:MAX_SOURCE]), password or ""
     with sg.uow() as uow:
         s = uow.session
         count = _locked_failures(s, key, source, now)

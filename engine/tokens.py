@@ -15,6 +15,7 @@ from . import audit
 from .actors import is_operator, load_user
 from .clock import iso
 from .errors import NotFound, Refused
+from .limits import unstorable
 from .models import ApiToken, User
 
 TOKEN_PREFIX = "sgt_"
@@ -40,6 +41,8 @@ def create_token(sg, owner: str, actor: str, name: str) -> dict:
     name = (name or "").strip()
     if not name or len(name) > 120:
         raise Refused("a token needs a name of 1 to 120 characters (e.g. the system that will use it)")
+    if unstorable(name):
+        raise Refused(f"a token's name may not hold {unstorable(name)}")
     _may_manage(actor, owner)
     with sg.uow() as uow:
         s = uow.session

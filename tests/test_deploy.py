@@ -223,6 +223,23 @@ BROKEN = {
         [("deal.bpmn", f.process().replace("<bpmn:process ", '<bpmn:dataStore id="Store_Crm" name="CRM" />'
                                            "<bpmn:process ", 1))],
         "deal.bpmn", "Store_Crm", "CRM", "element type dataStore is not supported by the engine"),
+    # Ids are XML names (NCName): a line break, a space or a colon would be another id in a URL, a
+    # file name or a header.
+    "process id with a line break": (
+        [("deal.bpmn", f.process().replace('id="deal_review"', 'id="deal&#13;&#10;review"'))],
+        "deal.bpmn", "deal\\r\\nreview", "Deal review", "process id 'deal\\r\\nreview' is not a valid XML id: an id "
+        "starts with a letter or '_' and holds only letters, digits, '_', '-' and '.'"),
+    "element id with a space": (
+        [("deal.bpmn", f.process().replace("Task_Review", "Task Review"))],
+        "deal.bpmn", "Task Review", "Review deal", "userTask id 'Task Review' is not a valid XML id"),
+    "decision id with a colon": (
+        [("rates.dmn", f.decision("rates").replace('<decision id="rates"', '<decision id="rates:v2"'))],
+        "rates.dmn", "rates:v2", "Discount", "decision id 'rates:v2' is not a valid XML id"),
+    "text field longer than the cap": (
+        [("deal.bpmn", f.process().replace('<camunda:constraint name="required" />',
+                                           '<camunda:constraint name="maxlength" config="100001" />', 1))],
+        "deal.bpmn", "StartEvent_Deal", "Deal opened",
+        "form field 'deal_name': maxlength '100001' must be a whole number from 1 to 100,000"),
     "rule task without decisionRef in a non-executable process": (
         [("deal.bpmn", f.definitions(f.process(wrap=False) + LIBRARY_WITHOUT_DECISION))],
         "deal.bpmn", "Rule_Legacy", "Legacy rule", "business rule task has no camunda:decisionRef"),

@@ -4,7 +4,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, render_template, request, stream_with_context, url_for
@@ -15,7 +14,7 @@ from engine.audit_key import AuditKeyError
 from engine.audit_verify import MAX_CHECKPOINT_FILE, read_checkpoints
 from engine.errors import FormInvalid
 
-from . import csvsafe
+from . import csvsafe, query
 from .context import current_actor, stagegate
 from .guard import engine_errors
 from .readonly import reads_only
@@ -23,6 +22,7 @@ from .readonly import reads_only
 bp = Blueprint("audit", __name__)
 
 FILTERS = ("actor", "process_id", "version", "kind", "outcome", "since", "until")
+FAILED_CSV, FAILED_JSON = "#export-failed", "export_failed"  # how a broken export ends (README)
 
 
 def diff_href(process_id: str, base: int, head: int) -> str:
@@ -45,9 +45,9 @@ def log():
     """The audit log across all deals: filters, one page of events, links to export the filtered result."""
     sg = stagegate()
     chosen, errors = _filter()
-    page = request.args.get("page", "1")
+    page = query.page()
     # A filter with a bad value lists nothing rather than everything: the page says what to fix.
-    result = None if errors else audit_log.search(sg, current_actor(), chosen, int(page) if page.isdigit() else 1)
+    result = None if errors else audit_log.search(sg, current_actor(), chosen, page)
 
     def link(**changes):
         return url_for("audit.log", **{**chosen.as_args(), **changes})
@@ -57,16 +57,29 @@ def log():
                            raw={k: request.args.get(k, "") for k in FILTERS}), 422 if errors else 200
 
 
+def _failed(done: int) -> str:
+    """What a failed export ends with (the cause goes to the server's log, not to the file)."""
+    current_app.logger.exception("audit export failed after %d events", done)
+    return (f"the export failed after {done} events, while reading from the database; this file is incomplete: "
+            "export again")
+
+
 def _csv_lines(rows):
+    """CSV text in chunks; an export that fails part-way ends with a row `#export-failed,<why>`."""
     buffer = io.StringIO()
     out = csv.writer(buffer)
     out.writerow(audit_log.EXPORT_COLUMNS)
-    for row in rows:
-        out.writerow([_cell(row[c]) for c in audit_log.EXPORT_COLUMNS])
-        if buffer.tell() > 64_000:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
+    done = 0
+    try:
+        for row in rows:
+            out.writerow([_cell(row[c]) for c in audit_log.EXPORT_COLUMNS])
+            done += 1
+            if buffer.tell() > 64_000:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+    except Exception:  # noqa: BLE001 - the rows sent so far cannot be taken back: say the file is broken
+        out.writerow([FAILED_CSV, _failed(done)])
     yield buffer.getvalue()
 
 
@@ -77,9 +90,17 @@ def _cell(value):
 
 
 def _json_chunks(rows):
+    """A JSON array in chunks; an export that fails part-way ends with {"export_failed": why} and
+    no closing bracket, so a JSON reader refuses the file instead of taking it for complete."""
     yield "["
-    for i, row in enumerate(rows):
-        yield ("," if i else "") + "\n" + json.dumps(row, sort_keys=True, ensure_ascii=False)
+    done = 0
+    try:
+        for row in rows:
+            yield ("," if done else "") + "\n" + json.dumps(row, sort_keys=True, ensure_ascii=False)
+            done += 1
+    except Exception:  # noqa: BLE001 - see _csv_lines
+        yield ("," if done else "") + "\n" + json.dumps({FAILED_JSON: _failed(done)}) + "\n"
+        return
     yield "\n]\n"
 
 

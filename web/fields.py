@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from werkzeug.datastructures import MultiDict
 
+from engine.limits import DEFAULT_MAXLENGTH
+
 # A decimal is a text box with the numeric keyboard (inputmode), not type="number": browsers
 # refuse "1,200.50" in a number box before the server, which accepts it, ever sees it.
 INPUT_TYPES = {"string": "text", "long": "number", "double": "text", "date": "date", "boolean": "checkbox",
@@ -40,6 +42,7 @@ def _attrs(kind: str, widget: str, c: dict) -> dict:
         for name in ("minlength", "maxlength"):
             if c.get(name) not in (None, ""):
                 attrs[name] = c[name]
+        attrs.setdefault("maxlength", DEFAULT_MAXLENGTH)  # what the engine holds a field without one to
     return attrs
 
 

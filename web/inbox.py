@@ -7,6 +7,7 @@ from flask_login import login_required
 from engine import inbox as inbox_queries
 from engine.claims import claim_task, reassign_task, unclaim_task
 
+from . import query
 from .auth import safe_next
 from .context import current_actor, stagegate
 from .guard import engine_errors
@@ -19,7 +20,7 @@ SORTS = {"due": "due date", "age": "age"}
 
 
 def _chosen() -> dict:
-    chosen = {k: request.args.get(k) or None for k in FILTERS}
+    chosen = {k: query.text(k) for k in FILTERS}
     chosen["sort"] = request.args.get("sort") if request.args.get("sort") in SORTS else "due"
     return chosen
 

@@ -13,14 +13,17 @@ from engine.cpa_review import flag_high_cpa
 from engine.errors import FormInvalid, InvalidDiagram, Refused
 from workflows.vocabulary import METRICS_ROLES
 
-from . import charts, csvsafe
+from . import charts, csvsafe, query
 from .context import current_actor, stagegate
 from .guard import engine_errors
+from .limits import accepts
 from .readonly import reads_only
 
 bp = Blueprint("metrics", __name__)
 
 MAX_DMN_BYTES = 5 * 1024 * 1024
+# The designer posts its table as a form field: percent-encoding can triple it.
+MAX_WHAT_IF_REQUEST = 3 * MAX_DMN_BYTES + 65536
 LATEST = 50  # look-back lessons and stalled deals listed on the page (the drill-downs list all)
 SCOPE_ARGS = ("version", "from", "to")
 
@@ -61,8 +64,7 @@ def index():
 def deals():
     """The deals behind one number of the metrics page."""
     scope = _scope()
-    page = request.args.get("page", "1")
-    behind = metrics.deals_behind(stagegate(), scope, request.args.get("key", ""), int(page) if page.isdigit() else 1)
+    behind = metrics.deals_behind(stagegate(), scope, query.text("key") or "", query.page())
     return render_template("metrics_deals.html", behind=behind, filters=_filters(scope))
 
 
@@ -129,6 +131,7 @@ def _posted_dmn() -> tuple[bytes, str] | tuple[None, str]:
 
 
 @bp.route("/metrics/what-if", methods=["POST"])
+@accepts(MAX_WHAT_IF_REQUEST, "a decision table may be at most 5 MB")
 @reads_only
 @login_required
 @engine_errors

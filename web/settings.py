@@ -10,6 +10,8 @@ from flask import Flask
 
 from engine.db import database_url
 
+from . import limits
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SESSION_HOURS = 8
 
@@ -23,6 +25,7 @@ DEFAULTS = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "PERMANENT_SESSION_LIFETIME": timedelta(hours=SESSION_HOURS),
     "BPMN_JS_DIST": str(REPO_ROOT / "node_modules" / "bpmn-js" / "dist"),
+    **limits.CONFIG,
 }
 
 
