@@ -55,6 +55,8 @@ bench: setup
 	$(BIN)/python -m bench.http
 	$(BIN)/python -m bench.faults
 	$(BIN)/python -m bench.metrics
+	$(BIN)/python -m bench.sandbox
+	$(BIN)/python -m bench.validation
 
 clean:
 	rm -rf $(VENV) *.egg-info $(DB) $(DB)-wal $(DB)-shm node_modules test-artifacts

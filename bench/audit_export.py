@@ -25,7 +25,7 @@ if str(ROOT) not in sys.path:
 
 from sqlalchemy import select  # noqa: E402
 
-from engine.audit import canonical, event_hash  # noqa: E402
+from engine.audit import canonical, link_hash  # noqa: E402
 from engine.audit_log import _row  # noqa: E402
 from engine.bootstrap import bootstrap  # noqa: E402
 from engine.clock import utcnow  # noqa: E402
@@ -49,7 +49,7 @@ def build(url: str, n: int, event=sign_off):
     add_user(sg, "ada", ["Auditor"], "cli:bench", password=PASSWORD)
     with sg.uow() as uow:
         head = uow.session.get(AuditHead, 1)
-        seq, prev = head.seq, head.hash
+        seq, prev, key = head.seq, head.hash, sg.audit_keys.get(head.key_id)
     start, rows = utcnow() - timedelta(days=200), []
     table = AuditEvent.__table__
     with sg.engine.begin() as conn:
@@ -58,11 +58,10 @@ def build(url: str, n: int, event=sign_off):
             at = start + timedelta(seconds=i * 90)
             actor, kind, details = event(i)
             details = json.loads(canonical(details))
-            digest = event_hash(prev, seq, at, actor, kind, i // 20 + 1, "opportunity", 1,
-                                "Task_SignOffPricing", details)
-            rows.append({"seq": seq, "at": at, "actor": actor, "kind": kind, "instance_id": i // 20 + 1,
-                         "process_id": "opportunity", "version": 1, "element_id": "Task_SignOffPricing",
-                         "details": details, "prev_hash": prev, "hash": digest})
+            row = {"seq": seq, "at": at, "actor": actor, "kind": kind, "instance_id": i // 20 + 1,
+                   "process_id": "opportunity", "version": 1, "element_id": "Task_SignOffPricing", "details": details}
+            digest = link_hash(key, prev, row)
+            rows.append({**row, "prev_hash": prev, "hash": digest})
             prev = digest
             if len(rows) == 5000:
                 conn.execute(table.insert(), rows)

@@ -162,11 +162,20 @@ def _free_port() -> int:
 @contextmanager
 def server(url: str, workers: int, timeout: float = 60, request_timeout: int = 60):
     """`stagegate serve --workers N` on a free loopback port; yields its base URL."""
+    with serving(url, workers, timeout, request_timeout) as (base, _process):
+        yield base
+
+
+@contextmanager
+def serving(url: str, workers: int, timeout: float = 60, request_timeout: int = 60, options=(), env=None):
+    """`stagegate serve --workers N [options]` on a free loopback port (environment `env` added);
+    yields its base URL and the server's process."""
     port = _free_port()
     p = subprocess.Popen([sys.executable, "-m", "engine.cli", "serve", "--workers", str(workers),
                           "--timeout", str(request_timeout),
-                          "--bind", f"127.0.0.1:{port}", "--no-secure-cookies"],
-                         cwd=ROOT, env=_env(url), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                          "--bind", f"127.0.0.1:{port}", "--no-secure-cookies", *options],
+                         cwd=ROOT, env={**_env(url), **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         text=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
@@ -174,7 +183,7 @@ def server(url: str, workers: int, timeout: float = 60, request_timeout: int = 6
             if p.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the server did not come up: {p.stderr.read() if p.poll() is not None else ''}")
             time.sleep(0.2)
-        yield base
+        yield base, p
     finally:
         p.terminate()
         try:

@@ -18,4 +18,8 @@ def linger(seconds):
 
 
 if __name__ == "__main__":
-    print(fire_due_timers(bootstrap(helpers={**DIAGRAM_HELPERS, "linger": linger})), flush=True)
+    # Scripts run in sandbox worker processes, which import helpers by module name: this one's
+    # importable name, not __main__.
+    from bench.slow_worker import linger as importable_linger
+
+    print(fire_due_timers(bootstrap(helpers={**DIAGRAM_HELPERS, "linger": importable_linger})), flush=True)

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from .diagram_model import role_key
 from .errors import NotFound, Refused
+from .limits import shown, unstorable
 from .models import User
 
 # Operators at the shell act as "cli:<name>"; they are trusted like a database admin.
@@ -18,6 +19,8 @@ def is_operator(actor: str) -> bool:
 
 def load_user(session: Session, name: str) -> User:
     """The active user called `name`, or NotFound."""
+    if unstorable(name):  # no user can be called that, and PostgreSQL would refuse to look
+        raise NotFound(f"no active user named '{shown(name)}'")
     user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
     if user is None or not user.active:
         raise NotFound(f"no active user named '{name}'")

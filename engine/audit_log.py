@@ -7,14 +7,18 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import func, or_, select
 
-from . import audit, views
-from .actors import load_user
+from . import audit, audit_verify, views
+from .actors import OPERATOR_PREFIX, load_user
+from .definitions import definition, every_definition
 from .clock import iso
 from .errors import FormInvalid, Refused
-from .models import AuditEvent, DecisionVersion, Instance, ProcessVersion
+from .limits import MAX_ID, InputRefused, day, shown, text_value, whole_number
+from .models import AuditEvent, DecisionVersion, Instance, ProcessVersion, User
 from .readonly import is_auditor
+from .sign_in import ANONYMOUS
 from workflows.vocabulary import GATE_OUTCOMES
 
+SYSTEM_ACTORS = ("engine", ANONYMOUS)
 PAGE_SIZE = 50
 EXPORT_BATCH = 1000
 EXPORT_COLUMNS = ("seq", "at", "actor", "on_behalf_of", "kind", "instance_id", "process_id", "version", "element_id",
@@ -34,9 +38,10 @@ def _require_auditor(s, user: str) -> None:
 def _fields_by_id(model: dict) -> dict:
     """Every form field of the process by id (start form and task forms), for labels and enum names."""
     out = {f["id"]: f for f in model.get("start_form", [])}
-    for el in model["elements"].values():
-        for f in el.get("form") or []:
-            out.setdefault(f["id"], f)
+    for m in every_definition(model):
+        for el in m["elements"].values():
+            for f in el.get("form") or []:
+                out.setdefault(f["id"], f)
     return out
 
 
@@ -48,11 +53,12 @@ def _named_values(values: dict, fields: dict) -> list[dict]:
 def timeline(history: list[dict], model: dict) -> list[dict]:
     """The deal's events in order, each with the element's name, the data submitted with it
     (field: value) and, for decisions and sign-offs, the deal's data as it stood just before."""
-    fields, elements = _fields_by_id(model), model["elements"]
+    fields = _fields_by_id(model)
     known: dict = {}
     out = []
     for e in history:
         d = e["details"] or {}
+        elements = definition(model, d.get("called_process"))["elements"]  # the element's own process
         el = elements.get(e["element_id"] or "", {})
         entry = {**e, "element_name": el.get("name") or d.get("element_name") or e["element_id"],
                  "submitted": [], "data_before": []}
@@ -76,7 +82,8 @@ def deal_history(sg, instance_id: int, user: str) -> dict:
         s = uow.session
         _require_auditor(s, user)
         inst = s.get(Instance, int(instance_id))
-        model = s.get(ProcessVersion, inst.process_version_id).model if inst is not None else None
+        model = sg.specs.version(inst.process_version_id, lambda: s.get(ProcessVersion, inst.process_version_id)
+                                 ).model if inst is not None else None
     deal = views.deal(sg, instance_id, user)  # NotFound when there is no such deal
     return {**deal, "timeline": timeline(deal["history"], model)}
 
@@ -107,29 +114,20 @@ def log_filter(actor=None, process_id=None, version=None, kind=None, outcome=Non
     """A LogFilter from form text; FormInvalid names each value that cannot be used."""
     errors = {}
 
-    def text(v):
-        v = (v or "").strip() if isinstance(v, str) else v
-        return v or None
-
-    def day(name, v):
-        v = text(v)
-        if v is None or isinstance(v, date):
-            return v
+    def read(check, name, v, *args):
         try:
-            return date.fromisoformat(v)
-        except ValueError:
-            errors[name] = f"'{v}' is not a date (YYYY-MM-DD)"
+            return check(v, name, *args)
+        except InputRefused as exc:
+            errors[name] = exc.reason
 
-    number = text(version)
-    if number is not None and not isinstance(number, int):
-        if str(number).isdigit():
-            number = int(number)
-        else:
-            errors["version"], number = f"'{number}' is not a version number", None
-    outcome = text(outcome)
+    number = read(whole_number, "version", version, 1)
+    if "version" in errors:
+        errors["version"] = f"'{shown(version)}' is not a version number (1 to {MAX_ID:,})"
+    outcome = read(text_value, "outcome", outcome)
     if outcome is not None and outcome not in GATE_OUTCOMES:
         errors["outcome"] = f"'{outcome}' is not a gate outcome ({', '.join(GATE_OUTCOMES)})"
-    f = LogFilter(text(actor), text(process_id), number, text(kind), outcome, day("since", since), day("until", until))
+    f = LogFilter(read(text_value, "actor", actor), read(text_value, "process_id", process_id), number,
+                  read(text_value, "kind", kind), outcome, read(day, "since", since), read(day, "until", until))
     if f.since and f.until and f.until < f.since:
         errors["until"] = "the end date is before the start date"
     if errors:
@@ -183,15 +181,22 @@ def search(sg, user: str, f: LogFilter, page: int = 1, per_page: int = PAGE_SIZE
 
 
 def choices(sg, user: str) -> dict:
-    """The values the search form offers: actors, processes, versions and kinds that occur."""
+    """The values the search form offers: the users and the system actors (engine, operators, anonymous
+    sign-in attempts, the timer worker the engine acted for) as actors, and the processes, versions
+    and kinds that occur."""
     with sg.uow(write=False) as uow:
         s = uow.session
         _require_auditor(s, user)
 
-        def values(column):
-            return list(s.execute(select(column).distinct().where(column.is_not(None)).order_by(column)).scalars())
-        return {"actors": sorted(set(values(AuditEvent.actor)) | set(values(AuditEvent.on_behalf_of))),
-                "processes": values(AuditEvent.process_id),
+        def values(column, *where):
+            return list(s.execute(select(column).distinct().where(column.is_not(None), *where)
+                                  .order_by(column)).scalars())
+        people = values(User.name)
+        # The engine's steps name whose input they acted on (a user, an operator, the timer worker).
+        system = set(values(AuditEvent.actor, or_(AuditEvent.actor.in_(SYSTEM_ACTORS),
+                                                  AuditEvent.actor.startswith(OPERATOR_PREFIX))))
+        system |= set(values(AuditEvent.on_behalf_of)) - set(people)
+        return {"actors": people + sorted(system), "processes": values(AuditEvent.process_id),
                 "versions": values(AuditEvent.version), "kinds": values(AuditEvent.kind),
                 "outcomes": list(GATE_OUTCOMES)}
 
@@ -241,9 +246,10 @@ def deployments(sg, user: str) -> dict:
         }
 
 
-def verify(sg, user: str) -> dict:
-    """Run the hash-chain check; when it fails, `broken` names the first broken event in a line."""
+def verify(sg, user: str, checkpoints: list[dict] = ()) -> dict:
+    """Run the chain check (and that each checkpoint holds); `summary` says the outcome in a line."""
     with sg.uow(write=False) as uow:
         _require_auditor(uow.session, user)
-        result = audit.verify(uow.session)
-    return {**result, "broken": None if result["ok"] else audit.describe_break(result)}
+        result = audit_verify.verify(uow.session, sg.audit_keys, checkpoints)
+    return {**result, "summary": audit_verify.describe_ok(result) if result["ok"] else
+            audit_verify.describe_break(result)}

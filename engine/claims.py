@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from . import audit
-from .actors import load_user, require_any_role, roles_of
+from .actors import load_user
+from .assignment import may_work, require_head, require_worker
 from .clock import iso
 from .errors import Conflict, Refused
 from .instances import locked_task
 from .readonly import audited_refusals, forbid_auditor
-from workflows.vocabulary import head_of
 
 
 def _ready_task(s, task_id, actor: str, action: str):
@@ -36,7 +36,7 @@ def claim_task(sg, task_id: str, actor: str) -> dict:
     with sg.uow() as uow:
         s = uow.session
         ht, user = _ready_task(s, task_id, actor, "claim")
-        require_any_role(user, ht.roles, f"claim '{ht.name}'")
+        require_worker(user, ht, f"claim '{ht.name}'")
         if ht.claimed_by == actor:
             return _summary(ht)
         if ht.claimed_by:
@@ -57,7 +57,7 @@ def unclaim_task(sg, task_id: str, actor: str) -> dict:
         if not ht.claimed_by:
             return _summary(ht)
         if ht.claimed_by != actor:
-            require_any_role(user, [head_of(ht.role)], f"release {ht.claimed_by}'s claim on '{ht.name}'")
+            require_head(user, ht, f"release {ht.claimed_by}'s claim on '{ht.name}'")
         previous = ht.claimed_by
         ht.claimed_by, ht.claimed_at = None, None
         _audit(sg, s, ht, actor, "task_unclaimed", previous=previous)
@@ -68,15 +68,17 @@ def unclaim_task(sg, task_id: str, actor: str) -> dict:
 
 @audited_refusals
 def reassign_task(sg, task_id: str, actor: str, to_user: str) -> dict:
-    """A department head gives a task to a named user who holds its role."""
+    """A department head gives a task to a named user who may work it."""
     with sg.uow() as uow:
         s = uow.session
         ht, user = _ready_task(s, task_id, actor, "reassign")
-        require_any_role(user, [head_of(ht.role)], f"reassign '{ht.name}'")
+        require_head(user, ht, f"reassign '{ht.name}'")
         target = load_user(s, to_user)
-        if not roles_of(target) & set(ht.roles):
+        if not may_work(target, ht.roles, ht.candidate_users):
             raise Refused(f"{to_user} cannot take '{ht.name}': it needs the role "
-                          f"{' or '.join(repr(r) for r in ht.roles)}")
+                          f"{' or '.join(repr(r) for r in ht.roles)}"
+                          + (f" or one of its candidate users ({', '.join(ht.candidate_users)})"
+                             if ht.candidate_users else ""))
         previous = ht.claimed_by
         ht.claimed_by, ht.claimed_at = to_user, sg.now()
         _audit(sg, s, ht, actor, "task_reassigned", previous=previous, to=to_user)

@@ -9,12 +9,19 @@ import click
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from . import queries
-from .audit import describe_break
+from .audit_key import AuditKeyError
+from .audit_verify import checkpoint_line, describe_break, describe_ok, read_checkpoints
 from .bootstrap import bootstrap
+from .db_roles import RoleSetupFailed
 from .deployment import collect_files, deploy
 from .errors import FormInvalid, InvalidDiagram, StagegateError, StepFailed
 from .instances import complete_task, start_instance
-from .users import add_user, set_password
+from .limits import MAX_ID, InputRefused, parse_json
+from .process_limits import DEFAULT_MEMORY_MB, DEFAULT_RLIMIT, RLIMITS
+from .users import add_user, deactivate_user, reactivate_user, remove_roles, set_password
+
+
+DATABASE_ID = click.IntRange(0, MAX_ID)  # ids and versions: what the database can hold
 
 
 def _operator() -> str:
@@ -28,9 +35,9 @@ def _json_arg(text: str | None) -> dict:
     if not text:
         return {}
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise click.UsageError(f"--data is not valid JSON: {exc.msg} at column {exc.colno}")
+        value = parse_json(text, "--data")
+    except InputRefused as exc:
+        raise click.UsageError(str(exc)) from None
     if not isinstance(value, dict):
         raise click.UsageError("--data must be a JSON object, e.g. '{\"amount\": 5}'")
     return value
@@ -47,6 +54,8 @@ def _fail(exc: StagegateError) -> None:
             click.echo(f"  {p}", err=True)
     elif isinstance(exc, StepFailed):
         click.echo(f"refused: {exc} (incident {exc.incident_id}; nothing was changed)", err=True)
+    elif isinstance(exc, (AuditKeyError, RoleSetupFailed)):
+        click.echo(f"error: {exc}", err=True)
     else:
         click.echo(f"refused: {exc}", err=True)
     sys.exit(1)
@@ -80,16 +89,20 @@ def _run(fn):
         _fail(exc)
     except (OperationalError, ProgrammingError) as exc:
         text = str(exc.orig) if getattr(exc, "orig", None) else str(exc)
-        hint = " (run `stagegate init` first)" if "no such table" in text or "does not exist" in text else ""
+        stale = any(s in text for s in ("no such table", "no such column", "does not exist"))
+        hint = " (run `stagegate init` first)" if stale else ""
         click.echo(f"error: the database could not be used: {text.splitlines()[0]}{hint}", err=True)
         sys.exit(1)
 
 
 @main.command()
+@click.option("--owner-url", envvar="STAGEGATE_OWNER_DATABASE_URL", default=None,
+              help="PostgreSQL: run the migrations as this role (the tables' owner) and grant the app's role "
+                   "(the user of --database-url) what it needs: INSERT and SELECT only on audit_events.")
 @click.pass_obj
-def init(obj):
-    """Create or upgrade the database (idempotent)."""
-    _run(lambda: bootstrap(obj.url, migrate=True))
+def init(obj, owner_url):
+    """Create or upgrade the database (idempotent), and the audit key if there is none."""
+    _run(lambda: bootstrap(obj.url, migrate=True, owner_url=owner_url).dispose())
     click.echo("database is up to date")
 
 
@@ -133,6 +146,16 @@ def worker(obj, once, interval):
         time.sleep(interval)
 
 
+def memory_options(fn):
+    """--memory-limit and --memory-rlimit, shared by `stagegate serve` and `python -m web`."""
+    fn = click.option("--memory-rlimit", type=click.Choice(sorted(RLIMITS)), default=DEFAULT_RLIMIT, show_default=True,
+                      help="data: RLIMIT_DATA (heap and private memory); as: RLIMIT_AS (the whole address space) "
+                           "(env STAGEGATE_SERVER_MEMORY_RLIMIT).")(fn)
+    return click.option("--memory-limit", type=click.IntRange(0), default=DEFAULT_MEMORY_MB, show_default=True,
+                        metavar="MB", help="Memory each server process may use; 0 for no limit "
+                                           "(env STAGEGATE_SERVER_MEMORY_MB).")(fn)
+
+
 @main.command()
 @click.option("--bind", default="127.0.0.1:8000", show_default=True, help="HOST:PORT to listen on.")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="Gunicorn worker processes.")
@@ -140,12 +163,15 @@ def worker(obj, once, interval):
               help="Seconds a request may take before gunicorn restarts its worker.")
 @click.option("--secure-cookies/--no-secure-cookies", default=True, show_default=True,
               help="Send the session cookie over HTTPS only (turn off only for plain-http testing).")
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 256),
+              help="Requests each worker process answers at once.")
+@memory_options
 @click.pass_obj
-def serve(obj, bind, workers, timeout, secure_cookies):
+def serve(obj, bind, workers, timeout, secure_cookies, threads, memory_limit, memory_rlimit):
     """Serve the web app and the JSON API under gunicorn (migrates the database first)."""
     from web.serve import serve as run_server
 
-    _run(lambda: run_server(obj.url, bind, workers, secure_cookies, timeout))
+    _run(lambda: run_server(obj.url, bind, workers, secure_cookies, timeout, threads, memory_limit, memory_rlimit))
 
 
 @main.command("deploy")
@@ -190,7 +216,40 @@ def user_add(obj, name, roles, password):
 @click.pass_obj
 def user_passwd(obj, name, password):
     """Set a user's sign-in password."""
-    _run(lambda: (set_password(obj.sg, name, password, _operator()), click.echo(f"password set for {name}")))
+    _run(lambda: click.echo(_ended(set_password(obj.sg, name, password, _operator()), f"password set for {name}")))
+
+
+@user.command("deactivate")
+@click.argument("name")
+@click.pass_obj
+def user_deactivate(obj, name):
+    """Deactivate a user: their sessions end and their API tokens are revoked."""
+    _run(lambda: click.echo(_ended(deactivate_user(obj.sg, name, _operator()), f"{name} is deactivated")))
+
+
+@user.command("activate")
+@click.argument("name")
+@click.pass_obj
+def user_activate(obj, name):
+    """Let a deactivated user sign in again (their old tokens stay revoked)."""
+    _run(lambda: (reactivate_user(obj.sg, name, _operator()), click.echo(f"{name} is active")))
+
+
+@user.command("remove-role")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True, help="A role to take away; repeatable.")
+@click.pass_obj
+def user_remove_role(obj, name, roles):
+    """Take roles away from a user (their sessions end)."""
+    def go():
+        r = remove_roles(obj.sg, name, list(roles), _operator())
+        click.echo(f"{r['name']}: {', '.join(r['roles']) or 'no role'}")
+    _run(go)
+
+
+def _ended(r: dict, what: str) -> str:
+    revoked = r.get("revoked_tokens") or []
+    return what + "; sessions ended" + (f"; API tokens revoked: {', '.join(map(str, revoked))}" if revoked else "")
 
 
 @user.command("list")
@@ -222,7 +281,7 @@ def start(obj, process_id, user_name, data):
 @main.command()
 @click.option("--user", "user_name", default=None)
 @click.option("--role", default=None)
-@click.option("--instance", "instance_id", type=int, default=None)
+@click.option("--instance", "instance_id", type=DATABASE_ID, default=None)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def tasks(obj, user_name, role, instance_id, as_json):
@@ -252,7 +311,7 @@ def complete(obj, task_id, user_name, data):
 
 
 @main.command()
-@click.argument("instance_id", type=int)
+@click.argument("instance_id", type=DATABASE_ID)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def show(obj, instance_id, as_json):
@@ -270,7 +329,7 @@ def show(obj, instance_id, as_json):
 
 
 @main.command()
-@click.argument("instance_id", type=int)
+@click.argument("instance_id", type=DATABASE_ID)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def history(obj, instance_id, as_json):
@@ -327,7 +386,7 @@ def token_list(obj, user_name, as_json):
 
 
 @token.command("revoke")
-@click.argument("token_id", type=int)
+@click.argument("token_id", type=DATABASE_ID)
 @click.option("--user", "user_name", required=True)
 @click.pass_obj
 def token_revoke(obj, token_id, user_name):
@@ -342,22 +401,73 @@ def audit():
     """The tamper-evident audit trail."""
 
 
+def _read_checkpoints(obj, path: str | None, missing_ok: bool = False) -> list[dict]:
+    from pathlib import Path
+
+    if path is None or (missing_ok and not Path(path).exists()):
+        return []
+    try:
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AuditKeyError(f"the checkpoint file {path} cannot be read: {getattr(exc, 'strerror', None) or exc}")
+    return read_checkpoints(text, obj.sg.audit_keys, path)
+
+
+def _report_break(r: dict) -> None:
+    where = f"broken at {describe_break(r)}" if r["first_broken_seq"] else f"not ok: {r['reason']}"
+    click.echo(f"{where} ({r['events']} events verified before it)")
+    sys.exit(1)
+
+
 @audit.command("verify")
+@click.option("--checkpoint", "checkpoint_file", envvar="STAGEGATE_AUDIT_CHECKPOINTS", default=None,
+              type=click.Path(dir_okay=False), help="A file of checkpoints (`audit checkpoint --append`): "
+                                                    "proves nothing up to each was changed or cut.")
 @click.pass_obj
-def audit_verify(obj):
-    """Check the hash chain; exit 1 naming the first broken event."""
-    r = _run(lambda: queries.verify_audit(obj.sg))
-    if r["ok"]:
-        click.echo(f"ok {r['events']} events")
-    else:
-        click.echo(f"broken at {describe_break(r)} ({r['events']} events verified before it)")
-        sys.exit(1)
+def audit_verify(obj, checkpoint_file):
+    """Check the keyed chain (and the checkpoints); exit 1 naming the first broken event."""
+    r = _run(lambda: queries.verify_audit(obj.sg, _read_checkpoints(obj, checkpoint_file)))
+    if not r["ok"]:
+        _report_break(r)
+    click.echo(describe_ok(r))
+
+
+@audit.command("checkpoint")
+@click.option("--append", "append_to", default=None, type=click.Path(dir_okay=False),
+              help="Also append it to this file (kept away from the database), after checking the file's "
+                   "earlier checkpoints still hold.")
+@click.pass_obj
+def audit_checkpoint(obj, append_to):
+    """Print a signed checkpoint of the chain's head: event count, last event, head hash, time."""
+    r = _run(lambda: queries.audit_checkpoint(obj.sg, _read_checkpoints(obj, append_to, missing_ok=True)))
+    if not r["ok"]:
+        _report_break(r)
+    line = checkpoint_line(r["checkpoint"])
+    if append_to:
+        import os
+
+        with open(append_to, "a") as f:
+            f.write(line + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+    click.echo(line)
+
+
+@audit.command("rotate-key")
+@click.pass_obj
+def audit_rotate_key(obj):
+    """Add a new audit key to the key file and sign with it from now on (stop the app first)."""
+    from .audit import rotate_key
+
+    r = _run(lambda: rotate_key(obj.sg, _operator()))
+    click.echo(f"the chain is signed with audit key {r['key_id']} from now on; {r['source']} keeps the older "
+               "keys to verify older events. Copy it to every machine that runs Stagegate, then start them.")
 
 
 def _scope_options(fn):
     for option in reversed([
             click.option("--process", "process_id", default="opportunity", show_default=True),
-            click.option("--version", type=int, default=None, help="only deals of this process version"),
+            click.option("--version", type=DATABASE_ID, default=None, help="only deals of this process version"),
             click.option("--from", "date_from", default=None, help="first day of the period (YYYY-MM-DD)"),
             click.option("--to", "date_to", default=None, help="last day of the period (YYYY-MM-DD)")]):
         fn = option(fn)
@@ -396,7 +506,8 @@ def metrics_cmd(obj, process_id, version, date_from, date_to, as_json):
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def what_if_cmd(obj, dmn_file, process_id, as_json):
-    """Replay past gate decisions through a changed (not deployed) DMN file."""
+    """Replay past gate decisions through a changed (not deployed) DMN file (waits for the replay,
+    which runs as a sandbox job under the what-if limits)."""
     from pathlib import Path
 
     from .metrics import what_if

@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from .errors import FormInvalid
+from .limits import InputRefused, whole_number
 from .instances import start_instance
 from .metrics.scope import Scope, restrict
 from .models import DealOutcome, Instance
@@ -22,12 +23,11 @@ def flag_high_cpa(sg, threshold, actor: str, scope: Scope | None = None) -> dict
     """Start a review for every closed deal of the scope whose acquisition cost is above
     `threshold`, unless it has one already. The actor starts them (Sales Leadership)."""
     try:
-        limit = int(threshold)
-    except (TypeError, ValueError):
-        raise FormInvalid({"threshold": f"'{threshold}' is not a whole number of dollars"}, {"threshold": threshold}) \
-            from None
-    if limit < 0:
-        raise FormInvalid({"threshold": "cannot be negative"}, {"threshold": threshold})
+        limit = whole_number(threshold, "threshold")
+    except InputRefused as exc:
+        raise FormInvalid({"threshold": exc.reason}, {"threshold": threshold}) from None
+    if limit is None:
+        raise FormInvalid({"threshold": "is required: a whole number of dollars"}, {"threshold": threshold})
     start_form(sg, REVIEW_PROCESS, actor)  # refuses anyone who may not start reviews, even with nothing to flag
     scope = scope or Scope()
     d = DealOutcome

@@ -16,6 +16,12 @@ def database_url(url: str | None = None) -> str:
     return url or os.environ.get("STAGEGATE_DATABASE_URL") or f"sqlite:///{Path(DEFAULT_SQLITE_PATH).resolve()}"
 
 
+def owner_database_url(url: str | None = None) -> str | None:
+    """The URL migrations run with when the app's own role may not change the schema (PostgreSQL):
+    explicit, else STAGEGATE_OWNER_DATABASE_URL, else None (the app's URL is used)."""
+    return url or os.environ.get("STAGEGATE_OWNER_DATABASE_URL") or None
+
+
 def make_engine(url: str) -> Engine:
     """An engine tuned for our use: WAL and explicit BEGIN on SQLite."""
     if url.startswith("sqlite"):

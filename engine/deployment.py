@@ -12,6 +12,7 @@ from .actors import is_operator, load_user, require_any_role
 from .errors import InvalidDiagram, Problem
 from .models import DecisionVersion, ProcessVersion, Source
 from .readonly import audited_refusals, forbid_auditor
+from .runtime import helper_names
 from workflows.vocabulary import DESIGNER_ROLE
 
 SUFFIXES = {".bpmn", ".dmn", ".xml"}
@@ -98,7 +99,7 @@ def _read_documents(files) -> list:
 def _prepare(sg, s, docs) -> tuple[list, list, dict]:
     """The documents with their deployed context, parsed and serialized; or InvalidDiagram."""
     docs = docs + _deployed_context(s, docs)
-    parsed, problems = parsing.parse_batch(docs)
+    parsed, problems = parsing.parse_batch(docs, helper_names(sg.script_engine))
     if problems:
         raise InvalidDiagram(problems)
     dumps = {}
@@ -129,51 +130,89 @@ def latest_process_versions(s):
         .order_by(ProcessVersion.process_id)).scalars().all()
 
 
-def _latest_decision_versions(s):
-    newest = select(DecisionVersion.decision_id, func.max(DecisionVersion.version).label("v")).group_by(
-        DecisionVersion.decision_id).subquery()
-    return s.execute(select(DecisionVersion).join(
-        newest, (DecisionVersion.decision_id == newest.c.decision_id) & (DecisionVersion.version == newest.c.v))).scalars().all()
+def _newest(s, model, ident, ids, *columns) -> dict:
+    """(id, version, *columns) of the newest version of each id in `ids` (every id when None), by id;
+    only those columns are read, never a version's model or spec."""
+    if ids is not None and not ids:
+        return {}
+    newest = select(ident.label("key"), func.max(model.version).label("v")).group_by(ident)
+    newest = (newest.where(ident.in_(sorted(ids))) if ids is not None else newest).subquery()
+    rows = s.execute(select(ident, model.version, *columns).join(
+        newest, (ident == newest.c.key) & (model.version == newest.c.v))).all()
+    return {r[0]: r for r in rows}
+
+
+def _processes_using(s, decision_ids: set[str], skip: set[str]) -> list[str]:
+    """The file of the newest version of every process (other than `skip`) whose newest version
+    names one of these deployed decisions."""
+    tables = {r.dmn_sha256 for r in _newest(s, DecisionVersion, DecisionVersion.decision_id, decision_ids,
+                                             DecisionVersion.dmn_sha256).values()}
+    if not tables:  # decisions deployed for the first time: no process can name them yet
+        return []
+    # A version lists the tables it was built with; only those versions' elements are read.
+    built_with = [r for pid, r in _newest(s, ProcessVersion, ProcessVersion.process_id, None, ProcessVersion.id,
+                                          ProcessVersion.dmn_sha256s).items()
+                  if pid not in skip and tables & set(r.dmn_sha256s or ())]
+    if not built_with:
+        return []
+    rows = s.execute(select(ProcessVersion.bpmn_sha256, ProcessVersion.model)
+                     .where(ProcessVersion.id.in_([r.id for r in built_with]))).all()
+    return sorted({sha for sha, model in rows
+                   if {el.get("decision_ref") for el in model["elements"].values()} & decision_ids})
 
 
 def _deployed_context(s, docs) -> list:
-    """Already-deployed files the new ones refer to, plus processes bound to a changed decision."""
-    new_processes = {p["process_id"] for d in docs for p in d.processes}
-    new_decisions = {x["id"] for d in docs for x in d.decisions}
+    """The deployed files the new ones need, and nothing else: the decisions their processes name
+    and the processes they call (and in turn what those need), and for a changed decision table
+    the processes that use it (they get a new version too, and are checked like new ones)."""
+    decisions = {x["id"] for d in docs for x in d.decisions}
+    processes = {p["process_id"]: p for d in docs for p in d.processes}
     context, loaded = [], {d.sha256 for d in docs}
 
     def load(sha, deployed=True):
         if sha in loaded:
             return
+        loaded.add(sha)
         src = s.get(Source, sha)
         doc = parsing.read_document(src.file_name, src.content, deployed=deployed)
-        loaded.add(sha)
+        if isinstance(doc, Problem):
+            return
         context.append(doc)
+        decisions.update(x["id"] for x in doc.decisions)
+        for p in doc.processes:
+            processes.setdefault(p["process_id"], p)
 
-    latest = latest_process_versions(s)
     # A changed decision table gives every process that uses it a new version, so new
     # starts run the new criteria while running deals keep theirs.
-    for pv in latest:
-        uses = {el.get("decision_ref") for el in pv.model["elements"].values()}
-        if pv.process_id not in new_processes and uses & new_decisions:
-            load(pv.bpmn_sha256, deployed=False)
-    pending = [d for d in docs + context]
-    taken_processes = {p["process_id"] for d in pending for p in d.processes}
-    taken_decisions = {x["id"] for d in pending for x in d.decisions}
-    for dv in _latest_decision_versions(s):
-        if dv.decision_id not in taken_decisions:
-            load(dv.dmn_sha256)
-            taken_decisions.add(dv.decision_id)
-    for pv in latest:
-        if pv.process_id not in taken_processes:
-            load(pv.bpmn_sha256)
-            taken_processes.add(pv.process_id)
-    return [c for c in context if not isinstance(c, Problem)]
+    for sha in _processes_using(s, decisions, set(processes)):
+        load(sha, deployed=False)
+    todo = [p for d in docs + context if not d.deployed for p in d.processes]
+    seen = set()
+    while todo:
+        model = todo.pop()
+        if model["process_id"] in seen:
+            continue
+        seen.add(model["process_id"])
+        for el in model["elements"].values():
+            ref = el.get("decision_ref")
+            if ref and ref not in decisions:
+                found = _newest(s, DecisionVersion, DecisionVersion.decision_id, {ref}, DecisionVersion.dmn_sha256)
+                if ref in found:
+                    load(found[ref].dmn_sha256)
+            callee = el.get("called_element") if el["type"] == "callActivity" else None
+            if callee and callee not in processes:
+                found = _newest(s, ProcessVersion, ProcessVersion.process_id, {callee}, ProcessVersion.bpmn_sha256)
+                if callee in found:
+                    load(found[callee].bpmn_sha256)
+            if callee in processes:
+                todo.append(processes[callee])
+    return context
 
 
 def _store_decisions(s, docs, actor, comment, now) -> list[dict]:
     results = []
-    latest = {dv.decision_id: dv for dv in _latest_decision_versions(s)}
+    latest = _newest(s, DecisionVersion, DecisionVersion.decision_id,
+                     {x["id"] for d in docs if not d.deployed for x in d.decisions}, DecisionVersion.dmn_sha256)
     for doc in (d for d in docs if not d.deployed and d.kind == "dmn"):
         for decision in doc.decisions:
             prev = latest.get(decision["id"])
@@ -216,7 +255,8 @@ def _dump_spec(sg, p, problems: list) -> dict | None:
 
 def _store_processes(s, parsed, dumps, actor, comment, now) -> list[dict]:
     results = []
-    latest = {pv.process_id: pv for pv in latest_process_versions(s)}
+    latest = _newest(s, ProcessVersion, ProcessVersion.process_id, {p.process_id for p in parsed},
+                     ProcessVersion.content_hash)
     for p in parsed:
         content_hash = hashlib.sha256("\n".join(p.source_shas).encode()).hexdigest()
         prev = latest.get(p.process_id)

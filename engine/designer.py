@@ -5,11 +5,12 @@ is refused before any data is read.
 """
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from sqlalchemy import func, select
 
-from . import audit, deployment, lint, parsing
+from . import audit, deployment, lint, metrics, parsing
 from .actors import load_user, require_any_role
 from .clock import iso
 from .errors import Conflict, InvalidDiagram, NotFound, Problem, Refused
@@ -153,7 +154,7 @@ def save_draft(sg, actor: str, file_name: str, content: bytes, base_version: int
         if d is None:
             d = Draft(kind=kind, key=key)
             s.add(d)
-        d.name, d.file_name, d.content, d.base_version = name, _file_name(key, kind), content, base_version
+        d.name, d.file_name, d.content, d.base_version = name, diagram_file_name(key, kind), content, base_version
         d.saved_by, d.saved_at = actor, sg.now()
         audit.record(s, d.saved_at, actor, "draft_saved", process_id=key if kind == "bpmn" else None,
                      element_id=key, details={"kind": kind, "key": key, "base_version": base_version,
@@ -163,9 +164,10 @@ def save_draft(sg, actor: str, file_name: str, content: bytes, base_version: int
     return row
 
 
-def _file_name(key: str, kind: str) -> str:
+def diagram_file_name(key: str, kind: str, version: int | None = None) -> str:
+    """A file name for a process's or table's diagram (e.g. for a download): only letters, digits, -_."""
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in key)[:200] or "diagram"
-    return f"{safe}.{kind}"
+    return f"{safe}{'' if version is None else f'-v{version}'}.{kind}"
 
 
 @audited_refusals
@@ -208,7 +210,32 @@ def deploy(sg, actor: str, file_name: str, content: bytes, comment: str | None,
                            "deployed. Save your draft, open the newest version and make your change there.")
         s.execute(Draft.__table__.delete().where(Draft.kind == kind, Draft.key == key))
 
-    return deployment.deploy(sg, [(_file_name(key, kind), content)], actor, comment, also=drop_draft)
+    return deployment.deploy(sg, [(diagram_file_name(key, kind), content)], actor, comment, also=drop_draft)
+
+
+def deploy_preview(sg, actor: str, file_name: str, content: bytes) -> dict:
+    """What deploying a decision table from the editor would change, for the designer to confirm:
+    whether it differs from the deployed version and, if so, its what-if over the recorded gate
+    decisions. InvalidDiagram when deploy would refuse it."""
+    with sg.uow(write=False) as uow:
+        _require(uow, actor, [DESIGNER_ROLE], "deploy diagrams")
+    kind, key, _ = _identify(file_name, content)
+    if kind != "dmn":
+        return {"kind": kind, "key": key, "changed": True, "what_if": None, "summary": None}
+    problems = deployment.check(sg, [(_file_name(key, kind), content)])
+    if problems:
+        raise InvalidDiagram(problems)
+    with sg.uow(write=False) as uow:
+        newest = uow.session.execute(select(DecisionVersion).where(DecisionVersion.decision_id == key)
+                                     .order_by(DecisionVersion.version.desc()).limit(1)).scalars().first()
+        deployed = (newest.version, newest.dmn_sha256) if newest is not None else (None, None)
+    if deployed[1] == hashlib.sha256(content).hexdigest():
+        return {"kind": kind, "key": key, "version": deployed[0], "changed": False, "what_if": None,
+                "summary": f"{key} version {deployed[0]} already has this content; deploying changes nothing."}
+    result = metrics.what_if(sg, content, _file_name(key, kind))
+    return {"kind": kind, "key": key, "version": deployed[0], "changed": True, "summary": metrics.what_if_summary(result),
+            "what_if": [{"decision": d["decision"], "replayed": d["replayed"], "changed": d["changed"],
+                         "transitions": d["transitions"], "failures": len(d["failures"])} for d in result["decisions"]]}
 
 
 @audited_refusals

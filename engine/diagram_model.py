@@ -5,12 +5,14 @@ so nothing outside the engine needs SpiffWorkflow objects to know what a task as
 """
 from __future__ import annotations
 
+import ast
 import re
 
 from lxml import etree
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+ACTIVITI_NS = "http://activiti.org/bpmn"  # Camunda's predecessor; old models still use it
 DMN_NAMESPACES = {
     "http://www.omg.org/spec/DMN/20151101/dmn.xsd",
     "http://www.omg.org/spec/DMN/20180521/MODEL/",
@@ -94,6 +96,24 @@ def _form(el) -> list[dict]:
     return fields
 
 
+ASSIGNMENT_ATTRIBUTES = ("candidateGroups", "candidateUsers", "assignee")
+
+
+def _names(text: str | None) -> list[str]:
+    """A comma-separated camunda: list ("Accounting, Sales") as its names, blanks dropped."""
+    return [n.strip() for n in (text or "").split(",") if n.strip()]
+
+
+def _assignment(el) -> dict:
+    """The attributes that say who works a user task, as written (for deploy's checks); those in
+    the older Activiti namespace, which the engine does not read, under "activiti:<name>"."""
+    found = {a: el.get(f"{{{CAMUNDA_NS}}}{a}") for a in ASSIGNMENT_ATTRIBUTES
+             if el.get(f"{{{CAMUNDA_NS}}}{a}") is not None}
+    found.update({f"activiti:{a}": el.get(f"{{{ACTIVITI_NS}}}{a}") for a in ASSIGNMENT_ATTRIBUTES
+                  if el.get(f"{{{ACTIVITI_NS}}}{a}") is not None})
+    return found
+
+
 def _lanes(process) -> dict[str, str]:
     """flow node id -> name of the innermost lane that lists it."""
     lanes = {}
@@ -126,7 +146,7 @@ def process_model(process, file_name: str) -> dict:
             elif tag in FLOW_NODE_TAGS:
                 eid = el.get("id")
                 lane = lanes.get(eid, inherited_lane)
-                groups = [g for g in (el.get(f"{{{CAMUNDA_NS}}}candidateGroups") or "").split(",") if g.strip()]
+                groups = _names(el.get(f"{{{CAMUNDA_NS}}}candidateGroups"))
                 roles = []
                 for r in ([lane] if lane else []) + groups:
                     if role_key(r) and role_key(r) not in roles:
@@ -144,6 +164,9 @@ def process_model(process, file_name: str) -> dict:
                 }
                 if tag in ("userTask", "startEvent"):
                     item["form"] = _form(el)
+                if tag == "userTask":
+                    item["assignment"] = _assignment(el)
+                    item["candidate_users"] = list(dict.fromkeys(_names(el.get(f"{{{CAMUNDA_NS}}}candidateUsers"))))
                 if tag == "businessRuleTask":
                     item["decision_ref"] = el.get(f"{{{CAMUNDA_NS}}}decisionRef")
                 if tag == "serviceTask":
@@ -153,6 +176,10 @@ def process_model(process, file_name: str) -> dict:
                 if tag == "boundaryEvent":
                     item["attached_to"] = el.get("attachedToRef")
                     item["cancel_activity"] = el.get("cancelActivity", "true") != "false"
+                loop = el.find(f"{{{BPMN_NS}}}multiInstanceLoopCharacteristics")
+                if loop is not None:
+                    item["loop"] = {"collection": loop.get(f"{{{CAMUNDA_NS}}}collection"),
+                                    "element_variable": loop.get(f"{{{CAMUNDA_NS}}}elementVariable")}
                 if tag == "scriptTask":
                     script = el.find(f"{{{BPMN_NS}}}script")
                     item["script"] = script.text if script is not None else None
@@ -211,27 +238,90 @@ def bpmn_models(root, file_name: str) -> list[dict]:
     return [process_model(p, file_name) for p in root.xpath("./bpmn:process", namespaces=NS)]
 
 
+FEEL_LANGUAGES = {"feel", "http://www.omg.org/spec/feel/20140401", "https://www.omg.org/spec/dmn/20191111/feel/",
+                  "http://www.omg.org/spec/dmn/20180521/feel/", "https://www.omg.org/spec/dmn/20230324/feel/"}
+
+
+def _dialect(*languages) -> str:
+    """The expression language a DMN element is written in: the nearest one declared, else Python."""
+    for language in languages:
+        text = (language or "").strip()
+        if text.lower() in FEEL_LANGUAGES:
+            return "feel"
+        if text:
+            return text.lower() if text.lower() in ("python", "juel") else text
+    return "python"
+
+
+def _text(el, q) -> str | None:
+    found = el.find("dmn:text", namespaces=q)
+    return found.text if found is not None else None
+
+
+def _listed_values(text: str | None) -> list[str] | None:
+    """The items of an output values list (`"high","medium","low"`) as expression texts."""
+    if not (text or "").strip():
+        return None
+    try:
+        node = ast.parse(text.strip(), mode="eval").body
+    except (SyntaxError, ValueError):
+        return [text.strip()]
+    items = node.elts if isinstance(node, (ast.Tuple, ast.List)) else [node]
+    return [ast.get_source_segment(text.strip(), e) or ast.unparse(e) for e in items]
+
+
+def decision_table(table, decision, file_name: str, language: str | None) -> dict:
+    """Plain data of one dmn:decisionTable: columns, rules and their cells, hit policy, aggregation."""
+    q = {"dmn": etree.QName(table).namespace}
+    language = table.get("expressionLanguage") or language
+    inputs, outputs, rules = [], [], []
+    for inp in table.xpath("./dmn:input", namespaces=q):
+        expr = inp.find("dmn:inputExpression", namespaces=q)
+        inputs.append({
+            "id": inp.get("id"), "label": inp.get("label"), "line": inp.sourceline,
+            "expression": (_text(expr, q) or "").strip() if expr is not None else "",
+            "type_ref": expr.get("typeRef") if expr is not None else None,
+            "dialect": _dialect(expr.get("expressionLanguage") if expr is not None else None, language),
+        })
+    for out in table.xpath("./dmn:output", namespaces=q):
+        values = out.find("dmn:outputValues", namespaces=q)
+        values_text = _text(values, q) if values is not None else None
+        outputs.append({"id": out.get("id"), "label": out.get("label"), "name": out.get("name"),
+                        "type_ref": out.get("typeRef"), "line": out.sourceline,
+                        "values_text": values_text, "values": _listed_values(values_text)})
+    for row, rule in enumerate(table.xpath("./dmn:rule", namespaces=q), start=1):
+        description = rule.find("dmn:description", namespaces=q)
+        # An entry is in its own expressionLanguage, else the table's (an inputExpression's is its own).
+        cells = {kind: [{"text": _text(e, q), "line": e.sourceline, "id": e.get("id"),
+                         "dialect": _dialect(e.get("expressionLanguage"), language)}
+                        for e in rule.xpath(f"./dmn:{kind}", namespaces=q)] for kind in ("inputEntry", "outputEntry")}
+        rules.append({"id": rule.get("id"), "row": row, "line": rule.sourceline,
+                      "description": " ".join(description.text.split()) if description is not None
+                      and description.text else None,
+                      "inputs": cells["inputEntry"], "outputs": cells["outputEntry"]})
+    return {"decision": decision.get("id"), "decision_name": decision.get("name"), "id": table.get("id"),
+            "file": file_name, "line": table.sourceline,
+            "hit_policy": " ".join((table.get("hitPolicy") or "UNIQUE").split()).upper(),
+            "aggregation": (table.get("aggregation") or "").strip().upper() or None,
+            "inputs": inputs, "outputs": outputs, "rules": rules}
+
+
 def dmn_decisions(root, file_name: str) -> list[dict]:
-    """Each decision in a DMN document with its table's expressions (for sandbox checks)."""
+    """Each decision in a DMN document, with its decision table as plain data (engine/decision_eval.py runs it)."""
     ns = etree.QName(root).namespace
     q = {"dmn": ns}
     decisions = []
     for d in root.xpath("./dmn:decision", namespaces=q):
-        cells = []
-        for table in d.xpath("./dmn:decisionTable", namespaces=q):
-            for expr in table.xpath("./dmn:input/dmn:inputExpression/dmn:text", namespaces=q):
-                cells.append(("input expression", expr.text, expr.sourceline))
-            for rule in table.xpath("./dmn:rule", namespaces=q):
-                rid = rule.get("id")
-                for entry in rule.xpath("./dmn:inputEntry/dmn:text", namespaces=q):
-                    cells.append((f"rule {rid} input", entry.text, entry.sourceline))
-                for entry in rule.xpath("./dmn:outputEntry/dmn:text", namespaces=q):
-                    cells.append((f"rule {rid} output", entry.text, entry.sourceline))
+        tables = d.xpath("./dmn:decisionTable", namespaces=q)
         decisions.append({
             "id": d.get("id"),
             "name": d.get("name"),
             "file": file_name,
-            "has_table": bool(d.xpath("./dmn:decisionTable", namespaces=q)),
-            "cells": cells,
+            "line": d.sourceline,
+            "has_table": bool(tables),
+            "tables": len(tables),
+            "requires": list(dict.fromkeys(r.get("href") or "" for r in d.xpath(
+                "./dmn:informationRequirement/dmn:requiredDecision", namespaces=q))),
+            "table": decision_table(tables[0], d, file_name, root.get("expressionLanguage")) if tables else None,
         })
     return decisions

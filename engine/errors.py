@@ -33,6 +33,7 @@ class Problem:
     element_id: str | None = None
     element_name: str | None = None
     line: int | None = None
+    cell: dict | None = None  # a decision table cell: {"rule", "row", "column", "kind"}, for the designer to mark
 
     def __str__(self) -> str:
         where = self.file or "<input>"
@@ -52,6 +53,7 @@ class Problem:
             "element_name": self.element_name,
             "line": self.line,
             "reason": self.reason,
+            "cell": self.cell,
         }
 
 
@@ -77,12 +79,22 @@ class FormInvalid(StagegateError):
 class StepFailed(StagegateError):
     """The engine could not advance; the step was rolled back and an incident recorded."""
 
-    def __init__(self, message: str, element_id: str | None, element_name: str | None, incident_id: int | None = None):
+    def __init__(self, message: str, element_id: str | None, element_name: str | None, incident_id: int | None = None,
+                 limit: str | None = None):
         self.element_id = element_id
         self.element_name = element_name
         self.incident_id = incident_id
+        self.limit = limit  # the sandbox bound that stopped the step, if one did
         where = element_id or "?"
         if element_name:
             where += f" ({element_name})"
         super().__init__(f"step failed at {where}: {message}")
         self.reason = message
+
+
+class JobStopped(StagegateError):
+    """A background job (a what-if replay) did not finish: the sandbox stopped it, or it failed."""
+
+    def __init__(self, message: str, limit: str | None = None):
+        super().__init__(message)
+        self.limit = limit  # the sandbox bound that stopped it, if one did

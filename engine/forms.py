@@ -1,16 +1,26 @@
 """Check and coerce submitted values against a diagram's camunda:formData fields."""
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime
 
-from . import sandbox
+from . import limits, sandbox
 from .errors import FormInvalid
 
-_INT = re.compile(r"^[+-]?\d{1,19}$")
+# The field types the engine checks and stores: Camunda 7's built-in ones (string, long,
+# boolean, date, enum) and double, which Camunda 7 users add as a custom type. Any other
+# type is refused at deploy (validation.py), never read as text.
+FIELD_TYPES = ("string", "long", "double", "boolean", "date", "enum")
+# What people type for a number: digits with optional thousands commas in the right places
+# ("1,200" but never "1,2", which in much of the world means 1.2), and for a double a
+# decimal point and an exponent.
+_INT = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3}){1,6}|\d{1,19})$")  # a long has at most 19 digits
+_DECIMAL = re.compile(r"^[+-]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 _TRUE = {"true", "on", "yes", "1"}
 _FALSE = {"false", "off", "no", "0"}
 LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
+MAX_NUMBER_TEXT = 100  # characters; a longer "number" is a paste gone wrong
 
 
 def _blank(value) -> bool:
@@ -24,11 +34,32 @@ def _to_long(value):
         n = value
     elif isinstance(value, float) and value.is_integer():
         n = int(value)
-    elif isinstance(value, str) and _INT.match(value.strip().replace(",", "")):
+    elif isinstance(value, str) and len(value) <= MAX_NUMBER_TEXT and _INT.match(value.strip()):
         n = int(value.strip().replace(",", ""))
     else:
         raise ValueError("must be a whole number")
     if not LONG_MIN <= n <= LONG_MAX:
+        raise ValueError("is out of range")
+    return n
+
+
+_NOT_A_NUMBER = "must be a number (e.g. 1200.50 or 1,200.50)"
+
+
+def _to_double(value):
+    if isinstance(value, bool):
+        raise ValueError(_NOT_A_NUMBER)
+    if isinstance(value, int):
+        if not LONG_MIN <= value <= LONG_MAX:
+            raise ValueError("is out of range")
+        n = float(value)
+    elif isinstance(value, float):
+        n = value
+    elif isinstance(value, str) and len(value) <= MAX_NUMBER_TEXT and _DECIMAL.match(value.strip()):
+        n = float(value.strip().replace(",", ""))
+    else:
+        raise ValueError(_NOT_A_NUMBER)
+    if not math.isfinite(n):  # JSON has no infinity or NaN, and no comparison makes sense on them
         raise ValueError("is out of range")
     return n
 
@@ -61,6 +92,9 @@ def _to_date(value):
 def _to_string(value):
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise ValueError("must be text")
+    bad = limits.unstorable(str(value))
+    if bad:
+        raise ValueError(f"holds {bad}")
     return str(value)
 
 
@@ -68,6 +102,8 @@ def _coerce(field: dict, value):
     kind = field.get("type") or "string"
     if kind == "long":
         return _to_long(value)
+    if kind == "double":
+        return _to_double(value)
     if kind == "boolean":
         return _to_bool(value)
     if kind == "date":
@@ -80,14 +116,42 @@ def _coerce(field: dict, value):
     return _to_string(value)
 
 
+def definition_problems(field: dict) -> list[str]:
+    """Why a form field as the diagram declares it cannot be honoured (checked at deploy)."""
+    kind = field.get("type") or "string"
+    if kind not in FIELD_TYPES:
+        return [f"has type '{kind}', which the engine does not know; known types: {', '.join(FIELD_TYPES)}"]
+    problems = []
+    if kind == "enum" and not field.get("options"):
+        return ["is an enum without values (add camunda:value elements)"]
+    c = field.get("constraints") or {}
+    bounds = {"long": _to_long, "double": _to_double, "date": _to_date}
+    for name in ("min", "max"):
+        if c.get(name) not in (None, "") and kind in bounds:
+            try:
+                bounds[kind](c[name])
+            except ValueError as exc:
+                problems.append(f"constraint {name}='{c[name]}' {exc}")
+    for name in ("minlength", "maxlength"):
+        if c.get(name) not in (None, "") and not _INT.match(str(c[name]).strip()):
+            problems.append(f"constraint {name}='{c[name]}' must be a whole number")
+    if field.get("default") not in (None, ""):
+        try:
+            _coerce(field, field["default"])
+        except ValueError as exc:
+            problems.append(f"default value '{field['default']}' {exc}")
+    return problems
+
+
 def _check_constraints(field: dict, value) -> str | None:
     c = field.get("constraints", {})
     kind = field.get("type") or "string"
     try:
-        if kind in ("long",):
-            if c.get("min") not in (None, "") and value < int(c["min"]):
+        if kind in ("long", "double"):
+            bound = _to_long if kind == "long" else _to_double
+            if c.get("min") not in (None, "") and value < bound(c["min"]):
                 return f"must be at least {c['min']}"
-            if c.get("max") not in (None, "") and value > int(c["max"]):
+            if c.get("max") not in (None, "") and value > bound(c["max"]):
                 return f"must be at most {c['max']}"
         if kind == "date":
             if c.get("min") and value < _to_date(c["min"]):
@@ -97,15 +161,20 @@ def _check_constraints(field: dict, value) -> str | None:
         if isinstance(value, str):
             if c.get("minlength") not in (None, "") and len(value) < int(c["minlength"]):
                 return f"must be at least {c['minlength']} characters"
-            if c.get("maxlength") not in (None, "") and len(value) > int(c["maxlength"]):
-                return f"must be at most {c['maxlength']} characters"
+            # Without its own maxlength a text field still has one; versions deployed before the
+            # cap existed are held to it too.
+            maxlength = min(int(c["maxlength"]), limits.MAXLENGTH_CAP) if c.get("maxlength") not in (None, "") else (
+                limits.DEFAULT_MAXLENGTH if kind == "string" else None)
+            if maxlength is not None and len(value) > maxlength:
+                return f"must be at most {maxlength} characters"
     except (TypeError, ValueError):
         return "cannot be checked: the diagram's constraint is malformed"
     return None
 
 
 def validate(fields: list[dict], data: dict | None) -> dict:
-    """The coerced values for `fields`, or FormInvalid naming each bad field."""
+    """The coerced values for `fields`, or FormInvalid naming each bad field (sandbox.LimitExceeded
+    when a required_if condition is stopped by the sandbox)."""
     data = dict(data or {})
     errors: dict[str, str] = {}
     known = {f["id"] for f in fields}
@@ -156,6 +225,10 @@ def _required_if(fields: list[dict], values: dict, errors: dict) -> None:
         scope = {f["id"]: values.get(f["id"]) for f in fields}
         try:
             needed = sandbox.evaluate(cond, scope)
+        except sandbox.LimitExceeded as exc:
+            # Not the user's answer but the diagram's condition at fault: the step fails as an incident.
+            raise sandbox.LimitExceeded(exc.limit, f"the required_if condition of field '{fid}' was stopped: "
+                                                   f"{exc.message}") from None
         except sandbox.SandboxError as exc:
             errors[fid] = f"cannot be checked: the diagram's condition `{cond}` failed ({exc})"
             continue

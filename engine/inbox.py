@@ -5,10 +5,10 @@ from sqlalchemy import and_, distinct, func, or_, select
 
 from . import open_tasks, outcomes
 from .actors import load_user, roles_of
+from .assignment import headed_departments, inbox_keys, may_work, oversees
 from .clock import iso
 from .models import GateDecision, HumanTask, Instance, OpenTaskCount, TaskRole
 from .views import visible_processes
-from workflows.vocabulary import headed_by
 
 SORTS = ("due", "age")
 
@@ -23,8 +23,8 @@ def _aware(dt, like):
 
 PAGE = 100
 _SHOWN = (HumanTask.id, HumanTask.instance_id, HumanTask.process_id, HumanTask.element_id, HumanTask.name,
-          HumanTask.role, HumanTask.roles, HumanTask.stage, HumanTask.created_at, HumanTask.due_at,
-          HumanTask.claimed_by)
+          HumanTask.role, HumanTask.roles, HumanTask.candidate_users, HumanTask.stage, HumanTask.created_at,
+          HumanTask.due_at, HumanTask.claimed_by)
 
 
 def inbox(sg, user: str, process: str | None = None, role: str | None = None, stage: str | None = None,
@@ -36,9 +36,10 @@ def inbox(sg, user: str, process: str | None = None, role: str | None = None, st
     now = sg.now()
     with sg.uow(write=False) as uow:
         s = uow.session
-        mine = roles_of(load_user(s, user))
-        headed = {d for d in (headed_by(r) for r in mine) if d and d not in mine}
-        roles = mine | headed
+        who = load_user(s, user)
+        mine = roles_of(who)
+        headed = headed_departments(who)
+        roles = inbox_keys(who) | headed
         per_role = _open_counts(s, roles) if roles else {}
         groups = _groups(s, per_role)
         chosen = (process, role.casefold() if role else None, stage)
@@ -58,14 +59,16 @@ def inbox(sg, user: str, process: str | None = None, role: str | None = None, st
             ht = rows[task_id]
             due = _aware(ht.due_at, now)
             created = _aware(ht.created_at, now)
-            as_head = not (mine & set(ht.roles))  # only here because the user heads its department
+            works = may_work(who, ht.roles, ht.candidate_users)
+            as_head = not works  # only here because the user heads its department
             items.append({
                 "id": ht.id, "instance_id": ht.instance_id, "process_id": ht.process_id, "element_id": ht.element_id,
                 "name": ht.name, "role": ht.role, "roles": list(ht.roles), "stage": ht.stage, "deal": ht.title,
                 "created_at": iso(ht.created_at), "age_hours": round((now - created).total_seconds() / 3600, 1),
                 "due_at": iso(ht.due_at), "overdue": bool(due and due < now),
                 "claimed_by": ht.claimed_by, "mine": ht.claimed_by == user,
-                "available": not as_head and ht.claimed_by in (None, user), "as_head": as_head,
+                "available": works and ht.claimed_by in (None, user), "as_head": as_head,
+                "may_work": works, "oversees": oversees(who, ht.roles), "candidate_users": ht.candidate_users or [],
             })
     counts = {"process": _tally(groups, 0), "role": _tally(groups, 1), "stage": _tally(groups, 2),
               "all": sum(n for *_, n in groups)}

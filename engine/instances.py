@@ -9,14 +9,16 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, forms, open_tasks, outcomes
+from . import audit, definitions, forms, open_tasks, outcomes
 from .actors import load_user, require_any_role
+from .assignment import index_keys, require_worker
 from .clock import iso
 from .deal_record import record_step
 from .errors import Conflict, FormInvalid, KeyReused, NotFound, Refused, StepFailed
 from .models import GateDecision, HumanTask, IdempotencyKey, Incident, Instance, ProcessVersion, TaskRole, Timer
 from .readonly import audited_refusals, forbid_auditor
-from .runtime import EngineFailure, Runner, new_workflow
+from .runtime import EngineFailure, Runner, new_workflow, plain
+from .sandbox_limits import LimitExceeded
 
 MAX_RETRIES = 5
 
@@ -80,11 +82,12 @@ def _start_once(sg, process_id, actor, data, once) -> dict:
         forbid_auditor(user, f"start '{process_id}'", process_id=process_id)
         if once and (first := _replay(s, actor, once)) is not None:
             return first
-        pv = _latest_version(s, process_id)
+        row = _latest_version(s, process_id)
+        pv = sg.specs.version(row.id, lambda: row)
         start = _start_event(pv.model)
         require_any_role(user, start.get("roles", []), f"start '{pv.name or process_id}'")
-        values = forms.validate(pv.model.get("start_form", []), data)
-        spec, subs = sg.specs.spec_for(pv.id, lambda: pv.spec)
+        values = _validated(sg, uow, actor, None, pv, start, pv.model.get("start_form", []), data)
+        spec, subs = sg.specs.spec_for(pv.id, lambda: row.spec)
         runner = Runner(new_workflow(spec, subs, sg.script_engine, values), pv.model, sg.clock)
         now = sg.now()
         instance = Instance(process_version_id=pv.id, process_id=pv.process_id, version=pv.version,
@@ -132,14 +135,14 @@ def _complete_once(sg, task_id, actor, data) -> dict:
         forbid_auditor(user, f"complete '{ht.name}'", ht.instance_id, task_id=ht.id)
         if ht.state != "ready":
             raise Conflict(_not_ready_message(ht))
-        require_any_role(user, ht.roles, f"work on '{ht.name or ht.element_id}'")
+        require_worker(user, ht, f"work on '{ht.name or ht.element_id}'")
         if ht.claimed_by and ht.claimed_by != actor:
             raise Refused(f"'{ht.name}' is claimed by {ht.claimed_by}; only they can complete it "
                           "(or a department head can reassign it)")
         instance = s.get(Instance, ht.instance_id)
         pv = sg.specs.version(instance.process_version_id, lambda: s.get(ProcessVersion, instance.process_version_id))
         _check_separation_of_duties(s, ht, pv.model, actor)
-        values = forms.validate(ht.form, data)
+        values = _validated(sg, uow, actor, instance.id, pv, {"id": ht.element_id, "name": ht.name}, ht.form, data)
         spec, subs = sg.specs.spec_for(pv.id, lambda: s.get(ProcessVersion, pv.id).spec)
         runner = Runner(sg.specs.load_state(instance.state, spec, subs, sg.script_engine), pv.model, sg.clock)
         if not runner.is_ready(ht.id):
@@ -150,7 +153,8 @@ def _complete_once(sg, task_id, actor, data) -> dict:
         now = sg.now()
         audit.record(s, now, actor, "task_completed", instance_id=instance.id, process_id=instance.process_id,
                      version=instance.version, element_id=ht.element_id,
-                     details={"task_id": ht.id, "task_name": ht.name, "role": ht.role, "data": values})
+                     details={"task_id": ht.id, "task_name": ht.name, "role": ht.role, "data": values,
+                              **({"called_process": ht.called_process} if ht.called_process else {})})
         try:
             runner.complete(ht.id, values, actor)
             log = runner.advance()
@@ -161,6 +165,16 @@ def _complete_once(sg, task_id, actor, data) -> dict:
         result = _instance_summary(s, instance, _save(sg, s, instance, pv, runner, log, actor, now, done=ht.id))
         uow.commit()
     return result
+
+
+def _validated(sg, uow, actor, instance_id, pv, element: dict, fields: list, data) -> dict:
+    """The form's values; a required_if condition the sandbox had to stop is an incident at the element."""
+    try:
+        return forms.validate(fields, data)
+    except LimitExceeded as hit:
+        uow.session.rollback()
+        failure = EngineFailure(str(hit), element.get("id"), element.get("name"), plain(dict(data or {})), hit.limit)
+        raise _incident(sg, actor, instance_id, pv, failure) from None
 
 
 def locked_task(s, task_id) -> HumanTask:
@@ -181,12 +195,13 @@ def locked_task(s, task_id) -> HumanTask:
 
 def _check_separation_of_duties(s, ht: HumanTask, model: dict, actor: str) -> None:
     """Refuse when the diagram says this task must be worked by someone else than `actor`."""
-    el = model["elements"].get(ht.element_id, {})
+    el = definitions.element(model, ht.called_process, ht.element_id)
     others = [x.strip() for x in (el.get("properties", {}).get("separate_from") or "").split(",") if x.strip()]
     if not others:
         return
+    # The ids name elements of the task's own process: a called process's or the deal's.
     done = s.execute(select(HumanTask).where(HumanTask.instance_id == ht.instance_id,
-                                             HumanTask.element_id.in_(others),
+                                             HumanTask.element_id.in_(others), HumanTask.defined_by(ht.called_process),
                                              HumanTask.completed_by == actor)).scalars().first()
     if done is not None:
         raise Refused(f"separation of duties: {actor} completed '{done.name}' on this deal, "
@@ -203,7 +218,7 @@ def _save(sg, s, instance, pv, runner, log, actor, now, done: str | None = None)
     """Write the engine's new state, the inbox rows and the audit events of the step (`done`: the task completed).
 
     Returns the instance's open human tasks."""
-    elements = pv.model["elements"]
+    model = pv.model
     ready = runner.ready_human_tasks()
     timers = runner.waiting_timers()
     # The waiting rows and any row of a timer the engine still waits on (a parked "failed" one).
@@ -213,7 +228,7 @@ def _save(sg, s, instance, pv, runner, log, actor, now, done: str | None = None)
     fired = {tid for tid, row in timer_rows.items() if row.state == "waiting" and runner.task_finished(tid)}
     data = runner.data()
     runner.compact()
-    stages = [elements.get(t["element_id"], {}).get("properties", {}).get("stage") for t in ready]
+    stages = [_element_of(model, t).get("properties", {}).get("stage") for t in ready]
     previous_stage = instance.stage
     instance.stage = next((st for st in stages if st), instance.stage)
     instance.state = sg.specs.dump_state(runner.workflow)
@@ -240,7 +255,9 @@ def _save(sg, s, instance, pv, runner, log, actor, now, done: str | None = None)
             audit.record(s, now, "engine", "task_cancelled", instance_id=instance.id, process_id=instance.process_id,
                          version=instance.version, element_id=row.element_id,
                          details={"task_id": row.id, "task_name": row.name, "role": row.role,
-                                  "claimed_by": row.claimed_by, **why, "on_behalf_of": actor})
+                                  "claimed_by": row.claimed_by,
+                                  **({"called_process": row.called_process} if row.called_process else {}),
+                                  **why, "on_behalf_of": actor})
     counts = Counter()  # the inbox's counts, changed by the tasks this step closes and opens
     if closed:  # the inbox's index holds open tasks only
         for key in s.execute(delete(TaskRole).where(TaskRole.task_id.in_(closed)).returning(
@@ -251,32 +268,34 @@ def _save(sg, s, instance, pv, runner, log, actor, now, done: str | None = None)
     for t in ready:
         if t["id"] in rows:
             continue
-        el = elements.get(t["element_id"], {})
-        sla = [parse_instant(x["due_at"]) for x in timers
-               if elements.get(x["element_id"], {}).get("attached_to") == t["element_id"]]
+        el = _element_of(model, t)  # as the task's own process defines it, a called one included
+        sla = [parse_instant(x["due_at"]) for x in timers if x["called_process"] == t["called_process"]
+               and _element_of(model, x).get("attached_to") == t["element_id"]]
         ht = HumanTask(id=t["id"], instance_id=instance.id, process_id=instance.process_id,
                        element_id=t["element_id"], name=el.get("name") or t["element_id"],
                        role=(el.get("roles") or [""])[0], roles=el.get("roles", []),
+                       candidate_users=el.get("candidate_users", []), called_process=t["called_process"],
                        stage=el.get("properties", {}).get("stage"), form=el.get("form", []),
                        state="ready", created_at=now, due_at=min(sla) if sla else None)
         s.add(ht)
         still_open.append(ht)
         entered.append(ht.stage)
-        for role in el.get("roles", []):
-            s.add(TaskRole(task_id=ht.id, role=role, process_id=ht.process_id, lane_role=ht.role, stage=ht.stage,
-                           created_at=ht.created_at, due_at=ht.due_at, shared=len(ht.roles) > 1))
-            counts[open_tasks.key_of(role, ht.process_id, ht.role, ht.stage)] += 1
+        keys = index_keys(ht.roles, ht.candidate_users)
+        for key in keys:  # (a task of candidate users only has no role: NULL, as a task without stage)
+            s.add(TaskRole(task_id=ht.id, role=key, process_id=ht.process_id, lane_role=ht.role or None,
+                           stage=ht.stage, created_at=ht.created_at, due_at=ht.due_at, shared=len(keys) > 1))
+            counts[open_tasks.key_of(key, ht.process_id, ht.role, ht.stage)] += 1
     for g in log.gate_decisions:
         s.add(GateDecision(instance_id=instance.id, process_id=instance.process_id, version=instance.version,
                            gate=g["gate"], element_id=g["element_id"], stage=g.get("stage"), outcome=g["outcome"],
                            inputs=g["values_read"], decided_by=g["decided_by"], reason=_text(g.get("reason")),
                            decided_at=now))
-    end = elements.get(log.ended_at_element or "", {})
+    end = model["elements"].get(log.ended_at_element or "", {})
     # How the deal ended, from its last gate decision and the end event reached (none while it runs).
     ending = outcomes.derive(instance.status, end, outcomes.last_gate(s, instance.id, log.gate_decisions)) \
         if runner.completed else None
     record_step(s, instance, previous_stage, entered, now, ending)
-    _sync_timers(s, instance, timers, timer_rows, fired, elements, now)
+    _sync_timers(s, instance, timers, timer_rows, fired, model, now)
     if runner.completed:
         audit.record(s, now, "engine", "instance_ended", instance_id=instance.id, process_id=instance.process_id,
                      version=instance.version, element_id=log.ended_at_element,
@@ -308,7 +327,12 @@ def _text(value):
     return None if value is None else str(value)
 
 
-def _sync_timers(s, instance, timers, rows, fired, elements, now) -> None:
+def _element_of(model: dict, item: dict) -> dict:
+    """The element of a ready task or waiting timer, from the process that defines it."""
+    return definitions.element(model, item["called_process"], item["element_id"])
+
+
+def _sync_timers(s, instance, timers, rows, fired, model, now) -> None:
     """Timer rows in step with the engine; `fired` are the waiting rows whose timer ran."""
     waiting = {t["id"]: t for t in timers}
     for row in rows.values():
@@ -318,7 +342,7 @@ def _sync_timers(s, instance, timers, rows, fired, elements, now) -> None:
     for t in waiting.values():
         if t["id"] not in rows:
             s.add(Timer(id=t["id"], instance_id=instance.id, element_id=t["element_id"],
-                        name=elements.get(t["element_id"], {}).get("name"), due_at=parse_instant(t["due_at"]),
+                        name=_element_of(model, t).get("name"), due_at=parse_instant(t["due_at"]),
                         state="waiting", created_at=now))
 
 
@@ -340,9 +364,10 @@ def _incident(sg, actor, instance_id, pv, failure: EngineFailure) -> StepFailed:
         audit.record(s, now, actor, "incident", instance_id=instance_id, process_id=pv.process_id,
                      version=pv.version, element_id=failure.element_id,
                      details={"incident_id": inc.id, "element_name": failure.element_name,
-                              "message": failure.message, "data": failure.data})
+                              "message": failure.message, "data": failure.data,
+                              **({"limit": failure.limit} if failure.limit else {})})
         uow.commit()
-        return StepFailed(failure.message, failure.element_id, failure.element_name, inc.id)
+        return StepFailed(failure.message, failure.element_id, failure.element_name, inc.id, failure.limit)
 
 
 def _instance_summary(s, instance: Instance, open_tasks: list[HumanTask]) -> dict:

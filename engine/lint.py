@@ -1,8 +1,8 @@
 """Designer warnings: things the engine would run but that are almost certainly mistakes.
 
 Deploy refuses what the engine cannot run (validation.py); these rules flag what it can run
-but nobody could work or reach: a lane no user holds as a role, a gate that records no
-stage, an element no path leads to, an escalation that would never close.
+but nobody could work or reach: a lane (or candidate groups) no user holds as a role, a gate
+that records no stage, an element no path leads to, an escalation that would never close.
 """
 from __future__ import annotations
 
@@ -22,9 +22,13 @@ def lint_design(model: dict, known_roles: set[str]) -> list[Problem]:
     problems = []
     for el in model["elements"].values():
         lane = el.get("lane")
+        known = f"(known roles: {', '.join(sorted(known_roles)) or 'none'})"
         if el["type"] == "userTask" and lane and role_key(lane) not in known_roles:
-            problems.append(_warn(model, el, f"user task is in lane '{lane}', which is no role any user holds "
-                                  f"(known roles: {', '.join(sorted(known_roles)) or 'none'})"))
+            problems.append(_warn(model, el, f"user task is in lane '{lane}', which is no role any user holds {known}"))
+        elif (el["type"] == "userTask" and not lane and el.get("roles") and not el.get("candidate_users")
+              and not set(el["roles"]) & known_roles):
+            problems.append(_warn(model, el, f"user task's candidate groups ({', '.join(el['roles'])}) are no role "
+                                  f"any user holds {known}"))
         props = el.get("properties") or {}
         timer = _escalating_timer(model, el)
         if timer is not None and not props.get("escalates"):

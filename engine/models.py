@@ -60,11 +60,26 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    last_failed_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Part of every session: bumped on sign-out, password change, role change and deactivation,
+    # which ends every session made before.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     roles: Mapped[list["UserRole"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
+
+
+class SignInFailures(Base):
+    """Wrong passwords for one user name from one source address, counted to throttle guessing.
+
+    Counted per name and address, so guesses from one address never lock out the user signing
+    in from another; kept for unknown names too, so the answers do not tell which names exist."""
+
+    __tablename__ = "sign_in_failures"
+
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class UserRole(Base):
@@ -168,8 +183,11 @@ class HumanTask(Base):
     process_id: Mapped[str] = mapped_column(String(255))
     element_id: Mapped[str] = mapped_column(String(255))
     name: Mapped[str | None] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(120))  # the lane, case-folded
+    role: Mapped[str] = mapped_column(String(120))  # the lane (else the first candidate group), case-folded
     roles: Mapped[list] = mapped_column(JSON)  # lane + candidate groups, case-folded
+    candidate_users: Mapped[list | None] = mapped_column(JSON, default=list)  # user names who may work it too
+    # The called process whose definition the task's element belongs to; None: the deal's own process.
+    called_process: Mapped[str | None] = mapped_column(String(255))
     stage: Mapped[str | None] = mapped_column(String(120))
     form: Mapped[list] = mapped_column(JSON, default=list)
     state: Mapped[str] = mapped_column(String(16))  # ready | completed | cancelled
@@ -179,6 +197,12 @@ class HumanTask(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(120))
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # its SLA timer, if any
+
+    @classmethod
+    def defined_by(cls, called_process: str | None):
+        """SQL: the tasks whose element `called_process` defines (None: the deal's own process), whose
+        ids are that process's own."""
+        return cls.called_process.is_(None) if called_process is None else cls.called_process == called_process
 
 
 class TaskRole(Base):
@@ -265,6 +289,7 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigId)
     hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(16))  # the audit key the next event is signed with
 
 
 class GateDecision(Base):
@@ -378,6 +403,8 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(16))  # the first characters, so a user can tell tokens apart
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Who made it: the user (signed in; None on tokens from before 0016) or an operator (cli:...).
+    created_by: Mapped[str | None] = mapped_column(String(120))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
@@ -392,3 +419,23 @@ class IdempotencyKey(Base):
     instance_id: Mapped[int] = mapped_column(BigId, ForeignKey("instances.id"))
     result: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WhatIfJob(Base):
+    """A what-if replay asked for on the metrics page: it runs in the background, the page polls it."""
+
+    __tablename__ = "what_if_jobs"
+    __table_args__ = {"sqlite_autoincrement": True}  # a deleted job's id (its page's URL) is never reused
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_by: Mapped[str] = mapped_column(String(120), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    file_name: Mapped[str] = mapped_column(String(255))
+    process_id: Mapped[str | None] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)  # the draft table; emptied once replayed
+    status: Mapped[str] = mapped_column(String(16))  # queued | running | done | failed
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    result: Mapped[dict | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    limit_hit: Mapped[str | None] = mapped_column(String(16))  # the sandbox bound that stopped it

@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from . import diagram_model, validation, xmlsafe
+from . import definitions, diagram_model, limits, validation, xml_ids, xmlsafe
+from .data_fields import fields_before
+from .decision_checks import names_problems
+from .decision_task import Parser
 from .errors import Problem
 
 
@@ -104,18 +106,25 @@ def _locate(problem: Problem, docs: list[Document]) -> Problem:
     return problem
 
 
-def parse_batch(docs: list[Document]) -> tuple[list[ParsedProcess], list[Problem]]:
-    """Parse and check all documents together; the new ones must all pass for any to deploy."""
+def parse_batch(docs: list[Document], helpers=frozenset()) -> tuple[list[ParsedProcess], list[Problem]]:
+    """Parse and check all documents together; the new ones must all pass for any to deploy.
+
+    `helpers` are the names of the functions diagrams may call (decision cells may read them)."""
     problems: list[Problem] = []
     decisions = {d["id"]: (doc, d) for doc in docs for d in doc.decisions}
     processes = {p["process_id"]: (doc, p) for doc in docs for p in doc.processes}
     new_docs = [d for d in docs if not d.deployed]
+    faulty: set = set()
 
     for doc in new_docs:
+        problems.extend(xml_ids.lint_ids(doc.root, doc.file_name))
         if doc.kind == "dmn" and not doc.decisions:
             problems.append(Problem(doc.file_name, "no decision in this DMN file"))
         for decision in doc.decisions:
-            problems.extend(validation.lint_decision(decision))
+            found = validation.lint_decision(decision)
+            if found:
+                faulty.add(decision["id"])
+            problems.extend(found)
         if doc.kind == "bpmn":
             problems.extend(validation.lint_document(doc.root, doc.file_name))
             executable = [p for p in doc.processes if p["executable"]]
@@ -124,22 +133,23 @@ def parse_batch(docs: list[Document]) -> tuple[list[ParsedProcess], list[Problem
                                         "(set isExecutable=\"true\" on the process to run)"))
             for model in executable:
                 problems.extend(validation.lint_process(model, set(decisions), set(processes)))
+                problems.extend(limits.lint_form_limits(model))
                 cycle = validation.call_cycle(model, {pid: m for pid, (_, m) in processes.items()})
                 if cycle:
                     problems.append(Problem(doc.file_name, "process calls itself ("
                                             + " -> ".join(cycle) + "); recursive call activities would "
                                             "never finish starting and are not supported",
                                             model["process_id"], model["name"], model.get("line")))
+    problems.extend(_decision_names(decisions, processes, set(helpers), faulty))
     if problems:
         return [], problems
 
-    parser = CamundaParser()
+    parser = Parser()
     for doc in docs:
+        if doc.kind != "bpmn":
+            continue  # decision tables are plain data (diagram_model), decided by engine/decision_eval.py
         try:
-            if doc.kind == "dmn":
-                parser.add_dmn_xml(doc.root, filename=doc.file_name)
-            else:
-                parser.add_bpmn_xml(doc.root, filename=doc.file_name)
+            parser.add_bpmn_xml(doc.root, filename=doc.file_name)
         except Exception as exc:  # noqa: BLE001 - any parser failure is a refusal, never a crash
             problems.append(_locate(_problem_from_spiff(exc, doc.file_name), docs))
     if problems:
@@ -156,14 +166,45 @@ def parse_batch(docs: list[Document]) -> tuple[list[ParsedProcess], list[Problem
             except Exception as exc:  # noqa: BLE001
                 problems.append(_locate(_problem_from_spiff(exc, doc.file_name), docs))
                 continue
-            parsed.append(ParsedProcess(pid, model["name"], doc, spec, subs, model,
-                                        _sources_used(model, processes, decisions)))
+            shas, tables = _dependencies(model, processes, decisions)
+            # Stored with its decision tables and the models of the processes it calls, as they
+            # are now, like its spec.
+            stored = definitions.with_called({**model, "decision_tables": tables},
+                                             {p: m for p, (_, m) in processes.items()})
+            parsed.append(ParsedProcess(pid, model["name"], doc, spec, subs, stored, shas))
     return (parsed if not problems else []), problems
 
 
-def _sources_used(model: dict, processes: dict, decisions: dict) -> list[str]:
-    """Content hashes of every file this process's behaviour depends on."""
-    seen, shas, todo = set(), set(), [model]
+def _decision_names(decisions: dict, processes: dict, helpers: set, faulty: set) -> list[Problem]:
+    """Names a decision reads that no input column, helper, or process using it can give.
+
+    A new table is checked against every executable process that uses it; a deployed one
+    against the new processes that use it (the problem then sits on their business rule task)."""
+    tables = {did: d["table"] for did, (_, d) in decisions.items() if d["table"] is not None}
+    models = {pid: m for pid, (_, m) in processes.items()}
+    problems = []
+    for did, (ddoc, decision) in decisions.items():
+        if did in faulty or decision["table"] is None:
+            continue
+        usages = [(pdoc, m, el) for pdoc, m in processes.values() if m["executable"]
+                  for el in m["elements"].values() if el["type"] == "businessRuleTask" and el.get("decision_ref") == did]
+        if not ddoc.deployed and not usages:
+            problems += names_problems(decision, None, helpers, None)
+        for pdoc, model, el in usages:
+            if ddoc.deployed and pdoc.deployed:
+                continue
+            label = f"'{model['process_id']}' at {el['id']}" + (f" ({' '.join(el['name'].split())})" if el.get("name") else "")
+            found = names_problems(decision, fields_before(models, model["process_id"], el["id"], tables), helpers, label)
+            if ddoc.deployed:  # the process is what is being deployed: say so on its business rule task
+                found = [Problem(model["file"], f"decision '{did}' (deployed): {p.reason}", el["id"], el.get("name"),
+                                 el.get("line")) for p in found]
+            problems += found
+    return problems
+
+
+def _dependencies(model: dict, processes: dict, decisions: dict) -> tuple[list[str], dict]:
+    """Content hashes of every file this process's behaviour depends on, and the decision tables it runs."""
+    seen, shas, tables, todo = set(), set(), {}, [model]
     while todo:
         m = todo.pop()
         if m["process_id"] in seen:
@@ -172,7 +213,9 @@ def _sources_used(model: dict, processes: dict, decisions: dict) -> list[str]:
         shas.add(processes[m["process_id"]][0].sha256)
         for el in m["elements"].values():
             if el.get("decision_ref") and el["decision_ref"] in decisions:
-                shas.add(decisions[el["decision_ref"]][0].sha256)
+                doc, decision = decisions[el["decision_ref"]]
+                shas.add(doc.sha256)
+                tables[decision["id"]] = decision["table"]
             if el.get("called_element") and el["called_element"] in processes:
                 todo.append(processes[el["called_element"]][1])
-    return sorted(shas)
+    return sorted(shas), tables

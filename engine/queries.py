@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from . import audit, outcomes
+from . import audit, audit_verify, outcomes
 from .actors import load_user, roles_of
+from .assignment import inbox_keys
 from .clock import iso
 from .diagram_model import role_key
 from .errors import NotFound
@@ -20,6 +21,8 @@ def _task_row(t: HumanTask) -> dict:
         "name": t.name,
         "role": t.role,
         "roles": t.roles,
+        "candidate_users": t.candidate_users or [],
+        "called_process": t.called_process,
         "stage": t.stage,
         "state": t.state,
         "created_at": iso(t.created_at),
@@ -40,7 +43,7 @@ def ready_tasks(sg, user: str | None = None, role: str | None = None, instance_i
         if role is not None:
             q = q.where(HumanTask.role == role_key(role))
         if user is not None:
-            mine = roles_of(load_user(s, user))
+            mine = inbox_keys(load_user(s, user))
             q = q.where(HumanTask.id.in_(select(TaskRole.task_id).where(TaskRole.role.in_(mine))))
         rows = s.execute(q.order_by(HumanTask.created_at, HumanTask.id)).scalars().all()
         return [_task_row(r) for r in rows]
@@ -132,10 +135,23 @@ def process_versions(sg, process_id: str | None = None) -> list[dict]:
                  "deployed_by": r.deployed_by, "comment": r.comment} for r in rows]
 
 
-def verify_audit(sg) -> dict:
-    """Check the audit hash chain end to end."""
+def verify_audit(sg, checkpoints: list[dict] = ()) -> dict:
+    """Check the audit chain end to end under the installation's keys, and that each checkpoint holds."""
     with sg.uow(write=False) as uow:
-        return audit.verify(uow.session)
+        return audit_verify.verify(uow.session, sg.audit_keys, checkpoints)
+
+
+def audit_checkpoint(sg, checkpoints: list[dict] = ()) -> dict:
+    """A signed checkpoint of the chain's head, once the chain (and the earlier `checkpoints`) verify;
+    else the failed check, with "checkpoint": None."""
+    with sg.uow(write=False) as uow:
+        result = audit_verify.verify(uow.session, sg.audit_keys, checkpoints)
+        # The event the walk ended at, not the head row: events may have been added since.
+        last = uow.session.get(AuditEvent, result["events"]) if result["events"] else None
+        head_hash = last.hash if last is not None else audit.GENESIS
+    if not result["ok"]:
+        return {**result, "checkpoint": None}
+    return {**result, "checkpoint": audit_verify.sign_checkpoint(sg.audit_keys, result, head_hash, sg.now())}
 
 
 def gate_decisions(sg, instance_id: int | None = None, process_id: str | None = None, gate: str | None = None,

@@ -16,8 +16,11 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from . import sandbox
+from . import definitions, sandbox
 from .compaction import compact
+from .decision_eval import DecisionFailed, decide
+from .decision_task import decision_key, is_decision
+from .sandbox_limits import limit_of
 from .timekeeping import clock_in_use
 from workflows.service_tasks import HANDLERS as SERVICE_HANDLERS
 from workflows.vocabulary import GATE_OUTCOMES
@@ -44,6 +47,25 @@ def make_script_engine(helpers: dict) -> PythonScriptEngine:
     return PythonScriptEngine(environment=SandboxedEnvironment(dict(helpers)))
 
 
+def evaluator(script_engine):
+    """evaluate(expression, context): the script engine's sandboxed evaluation, with the helpers in scope."""
+    return script_engine.environment.evaluate
+
+
+def helper_names(script_engine) -> set[str]:
+    """The names of the helper functions diagram expressions may call."""
+    return set(script_engine.environment.globals)
+
+
+def merge_outputs(data: dict, outputs: dict) -> None:
+    """Set a decision's outputs in the data; a nested output ('item.y') goes inside its field."""
+    for key, value in outputs.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            merge_outputs(data[key], value)
+        else:
+            data[key] = value
+
+
 def describe(exc: BaseException) -> str:
     """One line saying what went wrong: the library's message, its cause and its hints."""
     message = str(exc.args[0]) if exc.args else type(exc).__name__
@@ -57,14 +79,34 @@ def describe(exc: BaseException) -> str:
 
 
 class EngineFailure(Exception):
-    """A step could not be taken; carries where and the data the element saw."""
+    """A step could not be taken; carries where, the data the element saw, and the sandbox limit
+    that stopped it (if one did: memory, cpu, wall, size, steps)."""
 
-    def __init__(self, message: str, element_id: str | None, element_name: str | None, data: dict):
+    def __init__(self, message: str, element_id: str | None, element_name: str | None, data: dict,
+                 limit: str | None = None):
         super().__init__(message)
         self.message = message
         self.element_id = element_id
         self.element_name = element_name
         self.data = data
+        self.limit = limit
+
+
+# What the code at an element is, for a message saying the sandbox stopped it.
+_CODE_AT = {"scriptTask": "the script", "businessRuleTask": "the decision table", "exclusiveGateway": "a condition",
+            "inclusiveGateway": "a condition", "boundaryEvent": "the timer expression",
+            "intermediateCatchEvent": "the timer expression", "userTask": "an expression",
+            "startEvent": "an expression"}
+
+
+def failure(exc: BaseException, el: dict, data: dict) -> EngineFailure:
+    """The EngineFailure for what the engine raised at element `el`."""
+    hit = limit_of(exc)
+    if hit is not None:
+        what = _CODE_AT.get(el.get("type"), "the diagram's code")
+        return EngineFailure(f"{what} was stopped: {hit.message}", el.get("id"), el.get("name"), data, hit.limit)
+    message = describe(exc) if isinstance(exc, SpiffWorkflowException) else f"{type(exc).__name__}: {exc}"
+    return EngineFailure(message, el.get("id"), el.get("name"), data)
 
 
 @dataclass
@@ -151,11 +193,19 @@ def _chosen(task, target: str, into: list[dict], default: str | None) -> list[di
     return chosen or [f for f in into if f["id"] == default]
 
 
-def _chased(escalation, element_id: str):
+def _escalates(el: dict) -> str | None:
+    """The task an escalation task chases (its `escalates` property, trimmed as deploy reads it), or None."""
+    return ((el.get("properties") or {}).get("escalates") or "").strip() or None
+
+
+def _chased(escalation, element_id: str, owner):
     """The task an escalation chases: the `element_id` task beside the escalation's branch (the task
-    whose boundary timer started it, or a parallel branch's); else any open one of that element."""
+    whose boundary timer started it, or a parallel branch's); else any open one of that element.
+    `owner(task)` names the process defining a task: the chased task is of the escalation's own."""
+    mine = owner(escalation)
+
     def runs(task) -> bool:  # the element's own task, not the library's split or join around it
-        return getattr(task.task_spec, "bpmn_id", None) == element_id
+        return getattr(task.task_spec, "bpmn_id", None) == element_id and owner(task) == mine
 
     branch = escalation
     while branch.parent is not None:
@@ -178,54 +228,77 @@ class Runner:
         # Who or what set each data key during this step: the gate records who decided.
         self.origins: dict[str, dict] = {}
         self._current = None  # the engine task being run, to say where a failure happened
-        # Escalation tasks of the diagram and the task each chases (their `escalates` property).
-        self._escalations = {eid: el["properties"]["escalates"].strip() for eid, el in model["elements"].items()
-                             if ((el.get("properties") or {}).get("escalates") or "").strip()}
+        self._owners: dict = {}  # sub-workflow's parent task id -> the called process defining its tasks
+        # Whether any process of this version has an escalation task (an `escalates` property).
+        self._escalates = any(_escalates(el) for m in definitions.every_definition(model)
+                              for el in m["elements"].values())
 
     # -- observation -------------------------------------------------------
+    def called_process(self, task) -> str | None:
+        """The called process whose definition `task` belongs to; None for the deal's own process.
+
+        A task of a called process runs in a sub-workflow started by a call activity; an
+        embedded sub-process also runs in a sub-workflow, but of its container's definition."""
+        wf = task.workflow
+        if wf.parent_task_id is None:
+            return None
+        if wf.parent_task_id not in self._owners:
+            parent = wf.top_workflow.get_task_from_id(wf.parent_task_id)
+            owner = self.called_process(parent)
+            el = definitions.element(self.model, owner, _bpmn_id(parent))
+            self._owners[wf.parent_task_id] = el.get("called_element") if el.get("type") == "callActivity" else owner
+        return self._owners[wf.parent_task_id]
+
     def _element(self, task) -> dict:
-        return self.model["elements"].get(_bpmn_id(task) or "", {})
+        return definitions.element(self.model, self.called_process(task), _bpmn_id(task))
 
-    def _will_run(self, task) -> None:
+    def _where(self, task) -> dict:
+        """Event details saying which called process an element belongs to (none for the deal's own)."""
+        owner = self.called_process(task)
+        return {} if owner is None else {"called_process": owner}
+
+    def _table(self, task_spec) -> dict | None:
+        kind, key = decision_key(task_spec)
+        tables = self.model.get("decision_tables") or {}
+        if kind == "decision":
+            return tables.get(key)
+        return next((t for t in tables.values() if t.get("id") == key), None)
+
+    def _decide(self, task) -> None:
+        """Decide a business rule task's table on the task's data, set its outputs and complete the task."""
         el = self._element(task)
-        if el.get("type") == "businessRuleTask":
-            self._decide(task, el)
-
-    def _decide(self, task, el) -> None:
-        engine = task.task_spec.dmnEngine
-        table = engine.decision_table
-        script_engine = task.workflow.script_engine
-        inputs = {}
-        for inp in table.inputs:
-            label = inp.label or inp.expression
-            try:
-                inputs[label] = plain(script_engine.evaluate(task, inp.expression)) if inp.expression else None
-            except Exception:  # noqa: BLE001 - reported by decide() below with the row
-                inputs[label] = None
-        rules = engine.decide(task)
-        if not rules:
-            raise EngineFailure(
-                f"decision '{el.get('decision_ref')}' has no rule matching the inputs {inputs}",
-                el.get("id"), el.get("name"), plain(task.data))
-        outputs = rules[0].output_as_dict(task) if len(rules) == 1 else engine.result(task)
-        origin = {"kind": "rule", "decision": el.get("decision_ref"), "element_id": el.get("id"),
-                  "rules": [r.id for r in rules],
-                  "description": "; ".join(r.description for r in rules if r.description) or None}
-        for key in outputs:
+        where = (el.get("id") or _bpmn_id(task), el.get("name") or getattr(task.task_spec, "bpmn_name", None))
+        table = self._table(task.task_spec)
+        if table is None:
+            raise EngineFailure(f"this version has no decision table for business rule task {where[0]} "
+                                f"({' '.join(decision_key(task.task_spec))})", *where, plain(task.data))
+        try:
+            result = decide(table, task.data, evaluator(task.workflow.script_engine))
+        except DecisionFailed as exc:
+            if limit_of(exc) is not None:  # the sandbox stopped a cell: say which limit
+                raise failure(exc, {**el, "type": "businessRuleTask"}, plain(task.data)) from None
+            raise EngineFailure(str(exc), *where, plain(task.data)) from None
+        merge_outputs(task.data, result["outputs"])
+        origin = {"kind": "rule", "decision": table["decision"], "element_id": where[0],
+                  "rules": [r["id"] for r in result["rules"]], "description": result["description"]}
+        for key in result["outputs"]:
             self.origins[key] = origin
         self.log.events.append({
             "kind": "decision_evaluated",
-            "element_id": el.get("id"),
+            "element_id": where[0],
             "details": {
-                "element_name": el.get("name"),
-                "decision": el.get("decision_ref"),
-                "table": table.name or table.id,
-                "hit_policy": table.hit_policy,
-                "inputs": inputs,
-                "matched_rules": [{"id": r.id, "row": r.row_number, "description": r.description} for r in rules],
-                "outputs": plain(dict(outputs)),
+                **self._where(task),
+                "element_name": where[1],
+                "decision": table["decision"],
+                "table": table["id"],
+                "hit_policy": table["hit_policy"],
+                **({"aggregation": table["aggregation"]} if table.get("aggregation") else {}),
+                "inputs": plain(result["inputs"]),
+                "matched_rules": result["rules"],
+                "outputs": plain(result["outputs"]),
             },
         })
+        task.complete()
 
     def _serve(self, task) -> None:
         """Run a service task's handler on a copy of the data and merge what it returns."""
@@ -241,7 +314,7 @@ class Runner:
                                 el.get("id"), el.get("name"), plain(task.data)) from None
         task.data.update(outputs or {})
         self.log.events.append({"kind": "service_task_run", "element_id": el.get("id"), "details": {
-            "element_name": el.get("name"), "topic": el.get("topic"), "outputs": plain(outputs or {})}})
+            **self._where(task), "element_name": el.get("name"), "topic": el.get("topic"), "outputs": plain(outputs or {})}})
         task.complete()
 
     def _did_run(self, task) -> None:
@@ -249,16 +322,16 @@ class Runner:
         kind = el.get("type")
         if kind in ("exclusiveGateway", "inclusiveGateway") and len(el.get("outgoing", [])) > 1:
             self._gateway_passed(task, el)  # merges (one way out) decide nothing
-        elif kind == "endEvent" and el.get("parent") is None:
+        elif kind == "endEvent" and el.get("parent") is None and self.called_process(task) is None:
             self.log.ended_at_element = el["id"]
         elif kind in ("boundaryEvent", "intermediateCatchEvent") and "timerEventDefinition" in el.get(
                 "event_definitions", []):
             self.log.events.append({"kind": "timer_fired", "element_id": el["id"], "details": {
-                "element_name": el.get("name"), "attached_to": el.get("attached_to"),
+                **self._where(task), "element_name": el.get("name"), "attached_to": el.get("attached_to"),
                 "interrupting": el.get("cancel_activity", True) if kind == "boundaryEvent" else None}})
 
     def _gateway_passed(self, task, el) -> None:
-        flows = self.model["flows"]
+        flows = definitions.definition(self.model, self.called_process(task))["flows"]
         outgoing = [flows[f] for f in el.get("outgoing", [])]
         taken = _taken_flows(task, outgoing, el.get("default_flow"))
         read = {}
@@ -267,6 +340,7 @@ class Runner:
                 for name in sandbox.names_read(f["condition"]):
                     read[name] = plain(task.data.get(name))
         details = {
+            **self._where(task),
             "element_name": el.get("name"),
             "flows_taken": [{"id": fid, "name": flows[fid]["name"], "target": flows[fid]["target"],
                              "condition": flows[fid]["condition"], "default": fid == el.get("default_flow")}
@@ -313,24 +387,25 @@ class Runner:
         except SpiffWorkflowException as exc:
             task = getattr(exc, "task", None) or self._current
             el = self._element(task) if task is not None else {}
-            raise EngineFailure(describe(exc), el.get("id") or (_bpmn_id(task) if task else None), el.get("name"),
-                                plain(task.data) if task is not None else {}) from None
+            el = el if el.get("id") else {**el, "id": _bpmn_id(task) if task else None}
+            raise failure(exc, el, plain(task.data) if task is not None else {}) from None
         except Exception as exc:  # noqa: BLE001 - anything else is still an incident, not a crash
             el = self._element(self._current) if self._current is not None else {}
-            raise EngineFailure(f"{type(exc).__name__}: {exc}", el.get("id"), el.get("name"),
-                                plain(self._current.data) if self._current is not None else {}) from None
+            raise failure(exc, el, plain(self._current.data) if self._current is not None else {}) from None
         return self.log
 
     def _close_escalations(self) -> int:
         """Cancel each open escalation whose chased task has ended (completed or cancelled); returns how many."""
-        if not self._escalations:
+        if not self._escalates:
             return 0
         closed = 0
         for t in list(_all_tasks(self.workflow)):
-            chases = self._escalations.get(_bpmn_id(t) or "")
-            if chases is None or t.state != TaskState.READY:
+            if t.state != TaskState.READY or not t.task_spec.manual:
                 continue
-            chased = _chased(t, chases)
+            chases = _escalates(self._element(t))
+            if chases is None:
+                continue
+            chased = _chased(t, chases, self.called_process)
             if chased is not None and not chased.has_state(TaskState.FINISHED_MASK):
                 continue
             t.cancel()
@@ -339,7 +414,7 @@ class Runner:
             for waiting in [w for w in t.workflow.tasks.values() if w.state == TaskState.WAITING]:
                 waiting.task_spec._update(waiting)
             closed += 1
-            target = self.model["elements"].get(chases, {})
+            target = definitions.element(self.model, self.called_process(t), chases)
             self.log.withdrawn[str(t.id)] = {
                 "reason": "escalation_closed", "escalates": chases, "escalates_name": target.get("name"),
                 "escalated_task_id": str(chased.id) if chased is not None else None,
@@ -357,8 +432,9 @@ class Runner:
             for task in [t for t in w.tasks.values() if t.state == TaskState.READY]:
                 if task.state == TaskState.READY and not task.task_spec.manual:
                     self._current = task
-                    self._will_run(task)
-                    if self._element(task).get("type") == "serviceTask":
+                    if is_decision(task.task_spec):
+                        self._decide(task)
+                    elif self._element(task).get("type") == "serviceTask":
                         self._serve(task)
                     else:
                         task.run()
@@ -388,8 +464,7 @@ class Runner:
             with clock_in_use(self.clock):
                 task.run()
         except Exception as exc:  # noqa: BLE001 - whatever the library raises becomes an incident
-            raise EngineFailure(describe(exc) if isinstance(exc, SpiffWorkflowException) else
-                                f"{type(exc).__name__}: {exc}", el.get("id"), el.get("name"), plain(task.data)) from None
+            raise failure(exc, el, plain(task.data)) from None
 
     def compact(self) -> None:
         """Drop the finished history from the live state (the audit trail keeps it)."""
@@ -407,7 +482,7 @@ class Runner:
         out = []
         for t in _all_tasks(self.workflow):
             if t.state == TaskState.READY and t.task_spec.manual:
-                out.append({"id": str(t.id), "element_id": _bpmn_id(t)})
+                out.append({"id": str(t.id), "element_id": _bpmn_id(t), "called_process": self.called_process(t)})
         return out
 
     def task_finished(self, task_id) -> bool:
@@ -425,7 +500,8 @@ class Runner:
             value = t._get_internal_data("event_value")
             due = value.get("next") if isinstance(value, dict) else value
             if due:
-                out.append({"id": str(t.id), "element_id": _bpmn_id(t), "due_at": due})
+                out.append({"id": str(t.id), "element_id": _bpmn_id(t), "called_process": self.called_process(t),
+                            "due_at": due})
         return out
 
     def is_ready(self, task_id) -> bool:
@@ -442,7 +518,8 @@ class Runner:
         if wf.completed and wf.last_task is not None:
             return plain(wf.last_task.data)
         merged = dict(wf.last_task.data) if wf.last_task is not None else dict(wf.data)
-        for t in wf.tasks.values():
+        # Open tasks of called processes too (after the caller's): what was entered there counts already.
+        for t in _all_tasks(wf):
             if t.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
                 merged.update(t.data)
         merged.pop("data_objects", None)

@@ -6,11 +6,11 @@ given, and only for a bounded amount of work.
 
 Defence in layers:
 
-1. ``check``: a static pass over the syntax tree refuses imports, every name or
-   attribute beginning with ``_`` (which closes the whole ``().__class__.__base__``
-   family), a list of dangerous builtin names and attributes (``format`` for the
-   ``'{0.__class__}'.format(x)`` escape, frame/generator internals), classes,
-   global/nonlocal, async/yield, try and with statements, and assigning attributes.
+1. ``check``: a static pass over the syntax tree refuses source longer than the size limit
+   (before parsing it), imports, every name or attribute beginning with ``_`` (which closes the
+   whole ``().__class__.__base__`` family), a list of dangerous builtin names and attributes
+   (``format`` for the ``'{0.__class__}'.format(x)`` escape, frame/generator internals),
+   classes, global/nonlocal, async/yield, try and with statements, and assigning attributes.
 2. ``compile_restricted``: an AST transform routes ``**``, ``*`` and ``<<`` (and their
    augmented forms) through helpers that refuse results large enough to exhaust
    memory or CPU inside a single C call; wraps every lambda/def so it refuses to run
@@ -19,13 +19,14 @@ Defence in layers:
 3. ``SAFE_BUILTINS``: the only builtins reachable; nothing that reaches the file
    system, the interpreter, attributes by name, or types' internals.
 4. A step and wall-clock bound via ``sys.settrace`` for anything that can loop.
-   Plain expressions without loops, comprehensions or lambdas are not traced, so a
-   gateway condition costs about a dict copy and an ``eval``.
+5. The process: ``evaluate`` and ``execute`` run the code in a worker process
+   (engine.sandbox_pool) with an address-space limit, a CPU limit, a wall-clock kill and size
+   limits on what goes in and comes out (``LIMITS``), so even one C call that would allocate
+   gigabytes or run for hours (``' '.ljust(10**9)``, a hash-colliding ``set(...)``) is stopped,
+   and the web process never runs it. Only what engine.sandbox_inline proves cheap from the
+   syntax tree (``approval_level == 'cfo'``) is evaluated in the calling process.
 
-Known limit: memory is not bounded in-process. Single C calls such as
-``x.extend(x)`` in a loop, ``sep.join(big_list)`` or ``'x'.ljust(10**9)`` can still
-allocate a lot; run workers with an address-space limit (RLIMIT_AS) if diagrams
-come from people you do not trust.
+``evaluate_here`` and ``execute_here`` are layers 1-4 alone: what a worker runs.
 """
 from __future__ import annotations
 
@@ -35,16 +36,27 @@ import textwrap
 import time
 from functools import lru_cache
 
+from . import sandbox_limits
+from .sandbox_limits import LIMIT_NAMES, Limits, LimitExceeded, SandboxError
+
 __all__ = [
+    "JOB_LIMITS",
+    "LIMIT_NAMES",
+    "LIMITS",
     "MAX_STEPS",
     "TIME_LIMIT",
     "SAFE_BUILTINS",
+    "LimitExceeded",
+    "Limits",
     "SandboxError",
     "check",
     "compile_restricted",
     "evaluate",
+    "evaluate_here",
     "execute",
+    "execute_here",
     "names_read",
+    "register_bounded",
 ]
 
 #: Trace events (calls, lines, returns) one traced run may take.
@@ -59,23 +71,22 @@ MAX_SHIFT = 10_000
 #: Largest integer (in bits) that ``**``, ``*`` and ``<<`` may produce.
 MAX_INT_BITS = 100_000
 
+#: The process bounds of every evaluation (read at each call, so tests may replace them).
+LIMITS: Limits = sandbox_limits.EXPRESSIONS
+#: The bounds of a what-if replay as a whole.
+JOB_LIMITS: Limits = sandbox_limits.JOBS
+#: True inside a sandbox worker process: there everything runs here, under the worker's limits.
+IN_WORKER = False
+
 _FILENAME = "<sandbox>"
-
-
-class SandboxError(Exception):
-    """Anything the sandbox refused, or that failed while running; ``str()`` is user-facing."""
-
-    def __init__(self, message: str, lineno: int | None = None):
-        super().__init__(message)
-        self.message = message
-        self.lineno = lineno
-
-    def __str__(self) -> str:
-        return self.message
 
 
 class _Abort(BaseException):
     """Raised by the tracer. A BaseException so that nothing in user code can swallow it."""
+
+    def __init__(self, limit: str, message: str):
+        super().__init__(message)
+        self.limit = limit
 
 
 # --------------------------------------------------------------------------------------
@@ -254,11 +265,20 @@ def _check_attribute(attr: str, node) -> None:
         raise _refuse(f"attribute '{attr}' is not allowed", node)
 
 
-def _parse(source: str, mode: str) -> ast.AST:
+def _check_size(source: str, mode: str) -> None:
     if not isinstance(source, str):
         raise SandboxError(f"expected source text, got {type(source).__name__}")
+    most = LIMITS.expression_chars if mode == "eval" else LIMITS.script_chars
+    if len(source) > most:
+        what = "expression" if mode == "eval" else "script"
+        raise LimitExceeded("size", f"the {what} is {len(source):,} characters long; "
+                                    f"the sandbox's size limit is {most:,}")
+
+
+def _parse(source: str, mode: str) -> ast.AST:
     if mode not in ("eval", "exec"):
         raise ValueError(f"mode must be 'eval' or 'exec', not {mode!r}")
+    _check_size(source, mode)
     shift = 0
     if mode == "eval":
         stripped = source.lstrip()
@@ -406,9 +426,9 @@ def _make_tracer(max_steps: int, time_limit: float):
         nonlocal steps
         steps += 1
         if steps > max_steps:
-            raise _Abort("step limit exceeded")
+            raise _Abort("steps", "step limit exceeded")
         if monotonic() > deadline:
-            raise _Abort(f"time limit of {time_limit} s exceeded")
+            raise _Abort("wall", f"time limit of {time_limit} s exceeded")
         return tracer
 
     return tracer
@@ -443,12 +463,15 @@ _HELPERS = {
 
 
 def _runtime_error(exc: BaseException, mode: str) -> SandboxError:
+    if isinstance(exc, LimitExceeded):
+        return exc
     if isinstance(exc, SandboxError):
         message = exc.message
     elif isinstance(exc, RecursionError):
         message = "recursion too deep"
     elif isinstance(exc, MemoryError):
-        message = "out of memory"
+        return LimitExceeded("memory", sandbox_limits.stopped("memory", LIMITS.memory_mb, "MB")
+                             + " (out of memory)")
     else:
         text = str(exc).replace("\n", " ").strip()
         message = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
@@ -475,7 +498,7 @@ def _run(code, namespace: dict, traced: bool, mode: str):
         finally:
             sys.settrace(previous)
     except _Abort as exc:
-        raise SandboxError(str(exc)) from None
+        raise LimitExceeded(exc.limit, str(exc)) from None
     except Exception as exc:
         raise _runtime_error(exc, mode) from exc
 
@@ -487,8 +510,8 @@ def _namespace(context, extra) -> dict:
     return namespace
 
 
-def evaluate(expression: str, context: dict, extra: dict | None = None):
-    """The value of expression, with context's variables and extra's helpers in scope.
+def evaluate_here(expression: str, context: dict, extra: dict | None = None):
+    """The value of expression in this process, bounded by layers 1-4 only (what a worker runs).
 
     context is not changed.
     """
@@ -496,8 +519,8 @@ def evaluate(expression: str, context: dict, extra: dict | None = None):
     return _run(code, _namespace(context, extra), traced, "eval")
 
 
-def execute(script: str, context: dict, extra: dict | None = None) -> None:
-    """Run script; the variables it assigns (or deletes) are written back to context.
+def execute_here(script: str, context: dict, extra: dict | None = None) -> None:
+    """Run script in this process; the variables it assigns (or deletes) are written back to context.
 
     Helpers from extra, builtins, and functions the script defines are not written back.
     If the script fails, context is left as it was.
@@ -520,6 +543,67 @@ def execute(script: str, context: dict, extra: dict | None = None) -> None:
                 del context[key]
             continue  # functions are not data
         context[key] = value
+
+
+# --------------------------------------------------------------------------------------
+# The entry points: inline what is proven cheap, everything else in a worker process
+# --------------------------------------------------------------------------------------
+
+
+def _free_names(tree) -> frozenset:
+    # Every name the code mentions: it can reach no other variable (no globals(), vars(),
+    # eval or attribute tricks), so these are all the data a worker needs to be sent.
+    return frozenset(n.id for n in ast.walk(tree) if isinstance(n, ast.Name))
+
+
+@lru_cache(maxsize=4096)
+def _analyse(source: str, mode: str):
+    """(names, inline plan or None) for checked source; the static check runs here, in the caller."""
+    tree = _parse(source, mode)
+    _check_tree(tree)
+    names = _free_names(tree)
+    inline = sandbox_inline.classify(tree, len(source)) if mode == "eval" else None
+    return names, inline
+
+
+def evaluate(expression: str, context: dict, extra: dict | None = None):
+    """The value of expression, with context's variables and extra's helpers in scope, as plain data.
+
+    Runs in a sandbox worker process under LIMITS unless proven cheap (engine.sandbox_inline);
+    context is not changed. SandboxError says why it failed; LimitExceeded which bound it hit.
+    """
+    _check_size(expression, "eval")
+    if IN_WORKER:
+        return evaluate_here(expression, context, extra)
+    names, inline = _analyse(expression, "eval")
+    if inline is not None:
+        try:
+            return inline.run(context, extra)
+        except sandbox_inline.NotCheap:
+            pass
+    return sandbox_pool.expressions().evaluate(expression, names, context, extra, LIMITS)
+
+
+def execute(script: str, context: dict, extra: dict | None = None) -> None:
+    """Run script in a sandbox worker process under LIMITS; what it assigns or deletes is written
+    back to context (plain data only: a script that leaves a set or a function in a variable fails).
+
+    Helpers from extra, builtins, and functions the script defines are not written back.
+    If the script fails, context is left as it was.
+    """
+    _check_size(script, "exec")
+    if IN_WORKER:
+        execute_here(script, context, extra)
+        return
+    names, _ = _analyse(script, "exec")
+    sandbox_pool.expressions().execute(script, names, context, extra, LIMITS)
+
+
+def register_bounded(name: str, fn) -> None:
+    """Let cheap expressions call helper `fn` in-process: its cost must be bounded for any small
+    arguments (the composition root vouches for each)."""
+    sandbox_inline.register_bounded(name, fn)
+    _analyse.cache_clear()
 
 
 # --------------------------------------------------------------------------------------
@@ -576,3 +660,6 @@ def _names_read(expression: str) -> tuple:
 def names_read(expression: str) -> list[str]:
     """Sorted variable names the expression reads (not builtins, not its own loop variables)."""
     return list(_names_read(expression))
+
+
+from . import sandbox_inline, sandbox_pool  # noqa: E402 - both use this module's guards

@@ -5,7 +5,13 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+
+from .audit_key import KeyRing
+from .db import make_engine
+from .db_roles import grant_app_role
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -17,9 +23,27 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest migration (idempotent)."""
-    cfg = alembic_config(engine)
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+def upgrade(engine: Engine, audit_keys: KeyRing, owner_url: str | None = None) -> None:
+    """Bring the schema to the newest migration (idempotent). With `owner_url`, the migrations run as
+    that role and the app's role (the user of `engine`) is granted what the app needs, and no more."""
+    owner = make_engine(owner_url) if owner_url else engine
+    try:
+        cfg = alembic_config(owner)
+        cfg.attributes["audit_keys"] = audit_keys  # migration 0016 signs the chain with it
+        with owner.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+            if owner is not engine:
+                grant_app_role(conn, engine.url)
+    finally:
+        if owner is not engine:
+            owner.dispose()
+
+
+def signing_key_id(engine: Engine) -> str | None:
+    """The id of the audit key the database's chain is signed with, or None (no chain, or not keyed yet)."""
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT key_id FROM audit_head WHERE id = 1")).scalar()
+    except DBAPIError:  # no audit_head table, or one from before migration 0016
+        return None

@@ -14,6 +14,10 @@ from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 
+from .decision_task import DecisionTask, DecisionTaskConverter
+from .definitions import every_definition
+from .version_models import runnable_model
+
 
 class _StateOnlyWorkflowConverter(BpmnWorkflowConverter):
     """Writes a workflow without its spec; restores it against a spec the caller supplies."""
@@ -39,6 +43,8 @@ def _make_serializer() -> BpmnWorkflowSerializer:
     config = dict(CAMUNDA_CONFIG)
     config[BpmnWorkflow] = _StateOnlyWorkflowConverter
     config[ServiceTask] = BpmnTaskSpecConverter  # run by our handlers (runtime.py), so no extra state
+    config[DecisionTask] = DecisionTaskConverter  # decided by engine/decision_eval.py; older versions keep
+    # SpiffWorkflow's BusinessRuleTask (CAMUNDA_CONFIG's converter), so their stored specs still restore
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 
 
@@ -54,7 +60,8 @@ class VersionInfo:
 
     @property
     def has_timers(self) -> bool:
-        return any("timerEventDefinition" in e.get("event_definitions", []) for e in self.model["elements"].values())
+        return any("timerEventDefinition" in e.get("event_definitions", [])
+                   for m in every_definition(self.model) for e in m["elements"].values())
 
 
 class SpecStore:
@@ -67,11 +74,12 @@ class SpecStore:
         self._cache_size = cache_size
 
     def version(self, version_id: int, load_row) -> VersionInfo:
-        """The version's id, process, number and model; `load_row()` (the ProcessVersion) only on a miss."""
+        """The version's id, process, number and model (with its decision tables); `load_row()` (the
+        ProcessVersion) only on a miss."""
         hit = self._versions.get(version_id)
         if hit is None:
             pv = load_row()
-            hit = VersionInfo(pv.id, pv.process_id, pv.version, pv.name, pv.model)
+            hit = VersionInfo(pv.id, pv.process_id, pv.version, pv.name, runnable_model(pv))
             self._versions[version_id] = hit
             if len(self._versions) > self._cache_size:
                 self._versions.popitem(last=False)

@@ -15,6 +15,7 @@ from . import audit
 from .actors import is_operator, load_user
 from .clock import iso
 from .errors import NotFound, Refused
+from .limits import unstorable
 from .models import ApiToken, User
 
 TOKEN_PREFIX = "sgt_"
@@ -40,6 +41,8 @@ def create_token(sg, owner: str, actor: str, name: str) -> dict:
     name = (name or "").strip()
     if not name or len(name) > 120:
         raise Refused("a token needs a name of 1 to 120 characters (e.g. the system that will use it)")
+    if unstorable(name):
+        raise Refused(f"a token's name may not hold {unstorable(name)}")
     _may_manage(actor, owner)
     with sg.uow() as uow:
         s = uow.session
@@ -48,7 +51,8 @@ def create_token(sg, owner: str, actor: str, name: str) -> dict:
         if len(active) >= MAX_ACTIVE:
             raise Refused(f"{owner} already has {MAX_ACTIVE} active tokens; revoke one first")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        row = ApiToken(user_id=user.id, name=name, token_hash=_digest(token), prefix=token[:10], created_at=sg.now())
+        row = ApiToken(user_id=user.id, name=name, token_hash=_digest(token), prefix=token[:10], created_at=sg.now(),
+                       created_by=actor)
         s.add(row)
         s.flush()
         audit.record(s, sg.now(), actor, "api_token_created",
@@ -78,12 +82,29 @@ def revoke_token(sg, owner: str, actor: str, token_id: int) -> dict:
         if row is None or row.user_id != user.id:
             raise NotFound(f"{owner} has no API token with id {token_id}")
         if row.revoked_at is None:
-            row.revoked_at = sg.now()
-            audit.record(s, sg.now(), actor, "api_token_revoked",
-                         details={"user": owner, "token_id": row.id, "name": row.name, "prefix": row.prefix})
+            _revoke(s, row, owner, sg.now(), actor)
         result = _row(row)
         uow.commit()
     return result
+
+
+def revoke_tokens_of(s, user: User, now, actor: str, made_signed_in_only: bool) -> list[int]:
+    """Inside a use case: revoke the user's active tokens (only those not made by an operator, if asked),
+    each with its audit event; returns their ids."""
+    q = select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).order_by(ApiToken.id)
+    revoked = []
+    for row in s.execute(q).scalars():
+        if made_signed_in_only and row.created_by is not None and is_operator(row.created_by):
+            continue
+        _revoke(s, row, user.name, now, actor)
+        revoked.append(row.id)
+    return revoked
+
+
+def _revoke(s, row: ApiToken, owner: str, now, actor: str) -> None:
+    row.revoked_at = now
+    audit.record(s, now, actor, "api_token_revoked",
+                 details={"user": owner, "token_id": row.id, "name": row.name, "prefix": row.prefix})
 
 
 def token_user(sg, token: str) -> str | None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from . import outcomes, sandbox
+from . import decision_checks, forms, outcomes, sandbox
 from .diagram_model import BPMN_NS, CAMUNDA_NS
 from .errors import Problem
 from workflows.service_tasks import HANDLERS as SERVICE_HANDLERS
@@ -58,29 +58,6 @@ def _dialect_hint(source: str) -> str:
     return ""
 
 
-def check_dmn_cell(kind: str, text: str | None) -> str | None:
-    """Like check_expression, for a decision table cell as the DMN engine will run it."""
-    text = (text or "").strip()
-    if not text or text == "-":
-        return None
-    if kind.endswith("input") and kind.startswith("rule"):
-        # Input entries are tests on the column's value: "< 50", "in [...]", "'gold'", "? > 3".
-        if "?" in text:
-            return check_expression(text.replace("?", "dmninputexpr"))
-        if check_expression(text) is None:
-            return None
-        # The DMN engine glues the column's expression straight onto the cell, no space,
-        # so "in [...]" breaks at run time; "? in [...]" is how to write it.
-        reason = check_expression(f"dmninputexpr{text}")
-        if reason is None and (text[0].isalnum() or text[0] == "_"):
-            # "in [1, 2]" glued gives "amountin [1, 2]": one unknown name, which compiles.
-            reason = "the cell's first word merges into the column's expression"
-        if reason and text.split()[0] in ("in", "not", "is"):
-            reason += f" (write it as `? {text}`)"
-        return reason
-    return check_expression(text)
-
-
 def lint_process(model: dict, known_decisions: set[str], known_processes: set[str]) -> list[Problem]:
     """Problems that make a process unfit to deploy."""
     problems: list[Problem] = []
@@ -130,8 +107,8 @@ def lint_process(model: dict, known_decisions: set[str], known_processes: set[st
                     model, el,
                     "gateway has neither a default flow nor a condition on every outgoing flow "
                     f"(no condition on {', '.join(bare)})"))
-        if tag == "userTask" and not el.get("lane"):
-            problems.append(_problem(model, el, "user task is outside any lane, so no role may work it"))
+        if tag == "userTask":
+            problems.extend(_problem(model, el, reason) for reason in _assignment_problems(el))
         if tag == "businessRuleTask":
             ref = el.get("decision_ref")
             if not ref:
@@ -173,6 +150,8 @@ def lint_process(model: dict, known_decisions: set[str], known_processes: set[st
                 problems.append(_problem(model, el, "a form field has no id"))
             elif field["id"].startswith("_"):
                 problems.append(_problem(model, el, f"form field id '{field['id']}' may not start with '_'"))
+            for reason in forms.definition_problems(field):
+                problems.append(_problem(model, el, f"form field '{field.get('id')}' {reason}"))
     return problems
 
 
@@ -193,6 +172,27 @@ def _escalation_problem(elements: dict, el: dict) -> str | None:
         return f"escalates '{chases}', which is {'itself' if chases == el['id'] else 'a ' + target['type']}: " \
                "it must name the task whose lateness this task chases"
     return None
+
+
+def _assignment_problems(el: dict) -> list[str]:
+    """Why nobody, or not whom the diagram says, could work this user task."""
+    written = el.get("assignment") or {}
+    problems = [f"camunda:{attr} `{text}` is an expression, which the engine does not evaluate here yet; "
+                "write a comma-separated list of names" + (" (or put the task in a lane)" if attr == "candidateGroups" else "")
+                for attr, text in written.items() if attr in ("candidateGroups", "candidateUsers")
+                and re.search(r"[$#]\{", text)]
+    if problems or el.get("roles") or el.get("candidate_users"):
+        return problems
+    foreign = sorted(a for a in written if a.startswith("activiti:"))
+    if foreign:
+        return [f"user task names who works it only in the Activiti namespace ({', '.join(foreign)}), which the "
+                f"engine does not read: write them in the Camunda namespace (xmlns:camunda=\"{CAMUNDA_NS}\")"]
+    if written.get("assignee"):
+        return [f"user task names only camunda:assignee `{written['assignee']}`, which the engine does not "
+                "honour yet, so no role may work it: put it in a lane or give it camunda:candidateGroups "
+                "or camunda:candidateUsers"]
+    return ["user task is outside any lane and names no camunda:candidateGroups or camunda:candidateUsers, "
+            "so no role may work it"]
 
 
 def call_cycle(model: dict, models: dict) -> list[str] | None:
@@ -277,16 +277,21 @@ def lint_document(root, file_name: str) -> list[Problem]:
 
 
 def lint_decision(decision: dict) -> list[Problem]:
-    """Problems that make a decision table unfit to deploy."""
+    """Problems that make a decision table unfit to deploy (engine/decision_checks.py checks the table)."""
     problems = []
     if not decision["id"]:
-        problems.append(Problem(decision["file"], "a decision has no id", None, decision["name"]))
+        problems.append(Problem(decision["file"], "a decision has no id", None, decision["name"], decision["line"]))
     if not decision["has_table"]:
         problems.append(Problem(decision["file"], "decision has no decision table (only tables are supported)",
-                                decision["id"], decision["name"]))
-    for kind, text, line in decision["cells"]:
-        reason = check_dmn_cell(kind, text)
-        if reason:
-            problems.append(Problem(decision["file"], f"{kind} `{text}` does not compile: {reason}",
-                                    decision["id"], decision["name"], line))
+                                decision["id"], decision["name"], decision["line"]))
+    elif decision["tables"] > 1:
+        problems.append(Problem(decision["file"], "decision has more than one decision table; give each its own "
+                                "decision", decision["id"], decision["name"], decision["line"]))
+    if decision["requires"]:
+        problems.append(Problem(decision["file"], "decision requires other decisions ("
+                                + ", ".join(r.lstrip("#") for r in decision["requires"]) + "); decision graphs "
+                                "are not supported yet: give the business rule task one decision table that "
+                                "reads the process's data", decision["id"], decision["name"], decision["line"]))
+    if decision["table"] is not None:
+        problems.extend(decision_checks.lint_table(decision))
     return problems

@@ -1,14 +1,19 @@
 """Read-only queries behind the pages that show one deal or one task, with the access rule.
 
-A user may see a deal when one of their roles has a lane (or candidate group) in its
-process, or when they started it; an auditor may see every deal and diagram. Otherwise
-these raise Refused, and the page says 403.
+A user may see a deal when one of their roles has a lane (or candidate group) in its process
+or a process it calls, when they head such a role's department, when they are a candidate user
+of one of its tasks, or when they started it; an auditor may see every deal and diagram. A task
+is read by those who may work it and by the heads of its roles' departments (who may reassign
+it). Otherwise these raise Refused, and the page says 403.
 """
 from __future__ import annotations
 
 from sqlalchemy import select
 
+from . import definitions
 from .actors import load_user, roles_of
+from .assignment import flags, index_keys, reader_keys
+from .definitions import entries, every_definition
 from .deployment import latest_process_versions
 from .errors import NotFound, Refused
 from .metrics.history import utc
@@ -23,18 +28,19 @@ PASS_THROUGH = {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "inte
                 "task", "sendTask", "endEvent"}
 
 
-def process_roles(model: dict) -> set[str]:
-    """Every role that works some element of a process."""
-    return {r for el in model["elements"].values() for r in el.get("roles", [])}
+def process_workers(model: dict) -> set[str]:
+    """Every role and candidate user (as inbox keys) that works some element of a process or of one it calls."""
+    return {key for m in every_definition(model) for el in m["elements"].values()
+            for key in index_keys(el.get("roles", []), el.get("candidate_users"))}
 
 
 def visible_processes(sg, user: str) -> list[str]:
     """Process ids whose deals `user` may see."""
     with sg.uow(write=False) as uow:
         who = load_user(uow.session, user)
-        mine = roles_of(who)
+        mine = reader_keys(who)
         return [pv.process_id for pv in latest_process_versions(uow.session)
-                if is_auditor(who) or process_roles(pv.model) & mine]
+                if is_auditor(who) or process_workers(sg.specs.version(pv.id, lambda pv=pv: pv).model) & mine]
 
 
 def startable(sg, user: str) -> list[dict]:
@@ -59,9 +65,9 @@ def start_form(sg, process_id: str, user: str) -> dict:
     raise Refused(f"{user} may not start '{process_id}'")
 
 
-def _may_see_process(s, user: str, pv: ProcessVersion) -> bool:
+def _may_see_process(sg, s, user: str, pv: ProcessVersion) -> bool:
     who = load_user(s, user)
-    return is_auditor(who) or bool(process_roles(pv.model) & roles_of(who))
+    return is_auditor(who) or bool(process_workers(sg.specs.version(pv.id, lambda: pv).model) & reader_keys(who))
 
 
 def diagram(sg, process_id: str, version: int, user: str) -> bytes:
@@ -72,7 +78,7 @@ def diagram(sg, process_id: str, version: int, user: str) -> bytes:
                                                     ProcessVersion.version == version)).scalar_one_or_none()
         if pv is None:
             raise NotFound(f"no version {version} of process '{process_id}'")
-        if not _may_see_process(s, user, pv):
+        if not _may_see_process(sg, s, user, pv):
             raise Refused(f"{user} may not see process '{process_id}'")
         return s.get(Source, pv.bpmn_sha256).content
 
@@ -84,6 +90,11 @@ def _trail(history: list[dict], ready: list[dict], model: dict) -> dict:
     flows: list[str] = []
     withdrawn: set[str] = set()
     for e in history:
+        inside = (e["details"] or {}).get("called_process")
+        if inside:  # an element of a called process: on this diagram, the deal was in its call activity
+            for eid in entries(model, inside):
+                visits.setdefault(eid, 1)
+            continue
         if e["kind"] in TRAIL_KINDS and e["element_id"]:
             visits[e["element_id"]] = visits.get(e["element_id"], 0) + 1
         elif e["kind"] == "task_cancelled" and e["element_id"]:
@@ -91,7 +102,8 @@ def _trail(history: list[dict], ready: list[dict], model: dict) -> dict:
         for f in (e["details"] or {}).get("flows_taken", []):
             if f["id"] not in flows:
                 flows.append(f["id"])
-    current = sorted({t["element_id"] for t in ready})
+    current = sorted({eid for t in ready for eid in (
+        entries(model, t["called_process"]) if t.get("called_process") else [t["element_id"]])})
     taken, passed = _path(model, set(visits), flows, set(current) | withdrawn)
     for element_id in passed:  # merges, splits and ends the path ran through, which record no event
         visits.setdefault(element_id, 1)
@@ -142,10 +154,11 @@ def deal(sg, instance_id: int, user: str, with_history: bool = True) -> dict:
         if inst is None:
             raise NotFound(f"no deal with id {instance_id}")
         pv = s.get(ProcessVersion, inst.process_version_id)
-        if not (_may_see_process(s, user, pv) or inst.started_by == user):
+        if not (_may_see_process(sg, s, user, pv) or inst.started_by == user):
             raise Refused(f"{user} may not see deal #{instance_id}")
-        model = pv.model
-        ready = [_task_row(t) for t in s.execute(select(HumanTask).where(
+        model = sg.specs.version(pv.id, lambda: pv).model
+        who = load_user(s, user)
+        ready = [{**_task_row(t), **flags(who, t)} for t in s.execute(select(HumanTask).where(
             HumanTask.instance_id == inst.id, HumanTask.state == "ready").order_by(HumanTask.created_at)).scalars()]
         history = [_event_row(e) for e in s.execute(select(AuditEvent).where(
             AuditEvent.instance_id == inst.id).order_by(AuditEvent.seq)).scalars()] if with_history else None
@@ -159,46 +172,51 @@ def deal(sg, instance_id: int, user: str, with_history: bool = True) -> dict:
 def _form_fields(model: dict) -> dict:
     """Every form field of the diagram by id, so a deal's data is shown with the labels its forms gave."""
     fields: dict = {}
-    for element in (model.get("elements") or {}).values():
-        for f in element.get("form") or []:
-            fields.setdefault(f["id"], f)
+    for m in every_definition(model):
+        for element in (m.get("elements") or {}).values():
+            for f in element.get("form") or []:
+                fields.setdefault(f["id"], f)
     return fields
 
 
 def task(sg, task_id: str, user: str) -> dict:
-    """The task page: the task, its form, and its deal (only for a user who holds its role); for an
-    escalation, the task it chases (who holds it, how late it is)."""
+    """The task page: the task, its form, and its deal (for a user who may work it or heads its department);
+    for an escalation, the task it chases (who holds it, how late it is)."""
     with sg.uow(write=False) as uow:
         s = uow.session
         ht = s.get(HumanTask, str(task_id))
         if ht is None:
             raise NotFound(f"no task with id {task_id}")
-        if not set(ht.roles) & roles_of(load_user(s, user)):
+        who = load_user(s, user)
+        may = flags(who, ht)
+        if not (may["may_work"] or may["oversees"]):
             raise Refused(f"{user} may not work on '{ht.name}'")
-        row = {**_task_row(ht), "form": ht.form, "escalates": _chased_task(s, ht, sg.now())}
+        row = {**_task_row(ht), **may, "form": ht.form, "escalates": _chased_task(sg, s, ht, who)}
     page = deal(sg, row["instance_id"], user)
     withdrawn = [e["details"] for e in page["history"] if e["kind"] == "task_cancelled"
                  and (e["details"] or {}).get("task_id") == row["id"]]
     return {"task": {**row, "cancelled": withdrawn[-1] if withdrawn else None}, "deal": page}
 
 
-def _chased_task(s, ht: HumanTask, now) -> dict | None:
-    """The task an escalation chases (its element's `escalates`): the latest of that element on the
-    deal opened before the escalation, with how many hours past its due time it is (or was, when done)."""
-    model = s.execute(select(ProcessVersion.model).join(Instance, Instance.process_version_id == ProcessVersion.id)
-                      .where(Instance.id == ht.instance_id)).scalar_one()
-    element = model["elements"].get(ht.element_id, {})
+def _chased_task(sg, s, ht: HumanTask, who) -> dict | None:
+    """The task an escalation chases (its element's `escalates`, in the escalation's own process): the
+    latest of that element on the deal opened before the escalation, with how many hours past its due
+    time it is (or was, when done) and what `who` may do with it."""
+    pv_id = s.get(Instance, ht.instance_id).process_version_id
+    model = sg.specs.version(pv_id, lambda: s.get(ProcessVersion, pv_id)).model
+    element = definitions.element(model, ht.called_process, ht.element_id)
     chases = ((element.get("properties") or {}).get("escalates") or "").strip()
     if not chases:
         return None
     chased = s.execute(select(HumanTask).where(HumanTask.instance_id == ht.instance_id, HumanTask.element_id == chases,
+                                               HumanTask.defined_by(ht.called_process),
                                                HumanTask.created_at <= ht.created_at)
                        .order_by(HumanTask.created_at.desc()).limit(1)).scalar_one_or_none()
     if chased is None:
         return {"element_id": chases, "id": None}
-    end, due = utc(chased.completed_at) or now, utc(chased.due_at)
+    end, due = utc(chased.completed_at) or sg.now(), utc(chased.due_at)
     late = (end - due).total_seconds() / 3600 if due is not None and end > due else None
-    return {**_task_row(chased), "late_hours": late}
+    return {**_task_row(chased), **flags(who, chased), "late_hours": late}
 
 
 def gate_decisions(sg, user: str, instance_id: int | None = None, process_id: str | None = None,

@@ -7,6 +7,7 @@ run is skipped, with the reason shown, only when no server answers.
 from __future__ import annotations
 
 import os
+import secrets
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -23,6 +24,13 @@ from engine.users import add_user
 ROOT = Path(__file__).resolve().parent.parent
 DIAGRAMS = ROOT / "diagrams"
 SHARED = ROOT.parent / "shared"
+# Every Stagegate the tests build (and the servers and CLI processes they start) signs its audit
+# chain with this run's key, never with instance/audit_key; tests of the key itself set their own.
+os.environ["STAGEGATE_AUDIT_KEY"] = secrets.token_hex(32)
+os.environ.pop("STAGEGATE_AUDIT_KEY_FILE", None)
+os.environ.pop("STAGEGATE_OWNER_DATABASE_URL", None)
+os.environ.pop("STAGEGATE_AUDIT_CHECKPOINTS", None)
+
 PG_URL = os.environ.get("STAGEGATE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 STAFF = DEMO_USERS  # the same cast as the demo database

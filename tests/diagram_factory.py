@@ -38,8 +38,10 @@ def process(pid: str = "deal_review", *, name: str = "Deal review", executable: 
              "    </bpmn:lane></bpmn:laneSet>",
              '    <bpmn:startEvent id="StartEvent_Deal" name="Deal opened"><bpmn:extensionElements><camunda:formData>'
              '<camunda:formField id="deal_name" label="Deal name" type="string">'
-             '<camunda:validation><camunda:constraint name="required" /></camunda:validation>'
-             "</camunda:formField></camunda:formData></bpmn:extensionElements></bpmn:startEvent>"]
+             '<camunda:validation><camunda:constraint name="required" /></camunda:validation></camunda:formField>'
+             # what the decision() table reads
+             + ('<camunda:formField id="deal_value" label="Deal value" type="long" />' if decision_ref else "")
+             + "</camunda:formData></bpmn:extensionElements></bpmn:startEvent>"]
     if note:
         parts.append(f"    <bpmn:documentation>{note}</bpmn:documentation>")
     if decision_ref:
@@ -99,3 +101,65 @@ def _escape(text: str) -> str:
 def files(*pairs) -> list[tuple[str, bytes]]:
     """[(name, xml text), ...] as deploy() takes them."""
     return [(name, text.encode()) for name, text in pairs]
+
+
+def table(did: str, rules: list, *, inputs=(("Amount", "amount", "number"),), outputs=(("result", "string"),),
+          hit_policy: str = "UNIQUE", aggregation: str | None = None, name: str | None = None) -> str:
+    """A decision table of any shape. inputs: (label, expression, typeRef); outputs: (name, typeRef) or
+    (name, typeRef, output values text); rules: (rule id, [input cells], [output cells]). Cell text is escaped."""
+    head = [f'    <decisionTable id="Table_{did}" hitPolicy="{hit_policy}"'
+            + (f' aggregation="{aggregation}"' if aggregation else "") + ">"]
+    for n, (label, expression, type_ref) in enumerate(inputs):
+        head.append(f'      <input id="In_{did}_{n}" label="{label}"><inputExpression id="InExpr_{did}_{n}" '
+                    f'typeRef="{type_ref}"><text>{_escape(expression)}</text></inputExpression></input>')
+    for n, (out_name, type_ref, *values) in enumerate(outputs):
+        listed = f"<outputValues><text>{_escape(values[0])}</text></outputValues>" if values else ""
+        head.append(f'      <output id="Out_{did}_{n}" label="{out_name.title()}" name="{out_name}" '
+                    f'typeRef="{type_ref}">{listed}</output>')
+    for rid, cells, outs in rules:
+        entries = "".join(f'<inputEntry id="{rid}_in{n}"><text>{_escape(c)}</text></inputEntry>' for n, c in enumerate(cells))
+        entries += "".join(f'<outputEntry id="{rid}_out{n}"><text>{_escape(c)}</text></outputEntry>'
+                           for n, c in enumerate(outs))
+        head.append(f'      <rule id="{rid}">{entries}</rule>')
+    head.append("    </decisionTable>")
+    body = "\n".join(head)
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            f'<definitions xmlns="{DMN_NS}" id="Definitions_{did}" name="{name or did}" namespace="http://example.com">\n'
+            f'  <decision id="{did}" name="{name or did}">\n{body}\n  </decision>\n</definitions>\n')
+
+
+def deciding_process(pid: str, decision_ref: str, fields: dict[str, str], loop: bool = False) -> str:
+    """Start -> 'Enter data' (a form with `fields`: id -> type) -> the decision -> 'Review' -> end, all
+    in the Sales lane: the decision runs when the first task completes, its result is seen at the second.
+    With `loop`, Review's `reviewed == False` goes back to 'Enter data'."""
+    form = "".join(f'<camunda:formField id="{fid}" label="{fid}" type="{ftype}" />' for fid, ftype in fields.items())
+    body = f"""  <bpmn:process id="{pid}" name="{pid}" isExecutable="true">
+    <bpmn:laneSet id="LaneSet_{pid}"><bpmn:lane id="Lane_{pid}" name="Sales">
+      <bpmn:flowNodeRef>Start_{pid}</bpmn:flowNodeRef><bpmn:flowNodeRef>Task_Enter</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>Task_Decide</bpmn:flowNodeRef><bpmn:flowNodeRef>Task_Review</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>End_{pid}</bpmn:flowNodeRef>
+    </bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="Start_{pid}" />
+    <bpmn:userTask id="Task_Enter" name="Enter data"><bpmn:extensionElements><camunda:formData>{form}
+      </camunda:formData></bpmn:extensionElements></bpmn:userTask>
+    <bpmn:businessRuleTask id="Task_Decide" name="Decide" camunda:decisionRef="{decision_ref}" />
+    <bpmn:userTask id="Task_Review" name="Review"><bpmn:extensionElements><camunda:formData>
+      <camunda:formField id="reviewed" label="Reviewed" type="boolean" /></camunda:formData></bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:endEvent id="End_{pid}" />
+    <bpmn:sequenceFlow id="f1_{pid}" sourceRef="Start_{pid}" targetRef="Task_Enter" />
+    <bpmn:sequenceFlow id="f2_{pid}" sourceRef="Task_Enter" targetRef="Task_Decide" />
+    <bpmn:sequenceFlow id="f3_{pid}" sourceRef="Task_Decide" targetRef="Task_Review" />
+    {{TAIL}}
+  </bpmn:process>
+"""
+    tail = (f'<bpmn:sequenceFlow id="f4_{pid}" sourceRef="Task_Review" targetRef="End_{pid}" />' if not loop else
+            f'<bpmn:exclusiveGateway id="Gw_{pid}" default="f_done_{pid}" />'
+            f'<bpmn:sequenceFlow id="f4_{pid}" sourceRef="Task_Review" targetRef="Gw_{pid}" />'
+            f'<bpmn:sequenceFlow id="f_again_{pid}" sourceRef="Gw_{pid}" targetRef="Task_Enter">'
+            '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">reviewed == False</bpmn:conditionExpression>'
+            f'</bpmn:sequenceFlow><bpmn:sequenceFlow id="f_done_{pid}" sourceRef="Gw_{pid}" targetRef="End_{pid}" />')
+    if loop:
+        body = body.replace(f"<bpmn:flowNodeRef>End_{pid}</bpmn:flowNodeRef>",
+                            f"<bpmn:flowNodeRef>End_{pid}</bpmn:flowNodeRef><bpmn:flowNodeRef>Gw_{pid}</bpmn:flowNodeRef>")
+    return definitions(body.replace("{TAIL}", tail), pid)

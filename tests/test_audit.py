@@ -1,14 +1,15 @@
-"""The audit trail is hash-chained: verify names the first event that was altered or removed."""
+"""The audit trail is a keyed hash chain: verify names the first event that was altered or removed,
+even when whoever changed it recomputed every hash they could (they have no key)."""
 import pytest
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from engine import queries
 from engine.append_only import AuditIsAppendOnly
-from engine.audit import event_hash
+from engine.audit import link_hash
 from engine.models import AuditEvent
 from tests.drive import PROPOSAL, Driver
-from tests.tamper import tamper
+from tests.tamper import cut_tail, relink_plainly, tamper
 
 
 @pytest.fixture
@@ -27,10 +28,13 @@ def _sql(sg, statement, **params):
     tamper(sg.engine, statement, **params)
 
 
+INTACT = {"ok": True, "first_broken_seq": None, "reason": None, "event": None, "keyed_from": 1,
+          "unkeyed_events": 0, "checkpoints": 0, "newest_checkpoint": None}
+
+
 def test_untouched_trail_verifies(trail):
     sg, n = trail
-    assert queries.verify_audit(sg) == {"ok": True, "events": n, "first_broken_seq": None, "reason": None,
-                                        "event": None}
+    assert queries.verify_audit(sg) == {**INTACT, "events": n}
 
 
 @pytest.mark.parametrize("column, value", [("actor", "mallory"), ("kind", "task_completed"), ("element_id", "X")])
@@ -51,19 +55,48 @@ def test_editing_the_recorded_data_breaks_the_chain(trail):
     assert r["first_broken_seq"] == seq
 
 
-def test_rehashing_an_edited_event_is_caught_at_the_next_one(trail):
+def test_rehashing_an_edited_event_is_caught_at_that_event(trail):
     sg, n = trail
     _sql(sg, "UPDATE audit_events SET actor = 'mallory', hash = :h WHERE seq = 3", h="f" * 64)
     r = queries.verify_audit(sg)
     assert r["first_broken_seq"] == 3  # its content no longer matches its hash
-    # Even with a matching forged hash, the next event's link gives it away.
+    # A hash recomputed the only way a database writer can (plain SHA-256, no key) does not match either.
     with sg.uow(write=False) as uow:
-        row = uow.session.get(AuditEvent, 3)
-        forged = event_hash(row.prev_hash, 3, row.at, row.actor, row.kind, row.instance_id,
-                            row.process_id, row.version, row.element_id, row.details)
+        forged = link_hash(None, uow.session.get(AuditEvent, 3).prev_hash, uow.session.get(AuditEvent, 3))
     _sql(sg, "UPDATE audit_events SET hash = :h WHERE seq = 3", h=forged)
     r = queries.verify_audit(sg)
-    assert r["first_broken_seq"] == 4 and "link" in r["reason"]
+    assert r["first_broken_seq"] == 3 and "altered" in r["reason"]
+
+
+def test_an_edited_event_with_every_plain_hash_after_it_recomputed_is_caught(trail):
+    """The issue's first forgery: edit an event, recompute the hashes from it to the head (and the head)."""
+    sg, n = trail
+    target = n // 2
+    _sql(sg, "UPDATE audit_events SET actor = 'mallory' WHERE seq = :s", s=target)
+    relink_plainly(sg.engine, target)
+    r = queries.verify_audit(sg)
+    assert not r["ok"] and r["first_broken_seq"] == target and "altered" in r["reason"]
+
+
+def test_a_chain_relinked_plainly_from_its_first_event_is_not_ok(trail):
+    """Without a keyed event anywhere, plain links prove nothing: never reported as verified."""
+    sg, n = trail
+    _sql(sg, "UPDATE audit_events SET actor = 'mallory' WHERE seq = 2")
+    relink_plainly(sg.engine, 1)
+    r = queries.verify_audit(sg)
+    assert not r["ok"] and r["events"] == n and r["keyed_from"] is None and r["unkeyed_events"] == n
+    assert f"none of the {n} events is keyed" in r["reason"]
+
+
+def test_a_cut_tail_with_the_head_moved_back_needs_a_checkpoint_to_show(trail):
+    """The issue's second forgery: the key alone cannot tell (the rest still links), a checkpoint does."""
+    sg, n = trail
+    checkpoint = queries.audit_checkpoint(sg)["checkpoint"]
+    assert checkpoint["events"] == checkpoint["seq"] == n
+    cut_tail(sg.engine, 5)
+    assert queries.verify_audit(sg)["ok"], "what is left links up"
+    r = queries.verify_audit(sg, [checkpoint])
+    assert not r["ok"] and r["first_broken_seq"] == n - 4 and f"events {n - 4} to {n} were cut" in r["reason"]
 
 
 def test_deleting_an_event_is_caught_where_it_was(trail):
@@ -159,8 +192,7 @@ def test_the_orm_refuses_to_change_or_delete_audit_events(trail):
             attempt(uow.session)
             uow.session.flush()
             uow.commit()
-    assert queries.verify_audit(sg) == {"ok": True, "events": n, "first_broken_seq": None, "reason": None,
-                                        "event": None}
+    assert queries.verify_audit(sg) == {**INTACT, "events": n}
 
 
 @pytest.mark.postgres

@@ -98,6 +98,17 @@ def test_killed_deal_shows_where_it_ended(cli):
     (["history", "999"], "no instance with id 999"),
     (["complete", "nope", "--user", "sam"], "no task with id nope"),
     (["deploy", "/no/such/dir"], "no such file or folder"),
+    # Input past its bounds: said, never a traceback (issue 15 section 4).
+    (["start", "opportunity", "--user", "sam", "--data", '{"customer": ' + "[" * 1000 + "]" * 1000 + "}"],
+     "--data nests arrays and objects deeper than 32 levels"),
+    (["start", "opportunity", "--user", "sam", "--data", '{"customer": "\\ud800"}'],
+     "--data holds a lone surrogate (U+D800)"),
+    (["start", "opportunity", "--user", "sam", "--data", '{"deal_value": NaN}'], "--data: NaN is not a JSON number"),
+    (["show", "99999999999999999999"], "99999999999999999999 is not in the range 0<=x<=9223372036854775807"),
+    (["tasks", "--instance", "99999999999999999999"], "is not in the range"),
+    (["metrics", "--version", "99999999999999999999"], "is not in the range"),
+    (["metrics", "--to", "9999-12-31"], "to date must be from 1900-01-01 to 9998-12-31"),
+    (["cpa-review", "--threshold", "9" * 30, "--user", "sam"], "threshold: must be at most 9,223,372,036,854,775,807"),
 ])
 def test_expected_errors_exit_1_or_2_with_a_message_and_no_traceback(cli, database_url, args, message):
     # In-process (same code path as the console script) to keep the suite quick.

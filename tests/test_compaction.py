@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+from lxml import etree
 
 from engine.clock import FrozenClock
 from engine.compaction import compact
+from engine.decision_task import Parser
+from engine.diagram_model import dmn_decisions
 from engine.runtime import Runner, make_script_engine, new_workflow
 from engine.serialization import SpecStore
 from workflows.expressions import HELPERS
@@ -97,27 +99,32 @@ def _wired(xml: str) -> bytes:
     return etree.tostring(root)
 
 
-def _specs(process_id: str, bpmn: list, dmn: list = ()) -> tuple:
-    parser = CamundaParser()
+def _specs(process_id: str, bpmn: list) -> tuple:
+    parser = Parser()
     for doc in bpmn:
         if isinstance(doc, Path):
             parser.add_bpmn_file(str(doc))
         else:
             parser.add_bpmn_str(_wired(doc))
-    for d in dmn:
-        parser.add_dmn_file(str(d))
     return parser.get_spec(process_id), parser.get_subprocess_specs(process_id)
+
+
+def _model_with_tables(dmn: list) -> dict:
+    """MODEL with the decision tables of the DMN files, as a deployed version carries them."""
+    tables = {d["id"]: d["table"] for path in dmn for d in dmn_decisions(etree.parse(str(path)).getroot(), path.name)}
+    return {**MODEL, "decision_tables": tables}
 
 
 class Twins:
     """The same instance as the library keeps it and compacted, restored from storage at every step."""
 
-    def __init__(self, spec, subs, data: dict | None = None):
+    def __init__(self, spec, subs, data: dict | None = None, model: dict = MODEL):
+        self.model = model
         self.store = SpecStore()
         self.script_engine = make_script_engine(HELPERS)
         self.spec, self.subs = spec, subs
         self.clock = FrozenClock()
-        runner = Runner(new_workflow(spec, subs, self.script_engine, dict(data or {})), MODEL, self.clock)
+        runner = Runner(new_workflow(spec, subs, self.script_engine, dict(data or {})), model, self.clock)
         runner.advance()
         first = self.store.dump_state(runner.workflow)
         self.states = {"full": first, "compact": first}
@@ -125,7 +132,7 @@ class Twins:
 
     def _runner(self, which: str) -> Runner:
         wf = self.store.load_state(self.states[which], self.spec, self.subs, self.script_engine)
-        return Runner(wf, MODEL, self.clock)
+        return Runner(wf, self.model, self.clock)
 
     def _save(self, which: str, runner: Runner) -> None:
         if which == "compact":
@@ -281,8 +288,8 @@ def test_opportunity_recycles_and_holds_match():
     from tests.drive import DISCOVERY, GOOD_PROSPECT
 
     diagrams = ROOT / "diagrams"
-    spec, subs = _specs("opportunity", [diagrams / "opportunity.bpmn"], sorted(diagrams.glob("*.dmn")))
-    twins = Twins(spec, subs, GOOD_PROSPECT)
+    spec, subs = _specs("opportunity", [diagrams / "opportunity.bpmn"])
+    twins = Twins(spec, subs, GOOD_PROSPECT, _model_with_tables(sorted(diagrams.glob("*.dmn"))))
     for i in range(3):
         twins.work("Task_Discovery", {**DISCOVERY, "pain_points": f"pain {i}"})
         twins.work("Task_DiscoveryGateReview", {"discovery_decision": "recycle", "discovery_note": f"again {i}"})

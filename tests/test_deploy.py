@@ -181,7 +181,7 @@ BROKEN = {
         "deal.bpmn", "Task_Review", "Review deal", "user task is outside any lane"),
     "dmn cell does not compile": (
         [("deal.bpmn", f.process(decision_ref="discount")), ("discount.dmn", f.decision(output="10 +* 2"))],
-        "discount.dmn", "discount", "Discount", "output `10 +* 2` does not compile"),
+        "discount.dmn", "discount", "Discount", "output 'discount' `10 +* 2` does not compile"),
     "dmn input cell glued to the column": (
         [("discount.dmn", f.decision(input_entry="in [1000, 2000]"))],
         "discount.dmn", "discount", "Discount", "write it as `? in [1000, 2000]`"),
@@ -223,6 +223,23 @@ BROKEN = {
         [("deal.bpmn", f.process().replace("<bpmn:process ", '<bpmn:dataStore id="Store_Crm" name="CRM" />'
                                            "<bpmn:process ", 1))],
         "deal.bpmn", "Store_Crm", "CRM", "element type dataStore is not supported by the engine"),
+    # Ids are XML names (NCName): a line break, a space or a colon would be another id in a URL, a
+    # file name or a header.
+    "process id with a line break": (
+        [("deal.bpmn", f.process().replace('id="deal_review"', 'id="deal&#13;&#10;review"'))],
+        "deal.bpmn", "deal\\r\\nreview", "Deal review", "process id 'deal\\r\\nreview' is not a valid XML id: an id "
+        "starts with a letter or '_' and holds only letters, digits, '_', '-' and '.'"),
+    "element id with a space": (
+        [("deal.bpmn", f.process().replace("Task_Review", "Task Review"))],
+        "deal.bpmn", "Task Review", "Review deal", "userTask id 'Task Review' is not a valid XML id"),
+    "decision id with a colon": (
+        [("rates.dmn", f.decision("rates").replace('<decision id="rates"', '<decision id="rates:v2"'))],
+        "rates.dmn", "rates:v2", "Discount", "decision id 'rates:v2' is not a valid XML id"),
+    "text field longer than the cap": (
+        [("deal.bpmn", f.process().replace('<camunda:constraint name="required" />',
+                                           '<camunda:constraint name="maxlength" config="100001" />', 1))],
+        "deal.bpmn", "StartEvent_Deal", "Deal opened",
+        "form field 'deal_name': maxlength '100001' must be a whole number from 1 to 100,000"),
     "rule task without decisionRef in a non-executable process": (
         [("deal.bpmn", f.definitions(f.process(wrap=False) + LIBRARY_WITHOUT_DECISION))],
         "deal.bpmn", "Rule_Legacy", "Legacy rule", "business rule task has no camunda:decisionRef"),

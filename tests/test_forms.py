@@ -2,7 +2,7 @@
 import pytest
 
 from engine.errors import FormInvalid
-from engine.forms import validate
+from engine.forms import definition_problems, validate
 
 
 def field(fid, type_="string", default=None, options=(), **constraints):
@@ -77,3 +77,62 @@ def test_required_if_makes_a_field_required_by_the_other_answers():
     with pytest.raises(FormInvalid) as exc:
         validate(fields, {"outcome": "lost", "loss_reason": " "})
     assert exc.value.errors == {"loss_reason": "is required when outcome == 'lost'"}
+
+
+@pytest.mark.parametrize("raw, value", [
+    ("1,200.50", 1200.5), (" 1200.5 ", 1200.5), ("-0.25", -0.25), (".5", 0.5), ("3", 3.0),
+    ("1,250,000", 1250000.0), ("2.5e3", 2500.0), (7, 7.0), (7.25, 7.25),
+])
+def test_a_double_is_read_as_people_type_it_and_stored_as_a_number(raw, value):
+    [(key, got)] = validate([field("amount", "double")], {"amount": raw}).items()
+    assert got == value and isinstance(got, float)
+
+
+@pytest.mark.parametrize("raw, message", [
+    ("1,2", "must be a number (e.g. 1200.50 or 1,200.50)"),  # a decimal comma, not thousands: refused, not 12
+    ("12,00.5", "must be a number (e.g. 1200.50 or 1,200.50)"),
+    ("ten", "must be a number (e.g. 1200.50 or 1,200.50)"),
+    ("nan", "must be a number (e.g. 1200.50 or 1,200.50)"),
+    (True, "must be a number (e.g. 1200.50 or 1,200.50)"),
+    ("1e400", "is out of range"),
+    (float("inf"), "is out of range"),
+])
+def test_a_double_that_is_not_a_finite_number_is_refused(raw, message):
+    with pytest.raises(FormInvalid) as exc:
+        validate([field("amount", "double")], {"amount": raw})
+    assert exc.value.errors == {"amount": message}
+
+
+def test_a_double_is_checked_against_its_min_and_max():
+    fields = [field("margin", "double", min="0.5", max="99.5")]
+    assert validate(fields, {"margin": "99.5"}) == {"margin": 99.5}
+    for raw, message in (("0.49", "must be at least 0.5"), ("99.51", "must be at most 99.5")):
+        with pytest.raises(FormInvalid) as exc:
+            validate(fields, {"margin": raw})
+        assert exc.value.errors == {"margin": message}
+
+
+def test_a_long_refuses_commas_that_do_not_group_thousands():
+    with pytest.raises(FormInvalid) as exc:
+        validate([field("n", "long")], {"n": "1,2,3"})
+    assert exc.value.errors == {"n": "must be a whole number"}
+
+
+@pytest.mark.parametrize("f, problem", [
+    (field("x", "money"), "has type 'money', which the engine does not know; known types: "
+                          "string, long, double, boolean, date, enum"),
+    (field("x", "enum"), "is an enum without values (add camunda:value elements)"),
+    (field("x", "double", max="lots"), "constraint max='lots' must be a number (e.g. 1200.50 or 1,200.50)"),
+    (field("x", "date", min="soon"), "constraint min='soon' must be a date (YYYY-MM-DD)"),
+    (field("x", maxlength="2.5"), "constraint maxlength='2.5' must be a whole number"),
+    (field("x", "long", default="1.5"), "default value '1.5' must be a whole number"),
+])
+def test_a_field_the_engine_cannot_honour_is_named_for_deploy(f, problem):
+    assert definition_problems(f) == [problem]
+
+
+def test_fields_camunda_modeler_writes_have_no_definition_problem():
+    fields = [field("s", maxlength="25", default="x"), field("n", "long", min="3", max="10", default="5"),
+              field("d", "date", default="10/01/2013"), field("e", "enum", options=("a", "b"), default="a"),
+              field("b", "boolean"), field("m", "double", min="0", max="1e6", default="0.5")]
+    assert [definition_problems(f) for f in fields] == [[]] * len(fields)

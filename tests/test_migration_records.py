@@ -8,7 +8,7 @@ from alembic import command
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
-from engine import audit, audit_log
+from engine import audit, audit_key, audit_log
 from engine.bootstrap import bootstrap
 from engine.schema import alembic_config
 from engine.users import add_user
@@ -18,20 +18,24 @@ BEFORE = "0011_open_task_counts"
 
 def _migrate(engine, target: str) -> None:
     cfg = alembic_config(engine)
+    cfg.attributes["audit_keys"] = audit_key.load()  # migration 0016 signs the chain with it
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, target)
 
 
 def _old_trail(conn) -> None:
-    """Three chained events written as the code before 0014 wrote them (no on_behalf_of column)."""
+    """Three chained events written as the code before 0014 wrote them (no on_behalf_of column; linked
+    with plain SHA-256, as before migration 0016 keyed the chain)."""
     prev, at = audit.GENESIS, datetime(2026, 10, 1, 9, tzinfo=timezone.utc)
     events = [("lena", "task_completed", {"task_name": "Discovery gate review", "data": {"discovery_decision": "go"}}),
               ("engine", "gate_decided", {"gate": "discovery", "outcome": "go", "on_behalf_of": "lena"}),
               ("sam", "instance_started", {"data": {}})]
     for seq, (actor, kind, details) in enumerate(events, start=1):
         details = json.loads(audit.canonical(details))
-        digest = audit.event_hash(prev, seq, at, actor, kind, 1, "opportunity", 1, None, details)
+        digest = audit.link_hash(None, prev, {"seq": seq, "at": at, "actor": actor, "kind": kind, "instance_id": 1,
+                                              "process_id": "opportunity", "version": 1, "element_id": None,
+                                              "details": details})
         conn.execute(text("INSERT INTO audit_events (seq, at, actor, kind, instance_id, process_id, version, element_id,"
                           " details, prev_hash, hash) VALUES (:seq, :at, :actor, :kind, 1, 'opportunity', 1, NULL,"
                           " :details, :prev, :hash)"),
@@ -49,7 +53,8 @@ def test_existing_engine_steps_become_findable_by_the_person_behind_them(databas
     _migrate(engine, "head")
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT seq, on_behalf_of FROM audit_events ORDER BY seq")).all()
-    assert [tuple(r) for r in rows] == [(1, None), (2, "lena"), (3, None)]
+    # (event 4 is the keyed event with which 0016 sealed the plain chain)
+    assert [tuple(r) for r in rows] == [(1, None), (2, "lena"), (3, None), (4, None)]
     if backend == "postgres":
         with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
             conn.execute(text("UPDATE audit_events SET actor = 'x' WHERE seq = 2"))
@@ -57,7 +62,9 @@ def test_existing_engine_steps_become_findable_by_the_person_behind_them(databas
 
     sg = bootstrap(database_url)
     add_user(sg, "ada", ["Auditor"], "cli:test")
-    assert audit_log.verify(sg, "ada")["ok"], "the migration changed no hashed content"
+    checked = audit_log.verify(sg, "ada")
+    assert checked["ok"], "the migration changed no hashed content"
+    assert "events 1 to 3 were linked before the chain was keyed" in checked["summary"]
     found = audit_log.search(sg, "ada", audit_log.log_filter(actor="lena", kind="gate_decided"))
     assert [(r["seq"], r["actor"], r["on_behalf_of"]) for r in found["rows"]] == [(2, "engine", "lena")]
     sg.dispose()

@@ -1,4 +1,9 @@
-"""The restricted evaluator: escape attempts are refused with no side effect; normal use works."""
+"""The restricted evaluator: escape attempts are refused with no side effect; normal use works.
+
+The public entry points (evaluate, execute) run code in a sandbox worker process unless it is
+proven cheap; evaluate_here and execute_here are the layers a worker runs in its own process.
+Both are tested against every escape.
+"""
 import sys
 import time
 import types
@@ -12,9 +17,20 @@ from engine.sandbox import (
     check,
     compile_restricted,
     evaluate,
+    evaluate_here,
     execute,
+    execute_here,
     names_read,
 )
+
+
+def discount(v):
+    """A helper function as diagrams get them: defined at the top of an importable module."""
+    return v * 0.9
+
+
+def half(v):
+    return v * 0.5
 
 # (mode, source). "{marker}" is a file that must never be created, "{keep}" one that
 # must never be removed.
@@ -84,8 +100,9 @@ ESCAPES = [
 ]
 
 
+@pytest.mark.parametrize("where", ["worker", "here"])
 @pytest.mark.parametrize("mode,source", ESCAPES, ids=[s for _, s in ESCAPES])
-def test_escape_attempts_are_refused_without_side_effects(tmp_path, mode, source):
+def test_escape_attempts_are_refused_without_side_effects(tmp_path, mode, source, where):
     marker = tmp_path / "marker"
     keep = tmp_path / "keep"
     keep.write_text("keep")
@@ -95,9 +112,9 @@ def test_escape_attempts_are_refused_without_side_effects(tmp_path, mode, source
     trace_before = sys.gettrace()
     with pytest.raises(SandboxError) as info:
         if mode == "eval":
-            evaluate(source, context)
+            (evaluate if where == "worker" else evaluate_here)(source, context)
         else:
-            execute(source, context)
+            (execute if where == "worker" else execute_here)(source, context)
     message = str(info.value)
     assert message and "\n" not in message
     assert not marker.exists()
@@ -141,15 +158,29 @@ def test_time_limit(monkeypatch):
 
 def test_function_stored_in_data_cannot_run_outside_the_run():
     context = {"items": [1, 2]}
-    execute("items.append(lambda v: [0 for i in range(10**6) for j in range(10**6)])", context)
+    execute_here("items.append(lambda v: [0 for i in range(10**6) for j in range(10**6)])", context)
     # A later, untraced expression must not be able to call it.
     with pytest.raises(SandboxError, match="can only be called"):
-        evaluate("max([1], key=items[-1])", context)
+        evaluate_here("max([1], key=items[-1])", context)
     with pytest.raises(SandboxError):
         context["items"][-1](1)
-    lazy = evaluate("map(lambda v: v, [1, 2])", {})
+    lazy = evaluate_here("map(lambda v: v, [1, 2])", {})
     with pytest.raises(SandboxError):
         list(lazy)
+
+
+def test_a_worker_sends_back_plain_data_only():
+    context = {"items": [1, 2]}
+    with pytest.raises(SandboxError, match="the variable `items` is or holds a function, which is not plain data"):
+        execute("items.append(lambda v: v)", context)
+    assert context == {"items": [1, 2]}, "a refused script changes nothing"
+    with pytest.raises(SandboxError, match="the result is or holds a map, which is not plain data"):
+        evaluate("map(lambda v: v, [1, 2])", {})
+    with pytest.raises(SandboxError, match="the variable `tags` is or holds a set"):
+        execute("tags = {'a', 'b'}", {})
+    with pytest.raises(SandboxError, match="has the key 1; only text keys"):
+        execute("by_id = {1: 'a'}", {})
+    assert evaluate("[(1, 2)] + [x for x in ()]", {}) == [[1, 2]], "tuples come back as lists, as JSON has them"
 
 
 def test_previous_trace_function_is_restored():
@@ -162,9 +193,9 @@ def test_previous_trace_function_is_restored():
     previous = sys.gettrace()
     sys.settrace(outer_tracer)
     try:
-        assert evaluate("[x for x in range(3)]", {}) == [0, 1, 2]
+        assert evaluate_here("[x for x in range(3)]", {}) == [0, 1, 2]
         with pytest.raises(SandboxError):
-            execute("while True: pass", {})
+            execute_here("while True: pass", {})
         assert sys.gettrace() is outer_tracer
     finally:
         sys.settrace(previous)
@@ -195,8 +226,9 @@ def test_previous_trace_function_is_restored():
     ("\n   amount > 5\n", {"amount": 6}, True),
 ])
 def test_evaluate(source, context, expected):
-    extra = {"discount": lambda v: v * 0.9}
+    extra = {"discount": discount}
     assert evaluate(source, context, extra) == expected
+    assert evaluate_here(source, context, extra) == expected
 
 
 def test_evaluate_does_not_mutate_context():
@@ -208,7 +240,7 @@ def test_evaluate_does_not_mutate_context():
 
 def test_execute_writes_assigned_variables_back():
     context = {"amount": 100, "old": 1}
-    extra = {"discount": lambda v: v * 0.5}
+    extra = {"discount": half}
     execute(
         "def fee(x):\n"
         "    return x * 2\n"
@@ -230,7 +262,7 @@ def test_execute_writes_assigned_variables_back():
 
 def test_execute_keeps_a_reassigned_helper_name_as_data():
     context = {}
-    execute("discount = 3", context, {"discount": lambda v: v})
+    execute("discount = 3", context, {"discount": discount})
     assert context == {"discount": 3}
 
 

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine.bootstrap import bootstrap
 
-from . import (account, api, audit, auth, converters, deals, designer, diagrams, errors, formatting, inbox, login,
-               metrics, readonly, security, settings, start, tasks)
+from . import (account, api, audit, auth, converters, deals, designer, diagrams, errors, formatting, inbox, limits,
+               login, metrics, readonly, security, settings, start, tasks)
 from .context import STAGEGATE_KEY
 
 
@@ -18,7 +19,10 @@ def create_app(config: dict | None = None) -> Flask:
     if sg is None:
         sg = bootstrap(app.config["DATABASE_URL"], migrate=app.config["MIGRATE"])
     app.extensions[STAGEGATE_KEY] = sg
+    if app.config["TRUSTED_PROXIES"]:  # request.remote_addr is then the client's, as the proxy saw it
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"])
     converters.init_app(app)
+    limits.init_app(app)
     security.init_app(app)
     readonly.init_app(app)
     login.init_app(app)

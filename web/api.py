@@ -7,16 +7,19 @@ it: that is why, and only because of that, its routes are exempt from the CSRF c
 from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, request
+from werkzeug.exceptions import BadRequest as UnusableBody
 
 from engine import audit_log, queries, views
 from engine import inbox as inbox_queries
 from engine.claims import claim_task
 from engine.errors import Conflict, FormInvalid, KeyReused, NotFound, Refused, StepFailed
 from engine.instances import complete_task, start_instance
+from engine.limits import InputRefused, text_value
 from engine.tokens import token_user
 
+from . import query
 from .context import stagegate
-from .converters import MAX_ID
+from .limits import json_body
 from .openapi import document
 from .security import csrf
 
@@ -89,7 +92,10 @@ def _refused(exc: Refused):
 
 
 def _body() -> dict:
-    body = request.get_json(silent=True)
+    try:
+        body = json_body()
+    except UnusableBody as exc:  # not JSON, or past a bound of the JSON reader: which one
+        raise BadRequest(f"the body must be a JSON object: {exc.description}") from None
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object, sent with 'Content-Type: application/json'")
     return body
@@ -100,19 +106,6 @@ def _data(body: dict) -> dict:
     if not isinstance(data, dict):
         raise BadRequest("'data' must be a JSON object of form values", {"data": "must be an object"})
     return data
-
-
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name)
-    if value in (None, ""):
-        return None
-    try:
-        number = int(value)
-    except ValueError:
-        number = None
-    if number is None or not 0 <= number <= MAX_ID:
-        raise BadRequest(f"'{name}' must be a whole number from 0 to {MAX_ID}", {name: "must be a whole number"})
-    return number
 
 
 @bp.get("/openapi.json")
@@ -129,6 +122,10 @@ def start():
     if not isinstance(process_id, str) or not process_id:
         raise BadRequest("'process_id' is required: the id of a deployed process",
                          {"process_id": "required, a non-empty string"})
+    try:
+        text_value(process_id, "process_id")
+    except InputRefused as exc:
+        raise BadRequest(str(exc), {"process_id": exc.reason}) from None
     key = request.headers.get("Idempotency-Key")
     result = start_instance(stagegate(), process_id, g.api_user, _data(body), idempotency_key=key)
     replayed = result.pop("replayed", False)
@@ -149,7 +146,7 @@ def instance(instance_id):
 def history(instance_id):
     """A deal's audit events, in order; `actor` keeps those by a user and the engine's steps on their input."""
     events = views.deal(stagegate(), instance_id, g.api_user)["history"]
-    actor = request.args.get("actor") or None
+    actor = query.text("actor")
     return jsonify({"events": [e for e in events if actor is None or queries.involves(e, actor)]})
 
 
@@ -160,15 +157,15 @@ def audit_events():
         chosen = audit_log.log_filter(**{k: request.args.get(k) for k in audit_log.FILTERS})
     except FormInvalid as exc:
         raise BadRequest("the filter cannot be used; nothing is listed", exc.errors) from None
-    found = audit_log.search(stagegate(), g.api_user, chosen, _int_arg("page") or 1)
+    found = audit_log.search(stagegate(), g.api_user, chosen, query.number("page", 1) or 1)
     return jsonify({"events": found.pop("rows"), **found})
 
 
 @bp.get("/tasks")
 def tasks():
     """The ready tasks of the user's roles, narrowed by process, role or stage."""
-    result = inbox_queries.inbox(stagegate(), g.api_user, process=request.args.get("process") or None,
-                                 role=request.args.get("role") or None, stage=request.args.get("stage") or None)
+    result = inbox_queries.inbox(stagegate(), g.api_user, process=query.text("process"), role=query.text("role"),
+                                 stage=query.text("stage"))
     return jsonify({"tasks": result["tasks"]})
 
 
@@ -187,7 +184,7 @@ def complete(task_id):
 @bp.get("/gate-decisions")
 def gate_decisions():
     """Gate decisions on the deals the user may see, narrowed by instance, process, gate or outcome."""
-    rows = views.gate_decisions(stagegate(), g.api_user, instance_id=_int_arg("instance_id"),
-                                process_id=request.args.get("process_id") or None,
-                                gate=request.args.get("gate") or None, outcome=request.args.get("outcome") or None)
+    rows = views.gate_decisions(stagegate(), g.api_user, instance_id=query.number("instance_id"),
+                                process_id=query.text("process_id"), gate=query.text("gate"),
+                                outcome=query.text("outcome"))
     return jsonify({"gate_decisions": rows})

@@ -4,20 +4,25 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
-from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
+from flask import Blueprint, Response, current_app, render_template, request, stream_with_context, url_for
 from flask_login import login_required
 
 from engine import audit_log
+from engine.audit_key import AuditKeyError
+from engine.audit_verify import MAX_CHECKPOINT_FILE, read_checkpoints
 from engine.errors import FormInvalid
 
-from . import csvsafe
+from . import csvsafe, query
 from .context import current_actor, stagegate
 from .guard import engine_errors
+from .readonly import reads_only
 
 bp = Blueprint("audit", __name__)
 
 FILTERS = audit_log.FILTERS
+FAILED_CSV, FAILED_JSON = "#export-failed", "export_failed"  # how a broken export ends (README)
 
 
 def diff_href(process_id: str, base: int, head: int) -> str:
@@ -40,9 +45,9 @@ def log():
     """The audit log across all deals: filters, one page of events, links to export the filtered result."""
     sg = stagegate()
     chosen, errors = _filter()
-    page = request.args.get("page", "1")
+    page = query.page()
     # A filter with a bad value lists nothing rather than everything: the page says what to fix.
-    result = None if errors else audit_log.search(sg, current_actor(), chosen, int(page) if page.isdigit() else 1)
+    result = None if errors else audit_log.search(sg, current_actor(), chosen, page)
 
     def link(**changes):
         return url_for("audit.log", **{**chosen.as_args(), **changes})
@@ -52,16 +57,29 @@ def log():
                            raw={k: request.args.get(k, "") for k in FILTERS}), 422 if errors else 200
 
 
+def _failed(done: int) -> str:
+    """What a failed export ends with (the cause goes to the server's log, not to the file)."""
+    current_app.logger.exception("audit export failed after %d events", done)
+    return (f"the export failed after {done} events, while reading from the database; this file is incomplete: "
+            "export again")
+
+
 def _csv_lines(rows):
+    """CSV text in chunks; an export that fails part-way ends with a row `#export-failed,<why>`."""
     buffer = io.StringIO()
     out = csv.writer(buffer)
     out.writerow(audit_log.EXPORT_COLUMNS)
-    for row in rows:
-        out.writerow([_cell(row[c]) for c in audit_log.EXPORT_COLUMNS])
-        if buffer.tell() > 64_000:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
+    done = 0
+    try:
+        for row in rows:
+            out.writerow([_cell(row[c]) for c in audit_log.EXPORT_COLUMNS])
+            done += 1
+            if buffer.tell() > 64_000:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+    except Exception:  # noqa: BLE001 - the rows sent so far cannot be taken back: say the file is broken
+        out.writerow([FAILED_CSV, _failed(done)])
     yield buffer.getvalue()
 
 
@@ -72,9 +90,17 @@ def _cell(value):
 
 
 def _json_chunks(rows):
+    """A JSON array in chunks; an export that fails part-way ends with {"export_failed": why} and
+    no closing bracket, so a JSON reader refuses the file instead of taking it for complete."""
     yield "["
-    for i, row in enumerate(rows):
-        yield ("," if i else "") + "\n" + json.dumps(row, sort_keys=True, ensure_ascii=False)
+    done = 0
+    try:
+        for row in rows:
+            yield ("," if done else "") + "\n" + json.dumps(row, sort_keys=True, ensure_ascii=False)
+            done += 1
+    except Exception:  # noqa: BLE001 - see _csv_lines
+        yield ("," if done else "") + "\n" + json.dumps({FAILED_JSON: _failed(done)}) + "\n"
+        return
     yield "\n]\n"
 
 
@@ -123,9 +149,35 @@ def deployments():
                            diff_href=diff_href)
 
 
-@bp.route("/audit/verify")
+def _checkpoints() -> tuple[list[dict], str | None, str | None]:
+    """The checkpoints to check: an uploaded file, else the configured one; with where they came from
+    and, if they cannot be used, why not."""
+    upload = request.files.get("checkpoints")
+    path = current_app.config.get("AUDIT_CHECKPOINTS")
+    if upload is not None and upload.filename:
+        source = f"the uploaded file {upload.filename}"
+        text = upload.read(MAX_CHECKPOINT_FILE + 1).decode("utf-8", errors="replace")
+    elif path:
+        source = f"the checkpoint file {path}"
+        try:
+            text = Path(path).read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            return [], source, f"{source} cannot be read: {exc.strerror}"
+    else:
+        return [], None, None
+    try:
+        return read_checkpoints(text, stagegate().audit_keys, source), source, None
+    except AuditKeyError as exc:
+        return [], source, str(exc)
+
+
+@bp.route("/audit/verify", methods=["GET", "POST"])
+@reads_only
 @login_required
 @engine_errors
 def verify():
-    """Run the hash-chain check now and say whether the record is intact, or where it breaks."""
-    return render_template("audit_verify.html", result=audit_log.verify(stagegate(), current_actor()))
+    """Run the chain check now (with the configured or an uploaded checkpoint file) and say whether
+    the record is intact, or where it breaks."""
+    checkpoints, source, problem = _checkpoints()
+    return render_template("audit_verify.html", result=audit_log.verify(stagegate(), current_actor(), checkpoints),
+                           source=source, problem=problem)

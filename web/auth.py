@@ -7,7 +7,8 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import current_user, login_required, login_user, logout_user
 
 from engine.errors import Refused
-from engine.users import authenticate
+from engine.sign_in import MAX_NAME, authenticate
+from engine.users import sign_out
 
 from .context import stagegate
 from .login import User
@@ -32,15 +33,16 @@ def login():
     if request.method == "GET":
         if current_user.is_authenticated:
             return redirect(target or url_for("inbox.index"))
-        return render_template("login.html", next=target, username="")
+        return render_template("login.html", next=target, username="", max_name=MAX_NAME)
     username = (request.form.get("username") or "").strip()
     try:
         who = authenticate(stagegate(), username, request.form.get("password") or "",
                            source=request.remote_addr or "")
     except Refused as exc:
-        return render_template("login.html", next=target, username=username, error=str(exc)), 401
+        return render_template("login.html", next=target, username=username[:MAX_NAME], error=str(exc),
+                               max_name=MAX_NAME), 401
     session.clear()  # a fresh session for the new identity
-    login_user(User(who["name"], who["roles"]))
+    login_user(User(who["name"], who["roles"], who["session_generation"]))
     session.permanent = True
     return redirect(target or url_for("inbox.index"))
 
@@ -48,7 +50,8 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    """Sign out and forget the session."""
+    """Sign out: every session of the user ends (a copy of this cookie too), then forget this one."""
+    sign_out(stagegate(), current_user.name, current_user.session_generation)
     logout_user()
     session.clear()
     flash("You are signed out.", "info")

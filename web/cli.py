@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import click
 
+from engine.cli import memory_options
 from engine.demo import DEMO_PASSWORD, DEMO_USERS
+from engine.errors import StagegateError
+from engine.process_limits import limit_memory
 
 from . import create_app
 
@@ -25,11 +28,16 @@ def _banner(url: str) -> str:
               help="SQLAlchemy URL (default: sqlite file stagegate.db here).")
 @click.option("--secure-cookies/--no-secure-cookies", default=None,
               help="Send the session cookie over HTTPS only (default: yes, unless listening on localhost).")
-def main(host, port, database_url, secure_cookies):
+@memory_options
+def main(host, port, database_url, secure_cookies, memory_limit, memory_rlimit):
     """Serve the Stagegate web app."""
+    limit_memory(memory_limit, memory_rlimit)
     if secure_cookies is None:
         secure_cookies = host not in LOCAL_HOSTS  # plain http://localhost has no TLS
-    app = create_app({"DATABASE_URL": database_url, "SESSION_COOKIE_SECURE": secure_cookies, "MIGRATE": True})
+    try:
+        app = create_app({"DATABASE_URL": database_url, "SESSION_COOKIE_SECURE": secure_cookies, "MIGRATE": True})
+    except StagegateError as exc:  # e.g. no audit key for this database: say so, no traceback
+        raise click.ClickException(str(exc))
     shown = "localhost" if host in LOCAL_HOSTS else host
     click.echo(_banner(f"http://{shown}:{port}/"))
     app.run(host=host, port=port, debug=False, use_reloader=False)

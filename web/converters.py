@@ -1,9 +1,9 @@
-"""URL converters: an <int:...> in a route only matches ids the database can hold."""
+"""URL converters: a route only matches ids the database can hold, so anything else is a 404."""
 from __future__ import annotations
 
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, UnicodeConverter
 
-MAX_ID = 2**63 - 1  # BIGINT; SQLite cannot even compare a larger Python int with a column
+from engine.limits import MAX_ID, MAX_TEXT_ARG
 
 
 class DatabaseId(IntegerConverter):
@@ -13,6 +13,16 @@ class DatabaseId(IntegerConverter):
         super().__init__(url_map, fixed_digits, min, max, signed)
 
 
+class DatabaseText(UnicodeConverter):
+    """A path segment no id column could fail on: at most 255 characters and no NUL (PostgreSQL
+    refuses it in a query); anything else is no route (404)."""
+
+    def __init__(self, url_map, minlength=1, maxlength=MAX_TEXT_ARG, length=None):
+        super().__init__(url_map, minlength, maxlength, length)
+        self.regex = self.regex.replace("[^/]", "[^/\\x00]", 1)
+
+
 def init_app(app) -> None:
-    """Make <int:...> routes bounded (before the blueprints add their rules)."""
+    """Make <int:...> and <...> routes bounded (before the blueprints add their rules)."""
     app.url_map.converters["int"] = DatabaseId
+    app.url_map.converters["default"] = app.url_map.converters["string"] = DatabaseText

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from engine import inbox as inbox_queries
 from engine import views
@@ -35,4 +35,4 @@ def show(instance_id):
     sg = stagegate()
     deal = views.deal(sg, instance_id, current_actor())
     return render_template("deal.html", deal=deal, data=key_data(deal),
-                           assignees=assignees(sg, current_user, deal["ready_tasks"]))
+                           assignees=assignees(sg, deal["ready_tasks"]))

@@ -5,25 +5,24 @@ to the JSON routes here with the page's CSRF token in an X-CSRFToken header.
 """
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from engine import designer, xmlsafe
 from engine.errors import Conflict, InvalidDiagram
 
+from . import query
 from .context import current_actor, stagegate
 from .guard import engine_errors
+from .limits import accepts, json_body
 
 bp = Blueprint("designer", __name__, url_prefix="/designer")
 
 # An edited diagram travels as JSON text; escaping can at most double it.
 MAX_REQUEST = 2 * xmlsafe.MAX_BYTES + 65536
-
-
-@bp.before_request
-def _bounded():
-    if (request.content_length or 0) > MAX_REQUEST:
-        abort(413, description=f"a diagram may be at most {xmlsafe.MAX_BYTES // 1048576} MB")
+takes_a_diagram = accepts(MAX_REQUEST, f"a diagram may be at most {xmlsafe.MAX_BYTES // 1048576} MB")
 
 
 @bp.route("/")
@@ -58,7 +57,7 @@ def edit_decision(decision_id):
 
 def _edit(kind: str, key: str):
     sg, actor = stagegate(), current_actor()
-    version = request.args.get("version", type=int)
+    version = query.number("version", 1)
     draft = designer.draft(sg, actor, kind, key)  # designers only, also when a version is asked for
     if draft is not None and version is None:
         src = url_for("designer.draft_source", kind=kind, key=key)
@@ -96,9 +95,15 @@ def export(kind, key, version):
     found = designer.source(stagegate(), current_actor(), kind, key, version)
     response = Response(found["content"], mimetype="application/xml")
     if request.args.get("download"):
-        name = f"{key}-v{version}.{kind}".replace('"', "")
-        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        response.headers["Content-Disposition"] = _attachment(designer.diagram_file_name(key, kind, version))
     return response
+
+
+def _attachment(name: str) -> str:
+    """The header for a download of `name` (letters, digits, -_. only: ids deployed before deploy
+    refused other ids may hold a line break), non-ASCII letters in the RFC 6266 form."""
+    fallback = name.encode("ascii", "replace").decode().replace("?", "_")
+    return f'attachment; filename="{fallback}"' + ("" if fallback == name else f"; filename*=UTF-8''{quote(name)}")
 
 
 @bp.route("/drafts/<kind>/<key>")
@@ -123,7 +128,7 @@ def discard(kind, key):
 
 
 def _posted_diagram() -> tuple[str, bytes, dict]:
-    body = request.get_json(silent=True)
+    body = json_body()
     if not isinstance(body, dict) or not isinstance(body.get("xml"), str):
         abort(400, description="send JSON with the diagram's XML in 'xml'")
     kind = body.get("kind") if body.get("kind") in designer.KINDS else "bpmn"
@@ -135,6 +140,7 @@ def _refused(exc: InvalidDiagram):
 
 
 @bp.route("/validate", methods=["POST"])
+@takes_a_diagram
 @login_required
 @engine_errors
 def validate():
@@ -145,6 +151,7 @@ def validate():
 
 
 @bp.route("/drafts", methods=["POST"])
+@takes_a_diagram
 @login_required
 @engine_errors
 def save_draft():
@@ -159,6 +166,7 @@ def save_draft():
 
 
 @bp.route("/deploy", methods=["POST"])
+@takes_a_diagram
 @login_required
 @engine_errors
 def deploy():
@@ -177,7 +185,21 @@ def deploy():
     return jsonify({"ok": True, "results": results})
 
 
+@bp.route("/deploy/preview", methods=["POST"])
+@login_required
+@engine_errors
+def deploy_preview():
+    """JSON: before a decision table is deployed, whether it changed and what its what-if replay finds."""
+    name, content, _ = _posted_diagram()
+    try:
+        preview = designer.deploy_preview(stagegate(), current_actor(), name, content)
+    except InvalidDiagram as exc:
+        return _refused(exc)
+    return jsonify({"ok": True, **preview})
+
+
 @bp.route("/import", methods=["POST"])
+@takes_a_diagram
 @login_required
 @engine_errors
 def import_file():
@@ -205,7 +227,7 @@ def import_file():
 @engine_errors
 def diff(process_id):
     """Two versions side by side: added, removed and changed elements marked, and listed."""
-    base, head = request.args.get("base", type=int), request.args.get("head", type=int)
+    base, head = query.number("base", 1), query.number("head", 1)
     if base is None or head is None:
         abort(400, description="give two versions to compare: ?base=N&head=M")
     changes = designer.diff(stagegate(), current_actor(), process_id, base, head)

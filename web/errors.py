@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from . import limits
 
 TITLES = {
     400: "This request could not be used",
@@ -24,16 +26,23 @@ def _csrf(exc: CSRFError):
 def _http(exc: HTTPException):
     code = exc.code or 500
     if request.path.startswith("/api/"):
-        return jsonify({"error": exc.description}), code
+        return jsonify({"error": exc.description, **({"errors": exc.errors} if getattr(exc, "errors", None) else {})}), code
+    if request.is_json:  # the designer's editors: they show `message`
+        return jsonify({"ok": False, "message": exc.description}), code
     if code == 409:
         return render_template("stale.html", message=exc.description), 409
     title = TITLES.get(code, exc.name)
     return render_template("error.html", code=code, title=title, message=exc.description), code
 
 
+def _too_large(exc: RequestEntityTooLarge):
+    return _http(RequestEntityTooLarge(description=limits.too_large()))
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers."""
     app.register_error_handler(CSRFError, _csrf)
+    app.register_error_handler(RequestEntityTooLarge, _too_large)
     # Unexpected exceptions reach this too, as a 500 whose text says nothing of the cause
     # (Flask logs the traceback).
     app.register_error_handler(HTTPException, _http)

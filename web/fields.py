@@ -3,7 +3,12 @@ from __future__ import annotations
 
 from werkzeug.datastructures import MultiDict
 
-INPUT_TYPES = {"string": "text", "long": "number", "date": "date", "boolean": "checkbox", "enum": "select"}
+from engine.limits import DEFAULT_MAXLENGTH
+
+# A decimal is a text box with the numeric keyboard (inputmode), not type="number": browsers
+# refuse "1,200.50" in a number box before the server, which accepts it, ever sees it.
+INPUT_TYPES = {"string": "text", "long": "number", "double": "text", "date": "date", "boolean": "checkbox",
+               "enum": "select"}
 TEXTAREA_FROM = 500  # strings allowed to be this long get a text area
 _TRUE = {"true", "on", "yes", "1"}
 
@@ -31,10 +36,13 @@ def _attrs(kind: str, widget: str, c: dict) -> dict:
                 attrs[name] = c[name]
         if kind == "long":
             attrs["step"] = "1"
+    if kind == "double":
+        attrs["inputmode"] = "decimal"
     if kind == "string":
         for name in ("minlength", "maxlength"):
             if c.get(name) not in (None, ""):
                 attrs[name] = c[name]
+        attrs.setdefault("maxlength", DEFAULT_MAXLENGTH)  # what the engine holds a field without one to
     return attrs
 
 

@@ -6,6 +6,8 @@ from datetime import datetime, timezone
 
 from flask import Flask
 
+from engine.sandbox_limits import LIMIT_NAMES
+
 from .history import decider, describe
 
 NOTHING = "—"
@@ -70,7 +72,12 @@ def label(key: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def sandbox_limit(key: str | None) -> str:
+    """A sandbox limit's key ('cpu') as people say it ('CPU time')."""
+    return LIMIT_NAMES.get(key or "", key or NOTHING)
+
+
 def init_app(app: Flask) -> None:
     """Register the filters."""
-    for fn in (when, day, age, value, role, label, describe, decider):
+    for fn in (when, day, age, value, role, label, describe, decider, sandbox_limit):
         app.add_template_filter(fn)

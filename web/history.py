@@ -77,12 +77,20 @@ def _outside_deals(kind, d: dict, event: dict) -> str:
     if kind == "signed_in":
         return "signed in" + (f" from {d['source']}" if d.get("source") else "")
     if kind == "sign_in_failed":
-        return f"failed to sign in as {d.get('user')}" + (f" ({d['reason']})" if d.get("reason") else "")
-    if kind in ("user_created", "roles_granted"):
-        verb = "created user" if kind == "user_created" else "granted"
+        return f"failed to sign in as {d.get('user')}" + (f" from {d['source']}" if d.get("source") else "") + (
+            f" ({d['reason']})" if d.get("reason") else "")
+    if kind == "signed_out":
+        return "signed out (every session)"
+    if kind in ("user_created", "roles_granted", "roles_revoked"):
+        verb = {"user_created": "created user", "roles_granted": "granted", "roles_revoked": "took from"}[kind]
         return f"{verb} {d.get('user')}" + (f" roles {', '.join(d.get('roles') or [])}" if d.get("roles") else "")
-    if kind == "password_set":
-        return f"set the password of {d.get('user')}"
+    if kind in ("password_set", "user_deactivated", "user_reactivated"):
+        verb = {"password_set": "set the password of", "user_deactivated": "deactivated",
+                "user_reactivated": "reactivated"}[kind]
+        revoked = d.get("revoked_tokens") or []
+        return f"{verb} {d.get('user')}" + (f", revoking API tokens {', '.join(map(str, revoked))}" if revoked else "")
+    if kind == "audit_keyed":
+        return f"put the audit chain under key {d.get('key_id')}"
     if kind == "deployed":
         return f"deployed {event.get('process_id')} v{event.get('version')}" + (
             f": {_quote(d['comment'])}" if d.get("comment") else "")

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from engine import inbox as inbox_queries
 from engine.claims import claim_task, reassign_task, unclaim_task
 
+from . import query
 from .auth import safe_next
 from .context import current_actor, stagegate
 from .guard import engine_errors
@@ -19,7 +20,7 @@ SORTS = {"due": "due date", "age": "age"}
 
 
 def _chosen() -> dict:
-    chosen = {k: request.args.get(k) or None for k in FILTERS}
+    chosen = {k: query.text(k) for k in FILTERS}
     chosen["sort"] = request.args.get("sort") if request.args.get("sort") in SORTS else "due"
     return chosen
 
@@ -41,7 +42,7 @@ def index():
 
     return render_template("inbox.html", tasks=result["tasks"], counts=result["counts"], roles=result["roles"],
                            headed=result["headed"], matching=result["matching"],
-                           chosen=chosen, sorts=SORTS, link=link, assignees=assignees(sg, current_user, result["tasks"]),
+                           chosen=chosen, sorts=SORTS, link=link, assignees=assignees(sg, result["tasks"]),
                            here=request.full_path.rstrip("?"))
 
 

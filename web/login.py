@@ -1,11 +1,15 @@
-"""Flask-Login set-up: the signed-in User, loaded from the engine on every request."""
+"""Flask-Login set-up: the signed-in User, loaded from the engine on every request.
+
+A session holds the user's name and the session generation it was signed in at. Signing out,
+a new password, a role change and deactivation bump the user's generation in the database, so
+every session signed in before (a copied cookie too) is signed out at its next request.
+"""
 from __future__ import annotations
 
-from flask import Flask
-from flask_login import LoginManager, UserMixin
+from flask import Flask, flash, g, redirect, request, session
+from flask_login import LoginManager, UserMixin, login_url
 
-from engine.users import user_roles
-from workflows.vocabulary import head_of
+from engine.users import session_user
 
 from .context import stagegate
 
@@ -14,26 +18,39 @@ manager.login_view = "auth.login"
 manager.login_message = "Please sign in to see this page."
 manager.login_message_category = "info"
 manager.session_protection = "basic"
+SESSION_ENDED = ("Your session has ended (you signed out, or your password or roles changed): "
+                 "please sign in again.")
 
 
 class User(UserMixin):
     """A signed-in staff member: name and roles as the engine has them now."""
 
-    def __init__(self, name: str, roles: list[str]):
+    def __init__(self, name: str, roles: list[str], session_generation: int):
         self.id = name
         self.name = name
         self.roles = list(roles)
+        self.session_generation = session_generation
 
-    def heads(self, role: str | None) -> bool:
-        """True if this user holds the department head role over `role`."""
-        return bool(role) and head_of(role) in self.roles
+    def get_id(self) -> str:
+        return f"{self.session_generation}:{self.name}"
 
 
 @manager.user_loader
-def _load(name: str) -> User | None:
-    # Asking the engine each time means a deactivated user or a revoked role counts at once.
-    info = user_roles(stagegate(), name)
-    return User(info["name"], info["roles"]) if info else None
+def _load(session_id: str) -> User | None:
+    # Asking the engine each time means a deactivated user, a changed role or an ended session counts at once.
+    generation, _, name = session_id.partition(":")
+    info = session_user(stagegate(), name, int(generation)) if generation.isdigit() else None
+    if info is None:
+        session.clear()  # signed out for good: the cookie sent back from now on is an empty one
+        g.session_ended = True
+        return None
+    return User(info["name"], info["roles"], info["session_generation"])
+
+
+@manager.unauthorized_handler
+def _to_sign_in():
+    flash(SESSION_ENDED if g.get("session_ended") else manager.login_message, manager.login_message_category)
+    return redirect(login_url(manager.login_view, next_url=request.url))
 
 
 def init_app(app: Flask) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from engine import metrics
@@ -13,14 +13,17 @@ from engine.cpa_review import flag_high_cpa
 from engine.errors import FormInvalid, InvalidDiagram, Refused
 from workflows.vocabulary import METRICS_ROLES
 
-from . import charts, csvsafe
+from . import charts, csvsafe, query
 from .context import current_actor, stagegate
 from .guard import engine_errors
+from .limits import accepts
 from .readonly import reads_only
 
 bp = Blueprint("metrics", __name__)
 
 MAX_DMN_BYTES = 5 * 1024 * 1024
+# The designer posts its table as a form field: percent-encoding can triple it.
+MAX_WHAT_IF_REQUEST = 3 * MAX_DMN_BYTES + 65536
 LATEST = 50  # look-back lessons and stalled deals listed on the page (the drill-downs list all)
 SCOPE_ARGS = ("version", "from", "to")
 
@@ -61,8 +64,7 @@ def index():
 def deals():
     """The deals behind one number of the metrics page."""
     scope = _scope()
-    page = request.args.get("page", "1")
-    behind = metrics.deals_behind(stagegate(), scope, request.args.get("key", ""), int(page) if page.isdigit() else 1)
+    behind = metrics.deals_behind(stagegate(), scope, query.text("key") or "", query.page())
     return render_template("metrics_deals.html", behind=behind, filters=_filters(scope))
 
 
@@ -129,24 +131,46 @@ def _posted_dmn() -> tuple[bytes, str] | tuple[None, str]:
 
 
 @bp.route("/metrics/what-if", methods=["POST"])
+@accepts(MAX_WHAT_IF_REQUEST, "a decision table may be at most 5 MB")
 @reads_only
 @login_required
 @engine_errors
 def what_if():
-    """Replay past gate decisions through a posted draft DMN (field dmn_xml, or a dmn_file upload)."""
+    """Start a replay of past gate decisions through a posted draft DMN (field dmn_xml, or a dmn_file
+    upload) and go to its page, which follows the replay until it is done."""
     metrics.require_reader(stagegate(), current_actor())
     content, name = _posted_dmn()
-    problems, result = [], None
+    problems = []
     if content is None:
         problems = ["Paste the decision table's XML or choose a .dmn file."]
     elif len(content) > MAX_DMN_BYTES:
         problems = [f"{name} is larger than 5 MB; nothing was replayed."]
     else:
         try:
-            result = metrics.what_if(stagegate(), content, name)
+            job = metrics.start_what_if(stagegate(), current_actor(), content, name)
         except InvalidDiagram as exc:
             problems = [str(p) for p in exc.problems]
-    return render_template("what_if.html", result=result, problems=problems, file_name=name), (400 if problems else 200)
+        else:
+            return redirect(url_for("metrics.what_if_job", job_id=job["id"]), 303)
+    return render_template("what_if.html", job=None, problems=problems, file_name=name), 400
+
+
+@bp.route("/metrics/what-if/<int:job_id>")
+@login_required
+@engine_errors
+def what_if_job(job_id):
+    """A what-if replay: its result once done, the limit that stopped it, or a page that waits for it."""
+    job = metrics.what_if_job(stagegate(), current_actor(), job_id)
+    return render_template("what_if.html", job=job, result=job["result"], problems=[], file_name=job["file"])
+
+
+@bp.route("/metrics/what-if/<int:job_id>.json")
+@login_required
+@engine_errors
+def what_if_status(job_id):
+    """A replay's status for the waiting page to poll (the result itself is on the page)."""
+    job = metrics.what_if_job(stagegate(), current_actor(), job_id)
+    return jsonify({k: job[k] for k in ("id", "status", "error", "limit", "created_at", "started_at", "finished_at")})
 
 
 @bp.app_context_processor

@@ -18,13 +18,16 @@ def _errors(*codes: int) -> dict:
             403: "The user's roles do not allow this.",
             404: "No such deal or task.",
             409: "The task or deal moved on meanwhile (completed, claimed by someone else).",
+            413: "The body is larger than 1 MB (also when sent chunked).",
             422: "The step failed (an incident was recorded) or the idempotency key was reused."}
     return {str(c): _json(_ref("Error"), text[c]) for c in (401, *codes)}
 
 
 TASK_ID = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "string"}}
+# A name or id to filter by: up to 255 characters, no control characters (else 400).
+FILTER = {"type": "string", "maxLength": 255}
 INSTANCE_ID = {"name": "instance_id", "in": "path", "required": True, "schema": {"type": "integer"}}
-ACTOR = {"name": "actor", "in": "query", "required": False, "schema": {"type": "string"}}
+ACTOR = {"name": "actor", "in": "query", "required": False, "schema": FILTER}
 ACTOR_TEXT = "Only the events by this user and the engine's steps taken on their input (on_behalf_of)."
 
 SCHEMAS = {
@@ -59,7 +62,11 @@ SCHEMAS = {
         "element_id": {"type": "string"}, "name": NULLABLE_STRING, "role": {"type": "string"},
         "stage": NULLABLE_STRING, "deal": NULLABLE_STRING, "created_at": NULLABLE_STRING,
         "due_at": NULLABLE_STRING, "overdue": {"type": "boolean"}, "claimed_by": NULLABLE_STRING,
-        "available": {"type": "boolean"}}},
+        "available": {"type": "boolean"},
+        "candidate_users": {"type": "array", "items": {"type": "string"},
+                            "description": "Users who may work it besides the holders of its roles."},
+        "may_work": {"type": "boolean", "description": "The user holds one of its roles or is a candidate user."},
+        "oversees": {"type": "boolean", "description": "The user heads the department of one of its roles."}}},
     "Claim": {"type": "object", "required": ["id", "claimed_by"], "properties": {
         "id": {"type": "string"}, "claimed_by": NULLABLE_STRING, "claimed_at": NULLABLE_STRING}},
     "GateDecision": {"type": "object", "required": ["id", "instance_id", "gate", "outcome"], "properties": {
@@ -109,7 +116,7 @@ PATHS = {
                                        "(header Idempotent-Replayed: true); the same key with another body is 422."}],
         "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("StartRequest")}}},
         "responses": {"201": _json(_ref("InstanceSummary"), "The deal started (or the first one, on a retry)."),
-                      **_errors(400, 403, 404, 422)}}},
+                      **_errors(400, 403, 404, 413, 422)}}},
     "/api/v1/instances/{instance_id}": {"get": {
         "summary": "A deal with its open tasks and gate decisions", "operationId": "getInstance",
         "parameters": [INSTANCE_ID],
@@ -117,11 +124,11 @@ PATHS = {
     "/api/v1/instances/{instance_id}/history": {"get": {
         "summary": "A deal's audit events", "operationId": "getInstanceHistory",
         "parameters": [INSTANCE_ID, {**ACTOR, "description": ACTOR_TEXT}],
-        "responses": {"200": _list("events", "Event", "The audit events, oldest first."), **_errors(403, 404)}}},
+        "responses": {"200": _list("events", "Event", "The audit events, oldest first."), **_errors(400, 403, 404)}}},
     "/api/v1/audit-events": {"get": {
         "summary": "The audit log across deals (auditors)", "operationId": "listAuditEvents",
         "parameters": [{**ACTOR, "description": ACTOR_TEXT},
-                       *({"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+                       *({"name": n, "in": "query", "required": False, "schema": FILTER}
                          for n in ("process_id", "kind", "outcome")),
                        {"name": "version", "in": "query", "required": False, "schema": {"type": "integer"}},
                        *({"name": n, "in": "query", "required": False, "schema": {"type": "string", "format": "date"},
@@ -133,9 +140,9 @@ PATHS = {
             **_errors(400, 403)}}},
     "/api/v1/tasks": {"get": {
         "summary": "My ready tasks", "operationId": "listTasks",
-        "parameters": [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+        "parameters": [{"name": n, "in": "query", "required": False, "schema": FILTER}
                        for n in ("process", "role", "stage")],
-        "responses": {"200": _list("tasks", "Task", "Ready tasks of the user's roles."), **_errors(404)}}},
+        "responses": {"200": _list("tasks", "Task", "Ready tasks of the user's roles."), **_errors(400, 404)}}},
     "/api/v1/tasks/{task_id}/claim": {"post": {
         "summary": "Claim a task", "operationId": "claimTask", "parameters": [TASK_ID],
         "responses": {"200": _json(_ref("Claim"), "The task is the user's."), **_errors(403, 404, 409)}}},
@@ -143,11 +150,11 @@ PATHS = {
         "summary": "Complete a task", "operationId": "completeTask", "parameters": [TASK_ID],
         "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("CompleteRequest")}}},
         "responses": {"200": _json(_ref("InstanceSummary"), "The deal after the step."),
-                      **_errors(400, 403, 404, 409, 422)}}},
+                      **_errors(400, 403, 404, 409, 413, 422)}}},
     "/api/v1/gate-decisions": {"get": {
         "summary": "Gate decisions on the deals I may see", "operationId": "listGateDecisions",
         "parameters": [{"name": "instance_id", "in": "query", "required": False, "schema": {"type": "integer"}},
-                       *({"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+                       *({"name": n, "in": "query", "required": False, "schema": FILTER}
                          for n in ("process_id", "gate", "outcome"))],
         "responses": {"200": _list("gate_decisions", "GateDecision", "Oldest first."), **_errors(400)}}},
 }

@@ -1,7 +1,10 @@
-"""`stagegate serve`: the web app and API under gunicorn, N worker processes, one connection pool each."""
+"""`stagegate serve`: the web app and API under gunicorn, N worker processes of T threads each,
+one connection pool each, every process under a memory limit of its own."""
 from __future__ import annotations
 
 from gunicorn.app.base import BaseApplication
+
+from engine.process_limits import DEFAULT_MEMORY_MB, DEFAULT_RLIMIT, limit_memory
 
 
 class StagegateServer(BaseApplication):
@@ -23,13 +26,18 @@ class StagegateServer(BaseApplication):
         return create_app(self.app_config)
 
 
-def serve(database_url: str | None, bind: str, workers: int, secure_cookies: bool, timeout: int = 60) -> None:
-    """Migrate the database once, then serve until stopped (SIGTERM/Ctrl+C stops gracefully)."""
+def serve(database_url: str | None, bind: str, workers: int, secure_cookies: bool, timeout: int = 60,
+          threads: int = 4, memory_mb: int = DEFAULT_MEMORY_MB, rlimit: str = DEFAULT_RLIMIT) -> None:
+    """Migrate the database once, then serve until stopped (SIGTERM/Ctrl+C stops gracefully).
+
+    With threads > 1 each worker process answers that many requests at once (gunicorn's gthread
+    worker), so a request waiting for a sandbox evaluation leaves the others answered."""
     from engine.bootstrap import bootstrap
 
+    limit_memory(memory_mb, rlimit)
     bootstrap(database_url, migrate=True).dispose()
     config = {"DATABASE_URL": database_url, "SESSION_COOKIE_SECURE": secure_cookies}
-    StagegateServer(config, {"bind": bind, "workers": workers, "timeout": timeout,
+    StagegateServer(config, {"bind": bind, "workers": workers, "threads": threads, "timeout": timeout,
                              "accesslog": None, "errorlog": "-",
                              # Several servers may share a machine (and a home directory).
                              "control_socket_disable": True}).run()

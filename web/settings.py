@@ -10,6 +10,8 @@ from flask import Flask
 
 from engine.db import database_url
 
+from . import limits
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SESSION_HOURS = 8
 
@@ -23,6 +25,7 @@ DEFAULTS = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "PERMANENT_SESSION_LIFETIME": timedelta(hours=SESSION_HOURS),
     "BPMN_JS_DIST": str(REPO_ROOT / "node_modules" / "bpmn-js" / "dist"),
+    **limits.CONFIG,
 }
 
 
@@ -36,6 +39,10 @@ def configure(app: Flask, config: dict) -> None:
         app.config["SESSION_COOKIE_SECURE"] = not app.config["TESTING"]
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _kept_secret(Path(app.instance_path) / "secret_key")
+    # The checkpoint file /audit/verify checks (`stagegate audit checkpoint --append FILE`).
+    app.config.setdefault("AUDIT_CHECKPOINTS", os.environ.get("STAGEGATE_AUDIT_CHECKPOINTS") or None)
+    # How many proxies in front set X-Forwarded-For: sign-in throttling counts per client address.
+    app.config.setdefault("TRUSTED_PROXIES", int(os.environ.get("STAGEGATE_TRUSTED_PROXIES") or 0))
 
 
 def _kept_secret(path: Path) -> str:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from engine import views
 from engine.errors import FormInvalid, StepFailed
@@ -27,15 +27,15 @@ def _page(task_id: str, values: dict | None = None, errors: dict | None = None, 
     return render_template(
         "task.html", task=task, deal=deal, widgets=fields.widgets(form, values, errors),
         form_errors=fields.unknown_errors(errors or {}, form), failure=failure,
-        data=key_data(deal), may_work=task["claimed_by"] in (None, current_actor()),
-        assignees=assignees(sg, current_user, open_here)), status
+        data=key_data(deal), claimed_by_other=task["claimed_by"] not in (None, current_actor()),
+        assignees=assignees(sg, open_here)), status
 
 
 @bp.route("/tasks/<task_id>")
 @login_required
 @engine_errors
 def show(task_id):
-    """The task's form (for a user holding its role), with the deal around it."""
+    """The task's form (for a user who may work it; a department head sees the task without it), with the deal."""
     return _page(task_id)
 
 

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from engine import queries
+from engine.assignment import works
 
 
-def assignees(sg, user, tasks: list[dict]) -> dict[str, list[str]]:
-    """For each role of `tasks` that `user` heads: the active users who hold it."""
-    headed = {t["role"] for t in tasks if user.heads(t["role"])}
-    if not headed:
+def assignees(sg, tasks: list[dict]) -> dict[str, list[str]]:
+    """For each of `tasks` the signed-in user oversees as department head: the active users who may work it."""
+    overseen = [t for t in tasks if t.get("oversees")]
+    if not overseen:
         return {}
     people = [u for u in queries.users(sg) if u["active"]]
-    return {role: [u["name"] for u in people if role in u["roles"]] for role in sorted(headed)}
+    return {t["id"]: [u["name"] for u in people if works(set(u["roles"]), u["name"], t["roles"], t["candidate_users"])]
+            for t in overseen}

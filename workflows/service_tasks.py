@@ -24,3 +24,8 @@ HANDLERS = {
     "pricing.net_price": net_price,
     "pricing.margin_amount": deal_margin,
 }
+# The data fields each handler adds: deploy checks that decisions read only fields a process can have.
+OUTPUTS = {
+    "pricing.net_price": ("discount_amount", "net_price"),
+    "pricing.margin_amount": ("margin_amount",),
+}

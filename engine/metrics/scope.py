@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 
 from ..errors import Refused
+from ..limits import InputRefused, day, text_value, whole_number
 
 DEFAULT_PROCESS = "opportunity"
 
@@ -42,30 +43,22 @@ def restrict(q, scope: Scope, process_col, version_col, at_col=None):
     return q
 
 
-def _day(text: str | None, what: str) -> date | None:
-    if text is None or str(text).strip() == "":
-        return None
+def _checked(read, value, what: str):
     try:
-        return date.fromisoformat(str(text).strip())
-    except ValueError:
-        raise Refused(f"{what} date '{text}' is not a date like 2026-01-31") from None
+        return read(value, what)
+    except InputRefused as exc:
+        raise Refused(str(exc)) from None
 
 
 def scope_from(process_id: str | None = None, version=None, date_from: str | None = None,
                date_to: str | None = None) -> Scope:
     """A Scope from user input (dates as YYYY-MM-DD, both days included); Refused on bad input."""
-    if version in (None, ""):
-        number = None
-    else:
-        try:
-            number = int(version)
-        except (TypeError, ValueError):
-            raise Refused(f"version '{version}' is not a whole number") from None
-        if number < 1:
-            raise Refused(f"version {number} does not exist: versions start at 1")
-    start, end = _day(date_from, "from"), _day(date_to, "to")
+    number = _checked(whole_number, version, "version")
+    if number is not None and number < 1:
+        raise Refused(f"version {number} does not exist: versions start at 1")
+    start, end = _checked(day, date_from, "from date"), _checked(day, date_to, "to date")
     if start and end and end < start:
         raise Refused(f"the period ends ({end}) before it starts ({start})")
     since = datetime.combine(start, time(), timezone.utc) if start else None
     until = datetime.combine(end + timedelta(days=1), time(), timezone.utc) if end else None
-    return Scope(process_id or DEFAULT_PROCESS, number, since, until)
+    return Scope(_checked(text_value, process_id, "process") or DEFAULT_PROCESS, number, since, until)

@@ -126,7 +126,16 @@ def test_change_validate_fix_deploy_and_diff_the_opportunity_process(sign_in, li
     assert not _unexpected(page), page.errors
 
 
-def test_edit_a_decision_rule_and_deploy_it(sign_in, live_app, artifacts):
+def _type_into(page, nth: int, text: str):
+    cell = page.locator("td.input-cell .content-editable").nth(nth)
+    cell.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(text)
+
+
+def test_edit_a_decision_rule_see_its_cell_marked_and_confirm_its_what_if_before_deploying(sign_in, live_app,
+                                                                                          artifacts):
+    start_instance(live_app.sg, "opportunity", "sam", {**GOOD_PROSPECT, "annual_revenue_musd": 45})  # killed at $50MM
     page = sign_in("dora")
     _watch_csp(page)
     page.reload()
@@ -135,16 +144,20 @@ def test_edit_a_decision_rule_and_deploy_it(sign_in, live_app, artifacts):
     assert cell.inner_text().strip() == "< 50"
     cell.click()
     page.keyboard.press("Control+A")
-    page.keyboard.type("< < 40")  # a typo: the rule's cells are marked
+    page.keyboard.type("<< 40")  # a typo: that cell, and only that one, is marked
     page.locator("td.input-cell .content-editable").nth(3).click()  # leave the cell
     _wait_problems(page, 1)
-    assert "does not compile" in page.inner_text(".designer-problems")
-    assert page.locator("td.input-cell.dmn-problem").count() > 0
+    assert "`<< 40` is not a comparison of the column" in page.inner_text(".designer-problems")
+    assert "Rule_RevenueTooLow (row 1), column 'Annual revenue ($MM)'" in page.inner_text(".designer-problems")
+    marked = page.locator("td.dmn-problem")
+    assert marked.count() == 1
+    assert marked.get_attribute("data-row-id") == "Rule_RevenueTooLow"
+    assert marked.get_attribute("data-col-id") == "Input_AnnualRevenue"
+    assert "is not a comparison" in marked.get_attribute("title")
     page.screenshot(path=str(artifacts / "designer-dmn-problem.png"), full_page=True)
-    cell.click()
-    page.keyboard.press("Control+A")
-    page.keyboard.type("< 40")
-    page.locator("td.input-cell .content-editable").nth(3).click()
+    for nth, text in ((0, "< 40"), (3, ">= 40"), (6, ">= 40"), (9, ">= 40")):  # the floor in every rule
+        _type_into(page, nth, text)
+    page.locator("td.input-cell .content-editable").nth(1).click()
     _wait_problems(page, 0)
     assert page.locator("td.dmn-problem").count() == 0
     # Before deploying: what would the edited table have done to past deals? (a new tab)
@@ -153,10 +166,25 @@ def test_edit_a_decision_rule_and_deploy_it(sign_in, live_app, artifacts):
     replay = opened.value
     replay.wait_for_load_state()
     assert "What-if replay" in replay.inner_text("h1")
+    # The replay runs in the background; its page polls and shows the result once it is done.
+    replay.wait_for_selector(".whatif-decision h2", timeout=60_000)
     assert "qualification" in replay.inner_text(".whatif-decision h2") and "Passes replayed" in replay.inner_text("main")
     replay.close()
     page.fill("#deploy-comment", "$40MM is enough")
+    # Deploying shows the replay's result first; cancelling deploys nothing.
     page.click("[data-action=deploy]")
+    page.wait_for_selector("#designer[data-confirming] .designer-confirm:not([hidden])")
+    summary = page.inner_text(".designer-confirm .confirm-summary")
+    assert summary.startswith("This changes 1 past kill decision to go (of ") and summary.endswith(" replayed).")
+    page.screenshot(path=str(artifacts / "designer-dmn-confirm.png"), full_page=True)
+    page.click(".designer-confirm [data-confirm=no]")
+    assert page.locator(".designer-confirm").is_hidden()
+    assert "Not deployed." in page.inner_text(".designer-status")
+    assert page.get_attribute("#designer", "data-deployed") is None
+    assert page.request.get("/designer/dmn/qualification/versions/2").status == 404
+    page.click("[data-action=deploy]")
+    page.wait_for_selector("#designer[data-confirming]")
+    page.click(".designer-confirm [data-confirm=yes]")
     page.wait_for_selector("#designer[data-deployed]")
     deployed = page.get_attribute("#designer", "data-deployed")
     assert "qualification v2" in deployed and "opportunity v" in deployed  # the process that uses it too

@@ -56,3 +56,40 @@ def test_the_metrics_page_draws_its_charts_from_the_demo(demo_server, new_page, 
     page.wait_for_selector("h1:has-text('behind')")
     assert "funnel/qualification/go" in page.inner_text("h1")
     assert page.locator("table.deals tbody tr").count() > 10
+
+
+def test_a_what_if_replay_page_follows_the_job_to_its_result_or_its_limit(demo_server, new_page, artifacts,
+                                                                           monkeypatch):
+    from engine import sandbox
+    from tests.conftest import DIAGRAMS
+
+    monkeypatch.setattr(sandbox, "JOB_LIMITS", sandbox.JOB_LIMITS.with_(cpu_seconds=1, wall_seconds=4))
+    deployed = (DIAGRAMS / "qualification.dmn").read_text()
+    page = new_page(demo_server.url)
+    page.goto("/login")
+    page.fill("input[name=username]", "ada")  # an auditor: a replay changes nothing
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    with page.expect_navigation():
+        page.locator("form button[type=submit]").last.click()
+
+    for xml, shows in ((deployed.replace("&lt; 50<", "&lt; 300<").replace("&gt;= 50<", "&gt;= 300<"), "result"),
+                       (deployed.replace("&lt; 50<", "? == len(set(range(0, (2**61-1)*10**6, 2**61-1)))<"), "limit")):
+        page.goto("/metrics")
+        page.fill("#f-dmn-xml", xml)
+        with page.expect_navigation():
+            page.click("text=Replay past deals")
+        assert "/metrics/what-if/" in page.url
+        if shows == "limit":
+            page.wait_for_selector(".whatif-waiting", timeout=5_000)  # the replay is still running
+            page.screenshot(path=str(artifacts / "what-if-waiting.png"))
+        # The page polls the job's status and reloads itself once the job is over.
+        if shows == "result":
+            page.wait_for_selector(".whatif-decision h2", timeout=60_000)
+            assert "Would change" in page.inner_text("main")
+            page.screenshot(path=str(artifacts / "what-if-result.png"), full_page=True)
+        else:
+            page.wait_for_selector(".whatif-failed", timeout=60_000)
+            text = page.inner_text(".whatif-failed")
+            assert "The replay did not finish (limit: " in text and "it went over the sandbox's" in text
+            page.screenshot(path=str(artifacts / "what-if-limit.png"))
+    assert page.errors == []

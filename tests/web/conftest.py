@@ -10,6 +10,7 @@ from html import unescape
 
 import pytest
 
+from engine.tokens import create_token
 from engine.users import set_password
 from tests.drive import Driver
 from web import create_app
@@ -74,6 +75,21 @@ def sign_in(app, sg):
         r = b.login(name)
         assert r.status_code == 302, r.get_data(as_text=True)
         return b
+    return make
+
+
+@pytest.fixture
+def api(app, sg):
+    """Factory: a client that sends `name`'s new API token with every request."""
+    def make(name):
+        token = create_token(sg, name, name, "test CRM")["token"]
+        client = app.test_client()
+
+        def call(method, path, json=None, headers=None, **kwargs):
+            all_headers = {"Authorization": f"Bearer {token}", **(headers or {})}
+            return client.open(path, method=method, json=json, headers=all_headers, **kwargs)
+        call.token = token
+        return call
     return make
 
 

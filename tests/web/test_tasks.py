@@ -289,3 +289,23 @@ def test_an_escalation_shows_the_task_it_chases_who_holds_it_how_late_and_closes
     assert "completed by fiona" in closed and f"Late {late} overdue" in closed
     assert "closed Chase overdue pricing sign-off: Sign off pricing and margin, which it escalated, was completed" \
         in closed, "the deal's history says so"
+
+
+def test_a_decimal_field_takes_what_people_type_and_decides_on_the_number(sg, sign_in, app):
+    from tests.test_decimal_fields import quote_review
+    deploy(sg, [("quote_review.bpmn", quote_review().encode())], actor="cli:test")
+    sam = sign_in("sam")
+    amount = field_html(sam.get("/start/quote_review").get_data(as_text=True), "amount")
+    assert 'type="text"' in amount and 'inputmode="decimal"' in amount and " required" in amount
+    r = sam.post("/start/quote_review", {"quote_name": "Pumps", "amount": "1,200.50"}, page="/start/quote_review")
+    assert r.status_code == 302, text(r)
+    [task] = queries.ready_tasks(sg, user="fiona")
+    assert task["element_id"] == "Task_Margin"
+    assert queries.instance(sg, task["instance_id"])["data"]["amount"] == 1200.5
+    fiona = sign_in("fiona")
+    r = fiona.post(f"/tasks/{task['id']}", {"margin_pct": "1,2"}, page=f"/tasks/{task['id']}")
+    assert r.status_code == 422 and "Margin (%) must be a number (e.g. 1200.50 or 1,200.50)" in text(r)
+    assert 'value="1,2"' in field_html(r.get_data(as_text=True), "margin_pct")
+    r = fiona.post(f"/tasks/{task['id']}", {"margin_pct": "31.5"}, page=f"/tasks/{task['id']}")
+    assert r.status_code == 302
+    assert queries.instance(sg, task["instance_id"])["data"]["margin_pct"] == 31.5

@@ -4,7 +4,7 @@ says how it ended (the gate that killed it with its stage and reason, the end ev
 backfilled for the deals closed before
 
 Revision ID: 0014_records
-Revises: 0011_open_task_counts
+Revises: 0013_task_definitions
 Create Date: 2026-11-28 09:00:00
 """
 from alembic import op
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = '0014_records'
-down_revision = '0011_open_task_counts'
+down_revision = '0013_task_definitions'
 branch_labels = None
 depends_on = None
 

@@ -108,31 +108,69 @@ export function startDesigner(root, adapter) {
     }).catch(function (err) { say('The draft was not saved: ' + err.message, 'error'); });
   }
 
+  function send(xml) {
+    say('Deploying…');
+    return post(root, root.dataset.deployUrl, { kind: kind, xml: xml, comment: comment.value, base_version: baseVersion })
+      .then(function (data) {
+        if (!data.ok) {
+          if (data.problems && data.problems.length) { showProblems(data.problems); }
+          say(data.message || (data.status === 403 ? 'You may not deploy.' : 'Not deployed: fix the errors listed below.'), 'error');
+          return;
+        }
+        var names = data.results.filter(function (r) { return r.changed; }).map(function (r) {
+          return r.id + ' v' + r.version;
+        });
+        data.results.forEach(function (r) {
+          if (r.id === root.dataset.key || (!root.dataset.key && r.kind === 'process')) { baseVersion = r.version; }
+        });
+        root.dataset.deployed = names.join(', ');
+        say(names.length ? 'Deployed ' + names.join(', ') + '. Running deals stay on their version.'
+          : 'Nothing changed: the newest version already has this content.', 'ok');
+        comment.value = '';
+      });
+  }
+
+  // A changed decision table decides the next deals differently: show what its what-if replay finds
+  // over the recorded gate decisions and deploy only once the designer confirms.
+  function confirmed(summary) {
+    var panel = root.querySelector('.designer-confirm');
+    panel.querySelector('.confirm-summary').textContent = summary;
+    panel.hidden = false;
+    root.dataset.confirming = 'true';
+    panel.querySelector('[data-confirm=yes]').focus();
+    return new Promise(function (resolve) {
+      function answer(event) {
+        var yes = event.target.dataset.confirm === 'yes';
+        panel.hidden = true;
+        delete root.dataset.confirming;
+        panel.querySelectorAll('[data-confirm]').forEach(function (b) { b.removeEventListener('click', answer); });
+        resolve(yes);
+      }
+      panel.querySelectorAll('[data-confirm]').forEach(function (b) { b.addEventListener('click', answer); });
+    });
+  }
+
   function deploy() {
     if (!comment.value.trim()) {
       say('Say what changed before deploying (the comment is kept with the version).', 'error');
       comment.focus();
       return Promise.resolve();
     }
-    say('Deploying…');
     return adapter.xml().then(function (xml) {
-      return post(root, root.dataset.deployUrl, { kind: kind, xml: xml, comment: comment.value, base_version: baseVersion });
-    }).then(function (data) {
-      if (!data.ok) {
-        if (data.problems && data.problems.length) { showProblems(data.problems); }
-        say(data.message || (data.status === 403 ? 'You may not deploy.' : 'Not deployed: fix the errors listed below.'), 'error');
-        return;
-      }
-      var names = data.results.filter(function (r) { return r.changed; }).map(function (r) {
-        return r.id + ' v' + r.version;
+      if (!root.dataset.previewUrl) { return send(xml); }
+      say('Replaying past gate decisions through this table…');
+      return post(root, root.dataset.previewUrl, { kind: kind, xml: xml }).then(function (preview) {
+        if (!preview.ok) {
+          if (preview.problems && preview.problems.length) { showProblems(preview.problems); }
+          say(preview.message || (preview.status === 403 ? 'You may not deploy.' : 'Not deployed: fix the errors listed below.'), 'error');
+          return;
+        }
+        if (!preview.changed) { return send(xml); }
+        say('');
+        return confirmed(preview.summary).then(function (yes) {
+          return yes ? send(xml) : say('Not deployed. ' + preview.summary, 'error');
+        });
       });
-      data.results.forEach(function (r) {
-        if (r.id === root.dataset.key || (!root.dataset.key && r.kind === 'process')) { baseVersion = r.version; }
-      });
-      root.dataset.deployed = names.join(', ');
-      say(names.length ? 'Deployed ' + names.join(', ') + '. Running deals stay on their version.'
-        : 'Nothing changed: the newest version already has this content.', 'ok');
-      comment.value = '';
     }).catch(function (err) { say('Not deployed: ' + err.message, 'error'); });
   }
 

@@ -42,13 +42,19 @@ startDesigner(root, {
     modeler.on('views.changed', listen);
   },
   mark(problems) {
-    // A cell's problem names its rule ("rule DecisionRule_1 input ..."): mark that rule's cells.
-    root.querySelectorAll('.dmn-problem').forEach((el) => el.classList.remove('dmn-problem'));
+    // A cell's problem names its rule and column (problem.cell): mark that cell, or the whole rule.
+    root.querySelectorAll('.dmn-problem').forEach((el) => {
+      el.classList.remove('dmn-problem');
+      el.removeAttribute('title');
+    });
     problems.forEach((p) => {
-      const rule = /^rule (\S+) /.exec(p.reason || '');
-      if (rule) {
-        root.querySelectorAll(`td[data-row-id="${CSS.escape(rule[1])}"]`).forEach((td) => td.classList.add('dmn-problem'));
-      }
+      if (!p.cell || !p.cell.rule) { return; }
+      let selector = `td[data-row-id="${CSS.escape(p.cell.rule)}"]`;
+      if (p.cell.column) { selector += `[data-col-id="${CSS.escape(p.cell.column)}"]`; }
+      root.querySelectorAll(selector).forEach((td) => {
+        td.classList.add('dmn-problem');
+        td.title = p.reason;
+      });
     });
   },
   select(id) { openTable(id); }
