@@ -123,3 +123,40 @@ def test_an_escalation_that_names_no_other_task_is_refused_at_deploy(sg, staff, 
     problems = [(p.element_id, p.reason) for p in exc.value.problems]
     assert len(problems) == 1 and problems[0][0] == "Task_Chase" and message in problems[0][1], problems
     assert queries.process_versions(sg) == []
+
+
+def test_an_escalation_inside_a_called_process_chases_and_closes_with_that_process_s_own_task(make_sg, staff):
+    """legal_review's head chases its own Review_Contract, while the caller's call activity has that id too."""
+    from engine import views
+    from tests import diagram_factory as f
+    from tests.test_called_processes import CAST, LEGAL_REVIEW, caller
+
+    drive = Driver(make_sg)
+    staff(CAST)
+    legal = LEGAL_REVIEW.replace(
+        '<bpmn:userTask id="Chase_Review" name="Chase the overdue review" />',
+        '<bpmn:userTask id="Chase_Review" name="Chase the overdue review"><bpmn:extensionElements><camunda:properties>'
+        '<camunda:property name="escalates" value="Review_Contract" /></camunda:properties></bpmn:extensionElements>'
+        '</bpmn:userTask>')
+    assert legal != LEGAL_REVIEW
+    deploy(drive.sg, f.files(("legal_review.bpmn", legal), ("caller.bpmn", caller("caller", True))), "cli:test")
+    iid = drive.start("sam", "caller")["id"]
+    drive.work(iid, "Assign_Reviewer", "sam", brief="NDA and MSA")
+    drive.work(iid, "Assign_Reviewer", "fiona", reviewer="lou")
+    drive.sg.clock.advance(days=3, minutes=1)
+    assert fire_due_timers(drive.fresh())["fired"] == 1
+    chase = drive.ready(iid)["Chase_Review"]
+    page = views.task(drive.sg, chase["id"], "leo")["task"]
+    assert page["escalates"]["name"] == "Review the contract" and page["escalates"]["state"] == "ready"
+    assert page["escalates"]["called_process"] == "legal_review" and page["escalates"]["late_hours"] > 0
+
+    done = drive.work(iid, "Review_Contract", "lou", contract_ok=True)
+    assert done["status"] == "completed" and done["ended_at_element"] == "Deal_Out", \
+        "the open chase did not keep the called process, and so the deal, open"
+    [closed] = [e for e in drive.history(iid) if e["kind"] == "task_cancelled"]
+    assert closed["element_id"] == "Chase_Review"
+    assert {k: closed["details"][k] for k in ("called_process", "reason", "escalates", "escalates_name",
+                                              "escalated_task_state", "on_behalf_of")} == {
+        "called_process": "legal_review", "reason": "escalation_closed", "escalates": "Review_Contract",
+        "escalates_name": "Review the contract", "escalated_task_state": "completed", "on_behalf_of": "lou"}
+    assert views.task(drive.sg, chase["id"], "leo")["task"]["cancelled"]["reason"] == "escalation_closed"

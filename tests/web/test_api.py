@@ -156,6 +156,18 @@ def test_the_person_behind_an_engine_step_is_found_through_the_api(sg, api, driv
     assert refused.status_code == 403 and "auditor" in refused.get_json()["error"]
 
 
+def test_the_audit_queries_read_their_values_as_every_query_does(sg, api, driver):
+    iid = driver.to_proposal()
+    ada = api("ada")
+    for url, name in (("/api/v1/audit-events?page=x", "page"), ("/api/v1/audit-events?page=0", "page"),
+                      (f"/api/v1/instances/{iid}/history?actor=le%00na", "actor"),
+                      (f"/api/v1/instances/{iid}/history?actor={'x' * 300}", "actor")):
+        r = ada("GET", url)
+        assert r.status_code == 400 and set(r.get_json()["errors"]) == {name}, (url, r.get_json())
+    last = ada("GET", "/api/v1/audit-events?page=99999").get_json()
+    assert last["page"] == last["pages"] and last["events"], "past the end: the last page"
+
+
 def test_the_api_says_how_a_deal_stands_when_started_and_when_read(sg, api):
     sam = api("sam")
     r = sam("POST", "/api/v1/instances", json={"process_id": "opportunity",
