@@ -222,7 +222,7 @@ def deploy_preview(sg, actor: str, file_name: str, content: bytes) -> dict:
     kind, key, _ = _identify(file_name, content)
     if kind != "dmn":
         return {"kind": kind, "key": key, "changed": True, "what_if": None, "summary": None}
-    problems = deployment.check(sg, [(_file_name(key, kind), content)])
+    problems = deployment.check(sg, [(diagram_file_name(key, kind), content)])
     if problems:
         raise InvalidDiagram(problems)
     with sg.uow(write=False) as uow:
@@ -232,7 +232,7 @@ def deploy_preview(sg, actor: str, file_name: str, content: bytes) -> dict:
     if deployed[1] == hashlib.sha256(content).hexdigest():
         return {"kind": kind, "key": key, "version": deployed[0], "changed": False, "what_if": None,
                 "summary": f"{key} version {deployed[0]} already has this content; deploying changes nothing."}
-    result = metrics.what_if(sg, content, _file_name(key, kind))
+    result = metrics.what_if(sg, content, diagram_file_name(key, kind))
     return {"kind": kind, "key": key, "version": deployed[0], "changed": True, "summary": metrics.what_if_summary(result),
             "what_if": [{"decision": d["decision"], "replayed": d["replayed"], "changed": d["changed"],
                          "transitions": d["transitions"], "failures": len(d["failures"])} for d in result["decisions"]]}
