@@ -10,7 +10,7 @@ from workflows.calendar import business_days_duration
 from workflows.expressions import HELPERS, clamp, percent
 
 from . import append_only  # noqa: F401 - the audit table's guards, before any create_all
-from . import audit_key, sandbox, sandbox_pool
+from . import audit_key, external_models, sandbox, sandbox_pool  # noqa: F401 - external_models: its table
 from .audit import KEYS
 from .audit_key import AuditKeyError, KeyRing
 from .clock import SystemClock

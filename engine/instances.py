@@ -15,6 +15,8 @@ from .assignment import index_keys, require_worker
 from .clock import iso
 from .deal_record import record_step
 from .errors import Conflict, FormInvalid, KeyReused, NotFound, Refused, StepFailed
+from .external_runtime import waiting_for_workers
+from .external_sync import sync_external_tasks
 from .models import GateDecision, HumanTask, IdempotencyKey, Incident, Instance, ProcessVersion, TaskRole, Timer
 from .readonly import audited_refusals, forbid_auditor
 from .runtime import EngineFailure, Runner, new_workflow, plain
@@ -227,6 +229,7 @@ def _save(sg, s, instance, pv, runner, log, actor, now, done: str | None = None)
     # Read from the full tree before compaction drops what finished in this step.
     fired = {tid for tid, row in timer_rows.items() if row.state == "waiting" and runner.task_finished(tid)}
     data = runner.data()
+    waiting = waiting_for_workers(runner)
     runner.compact()
     stages = [_element_of(model, t).get("properties", {}).get("stage") for t in ready]
     previous_stage = instance.stage
@@ -295,6 +298,7 @@ def _save(sg, s, instance, pv, runner, log, actor, now, done: str | None = None)
     ending = outcomes.derive(instance.status, end, outcomes.last_gate(s, instance.id, log.gate_decisions)) \
         if runner.completed else None
     record_step(s, instance, previous_stage, entered, now, ending)
+    sync_external_tasks(s, instance, waiting, now, actor)
     _sync_timers(s, instance, timers, timer_rows, fired, model, now)
     if runner.completed:
         audit.record(s, now, "engine", "instance_ended", instance_id=instance.id, process_id=instance.process_id,
