@@ -18,7 +18,7 @@ from .errors import NotFound, Refused
 from .external_models import ExternalTask
 from .external_sync import wake_after_commit
 from .models import Incident, Instance
-from .readonly import audited_refusals, forbid_auditor
+from .readonly import audited_refusals, forbid_auditor, is_auditor
 
 WORKER_ROLE = "integration"
 MAX_TASKS = 100
@@ -220,17 +220,30 @@ def open_incident_for(sg, actor: str, task_id: str, message: str) -> None:
         uow.commit()
 
 
+def _may_retry(user) -> bool:
+    return WORKER_ROLE in roles_of(user) or bool(headed_departments(user))
+
+
+def may_retry(sg, actor: str) -> bool:
+    """Whether `actor` may give external tasks retries again (the worker role, or a department head)."""
+    with sg.uow(write=False) as uow:
+        user = load_user(uow.session, actor)
+        return _may_retry(user) and not is_auditor(user)
+
+
 @audited_refusals
-def set_retries(sg, actor: str, task_id: str, retries: int) -> None:
+def set_retries(sg, actor: str, task_id: str, retries: int, instance_id: int | None = None) -> None:
     """A person (or worker) gives the task retries again: it can be fetched, and its incident is resolved."""
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ValueError("retries must be a whole number, 0 or more")
     with sg.uow() as uow:
         s = uow.session
         user = load_user(s, actor)
-        forbid_auditor(user, "set an external task's retries")
+        forbid_auditor(user, "set an external task's retries", instance_id)
         row = task_row(s, task_id, lock=True)
-        if WORKER_ROLE not in roles_of(user) and not headed_departments(user):
+        if instance_id is not None and row.instance_id != instance_id:
+            raise NotFound(f"deal #{instance_id} has no external task {task_id}")
+        if not _may_retry(user):
             raise Refused(f"{actor} may not retry external tasks: it needs the role '{WORKER_ROLE}' or the head "
                           "of a department")
         now = sg.now()
@@ -247,6 +260,14 @@ def set_retries(sg, actor: str, task_id: str, retries: int) -> None:
                      details={"task_id": row.id, "topic": row.topic, "retries": retries,
                               **({"incident_resolved": resolved} if resolved else {})})
         uow.commit()
+
+
+def retry_targets(s, incident_ids: list[int]) -> dict[int, str]:
+    """Inside a query: the external task each of these incidents holds up, by incident id."""
+    if not incident_ids:
+        return {}
+    return dict(s.execute(select(ExternalTask.incident_id, ExternalTask.id).where(
+        ExternalTask.incident_id.in_(incident_ids), ExternalTask.state == "ready")).all())
 
 
 def _aware(dt):

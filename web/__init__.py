@@ -7,7 +7,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from engine.bootstrap import bootstrap
 
 from . import (account, api, audit, auth, converters, deals, designer, diagrams, engine_rest, errors, formatting, inbox,
-               limits, login, metrics, readonly, security, settings, start, tasks)
+               incidents, limits, login, metrics, readonly, security, settings, start, tasks)
 from .context import STAGEGATE_KEY
 
 
@@ -28,6 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
     login.init_app(app)
     formatting.init_app(app)
     errors.init_app(app)
-    for module in (auth, inbox, tasks, start, deals, diagrams, designer, audit, metrics, api, engine_rest, account):
+    for module in (auth, inbox, tasks, start, deals, diagrams, designer, audit, metrics, api, engine_rest, incidents,
+                   account):
         app.register_blueprint(module.bp)
     return app

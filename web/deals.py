@@ -6,6 +6,7 @@ from flask_login import login_required
 
 from engine import inbox as inbox_queries
 from engine import views
+from engine.external_tasks import may_retry
 
 from .context import current_actor, stagegate
 from .deal_data import key_data
@@ -35,4 +36,6 @@ def show(instance_id):
     sg = stagegate()
     deal = views.deal(sg, instance_id, current_actor())
     return render_template("deal.html", deal=deal, data=key_data(deal),
-                           assignees=assignees(sg, deal["ready_tasks"]))
+                           assignees=assignees(sg, deal["ready_tasks"]),
+                           may_retry=any(i["external_task_id"] for i in deal["open_incidents"])
+                           and may_retry(sg, current_actor()))

@@ -73,9 +73,6 @@ def _actor_from_header() -> str | None:
 
 @bp.before_request
 def _authenticate():
-    if request.method in ("POST", "PUT") and request.content_length and request.mimetype != "application/json":
-        raise CamundaError(415, "InvalidRequestException",
-                           f"send the body as JSON with 'Content-Type: application/json' (not '{request.mimetype}')")
     g.api_user = _actor_from_header()
     if g.api_user is None:
         response = jsonify({"type": "AuthenticationException",
@@ -84,6 +81,9 @@ def _authenticate():
                                        "mistyped, or not this user's"})
         response.headers["WWW-Authenticate"] = 'Basic realm="stagegate"'
         return response, 401
+    if request.method in ("POST", "PUT") and request.content_length and request.mimetype != "application/json":
+        raise CamundaError(415, "InvalidRequestException",
+                           f"send the body as JSON with 'Content-Type: application/json' (not '{request.mimetype}')")
     return None
 
 

@@ -158,3 +158,52 @@ def test_bad_requests_get_camundas_error_shape(sg, rest):
     assert r.status_code == 400 and "send it as type Json" in r.get_json()["message"]
     r = sam("POST", "/process-definition/key/nope/start", {})
     assert r.status_code == 404
+
+
+def test_a_long_poll_waits_for_a_task_and_answers_as_soon_as_one_opens(sg, rest):
+    import threading
+    import time
+    sam, erp = rest("sam"), rest("erp")
+    answer = {}
+
+    def poll():
+        began = time.monotonic()
+        r = erp("POST", "/external-task/fetchAndLock",
+                {"workerId": "w1", "maxTasks": 1, "asyncResponseTimeout": 20_000,
+                 "topics": [{"topicName": "erp.price_quote", "lockDuration": 60_000}]})
+        answer.update(status=r.status_code, tasks=r.get_json(), seconds=time.monotonic() - began)
+
+    waiting = threading.Thread(target=poll)
+    waiting.start()
+    time.sleep(1.0)
+    assert waiting.is_alive(), "with nothing to fetch the poll waits"
+    deal = start_quote(sam)
+    waiting.join(timeout=10)
+    assert answer["status"] == 200 and [t["processInstanceId"] for t in answer["tasks"]] == [deal["id"]]
+    assert 1.0 <= answer["seconds"] < 5, answer["seconds"]
+    began = time.monotonic()
+    r = erp("POST", "/external-task/fetchAndLock",
+            {"workerId": "w1", "maxTasks": 1, "asyncResponseTimeout": 1_200,
+             "topics": [{"topicName": "erp.price_quote", "lockDuration": 60_000}]})
+    assert r.get_json() == [] and 1.1 <= time.monotonic() - began < 4, "an empty answer once the timeout passes"
+
+
+def test_rest_subset_lists_claims_and_completes_user_tasks_with_the_same_roles(sg, rest):
+    sam, erp, fiona = rest("sam"), rest("erp"), rest("fiona")
+    deal = start_quote(sam)
+    [task] = fetch(erp)
+    erp("POST", f"/external-task/{task['id']}/complete", {"workerId": "w1"})
+    [review] = sam("GET", f"/task?processInstanceId={deal['id']}").get_json()
+    assert review["taskDefinitionKey"] == "Task_Review" and review["assignee"] is None
+    assert fiona("GET", f"/task?processInstanceId={deal['id']}").get_json() == [], "Finance sees no Sales task"
+    r = sam("POST", f"/task/{review['id']}/claim", {"userId": "fiona"})
+    assert r.status_code == 403
+    assert sam("POST", f"/task/{review['id']}/claim", {"userId": "sam"}).status_code == 204
+    assert sam("GET", "/task?assignee=sam").get_json()[0]["id"] == review["id"]
+    r = fiona("POST", f"/task/{review['id']}/complete", {"variables": {"approved": {"value": True}}})
+    assert r.status_code == 403
+    r = sam("POST", f"/task/{review['id']}/complete", {"variables": {"approved": {"value": True, "type": "Boolean"}}})
+    assert r.status_code == 204, r.get_json()
+    assert queries.instance(sg, int(deal["id"]))["status"] == "completed"
+    [ev] = _events(sg, int(deal["id"]), "task_completed")
+    assert ev["actor"] == "sam" and ev["details"]["data"] == {"approved": True}
