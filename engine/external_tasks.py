@@ -262,6 +262,15 @@ def set_retries(sg, actor: str, task_id: str, retries: int, instance_id: int | N
         uow.commit()
 
 
+def waiting_for_workers(s, instance_id: int) -> list[dict]:
+    """Inside a query: the deal's external tasks waiting for a worker (who holds each, until when, its last error)."""
+    rows = s.execute(select(ExternalTask).where(ExternalTask.instance_id == instance_id, ExternalTask.state == "ready")
+                     .order_by(ExternalTask.created_at, ExternalTask.id)).scalars()
+    return [{"id": r.id, "name": r.name or r.element_id, "topic": r.topic, "worker_id": r.worker_id,
+             "lock_expires_at": iso(r.lock_expires_at), "retries": r.retries, "error_message": r.error_message}
+            for r in rows]
+
+
 def retry_targets(s, incident_ids: list[int]) -> dict[int, str]:
     """Inside a query: the external task each of these incidents holds up, by incident id."""
     if not incident_ids:

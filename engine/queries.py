@@ -9,7 +9,7 @@ from .assignment import inbox_keys
 from .clock import iso
 from .diagram_model import role_key
 from .errors import NotFound
-from .external_tasks import retry_targets
+from .external_tasks import retry_targets, waiting_for_workers
 from .models import AuditEvent, GateDecision, HumanTask, Incident, Instance, ProcessVersion, TaskRole, User
 
 
@@ -69,6 +69,7 @@ def instance(sg, instance_id: int) -> dict:
         incidents = s.execute(select(Incident).where(Incident.instance_id == i.id, Incident.resolved_at.is_(None))
                               .order_by(Incident.id)).scalars().all()
         held_up = retry_targets(s, [x.id for x in incidents])  # incidents a retry of a worker's task resolves
+        workers = waiting_for_workers(s, i.id)
         return {
             "id": i.id,
             "process_id": i.process_id,
@@ -85,6 +86,7 @@ def instance(sg, instance_id: int) -> dict:
             "open_incidents": [{"id": x.id, "at": iso(x.at), "element_id": x.element_id,
                                 "element_name": x.element_name, "message": x.message,
                                 "external_task_id": held_up.get(x.id)} for x in incidents],
+            "external_tasks": workers,
         }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from engine.limits import InputRefused, parse_json
+from engine.limits import InputRefused, parse_json, strings_in, unstorable
 
 INT_MIN, INT_MAX = -2**31, 2**31 - 1
 LONG_MIN, LONG_MAX = -2**63, 2**63 - 1
@@ -119,4 +119,18 @@ def plain_values(variables, what: str = "variables") -> dict:
         return {}
     if not isinstance(variables, dict):
         raise VariableRefused(f"'{what}' must be an object of variable name to {{\"value\": ..., \"type\": ...}}")
-    return {str(name): plain_value(str(name), v) for name, v in variables.items()}
+    out = {}
+    for name, variable in variables.items():
+        if not name or len(name) > 255 or unstorable(name):
+            raise VariableRefused(f"a variable name must be 1 to 255 characters of text (not {name[:40]!r})")
+        out[name] = _storable(name, plain_value(name, variable))
+    return out
+
+
+def _storable(name: str, value):
+    """The value, unless some text in it cannot be stored (a NUL, a lone surrogate)."""
+    for text in strings_in(value):
+        bad = unstorable(text)
+        if bad:
+            raise VariableRefused(f"variable '{name}' holds {bad}, which cannot be stored")
+    return value

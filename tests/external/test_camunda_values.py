@@ -35,6 +35,8 @@ def test_typed_variables_as_the_clients_send_them_become_plain_deal_data():
     ({"value": "01/12/2026", "type": "Date"}, "is not a date and time"),
     ({"value": "aGk=", "type": "Bytes"}, "does not store"),
     ("Acme", "must be an object"),
+    ({"value": "nul\x00here", "type": "String"}, "a NUL character, which cannot be stored"),
+    ({"value": {"k": ["x\x00"]}}, "a NUL character"),
 ])
 def test_a_variable_that_cannot_be_taken_is_refused_naming_it(variable, said):
     with pytest.raises(VariableRefused) as exc:

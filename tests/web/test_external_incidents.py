@@ -19,6 +19,7 @@ def test_a_head_retries_a_failed_external_task_from_the_deal_page_and_a_worker_t
     report_failure(sg, "erp", task["row"]["id"], "w1", "ERP is down", None, 0, None)
     sam = sign_in("sam")
     page = sam.get(f"/deals/{iid}").get_data(as_text=True)
+    assert "Waiting for a system" in page and "topic erp.price_quote" in page and "last error: ERP is down" in page
     assert "no retries left: ERP is down" in page and ">Retry</button>" not in page, "only those who may retry see it"
     retry = f"/deals/{iid}/external-tasks/{task['row']['id']}/retry"
     assert sam.post(retry, page=f"/deals/{iid}").status_code == 403
