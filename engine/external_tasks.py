@@ -262,11 +262,13 @@ def set_retries(sg, actor: str, task_id: str, retries: int, instance_id: int | N
         uow.commit()
 
 
-def waiting_for_workers(s, instance_id: int) -> list[dict]:
-    """Inside a query: the deal's external tasks waiting for a worker (who holds each, until when, its last error)."""
+def waiting_for_workers(s, instance_id: int, now) -> list[dict]:
+    """Inside a query: the deal's external tasks waiting for a worker (which worker holds each and until when,
+    its last error and retries left)."""
     rows = s.execute(select(ExternalTask).where(ExternalTask.instance_id == instance_id, ExternalTask.state == "ready")
                      .order_by(ExternalTask.created_at, ExternalTask.id)).scalars()
-    return [{"id": r.id, "name": r.name or r.element_id, "topic": r.topic, "worker_id": r.worker_id,
+    return [{"id": r.id, "name": r.name or r.element_id, "topic": r.topic,
+             "locked_by_worker": r.worker_id if r.lock_expires_at and _aware(r.lock_expires_at) > now else None,
              "lock_expires_at": iso(r.lock_expires_at), "retries": r.retries, "error_message": r.error_message}
             for r in rows]
 

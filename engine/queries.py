@@ -69,7 +69,7 @@ def instance(sg, instance_id: int) -> dict:
         incidents = s.execute(select(Incident).where(Incident.instance_id == i.id, Incident.resolved_at.is_(None))
                               .order_by(Incident.id)).scalars().all()
         held_up = retry_targets(s, [x.id for x in incidents])  # incidents a retry of a worker's task resolves
-        workers = waiting_for_workers(s, i.id)
+        workers = waiting_for_workers(s, i.id, sg.now())
         return {
             "id": i.id,
             "process_id": i.process_id,

@@ -30,10 +30,13 @@ def version():
 def start_by_key(key):
     """Start the newest version of process `key` with typed variables as the start form's data."""
     data = body()
-    business_key = text(data, "businessKey")
+    if text(data, "businessKey") is not None:
+        # Refused rather than dropped: a deal has no business key yet (they come with issue 17's start by key).
+        raise invalid("businessKey cannot be stored yet: start without it (the deal's number identifies it; "
+                      "keep your key as a variable, e.g. \"crm_id\", if the start form has such a field)")
     result = start_instance(stagegate(), key, g.api_user, plain_values(data.get("variables")))
     return jsonify({"id": str(result["id"]), "definitionId": f"{result['process_id']}:{result['version']}",
-                    "businessKey": business_key, "caseInstanceId": None, "tenantId": None,
+                    "businessKey": None, "caseInstanceId": None, "tenantId": None,
                     "ended": result["status"] == "completed", "suspended": False, "links": []})
 
 

@@ -34,7 +34,7 @@ def rest(sg, staff):
 def start_quote(sam, customer="Acme", quantity=12):
     r = sam("POST", "/process-definition/key/erp_quote/start",
             {"variables": {"customer": {"value": customer, "type": "String"},
-                           "quantity": {"value": quantity, "type": "Long"}}, "businessKey": "CRM-1"})
+                           "quantity": {"value": quantity, "type": "Long"}}})
     assert r.status_code == 200, r.get_json()
     return r.get_json()
 

@@ -19,7 +19,8 @@ def test_a_head_retries_a_failed_external_task_from_the_deal_page_and_a_worker_t
     report_failure(sg, "erp", task["row"]["id"], "w1", "ERP is down", None, 0, None)
     sam = sign_in("sam")
     page = sam.get(f"/deals/{iid}").get_data(as_text=True)
-    assert "Waiting for a system" in page and "topic erp.price_quote" in page and "last error: ERP is down" in page
+    assert "Waiting for a system" in page and "topic erp.price_quote" in page and "no retries left" in page
+    assert "last error: ERP is down" in page
     assert "no retries left: ERP is down" in page and ">Retry</button>" not in page, "only those who may retry see it"
     retry = f"/deals/{iid}/external-tasks/{task['row']['id']}/retry"
     assert sam.post(retry, page=f"/deals/{iid}").status_code == 403
@@ -34,6 +35,8 @@ def test_a_head_retries_a_failed_external_task_from_the_deal_page_and_a_worker_t
     assert queries.instance(sg, iid)["open_incidents"] == []
     [again] = fetch_and_lock(sg, "erp", "w2", TOPIC, 1)
     assert again["row"]["retries"] == 1
+    page = lena.get(f"/deals/{iid}").get_data(as_text=True)
+    assert "worker w2 has it until" in page and "(1 retry left)" in page
     complete_external_task(sg, "erp", again["row"]["id"], "w2", {"net_price": 3000})
     assert [t["element_id"] for t in queries.ready_tasks(sg, instance_id=iid)] == ["Task_Review"]
     kinds = [e["kind"] for e in queries.history(sg, iid)]
