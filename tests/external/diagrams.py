@@ -68,3 +68,34 @@ DELEGATES = b"""<?xml version="1.0" encoding="UTF-8"?>
   </bpmn:process>
 </bpmn:definitions>
 """
+
+# The ERP gets a day to answer; then Sales prices by hand and the worker's task is withdrawn.
+CHASED = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Defs_Chased" targetNamespace="http://bpmn.io/schema/bpmn">
+  <bpmn:process id="chased_quote" name="Chased quote" isExecutable="true">
+    <bpmn:laneSet id="LaneSet_1"><bpmn:lane id="Lane_Sales" name="Sales">
+      <bpmn:flowNodeRef>StartEvent_1</bpmn:flowNodeRef><bpmn:flowNodeRef>Task_Price</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>Timer_Late</bpmn:flowNodeRef><bpmn:flowNodeRef>Task_Manual</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>EndEvent_1</bpmn:flowNodeRef><bpmn:flowNodeRef>EndEvent_2</bpmn:flowNodeRef>
+    </bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="StartEvent_1"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:serviceTask id="Task_Price" name="Price in the ERP" camunda:type="external" camunda:topic="erp.price_quote">
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    </bpmn:serviceTask>
+    <bpmn:boundaryEvent id="Timer_Late" name="ERP silent for a day" attachedToRef="Task_Price">
+      <bpmn:outgoing>f3</bpmn:outgoing>
+      <bpmn:timerEventDefinition id="Def_Late"><bpmn:timeDuration>P1D</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:userTask id="Task_Manual" name="Price by hand">
+      <bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:endEvent id="EndEvent_1"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:endEvent id="EndEvent_2"><bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="StartEvent_1" targetRef="Task_Price"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="Task_Price" targetRef="EndEvent_1"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="Timer_Late" targetRef="Task_Manual"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="Task_Manual" targetRef="EndEvent_2"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""

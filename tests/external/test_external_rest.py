@@ -209,3 +209,22 @@ def test_rest_subset_lists_claims_and_completes_user_tasks_with_the_same_roles(s
     assert queries.instance(sg, int(deal["id"]))["status"] == "completed"
     [ev] = _events(sg, int(deal["id"]), "task_completed")
     assert ev["actor"] == "sam" and ev["details"]["data"] == {"approved": True}
+
+
+def test_a_timer_that_interrupts_the_external_task_withdraws_it_from_its_worker(sg, rest):
+    from engine.deployment import deploy
+    from engine.instances import start_instance
+    from engine.timers import fire_due_timers
+    from .diagrams import CHASED
+    erp = rest("erp")
+    deploy(sg, [("chased.bpmn", CHASED)], actor="cli:test")
+    iid = start_instance(sg, "chased_quote", "sam", {})["id"]
+    [task] = fetch(erp, lock_ms=3 * 24 * 3600 * 1000)
+    sg.clock.advance(days=1, minutes=1)
+    assert fire_due_timers(sg)["fired"] == 1
+    assert [t["element_id"] for t in queries.ready_tasks(sg, instance_id=iid)] == ["Task_Manual"]
+    r = erp("POST", f"/external-task/{task['id']}/complete", {"workerId": "w1"})
+    assert r.status_code == 404 and "cancelled" in r.get_json()["message"]
+    [ev] = _events(sg, iid, "external_task_cancelled")
+    assert ev["details"]["worker_id"] == "w1" and ev["details"]["reason"] == "flow_moved_on"
+    assert fetch(erp) == []
