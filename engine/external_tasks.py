@@ -61,7 +61,8 @@ def _fetchable(now):
             or_(t.lock_expires_at.is_(None), t.lock_expires_at <= now), or_(t.retry_at.is_(None), t.retry_at <= now))
 
 
-def _duration(ms, name: str) -> timedelta:
+def lock_duration(ms, name: str) -> timedelta:
+    """Milliseconds from a request as a duration (at most ten years); ValueError unless a positive whole number."""
     if isinstance(ms, bool) or not isinstance(ms, int) or ms <= 0:
         raise ValueError(f"{name} must be a positive number of milliseconds")
     return timedelta(milliseconds=min(ms, 10 * 365 * 24 * 3600 * 1000))
@@ -133,7 +134,7 @@ def _locked_change(sg, actor: str, task_id: str, what: str, change) -> None:
 @audited_refusals
 def extend_lock(sg, actor: str, task_id: str, worker_id: str, new_duration_ms: int) -> None:
     """Give the worker's unexpired lock `new_duration_ms` more from now."""
-    duration = _duration(new_duration_ms, "newDuration")
+    duration = lock_duration(new_duration_ms, "newDuration")
 
     def change(s, row, now):
         check_lock_owner(row, worker_id, "extended")
@@ -147,7 +148,7 @@ def extend_lock(sg, actor: str, task_id: str, worker_id: str, new_duration_ms: i
 @audited_refusals
 def lock(sg, actor: str, task_id: str, worker_id: str, lock_duration_ms: int) -> None:
     """Lock one task by id for the worker (free, expired, or already its own)."""
-    duration = _duration(lock_duration_ms, "lockDuration")
+    duration = lock_duration(lock_duration_ms, "lockDuration")
 
     def change(s, row, now):
         held = row.lock_expires_at is not None and _aware(row.lock_expires_at) > now
@@ -178,7 +179,7 @@ def report_failure(sg, actor: str, task_id: str, worker_id: str, message: str | 
     sets retries again (set_retries)."""
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ValueError("retries must be a whole number, 0 or more")
-    wait = _duration(retry_timeout_ms, "retryTimeout") if retry_timeout_ms else None
+    wait = lock_duration(retry_timeout_ms, "retryTimeout") if retry_timeout_ms else None
 
     def change(s, row, now):
         check_lock_owner(row, worker_id, "failed")

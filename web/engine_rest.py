@@ -171,14 +171,12 @@ def _topics(data: dict) -> list[dict]:
         if not isinstance(t, dict):
             raise invalid("each topic must be an object with topicName and lockDuration")
         lock_ms = number(t, "lockDuration", required=True)
-        if lock_ms <= 0:
-            raise invalid("lockDuration must be a positive number of milliseconds")
         names = t.get("variables")
         if names is not None and (not isinstance(names, list) or not all(isinstance(n, str) for n in names)):
             raise invalid("a topic's 'variables' must be a list of variable names")
         keys = t.get("processDefinitionKeyIn") or ([t["processDefinitionKey"]] if t.get("processDefinitionKey") else None)
         out.append({"topic": text(t, "topicName", required=True),
-                     "lock": external_tasks._duration(lock_ms, "lockDuration"),
+                     "lock": external_tasks.lock_duration(lock_ms, "lockDuration"),
                      "variables": names, "business_key": t.get("businessKey"), "process_keys": keys,
                      "local_variables": bool(t.get("localVariables"))})
     return out
