@@ -57,16 +57,16 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnviron
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
-import engine.bootstrap as _bootstrap_mod  # noqa: E402
-from engine.bootstrap import bootstrap  # noqa: E402
+import stagegate.compose as _bootstrap_mod  # noqa: E402
+from stagegate.compose import bootstrap  # noqa: E402
 from engine.clock import SystemClock  # noqa: E402
-from engine.deployment import collect_files, deploy  # noqa: E402
-from engine.instances import complete_task, start_instance  # noqa: E402
-from engine.queries import instance as instance_query  # noqa: E402
-from engine.queries import ready_tasks, verify_audit  # noqa: E402
+from engine.services.deployment import collect_files, deploy  # noqa: E402
+from engine.services.instances import complete_task, start_instance  # noqa: E402
+from engine.queries.records import instance as instance_query  # noqa: E402
+from engine.queries.records import ready_tasks, verify_audit  # noqa: E402
 from engine.errors import Refused  # noqa: E402
-from engine.queries import task as task_query  # noqa: E402
-from engine.users import add_user  # noqa: E402
+from engine.queries.records import task as task_query  # noqa: E402
+from engine.services.users import add_user  # noqa: E402
 from workflows.expressions import HELPERS  # noqa: E402
 
 DIAGRAMS = ROOT / "diagrams"
@@ -182,7 +182,7 @@ def machine_info(tmp: str) -> list[tuple[str, str]]:
         ("SQLAlchemy", metadata.version("SQLAlchemy")),
         ("SQLite", f"{sqlite3.sqlite_version} (pysqlite module {getattr(sqlite3, 'version', '?')})"),
         ("databases", f"{tmp} ({fs})"),
-        ("service DB", "SQLite file, journal_mode=WAL, synchronous=NORMAL (engine.db), BEGIN IMMEDIATE per use case"),
+        ("service DB", "SQLite file, journal_mode=WAL, synchronous=NORMAL (engine.store.db), BEGIN IMMEDIATE per use case"),
         ("clock", "engine.clock.SystemClock"),
     ]
 
@@ -304,7 +304,7 @@ class Actors:
 def start_form(sg, process_id: str) -> list[dict]:
     from sqlalchemy import select
 
-    from engine.models import ProcessVersion
+    from engine.store.models import ProcessVersion
     with sg.uow(write=False) as uow:
         pv = uow.session.execute(select(ProcessVersion).where(ProcessVersion.process_id == process_id)
                                  .order_by(ProcessVersion.version.desc()).limit(1)).scalar_one()
@@ -355,7 +355,7 @@ def bare_specs(bpmn: Path, process_id: str, dmn: list[Path] = ()):
 
 
 # SpiffWorkflow's own script environment (no sandbox), with the helper functions diagrams may call
-# (engine.bootstrap's DIAGRAM_HELPERS when it exists: HELPERS plus e.g. business_days for timers)
+# (stagegate.compose's DIAGRAM_HELPERS when it exists: HELPERS plus e.g. business_days for timers)
 BARE_SCRIPT_ENGINE = PythonScriptEngine(environment=TaskDataEnvironment(dict(getattr(_bootstrap_mod, "DIAGRAM_HELPERS", HELPERS))))
 
 
@@ -717,9 +717,9 @@ TOTAL = "total per completion (with wrappers in place)"
 
 def phase_breakdown(tmp: str, n_instances: int, long_at: int, long_n: int) -> tuple[dict, dict, int, int]:
     import engine.audit as audit_mod
-    import engine.db as db_mod
-    import engine.forms as forms_mod
-    import engine.runtime as runtime_mod
+    import engine.store.db as db_mod
+    import engine.bpmn.forms as forms_mod
+    import engine.bpmn.runtime as runtime_mod
     from sqlalchemy.orm import Session
 
     sg = make_service(tmp, "breakdown.db")
@@ -1012,8 +1012,8 @@ def seed_open_instances(sg, n: int, history_per_instance: int = 2) -> dict:
 
     from sqlalchemy import select
 
-    from engine.models import HumanTask, Instance, ProcessVersion, TaskRole
-    from engine.open_tasks import recount
+    from engine.store.models import HumanTask, Instance, ProcessVersion, TaskRole
+    from engine.store.open_tasks import recount
     rnd = random.Random(9)
     with sg.engine.connect() as conn:
         pv_id, version = conn.execute(select(ProcessVersion.id, ProcessVersion.version)
@@ -1078,7 +1078,7 @@ def _bulk_insert(conn, table, rows: list[dict]) -> None:
 
 
 def _inbox(cfg: dict, tmp: str) -> None:
-    from engine.inbox import PAGE, inbox
+    from engine.queries.inbox import PAGE, inbox
 
     n = cfg["inbox_instances"]
     rule(f"6. Inbox query with {n:,} open instances (engine.inbox.inbox, SQLite WAL)")

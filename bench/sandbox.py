@@ -9,7 +9,7 @@ It measures, in one run, side by side:
 
 1. one evaluation of the expressions the shipped diagrams use (a gateway condition, a timer
    expression, business_days(3), a decision table's output cell) and of a small script:
-   - inline: what engine.sandbox_inline proves cheap, evaluated in this process;
+   - inline: what engine.sandbox.inline proves cheap, evaluated in this process;
    - pool round trip: the same sent to a sandbox worker process (what anything not proven
      cheap costs);
    - in-process (before the pool): the restricted evaluator alone in this process, which is
@@ -33,8 +33,9 @@ import time
 
 import bench.run
 from bench.run import Samples, machine_info, make_service, ms, rule, service_opportunity, service_revision, summarize
-from engine import sandbox, sandbox_inline, sandbox_pool
-from engine.bootstrap import DIAGRAM_HELPERS
+from engine import sandbox
+from engine.sandbox import inline as sandbox_inline, pool as sandbox_pool
+from stagegate.compose import DIAGRAM_HELPERS
 
 EXPRESSIONS = [
     ("gateway condition", "approval_level == 'cfo'", {"approval_level": "finance"}),

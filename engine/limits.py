@@ -9,7 +9,7 @@ import json
 import re
 from datetime import date
 
-from .errors import Problem
+from engine.errors import Problem
 
 MAX_ID = 2**63 - 1  # BIGINT: what an id or version column can hold (SQLite cannot even compare more)
 MAX_JSON_DEPTH = 32  # objects and arrays inside each other; form data needs 2, a body 3

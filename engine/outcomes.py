@@ -11,7 +11,7 @@ import re
 
 from sqlalchemy import select
 
-from .models import DealOutcome, GateDecision
+from engine.store.models import DealOutcome, GateDecision
 from workflows.vocabulary import STOP_OUTCOME
 
 OPEN, KILLED, ENDED = "open", "killed", "ended"

@@ -9,9 +9,9 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, render_template, request, stream_with_context, url_for
 from flask_login import login_required
 
-from engine import audit_log
-from engine.audit_key import AuditKeyError
-from engine.audit_verify import MAX_CHECKPOINT_FILE, read_checkpoints
+from engine.queries import audit_log
+from engine.audit.keys import AuditKeyError
+from engine.audit.verify import MAX_CHECKPOINT_FILE, read_checkpoints
 from engine.errors import FormInvalid
 
 from . import csvsafe, query

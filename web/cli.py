@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import click
 
-from engine.cli import memory_options
-from engine.demo import DEMO_PASSWORD, DEMO_USERS
+from stagegate.cli import memory_options
+from workflows.demo import DEMO_PASSWORD, DEMO_USERS
 from engine.errors import StagegateError
 from engine.process_limits import limit_memory
 

@@ -10,7 +10,8 @@ from urllib.parse import quote
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from engine import designer, xmlsafe
+from engine.services import designer
+from engine.bpmn import xmlsafe
 from engine.errors import Conflict, InvalidDiagram
 
 from . import query
