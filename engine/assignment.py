@@ -4,7 +4,7 @@ from __future__ import annotations
 from engine.actors import require_any_role, roles_of
 from engine.errors import Refused
 from engine.store.models import User
-from workflows.vocabulary import head_of, headed_by
+from engine.roles import head_of, headed_by
 
 # The inbox's index of open tasks (human_task_roles) is keyed by role; a candidate user gets a
 # key of their own. Role keys are case-folded, so a key with a capital letter is never a role's.

@@ -13,7 +13,7 @@ from engine import audit
 from engine.actors import is_operator, roles_of
 from engine.errors import Refused
 from engine.store.models import User
-from workflows.vocabulary import AUDITOR_ROLE
+from engine.roles import AUDITOR_ROLE
 
 
 class ReadOnlyRefused(Refused):

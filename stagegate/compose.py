@@ -1,4 +1,5 @@
-"""The composition root: builds the database, spec store, script engine, sandbox and clock once."""
+"""The composition root: plugs the sales domain into the engine and builds the database, spec store,
+script engine, sandbox and clock once."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -6,33 +7,26 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
-from workflows.calendar import business_days_duration
-from workflows.expressions import HELPERS, clamp, percent
-
-from engine.store import append_only  # noqa: F401 - the audit table's guards, before any create_all
-from engine.audit import keys as audit_key
-from engine import sandbox
-from engine.sandbox import pool as sandbox_pool
+from engine import domain, sandbox
 from engine.audit import KEYS
+from engine.audit import keys as audit_key
 from engine.audit.keys import AuditKeyError, KeyRing
-from engine.clock import SystemClock
-from engine.store.db import UnitOfWork, database_url, make_engine, owner_database_url
-from engine.services.jobs import JobRunner
 from engine.bpmn.runtime import make_script_engine
 from engine.bpmn.serialization import SpecStore
-from engine.bpmn.timekeeping import current_now
+from engine.clock import SystemClock
+from engine.sandbox import pool as sandbox_pool
+from engine.services.jobs import JobRunner
+from engine.store import append_only  # noqa: F401 - the audit table's guards, before any create_all
+from engine.store.db import UnitOfWork, database_url, make_engine, owner_database_url
+from workflows.domain import SALES
 
-
-def _business_days(n):
-    """business_days(3) -> the ISO duration to the same time three working days from now."""
-    return business_days_duration(n, current_now())
-
-
-DIAGRAM_HELPERS = {**HELPERS, "business_days": _business_days}
-# Helpers cheap enough to call in-process from an expression the sandbox proves cheap: each does
-# a bounded amount of work for any small arguments (business_days refuses more than 10,000 days).
-for _name, _fn in (("percent", percent), ("clamp", clamp), ("business_days", _business_days)):
-    sandbox.register_bounded(_name, _fn)
+# The sales domain plugged into the engine, in this process and in its sandbox workers (which
+# import this module before they start: the helpers diagrams call and the what-if replay).
+domain.install(SALES)
+sandbox_pool.preload(__name__)
+DIAGRAM_HELPERS = dict(SALES.helpers)
+for _name in SALES.bounded_helpers:
+    sandbox.register_bounded(_name, SALES.helpers[_name])
 
 
 @dataclass

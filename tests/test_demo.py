@@ -12,7 +12,7 @@ from workflows.demo import DEMO_USERS, load_demo
 from engine.queries.inbox import deals, inbox
 from workflows.metrics import cost_per_acquisition
 from workflows.metrics.behind import ids_behind
-from workflows.metrics.history import utc
+from engine.clock import utc
 from engine.store.models import AuditEvent, Base
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)

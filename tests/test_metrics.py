@@ -11,7 +11,7 @@ from engine.clock import FrozenClock
 from engine.services.deployment import deploy
 from engine.errors import NotFound, Refused
 from workflows.metrics.behind import ids_behind
-from workflows.metrics.history import utc
+from engine.clock import utc
 from tests.conftest import DIAGRAMS
 from tests.drive import (CONTRACT_OK, DELIVERY_OK, DISCOVERY, DISCOVERY_GO, GATE_GO, PRICING_OK, PROPOSAL,
                          QUALITY_OK, Driver)

@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import select
 
 from workflows.metrics.figures import DAY
-from workflows.metrics.history import number_or_none, stage_rank, utc
+from engine.clock import utc
+from workflows.metrics.history import number_or_none, stage_rank
 from engine.store.models import DealOutcome, Instance, StageStay
 
 
@@ -48,3 +49,8 @@ def outcome_of(instance: Instance, outcome: dict) -> DealOutcome:
                        end_event=outcome["end_event"], end_event_name=outcome["end_event_name"],
                        deal_size=final_price if final_price is not None else value,
                        acquisition_cost=number_or_none(data.get("acquisition_cost")))
+
+
+def observe_step(s, step) -> None:
+    """The deal record as a step observer (engine/domain.py): called in every step's transaction."""
+    record_step(s, step.instance, step.previous_stage, step.entered, step.now, step.ending)

@@ -17,17 +17,13 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.errors import StagegateError
+from engine.errors import AuditKeyError, StagegateError  # noqa: F401 - AuditKeyError: raised here, importable from here
 
 ENV_KEYS = "STAGEGATE_AUDIT_KEY"
 ENV_FILE = "STAGEGATE_AUDIT_KEY_FILE"
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "instance" / "audit_key"
 KEY_BYTES = 32
 _HEX_KEY = re.compile(r"^[0-9a-fA-F]{64,}$")
-
-
-class AuditKeyError(StagegateError):
-    """The audit key is missing, unreadable, or not the one the chain was signed with."""
 
 
 def key_id(key: bytes) -> str:

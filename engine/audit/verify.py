@@ -19,11 +19,11 @@ from sqlalchemy import select
 from engine.audit import GENESIS, KEYED, canonical, link_hash
 from engine.audit.keys import AuditKeyError, KeyRing
 from engine.clock import iso
+from engine.limits import MAX_CHECKPOINT_FILE
 from engine.store.models import AuditEvent, AuditHead
 
 _PLAIN = object()  # the chain is in its unkeyed prefix
 CHECKPOINT_FIELDS = ("events", "seq", "head", "at", "key_id")
-MAX_CHECKPOINT_FILE = 4_000_000
 
 
 def verify(session, ring: KeyRing, checkpoints: list[dict] = (), batch: int = 2000) -> dict:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import ast
 import textwrap
 
+from engine import domain
 from engine.bpmn.dmn.evaluate import output_key
-from workflows.service_tasks import OUTPUTS as SERVICE_OUTPUTS
 
 
 def fields_before(models: dict, process_id: str, element_id: str, tables: dict) -> set[str]:
@@ -87,7 +87,7 @@ def _sets(models, el: dict, tables: dict, seen) -> set[str]:
     if kind == "scriptTask":
         return assigned(el.get("script") or "")
     if kind == "serviceTask":
-        return set(SERVICE_OUTPUTS.get(el.get("topic"), ()))
+        return set(domain.current().service_outputs.get(el.get("topic"), ()))
     if kind == "callActivity" and el.get("called_element") in models and ("all", el["called_element"]) not in seen:
         seen.add(("all", el["called_element"]))
         called = models[el["called_element"]]

@@ -16,15 +16,15 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
+from engine import domain
 from engine.bpmn import definitions
 from engine import sandbox
 from engine.bpmn.compaction import compact
 from engine.bpmn.dmn.evaluate import DecisionFailed, decide
 from engine.bpmn.dmn.task import decision_key, is_decision
 from engine.sandbox.limits import limit_of
-from engine.bpmn.timekeeping import clock_in_use
-from workflows.service_tasks import HANDLERS as SERVICE_HANDLERS
-from workflows.vocabulary import GATE_OUTCOMES
+from engine.bpmn import timekeeping  # noqa: F401 - SpiffWorkflow's timers read the step's clock
+from engine.clock import clock_in_use
 
 
 class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
@@ -159,7 +159,7 @@ def flow_outcome(flow: dict) -> str | None:
     """The gate outcome a sequence flow stands for: its `outcome` property or the first word of its name."""
     word = ((flow.get("properties") or {}).get("outcome") or flow.get("name") or "").strip().lower()
     word = word.split()[0] if word else ""
-    return word if word in GATE_OUTCOMES else None
+    return word if word in domain.current().gate_outcomes else None
 
 
 def _taken_flows(task, outgoing: list[dict], default: str | None) -> list[str]:
@@ -304,7 +304,7 @@ class Runner:
     def _serve(self, task) -> None:
         """Run a service task's handler on a copy of the data and merge what it returns."""
         el = self._element(task)
-        handler = SERVICE_HANDLERS.get(el.get("topic"))
+        handler = domain.current().service_tasks.get(el.get("topic"))
         if handler is None:
             raise EngineFailure(f"no handler for service task topic '{el.get('topic')}'", el.get("id"), el.get("name"),
                                 plain(task.data))

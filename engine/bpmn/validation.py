@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import re
 
+from engine import domain
 from engine.bpmn.dmn import checks as decision_checks
 from engine.bpmn import forms
 from engine import outcomes, sandbox
 from engine.bpmn.diagram_model import BPMN_NS, CAMUNDA_NS
 from engine.errors import Problem
-from workflows.service_tasks import HANDLERS as SERVICE_HANDLERS
 
 # Flow node types SpiffWorkflow parses but this engine cannot run or store: no message
 # transport, no complex gateway. Refused by name instead of by a crash.
@@ -82,12 +82,12 @@ def lint_process(model: dict, known_decisions: set[str], known_processes: set[st
     for el in elements.values():
         tag = el["type"]
         outgoing = el.get("outgoing", [])
-        if tag == "serviceTask" and el.get("topic") not in SERVICE_HANDLERS:
+        if tag == "serviceTask" and el.get("topic") not in (handlers := domain.current().service_tasks):
             problems.append(_problem(model, el, (
-                f"service task topic '{el.get('topic')}' has no handler; known topics: {', '.join(sorted(SERVICE_HANDLERS))}"
+                f"service task topic '{el.get('topic')}' has no handler; known topics: {', '.join(sorted(handlers))}"
                 if el.get("topic") else
                 "service task needs camunda:type=\"external\" and a camunda:topic naming one of: "
-                f"{', '.join(sorted(SERVICE_HANDLERS))}")))
+                f"{', '.join(sorted(handlers))}")))
         if tag in UNSUPPORTED_TYPES:
             problems.append(_problem(model, el, f"element type {tag} is not supported by the engine: {UNSUPPORTED_TYPES[tag]}"))
         if el["id"] in RESERVED_IDS or el["id"] == f"{model['process_id']}.EndJoin":

@@ -6,7 +6,9 @@ import re
 
 from lxml import etree
 
-MAX_BYTES = 5 * 1024 * 1024
+from engine.limits import MAX_DIAGRAM_BYTES
+
+MAX_BYTES = MAX_DIAGRAM_BYTES
 
 
 class UnsafeXml(ValueError):

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import func, or_, select
 
-from engine import audit
+from engine import domain
 from engine.audit import verify as audit_verify
 from engine.queries import views
 from engine.actors import OPERATOR_PREFIX, load_user
@@ -18,7 +18,6 @@ from engine.limits import MAX_ID, InputRefused, day, shown, text_value, whole_nu
 from engine.store.models import AuditEvent, DecisionVersion, Instance, ProcessVersion, User
 from engine.readonly import is_auditor
 from engine.services.sign_in import ANONYMOUS
-from workflows.vocabulary import GATE_OUTCOMES
 
 SYSTEM_ACTORS = ("engine", ANONYMOUS)
 PAGE_SIZE = 50
@@ -126,8 +125,9 @@ def log_filter(actor=None, process_id=None, version=None, kind=None, outcome=Non
     if "version" in errors:
         errors["version"] = f"'{shown(version)}' is not a version number (1 to {MAX_ID:,})"
     outcome = read(text_value, "outcome", outcome)
-    if outcome is not None and outcome not in GATE_OUTCOMES:
-        errors["outcome"] = f"'{outcome}' is not a gate outcome ({', '.join(GATE_OUTCOMES)})"
+    gate_outcomes = domain.current().gate_outcomes
+    if outcome is not None and outcome not in gate_outcomes:
+        errors["outcome"] = f"'{outcome}' is not a gate outcome ({', '.join(gate_outcomes)})"
     f = LogFilter(read(text_value, "actor", actor), read(text_value, "process_id", process_id), number,
                   read(text_value, "kind", kind), outcome, read(day, "since", since), read(day, "until", until))
     if f.since and f.until and f.until < f.since:
@@ -200,7 +200,7 @@ def choices(sg, user: str) -> dict:
         system |= set(values(AuditEvent.on_behalf_of)) - set(people)
         return {"actors": people + sorted(system), "processes": values(AuditEvent.process_id),
                 "versions": values(AuditEvent.version), "kinds": values(AuditEvent.kind),
-                "outcomes": list(GATE_OUTCOMES)}
+                "outcomes": list(domain.current().gate_outcomes)}
 
 
 def export(sg, user: str, f: LogFilter, batch: int = EXPORT_BATCH):

@@ -142,6 +142,11 @@ def verify_audit(sg, checkpoints: list[dict] = ()) -> dict:
         return audit_verify.verify(uow.session, sg.audit_keys, checkpoints)
 
 
+def read_checkpoint_file(sg, text: str, source: str) -> list[dict]:
+    """The checkpoints a checkpoint file's text holds, checked against this installation's audit keys."""
+    return audit_verify.read_checkpoints(text, sg.audit_keys, source)
+
+
 def audit_checkpoint(sg, checkpoints: list[dict] = ()) -> dict:
     """A signed checkpoint of the chain's head, once the chain (and the earlier `checkpoints`) verify;
     else the failed check, with "checkpoint": None."""

@@ -11,17 +11,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 
-MB = 1024 * 1024
+from engine.limits import LIMIT_NAMES  # noqa: F401 - what LimitExceeded.limit can be
 
-#: What LimitExceeded.limit can be, and how a message names it.
-LIMIT_NAMES = {
-    "memory": "memory",
-    "cpu": "CPU time",
-    "wall": "wall-clock time",
-    "size": "size",
-    "steps": "steps",
-    "busy": "sandbox workers",
-}
+MB = 1024 * 1024
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 
 from engine.sandbox import limits as sandbox_limits, wire as sandbox_wire
 from engine.sandbox.limits import LimitExceeded, Limits, SandboxError, stopped
-from engine.bpmn.timekeeping import current_now
+from engine.clock import current_now
 
 #: Seconds a new worker may take to start (the first also starts the fork server).
 STARTUP_SECONDS = 60.0
@@ -35,11 +35,21 @@ _REPLY_SLACK = 4096  # bytes of envelope around a result of the largest allowed 
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
+_preload: list[str] = []
+
+
+def preload(*modules: str) -> None:
+    """Have every worker import `modules` before it serves (the composition root names itself: the
+    domain it installs, the helpers diagrams call, the jobs). The fork server imports them once,
+    before it forks any worker; call this before the first worker starts."""
+    _preload.extend(m for m in modules if m not in _preload)
+
+
 def _context():
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     if ctx.get_start_method() == "forkserver":
-        ctx.set_forkserver_preload(["engine.sandbox.worker"])
+        ctx.set_forkserver_preload(["engine.sandbox.worker", *_preload])
     return ctx
 
 
@@ -112,7 +122,7 @@ class WorkerPool:
 
         hard_mb = max(sandbox.LIMITS.memory_mb, sandbox.JOB_LIMITS.memory_mb)
         parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(target=_worker_main, args=(child, hard_mb), daemon=True,
+        process = self._ctx.Process(target=_worker_main, args=(child, hard_mb, tuple(_preload)), daemon=True,
                                     name=f"stagegate-sandbox-{self.name}")
         with _main_module_hidden():
             process.start()
@@ -291,10 +301,10 @@ def _scope(names, context: dict, extra: dict | None) -> dict:
     return {"data": data, "extra": more, "helpers": helpers}
 
 
-def _worker_main(conn, hard_memory_mb):
+def _worker_main(conn, hard_memory_mb, modules=()):
     from engine.sandbox.worker import main
 
-    main(conn, hard_memory_mb)
+    main(conn, hard_memory_mb, modules)
 
 
 # -- the process's pools ----------------------------------------------------------------------

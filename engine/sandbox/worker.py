@@ -5,12 +5,14 @@ Before each request it sets its own address-space limit (RLIMIT_AS) and a CPU-ti
 its own CPU accounting. Only plain JSON comes in and goes out. It dies with the process that
 uses it (PR_SET_PDEATHSIG), and leaves no core dumps.
 
-Imported by the fork server before any worker is forked, so this module imports everything
-evaluations and jobs need: the helpers diagrams call and the what-if replay.
+Imported by the fork server before any worker is forked, with the modules the composition root
+asked the pool to preload (engine.sandbox.pool.preload: the domain, the helpers diagrams call,
+the what-if replay); a worker started without a fork server imports them itself.
 """
 from __future__ import annotations
 
 import ctypes
+import importlib
 import json
 import math
 import os
@@ -20,11 +22,8 @@ from datetime import datetime
 
 from engine import sandbox
 from engine.sandbox import wire as sandbox_wire
-from stagegate import compose as bootstrap  # noqa: F401 - the diagram helpers (business_days) live here
-from engine.clock import FrozenClock
-from workflows.metrics import whatif  # noqa: F401 - the what-if replay job
+from engine.clock import FrozenClock, clock_in_use
 from engine.sandbox.limits import MB, LimitExceeded, Limits, SandboxError, stopped
-from engine.bpmn.timekeeping import clock_in_use
 
 _PR_SET_PDEATHSIG = 1
 
@@ -111,11 +110,13 @@ def handle(raw: bytes) -> tuple[bytes, bool]:
     return sandbox_wire.dumps(reply), retire
 
 
-def main(conn, hard_memory_mb: int) -> None:
-    """Serve requests on `conn` until the parent closes it."""
+def main(conn, hard_memory_mb: int, modules=()) -> None:
+    """Serve requests on `conn` until the parent closes it; `modules` are imported first."""
     _die_with_parent()
     if os.getppid() == 1:
         return  # the parent is already gone
+    for name in modules:
+        importlib.import_module(name)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     inherited = resource.getrlimit(resource.RLIMIT_AS)[1]
     hard = hard_memory_mb * MB if inherited == resource.RLIM_INFINITY else min(hard_memory_mb * MB, inherited)

@@ -14,7 +14,7 @@ from engine.errors import InvalidDiagram, Problem
 from engine.store.models import DecisionVersion, ProcessVersion, Source
 from engine.readonly import audited_refusals, forbid_auditor
 from engine.bpmn.runtime import helper_names
-from workflows.vocabulary import DESIGNER_ROLE
+from engine.roles import DESIGNER_ROLE
 
 SUFFIXES = {".bpmn", ".dmn", ".xml"}
 

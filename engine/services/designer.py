@@ -10,16 +10,15 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from engine import audit
+from engine import audit, domain
 from engine.services import deployment
 from engine.bpmn import lint, parsing
-from workflows import metrics
 from engine.actors import load_user, require_any_role
 from engine.clock import iso
 from engine.errors import Conflict, InvalidDiagram, NotFound, Problem, Refused
 from engine.readonly import audited_refusals, forbid_auditor
 from engine.store.models import DecisionVersion, Draft, Instance, ProcessVersion, Source, UserRole
-from workflows.vocabulary import AUDITOR_ROLE, DESIGNER_ROLE
+from engine.roles import AUDITOR_ROLE, DESIGNER_ROLE
 
 READERS = [DESIGNER_ROLE, AUDITOR_ROLE]
 KINDS = {"bpmn": "process", "dmn": "decision"}
@@ -235,8 +234,11 @@ def deploy_preview(sg, actor: str, file_name: str, content: bytes) -> dict:
     if deployed[1] == hashlib.sha256(content).hexdigest():
         return {"kind": kind, "key": key, "version": deployed[0], "changed": False, "what_if": None,
                 "summary": f"{key} version {deployed[0]} already has this content; deploying changes nothing."}
-    result = metrics.what_if(sg, content, diagram_file_name(key, kind))
-    return {"kind": kind, "key": key, "version": deployed[0], "changed": True, "summary": metrics.what_if_summary(result),
+    preview = domain.current().decision_preview
+    if preview is None:
+        return {"kind": kind, "key": key, "version": deployed[0], "changed": True, "what_if": None, "summary": None}
+    result, summary = preview(sg, content, diagram_file_name(key, kind))
+    return {"kind": kind, "key": key, "version": deployed[0], "changed": True, "summary": summary,
             "what_if": [{"decision": d["decision"], "replayed": d["replayed"], "changed": d["changed"],
                          "transitions": d["transitions"], "failures": len(d["failures"])} for d in result["decisions"]]}
 

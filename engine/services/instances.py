@@ -2,24 +2,21 @@
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
-from datetime import datetime, timezone
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import audit, outcomes
 from engine.bpmn import definitions, forms
-from engine.store import open_tasks
 from engine.actors import load_user, require_any_role
-from engine.assignment import index_keys, require_worker
+from engine.assignment import require_worker
 from engine.clock import iso
-from workflows.deal_record import record_step
-from engine.errors import Conflict, FormInvalid, KeyReused, NotFound, Refused, StepFailed
-from engine.store.models import GateDecision, HumanTask, IdempotencyKey, Incident, Instance, ProcessVersion, TaskRole, Timer
+from engine.errors import Conflict, FormInvalid, KeyReused, NotFound, Refused
+from engine.store.models import HumanTask, IdempotencyKey, Instance, ProcessVersion
 from engine.readonly import audited_refusals, forbid_auditor
 from engine.bpmn.runtime import EngineFailure, Runner, new_workflow, plain
+from engine.services.steps import record_incident, save_step
 from engine.sandbox.limits import LimitExceeded
 
 MAX_RETRIES = 5
@@ -108,9 +105,9 @@ def _start_once(sg, process_id, actor, data, once) -> dict:
             log = runner.advance()
         except EngineFailure as failure:
             uow.session.rollback()
-            raise _incident(sg, actor, None, pv, failure) from None
+            raise record_incident(sg, actor, None, pv, failure) from None
         instance.title = _title(pv.model, values, instance.id)
-        result = _instance_summary(s, instance, _save(sg, s, instance, pv, runner, log, actor, now))
+        result = _instance_summary(s, instance, save_step(sg, s, instance, pv, runner, log, actor, now))
         if once:
             key_row.result = result
             result = {**result, "replayed": False}
@@ -162,9 +159,9 @@ def _complete_once(sg, task_id, actor, data) -> dict:
             log = runner.advance()
         except EngineFailure as failure:
             uow.session.rollback()
-            raise _incident(sg, actor, instance.id, pv, failure) from None
+            raise record_incident(sg, actor, instance.id, pv, failure) from None
         ht.state, ht.completed_at, ht.completed_by = "completed", now, actor
-        result = _instance_summary(s, instance, _save(sg, s, instance, pv, runner, log, actor, now, done=ht.id))
+        result = _instance_summary(s, instance, save_step(sg, s, instance, pv, runner, log, actor, now, done=ht.id))
         uow.commit()
     return result
 
@@ -176,7 +173,7 @@ def _validated(sg, uow, actor, instance_id, pv, element: dict, fields: list, dat
     except LimitExceeded as hit:
         uow.session.rollback()
         failure = EngineFailure(str(hit), element.get("id"), element.get("name"), plain(dict(data or {})), hit.limit)
-        raise _incident(sg, actor, instance_id, pv, failure) from None
+        raise record_incident(sg, actor, instance_id, pv, failure) from None
 
 
 def locked_task(s, task_id) -> HumanTask:
@@ -214,162 +211,6 @@ def _not_ready_message(ht: HumanTask) -> str:
     if ht.state == "completed":
         return f"'{ht.name}' was already completed by {ht.completed_by} at {ht.completed_at:%Y-%m-%d %H:%M:%S} UTC"
     return f"'{ht.name}' is no longer open (it was {ht.state})"
-
-
-def _save(sg, s, instance, pv, runner, log, actor, now, done: str | None = None) -> list[HumanTask]:
-    """Write the engine's new state, the inbox rows and the audit events of the step (`done`: the task completed).
-
-    Returns the instance's open human tasks."""
-    model = pv.model
-    ready = runner.ready_human_tasks()
-    timers = runner.waiting_timers()
-    # The waiting rows and any row of a timer the engine still waits on (a parked "failed" one).
-    timer_rows = _open_rows(s, Timer, instance.id, Timer.state == "waiting", {t["id"] for t in timers}) \
-        if _has_timers(pv) else {}
-    # Read from the full tree before compaction drops what finished in this step.
-    fired = {tid for tid, row in timer_rows.items() if row.state == "waiting" and runner.task_finished(tid)}
-    data = runner.data()
-    runner.compact()
-    stages = [_element_of(model, t).get("properties", {}).get("stage") for t in ready]
-    previous_stage = instance.stage
-    instance.stage = next((st for st in stages if st), instance.stage)
-    instance.state = sg.specs.dump_state(runner.workflow)
-    instance.data = data
-    if runner.completed:
-        instance.status, instance.ended_at, instance.ended_at_element = "completed", now, log.ended_at_element
-    # Flushing the instance first makes a lost race fail here, on the version check,
-    # before anything else of the stale step is written.
-    s.flush()
-    for ev in log.events:
-        audit.record(s, now, "engine", ev["kind"], instance_id=instance.id, process_id=instance.process_id,
-                     version=instance.version, element_id=ev.get("element_id"),
-                     details={**ev["details"], "on_behalf_of": actor})
-    ready_ids = {t["id"] for t in ready}
-    # Only the open rows and the ones for tasks now ready: never the whole history of the deal.
-    rows = _open_rows(s, HumanTask, instance.id, HumanTask.state == "ready", ready_ids)
-    closed = [row.id for row in rows.values() if row.state != "ready" or row.id not in ready_ids]
-    closed += [done] if done else []
-    for row in rows.values():
-        if row.state == "ready" and row.id not in ready_ids:
-            row.state, row.completed_at = "cancelled", now
-            # Withdrawn by the engine (an escalation whose task ended), or by the flow (an interrupting event).
-            why = log.withdrawn.get(row.id, {"reason": "flow_moved_on"})
-            audit.record(s, now, "engine", "task_cancelled", instance_id=instance.id, process_id=instance.process_id,
-                         version=instance.version, element_id=row.element_id,
-                         details={"task_id": row.id, "task_name": row.name, "role": row.role,
-                                  "claimed_by": row.claimed_by,
-                                  **({"called_process": row.called_process} if row.called_process else {}),
-                                  **why, "on_behalf_of": actor})
-    counts = Counter()  # the inbox's counts, changed by the tasks this step closes and opens
-    if closed:  # the inbox's index holds open tasks only
-        for key in s.execute(delete(TaskRole).where(TaskRole.task_id.in_(closed)).returning(
-                TaskRole.role, TaskRole.process_id, TaskRole.lane_role, TaskRole.stage)):
-            counts[open_tasks.key_of(*key)] -= 1
-    still_open = [row for row in rows.values() if row.state == "ready" and row.id in ready_ids]
-    entered = [g.get("stage") for g in log.gate_decisions]
-    for t in ready:
-        if t["id"] in rows:
-            continue
-        el = _element_of(model, t)  # as the task's own process defines it, a called one included
-        sla = [parse_instant(x["due_at"]) for x in timers if x["called_process"] == t["called_process"]
-               and _element_of(model, x).get("attached_to") == t["element_id"]]
-        ht = HumanTask(id=t["id"], instance_id=instance.id, process_id=instance.process_id,
-                       element_id=t["element_id"], name=el.get("name") or t["element_id"],
-                       role=(el.get("roles") or [""])[0], roles=el.get("roles", []),
-                       candidate_users=el.get("candidate_users", []), called_process=t["called_process"],
-                       stage=el.get("properties", {}).get("stage"), form=el.get("form", []),
-                       state="ready", created_at=now, due_at=min(sla) if sla else None)
-        s.add(ht)
-        still_open.append(ht)
-        entered.append(ht.stage)
-        keys = index_keys(ht.roles, ht.candidate_users)
-        for key in keys:  # (a task of candidate users only has no role: NULL, as a task without stage)
-            s.add(TaskRole(task_id=ht.id, role=key, process_id=ht.process_id, lane_role=ht.role or None,
-                           stage=ht.stage, created_at=ht.created_at, due_at=ht.due_at, shared=len(keys) > 1))
-            counts[open_tasks.key_of(key, ht.process_id, ht.role, ht.stage)] += 1
-    for g in log.gate_decisions:
-        s.add(GateDecision(instance_id=instance.id, process_id=instance.process_id, version=instance.version,
-                           gate=g["gate"], element_id=g["element_id"], stage=g.get("stage"), outcome=g["outcome"],
-                           inputs=g["values_read"], decided_by=g["decided_by"], reason=_text(g.get("reason")),
-                           decided_at=now))
-    end = model["elements"].get(log.ended_at_element or "", {})
-    # How the deal ended, from its last gate decision and the end event reached (none while it runs).
-    ending = outcomes.derive(instance.status, end, outcomes.last_gate(s, instance.id, log.gate_decisions)) \
-        if runner.completed else None
-    record_step(s, instance, previous_stage, entered, now, ending)
-    _sync_timers(s, instance, timers, timer_rows, fired, model, now)
-    if runner.completed:
-        audit.record(s, now, "engine", "instance_ended", instance_id=instance.id, process_id=instance.process_id,
-                     version=instance.version, element_id=log.ended_at_element,
-                     details={"end_event": end.get("name"), "data": instance.data, "on_behalf_of": actor,
-                              "outcome": {k: v for k, v in ending.items() if v is not None}})
-    open_tasks.apply(s, counts)  # last: see open_tasks on lock order
-    s.flush()
-    return still_open
-
-
-def _open_rows(s, model, instance_id: int, is_open, ids: set[str]) -> dict:
-    """The deal's rows of `model` that are open, and those with the given ids, by id.
-
-    Two index reads, not one query with OR: SQLite would answer that by reading every row of
-    the deal, and a deal that has looped for months has tens of thousands of them."""
-    rows = {r.id: r for r in s.execute(select(model).where(model.instance_id == instance_id, is_open)).scalars()}
-    if ids - rows.keys():
-        rows.update((r.id, r) for r in s.execute(select(model).where(
-            model.id.in_(ids - rows.keys()), model.instance_id == instance_id)).scalars())
-    return rows
-
-
-def _has_timers(pv) -> bool:
-    # A version without timer events never has timer rows: skip the query.
-    return getattr(pv, "has_timers", True)
-
-
-def _text(value):
-    return None if value is None else str(value)
-
-
-def _element_of(model: dict, item: dict) -> dict:
-    """The element of a ready task or waiting timer, from the process that defines it."""
-    return definitions.element(model, item["called_process"], item["element_id"])
-
-
-def _sync_timers(s, instance, timers, rows, fired, model, now) -> None:
-    """Timer rows in step with the engine; `fired` are the waiting rows whose timer ran."""
-    waiting = {t["id"]: t for t in timers}
-    for row in rows.values():
-        if row.state == "waiting" and row.id not in waiting:
-            # Gone from the engine's wait list: it fired, or the task it guarded finished first.
-            row.state, row.fired_at = ("fired", now) if row.id in fired else ("cancelled", None)
-    for t in waiting.values():
-        if t["id"] not in rows:
-            s.add(Timer(id=t["id"], instance_id=instance.id, element_id=t["element_id"],
-                        name=_element_of(model, t).get("name"), due_at=parse_instant(t["due_at"]),
-                        state="waiting", created_at=now))
-
-
-def parse_instant(text: str) -> datetime:
-    """A stored ISO instant as an aware UTC datetime (naive means UTC)."""
-    dt = datetime.fromisoformat(text)
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
-
-
-def _incident(sg, actor, instance_id, pv, failure: EngineFailure) -> StepFailed:
-    """Record an incident in its own transaction (the step itself was rolled back)."""
-    with sg.uow() as uow:
-        s = uow.session
-        now = sg.now()
-        inc = Incident(at=now, instance_id=instance_id, process_id=pv.process_id, element_id=failure.element_id,
-                       element_name=failure.element_name, message=failure.message, data=failure.data, actor=actor)
-        s.add(inc)
-        s.flush()
-        audit.record(s, now, actor, "incident", instance_id=instance_id, process_id=pv.process_id,
-                     version=pv.version, element_id=failure.element_id,
-                     details={"incident_id": inc.id, "element_name": failure.element_name,
-                              "message": failure.message, "data": failure.data,
-                              **({"limit": failure.limit} if failure.limit else {})})
-        uow.commit()
-        return StepFailed(failure.message, failure.element_id, failure.element_name, inc.id, failure.limit)
 
 
 def _instance_summary(s, instance: Instance, open_tasks: list[HumanTask]) -> dict:

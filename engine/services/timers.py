@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine.services.instances import _incident, _save
+from engine.services.steps import record_incident, save_step
 from engine.store.models import Instance, ProcessVersion, Timer
 from engine.bpmn.runtime import EngineFailure, Runner
 
@@ -66,10 +66,10 @@ def _fire_next(sg, tried: set[int]) -> int | None:
             log = runner.advance()
         except EngineFailure as failure:
             uow.session.rollback()
-            _incident(sg, TIMER_ACTOR, instance.id, pv, failure)
+            record_incident(sg, TIMER_ACTOR, instance.id, pv, failure)
             _mark_failed(sg, instance.id)
             raise
-        _save(sg, s, instance, pv, runner, log, TIMER_ACTOR, sg.now())
+        save_step(sg, s, instance, pv, runner, log, TIMER_ACTOR, sg.now())
         uow.commit()
         return sum(1 for e in log.events if e["kind"] == "timer_fired")
 

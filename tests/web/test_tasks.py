@@ -257,7 +257,7 @@ def test_a_failing_step_shows_the_incident_and_keeps_the_values(sg, sign_in, app
 
 def test_an_escalation_shows_the_task_it_chases_who_holds_it_how_late_and_closes_with_it(sg, sign_in, driver):
     from engine.services.claims import claim_task
-    from engine.services.instances import parse_instant
+    from engine.services.steps import parse_instant
     from engine.services.timers import fire_due_timers
     from web.formatting import age
 

@@ -3,21 +3,15 @@ values inside the deal's data are extracted by the database)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import func, select
 
+from engine.clock import utc
 from workflows.vocabulary import STAGES
 
 from engine.store.models import DealOutcome, GateDecision, HumanTask, Instance
 from workflows.metrics.scope import Scope, restrict
-
-def utc(at: datetime | None) -> datetime | None:
-    """The instant as aware UTC (SQLite hands back naive datetimes)."""
-    if at is None:
-        return None
-    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
-
 
 @dataclass
 class Deal:

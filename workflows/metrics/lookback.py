@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from engine.clock import iso
 from engine.store.models import Instance
-from workflows.metrics.history import utc
+from engine.clock import utc
 from workflows.metrics.scope import Scope
 
 

@@ -1,14 +1,16 @@
-"""`python -m web`: serve the staff pages with werkzeug's server, for the demo (not for production)."""
+"""`python -m web`: serve the staff pages with werkzeug's server, for the demo (not for production).
+
+A command line, so it sits with the others; web/__main__.py runs it."""
 from __future__ import annotations
 
 import click
 
-from stagegate.cli import memory_options
+from stagegate.cli.server import memory_options
 from workflows.demo import DEMO_PASSWORD, DEMO_USERS
 from engine.errors import StagegateError
 from engine.process_limits import limit_memory
 
-from . import create_app
+from web import create_app
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
