@@ -11,7 +11,7 @@ from engine import domain, sandbox
 from engine.audit import KEYS
 from engine.audit import keys as audit_key
 from engine.audit.keys import AuditKeyError, KeyRing
-from engine.bpmn.runtime import make_script_engine
+from engine.bpmn.script_engine import make_script_engine
 from engine.bpmn.serialization import SpecStore
 from engine.clock import SystemClock
 from engine.sandbox import pool as sandbox_pool

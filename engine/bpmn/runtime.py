@@ -1,18 +1,14 @@
 """Driving SpiffWorkflow: run engine steps, observe gateways and decisions, report human tasks.
 
 Everything that touches live workflow objects is here (and in parsing/serialization);
-services.py only sees the plain data this module returns.
+the services only see the plain data this module returns.
 """
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
-from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
@@ -25,37 +21,9 @@ from engine.bpmn.dmn.task import decision_key, is_decision
 from engine.sandbox.limits import limit_of
 from engine.bpmn import timekeeping  # noqa: F401 - SpiffWorkflow's timers read the step's clock
 from engine.clock import clock_in_use
-
-
-class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
-    """Runs diagram expressions and scripts in the sandbox, with the sales helpers in scope."""
-
-    def evaluate(self, expression, context, external_context=None):
-        extra = {**self.globals, **(external_context or {})}
-        return sandbox.evaluate(expression, context, extra)
-
-    def execute(self, script, context, external_context=None):
-        extra = {**self.globals, **(external_context or {})}
-        sandbox.execute(script, context, extra)
-        return True
-
-    def call_service(self, context, **kwargs):
-        raise NotImplementedError("service tasks are not supported yet")
-
-
-def make_script_engine(helpers: dict) -> PythonScriptEngine:
-    """The script engine every workflow runs with."""
-    return PythonScriptEngine(environment=SandboxedEnvironment(dict(helpers)))
-
-
-def evaluator(script_engine):
-    """evaluate(expression, context): the script engine's sandboxed evaluation, with the helpers in scope."""
-    return script_engine.environment.evaluate
-
-
-def helper_names(script_engine) -> set[str]:
-    """The names of the helper functions diagram expressions may call."""
-    return set(script_engine.environment.globals)
+from engine.bpmn.failures import EngineFailure, failure
+from engine.bpmn.script_engine import evaluator
+from engine.bpmn.tasks import all_tasks, bpmn_id, chased_task, escalates, flow_outcome, plain, taken_flows
 
 
 def merge_outputs(data: dict, outputs: dict) -> None:
@@ -67,49 +35,6 @@ def merge_outputs(data: dict, outputs: dict) -> None:
             data[key] = value
 
 
-def describe(exc: BaseException) -> str:
-    """One line saying what went wrong: the library's message, its cause and its hints."""
-    message = str(exc.args[0]) if exc.args else type(exc).__name__
-    inner = exc.__cause__ or exc.__context__
-    if inner is not None and str(inner) and str(inner) not in message:
-        message += f": {inner}"
-    for note in getattr(exc, "__notes__", []):
-        if note not in message:
-            message += f" ({note})"
-    return message
-
-
-class EngineFailure(Exception):
-    """A step could not be taken; carries where, the data the element saw, and the sandbox limit
-    that stopped it (if one did: memory, cpu, wall, size, steps)."""
-
-    def __init__(self, message: str, element_id: str | None, element_name: str | None, data: dict,
-                 limit: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.element_id = element_id
-        self.element_name = element_name
-        self.data = data
-        self.limit = limit
-
-
-# What the code at an element is, for a message saying the sandbox stopped it.
-_CODE_AT = {"scriptTask": "the script", "businessRuleTask": "the decision table", "exclusiveGateway": "a condition",
-            "inclusiveGateway": "a condition", "boundaryEvent": "the timer expression",
-            "intermediateCatchEvent": "the timer expression", "userTask": "an expression",
-            "startEvent": "an expression"}
-
-
-def failure(exc: BaseException, el: dict, data: dict) -> EngineFailure:
-    """The EngineFailure for what the engine raised at element `el`."""
-    hit = limit_of(exc)
-    if hit is not None:
-        what = _CODE_AT.get(el.get("type"), "the diagram's code")
-        return EngineFailure(f"{what} was stopped: {hit.message}", el.get("id"), el.get("name"), data, hit.limit)
-    message = describe(exc) if isinstance(exc, SpiffWorkflowException) else f"{type(exc).__name__}: {exc}"
-    return EngineFailure(message, el.get("id"), el.get("name"), data)
-
-
 @dataclass
 class StepLog:
     """What happened during one advance of the engine, as plain data for the audit."""
@@ -119,103 +44,6 @@ class StepLog:
     ended_at_element: str | None = None
     # Human tasks the engine withdrew in this step, by task id: why (e.g. the task an escalation chased ended).
     withdrawn: dict[str, dict] = field(default_factory=dict)
-
-
-def _bpmn_id(task) -> str | None:
-    return _spec_id(task.task_spec)
-
-
-def _spec_id(spec) -> str | None:
-    """The diagram element a task spec stands for."""
-    if getattr(spec, "bpmn_id", None):
-        return spec.bpmn_id
-    if "." in spec.name:  # e.g. "Task_X.BoundaryEventSplit" stands for Task_X on the diagram
-        return spec.name.rsplit(".", 1)[0]
-    return None
-
-
-def _all_tasks(workflow: BpmnWorkflow):
-    # Walks the task dictionaries, not the tree: the tree iterator stops at depth 1,000,
-    # which long loops reach, and would then miss ready work.
-    yield from workflow.tasks.values()
-    for sp in workflow.subprocesses.values():
-        yield from sp.tasks.values()
-
-
-def plain(value):
-    """Task data as JSON-ready plain values (dates as ISO text, sets as lists)."""
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items() if not callable(v)}
-    if isinstance(value, (list, tuple, set)):
-        return [plain(v) for v in value]
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
-
-
-def flow_outcome(flow: dict) -> str | None:
-    """The gate outcome a sequence flow stands for: its `outcome` property or the first word of its name."""
-    word = ((flow.get("properties") or {}).get("outcome") or flow.get("name") or "").strip().lower()
-    word = word.split()[0] if word else ""
-    return word if word in domain.current().gate_outcomes else None
-
-
-def _taken_flows(task, outgoing: list[dict], default: str | None) -> list[str]:
-    """Ids of the flows out of a branching gateway that the engine took, in diagram order.
-
-    Each task the gateway made (not the predicted ones) is one flow taken into its element.
-    Where several flows lead to that element (won and lost both into one merge), the task
-    cannot say which: the conditions of those flows tell, as the library evaluated them."""
-    made = Counter(_bpmn_id(c) for c in task.children if not c.has_state(TaskState.PREDICTED_MASK))
-    taken: list[str] = []
-    for target, tokens in made.items():
-        into = [f for f in outgoing if f["target"] == target]
-        taken += [f["id"] for f in (into if len(into) <= tokens else _chosen(task, target, into, default))]
-    return [f["id"] for f in outgoing if f["id"] in taken]
-
-
-def _chosen(task, target: str, into: list[dict], default: str | None) -> list[dict]:
-    """Which of the flows into `target` the gateway took: those whose condition holds, in the
-    library's order (an exclusive gateway stops at the first), else the default flow."""
-    exclusive = not isinstance(task.task_spec, InclusiveGateway)
-    open_flows = [f for f in into if f["id"] != default and f["condition"]]
-    chosen = []
-    for condition, spec_name in task.task_spec.cond_task_specs:
-        if condition is None or _spec_id(task.workflow.spec.task_specs[spec_name]) != target:
-            continue
-        text = (condition.args[0] or "").strip()
-        flow = next((f for f in open_flows if f["condition"] == text and f not in chosen), None)
-        if flow is not None and condition._matches(task):
-            chosen.append(flow)
-            if exclusive:
-                break
-    return chosen or [f for f in into if f["id"] == default]
-
-
-def _escalates(el: dict) -> str | None:
-    """The task an escalation task chases (its `escalates` property, trimmed as deploy reads it), or None."""
-    return ((el.get("properties") or {}).get("escalates") or "").strip() or None
-
-
-def _chased(escalation, element_id: str, owner):
-    """The task an escalation chases: the `element_id` task beside the escalation's branch (the task
-    whose boundary timer started it, or a parallel branch's); else any open one of that element.
-    `owner(task)` names the process defining a task: the chased task is of the escalation's own."""
-    mine = owner(escalation)
-
-    def runs(task) -> bool:  # the element's own task, not the library's split or join around it
-        return getattr(task.task_spec, "bpmn_id", None) == element_id and owner(task) == mine
-
-    branch = escalation
-    while branch.parent is not None:
-        for sibling in branch.parent.children:
-            if sibling is not branch and runs(sibling):
-                return sibling
-        branch = branch.parent
-    return next((t for t in _all_tasks(escalation.workflow.top_workflow) if runs(t)
-                 and t.has_state(TaskState.READY | TaskState.WAITING | TaskState.STARTED)), None)
 
 
 class Runner:
@@ -231,7 +59,7 @@ class Runner:
         self._current = None  # the engine task being run, to say where a failure happened
         self._owners: dict = {}  # sub-workflow's parent task id -> the called process defining its tasks
         # Whether any process of this version has an escalation task (an `escalates` property).
-        self._escalates = any(_escalates(el) for m in definitions.every_definition(model)
+        self._escalates = any(escalates(el) for m in definitions.every_definition(model)
                               for el in m["elements"].values())
 
     # -- observation -------------------------------------------------------
@@ -246,12 +74,12 @@ class Runner:
         if wf.parent_task_id not in self._owners:
             parent = wf.top_workflow.get_task_from_id(wf.parent_task_id)
             owner = self.called_process(parent)
-            el = definitions.element(self.model, owner, _bpmn_id(parent))
+            el = definitions.element(self.model, owner, bpmn_id(parent))
             self._owners[wf.parent_task_id] = el.get("called_element") if el.get("type") == "callActivity" else owner
         return self._owners[wf.parent_task_id]
 
     def _element(self, task) -> dict:
-        return definitions.element(self.model, self.called_process(task), _bpmn_id(task))
+        return definitions.element(self.model, self.called_process(task), bpmn_id(task))
 
     def _where(self, task) -> dict:
         """Event details saying which called process an element belongs to (none for the deal's own)."""
@@ -268,7 +96,7 @@ class Runner:
     def _decide(self, task) -> None:
         """Decide a business rule task's table on the task's data, set its outputs and complete the task."""
         el = self._element(task)
-        where = (el.get("id") or _bpmn_id(task), el.get("name") or getattr(task.task_spec, "bpmn_name", None))
+        where = (el.get("id") or bpmn_id(task), el.get("name") or getattr(task.task_spec, "bpmn_name", None))
         table = self._table(task.task_spec)
         if table is None:
             raise EngineFailure(f"this version has no decision table for business rule task {where[0]} "
@@ -334,7 +162,7 @@ class Runner:
     def _gateway_passed(self, task, el) -> None:
         flows = definitions.definition(self.model, self.called_process(task))["flows"]
         outgoing = [flows[f] for f in el.get("outgoing", [])]
-        taken = _taken_flows(task, outgoing, el.get("default_flow"))
+        taken = taken_flows(task, outgoing, el.get("default_flow"))
         read = {}
         for f in outgoing:
             if f["condition"]:
@@ -381,14 +209,14 @@ class Runner:
                     if self._close_escalations():
                         continue  # the withdrawn branch may have been all that kept the deal open
                     if not any(t.state == TaskState.READY and not t.task_spec.manual
-                               for t in _all_tasks(self.workflow)):
+                               for t in all_tasks(self.workflow)):
                         break
         except EngineFailure:
             raise
         except SpiffWorkflowException as exc:
             task = getattr(exc, "task", None) or self._current
             el = self._element(task) if task is not None else {}
-            el = el if el.get("id") else {**el, "id": _bpmn_id(task) if task else None}
+            el = el if el.get("id") else {**el, "id": bpmn_id(task) if task else None}
             raise failure(exc, el, plain(task.data) if task is not None else {}) from None
         except Exception as exc:  # noqa: BLE001 - anything else is still an incident, not a crash
             el = self._element(self._current) if self._current is not None else {}
@@ -400,13 +228,13 @@ class Runner:
         if not self._escalates:
             return 0
         closed = 0
-        for t in list(_all_tasks(self.workflow)):
+        for t in list(all_tasks(self.workflow)):
             if t.state != TaskState.READY or not t.task_spec.manual:
                 continue
-            chases = _escalates(self._element(t))
+            chases = escalates(self._element(t))
             if chases is None:
                 continue
-            chased = _chased(t, chases, self.called_process)
+            chased = chased_task(t, chases, self.called_process)
             if chased is not None and not chased.has_state(TaskState.FINISHED_MASK):
                 continue
             t.cancel()
@@ -473,7 +301,7 @@ class Runner:
 
     # -- reading -----------------------------------------------------------
     def task(self, task_id):
-        for t in _all_tasks(self.workflow):
+        for t in all_tasks(self.workflow):
             if str(t.id) == str(task_id):
                 return t
         return None
@@ -481,9 +309,9 @@ class Runner:
     def ready_human_tasks(self) -> list[dict]:
         """Human tasks ready to be worked, as plain data."""
         out = []
-        for t in _all_tasks(self.workflow):
+        for t in all_tasks(self.workflow):
             if t.state == TaskState.READY and t.task_spec.manual:
-                out.append({"id": str(t.id), "element_id": _bpmn_id(t), "called_process": self.called_process(t)})
+                out.append({"id": str(t.id), "element_id": bpmn_id(t), "called_process": self.called_process(t)})
         return out
 
     def task_finished(self, task_id) -> bool:
@@ -494,14 +322,14 @@ class Runner:
     def waiting_timers(self) -> list[dict]:
         """Timers the instance waits on, with the instant each is due (UTC ISO text)."""
         out = []
-        for t in _all_tasks(self.workflow):
+        for t in all_tasks(self.workflow):
             definition = getattr(t.task_spec, "event_definition", None)
             if t.state != TaskState.WAITING or not isinstance(definition, TimerEventDefinition):
                 continue
             value = t._get_internal_data("event_value")
             due = value.get("next") if isinstance(value, dict) else value
             if due:
-                out.append({"id": str(t.id), "element_id": _bpmn_id(t), "called_process": self.called_process(t),
+                out.append({"id": str(t.id), "element_id": bpmn_id(t), "called_process": self.called_process(t),
                             "due_at": due})
         return out
 
@@ -520,7 +348,7 @@ class Runner:
             return plain(wf.last_task.data)
         merged = dict(wf.last_task.data) if wf.last_task is not None else dict(wf.data)
         # Open tasks of called processes too (after the caller's): what was entered there counts already.
-        for t in _all_tasks(wf):
+        for t in all_tasks(wf):
             if t.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
                 merged.update(t.data)
         merged.pop("data_objects", None)

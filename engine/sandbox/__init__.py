@@ -32,12 +32,13 @@ from __future__ import annotations
 
 import ast
 import sys
-import textwrap
 import time
 from functools import lru_cache
 
 from engine.sandbox import limits as sandbox_limits
 from engine.sandbox.limits import LIMIT_NAMES, Limits, LimitExceeded, SandboxError
+from engine.sandbox.check import FILENAME, check, check_size, check_tree, compile_restricted, parse, prepare
+from engine.sandbox.safe_builtins import SAFE_BUILTINS, safe_lshift, safe_mul, safe_pow
 
 __all__ = [
     "JOB_LIMITS",
@@ -63,13 +64,6 @@ __all__ = [
 MAX_STEPS = 100_000
 #: Wall-clock seconds one traced run may take (read at each run, so it can be patched).
 TIME_LIMIT = 1.0
-#: Longest str/bytes/list/tuple that ``*`` may build, and longest ``range``.
-MAX_SEQUENCE = 1_000_000
-#: Largest exponent ``**`` accepts, and largest ``<<`` shift.
-MAX_EXPONENT = 10_000
-MAX_SHIFT = 10_000
-#: Largest integer (in bits) that ``**``, ``*`` and ``<<`` may produce.
-MAX_INT_BITS = 100_000
 
 #: The process bounds of every evaluation (read at each call, so tests may replace them).
 LIMITS: Limits = sandbox_limits.EXPRESSIONS
@@ -78,7 +72,6 @@ JOB_LIMITS: Limits = sandbox_limits.JOBS
 #: True inside a sandbox worker process: there everything runs here, under the worker's limits.
 IN_WORKER = False
 
-_FILENAME = "<sandbox>"
 
 
 class _Abort(BaseException):
@@ -88,329 +81,6 @@ class _Abort(BaseException):
         super().__init__(message)
         self.limit = limit
 
-
-# --------------------------------------------------------------------------------------
-# Safe builtins
-# --------------------------------------------------------------------------------------
-
-def _safe_range(*args):
-    r = range(*args)
-    try:
-        n = len(r)
-    except OverflowError:
-        n = MAX_SEQUENCE + 1
-    if n > MAX_SEQUENCE:
-        raise SandboxError(f"range of more than {MAX_SEQUENCE:,} items is not allowed")
-    return r
-
-
-def _safe_sum(iterable, /, start=0):
-    # sum([[..], [..], ...], []) concatenates quadratically inside one C call.
-    if isinstance(start, (str, bytes, bytearray, list, tuple)):
-        raise SandboxError("sum() of sequences is not allowed; use a comprehension")
-    return sum(iterable, start)
-
-
-def _safe_pow(base, exp, mod=None):
-    if mod is not None:
-        # Modular exponentiation is cheap as long as the operands are of sane size.
-        for v in (base, exp, mod):
-            if isinstance(v, int) and v.bit_length() > MAX_INT_BITS:
-                raise SandboxError("number too large")
-        return pow(base, exp, mod)
-    if isinstance(exp, (int, float)) and not isinstance(exp, bool):
-        if abs(exp) > MAX_EXPONENT:
-            raise SandboxError("exponent too large")
-        if isinstance(base, int) and isinstance(exp, int) and exp > 0:
-            if base.bit_length() * exp > MAX_INT_BITS:
-                raise SandboxError("exponent too large")
-    return base ** exp
-
-
-_SEQUENCES = (str, bytes, bytearray, list, tuple)
-
-
-def _safe_mul(a, b):
-    ta, tb = type(a), type(b)
-    if (ta is int or ta is float) and (tb is int or tb is float):
-        if ta is int and tb is int and a.bit_length() + b.bit_length() > MAX_INT_BITS:
-            raise SandboxError("number too large")
-        return a * b
-    if isinstance(a, _SEQUENCES) and isinstance(b, int):
-        if len(a) * b > MAX_SEQUENCE:
-            raise SandboxError(f"result longer than {MAX_SEQUENCE:,} items is not allowed")
-    elif isinstance(b, _SEQUENCES) and isinstance(a, int):
-        if len(b) * a > MAX_SEQUENCE:
-            raise SandboxError(f"result longer than {MAX_SEQUENCE:,} items is not allowed")
-    elif isinstance(a, int) and isinstance(b, int) and a.bit_length() + b.bit_length() > MAX_INT_BITS:
-        raise SandboxError("number too large")
-    return a * b
-
-
-def _safe_lshift(a, b):
-    if isinstance(b, int):
-        if b > MAX_SHIFT:
-            raise SandboxError("shift too large")
-        if isinstance(a, int) and a.bit_length() + b > MAX_INT_BITS:
-            raise SandboxError("number too large")
-    return a << b
-
-
-# What is deliberately NOT here, and why:
-#   open, input, print, help, breakpoint, exit, quit, license, credits: I/O, the
-#       interpreter's console, or process exit.
-#   __import__, exec, eval, compile: load modules or run unchecked code.
-#   getattr, setattr, delattr, hasattr, vars, dir, globals, locals: reach attributes or
-#       namespaces by a string, which bypasses the static check on "_" names.
-#   type, object, super, classmethod, staticmethod, property, issubclass: reach or build
-#       classes (type(x).__subclasses__ style escapes, metaclass tricks).
-#   memoryview, bytearray, id: raw memory views and addresses.
-#   format: format(x, '1000000000') builds a huge string in one C call.
-#   iter, next: iter(callable, sentinel) is an endless iterator that list() would
-#       drain inside one C call, beyond the step limit.
-#   pow: replaced by the guarded _safe_pow below; range and sum by guarded versions.
-#   Exception classes: not offered, and try statements are refused (see check()).
-SAFE_BUILTINS: dict = {
-    "abs": abs,
-    "all": all,
-    "any": any,
-    "bool": bool,
-    "dict": dict,
-    "divmod": divmod,
-    "enumerate": enumerate,
-    "filter": filter,
-    "float": float,
-    "frozenset": frozenset,
-    "int": int,
-    "isinstance": isinstance,
-    "len": len,
-    "list": list,
-    "map": map,
-    "max": max,
-    "min": min,
-    "pow": _safe_pow,
-    "range": _safe_range,
-    "reversed": reversed,
-    "round": round,
-    "set": set,
-    "sorted": sorted,
-    "str": str,
-    "sum": _safe_sum,
-    "tuple": tuple,
-    "zip": zip,
-    "True": True,
-    "False": False,
-    "None": None,
-}
-
-# --------------------------------------------------------------------------------------
-# Static check
-# --------------------------------------------------------------------------------------
-
-FORBIDDEN_NAMES = frozenset({
-    "open", "exec", "eval", "compile", "getattr", "setattr", "delattr", "globals",
-    "locals", "vars", "dir", "__import__", "breakpoint", "input", "help", "memoryview",
-    "type", "object", "super", "classmethod", "staticmethod", "property", "exit", "quit",
-    "id", "hasattr",
-})
-
-FORBIDDEN_ATTRIBUTES = frozenset({
-    # str.format / format_map walk attributes named inside the format string.
-    "format", "format_map",
-    "mro",
-    # Frames, code objects and tracebacks lead to globals and builtins.
-    "gi_frame", "gi_code", "gi_yieldfrom", "cr_frame", "cr_code", "cr_await",
-    "ag_frame", "ag_code", "ag_await", "f_globals", "f_locals", "f_builtins", "f_back",
-    "f_code", "f_trace", "tb_frame", "tb_next", "func_globals", "func_code",
-    "co_code", "co_consts",
-})
-
-_REFUSED_NODES = {
-    ast.Import: "imports are not allowed",
-    ast.ImportFrom: "imports are not allowed",
-    ast.Global: "global statements are not allowed",
-    ast.Nonlocal: "nonlocal statements are not allowed",
-    ast.ClassDef: "class definitions are not allowed",
-    ast.AsyncFunctionDef: "async code is not allowed",
-    ast.AsyncFor: "async code is not allowed",
-    ast.AsyncWith: "async code is not allowed",
-    ast.Await: "async code is not allowed",
-    ast.Yield: "yield is not allowed",
-    ast.YieldFrom: "yield is not allowed",
-    # When the step/time limit fires, CPython removes the trace function; a finally or
-    # except block would then run unbounded. No exception classes are offered anyway.
-    ast.Try: "try statements are not allowed",
-    ast.With: "with statements are not allowed",
-}
-if hasattr(ast, "TryStar"):  # 3.11+
-    _REFUSED_NODES[ast.TryStar] = "try statements are not allowed"
-
-
-def _where(node) -> str:
-    line = getattr(node, "lineno", None)
-    return f" (line {line})" if line else ""
-
-
-def _refuse(message: str, node) -> SandboxError:
-    return SandboxError(message + _where(node), getattr(node, "lineno", None))
-
-
-def _check_name(name: str | None, node) -> None:
-    if name and (name.startswith("_") or name in FORBIDDEN_NAMES):
-        raise _refuse(f"name '{name}' is not allowed", node)
-
-
-def _check_attribute(attr: str, node) -> None:
-    if attr.startswith("_") or attr in FORBIDDEN_ATTRIBUTES:
-        raise _refuse(f"attribute '{attr}' is not allowed", node)
-
-
-def _check_size(source: str, mode: str) -> None:
-    if not isinstance(source, str):
-        raise SandboxError(f"expected source text, got {type(source).__name__}")
-    most = LIMITS.expression_chars if mode == "eval" else LIMITS.script_chars
-    if len(source) > most:
-        what = "expression" if mode == "eval" else "script"
-        raise LimitExceeded("size", f"the {what} is {len(source):,} characters long; "
-                                    f"the sandbox's size limit is {most:,}")
-
-
-def _parse(source: str, mode: str) -> ast.AST:
-    if mode not in ("eval", "exec"):
-        raise ValueError(f"mode must be 'eval' or 'exec', not {mode!r}")
-    _check_size(source, mode)
-    shift = 0
-    if mode == "eval":
-        stripped = source.lstrip()
-        shift = source[: len(source) - len(stripped)].count("\n")
-        text = stripped.rstrip()
-        if not text:
-            raise SandboxError("empty expression")
-    else:
-        text = textwrap.dedent(source)
-    try:
-        tree = ast.parse(text, filename=_FILENAME, mode=mode)
-    except SyntaxError as exc:
-        line = (exc.lineno or 1) + shift
-        where = f" (line {line}, column {exc.offset})" if exc.offset else f" (line {line})"
-        raise SandboxError(f"syntax error: {exc.msg}{where}", line) from None
-    except (ValueError, RecursionError, MemoryError) as exc:  # null bytes, absurd nesting
-        raise SandboxError(f"cannot parse: {exc}") from None
-    if shift:
-        ast.increment_lineno(tree, shift)
-    return tree
-
-
-def _check_tree(tree: ast.AST) -> None:
-    for node in ast.walk(tree):
-        t = type(node)
-        if t is ast.Name:
-            _check_name(node.id, node)
-        elif t is ast.Attribute:
-            _check_attribute(node.attr, node)
-            if not isinstance(node.ctx, ast.Load):
-                raise _refuse("assigning or deleting attributes is not allowed", node)
-        elif t in _REFUSED_NODES:
-            raise _refuse(_REFUSED_NODES[t], node)
-        elif t is ast.arg:
-            _check_name(node.arg, node)
-        elif t is ast.keyword:
-            if node.arg and node.arg.startswith("_"):
-                raise _refuse(f"keyword argument '{node.arg}' is not allowed", node)
-        elif t is ast.FunctionDef:
-            _check_name(node.name, node)
-        elif t is ast.MatchAs or t is ast.MatchStar:
-            _check_name(node.name, node)
-        elif t is ast.MatchMapping:
-            _check_name(node.rest, node)
-        elif t is ast.MatchClass:
-            for attr in node.kwd_attrs:  # case C(attr=...) reads an attribute by name
-                _check_attribute(attr, node)
-
-
-def check(source: str, mode: str = "eval") -> None:
-    """Refuse source that is not valid, or uses anything the sandbox does not allow."""
-    _check_tree(_parse(source, mode))
-
-
-# --------------------------------------------------------------------------------------
-# Transform and compile
-# --------------------------------------------------------------------------------------
-
-_OP_HELPERS = {ast.Pow: "_sg_pow", ast.Mult: "_sg_mul", ast.LShift: "_sg_lshift"}
-_TRACED_NODES = (ast.For, ast.While, ast.ListComp, ast.SetComp, ast.DictComp,
-                 ast.GeneratorExp, ast.Lambda, ast.FunctionDef)
-
-
-class _Transformer(ast.NodeTransformer):
-    def visit_BinOp(self, node):
-        self.generic_visit(node)
-        helper = _OP_HELPERS.get(type(node.op))
-        if helper is None:
-            return node
-        return ast.copy_location(
-            ast.Call(ast.Name(helper, ast.Load()), [node.left, node.right], []), node)
-
-    def visit_AugAssign(self, node):
-        self.generic_visit(node)
-        helper = _OP_HELPERS.get(type(node.op))
-        if helper is None:
-            return node
-        target = node.target
-        if isinstance(target, ast.Name):
-            current = ast.Name(target.id, ast.Load())
-        else:  # Subscript: the container and index are evaluated twice
-            current = ast.Subscript(target.value, target.slice, ast.Load())
-        value = ast.Call(ast.Name(helper, ast.Load()), [current, node.value], [])
-        return ast.copy_location(ast.Assign([target], value), node)
-
-    def visit_Lambda(self, node):
-        self.generic_visit(node)
-        return ast.copy_location(ast.Call(ast.Name("_sg_fn", ast.Load()), [node], []), node)
-
-    def visit_FunctionDef(self, node):
-        self.generic_visit(node)
-        # Innermost decorator, so no user decorator ever sees the unguarded function.
-        node.decorator_list.append(ast.Name("_sg_fn", ast.Load()))
-        return node
-
-    def visit_While(self, node):
-        # `while True: pass` compiles to a jump onto itself, which CPython 3.11 does not
-        # report as a 'line' event; a name lookup at the top of the body makes it do so.
-        self.generic_visit(node)
-        tick = ast.copy_location(ast.Expr(ast.Name("_sg_tick", ast.Load())), node)
-        node.body.insert(0, tick)
-        return node
-
-    def visit_GeneratorExp(self, node):
-        # Eager, so no suspended sandbox frame can be resumed after (or outside) the run.
-        self.generic_visit(node)
-        return ast.copy_location(ast.ListComp(node.elt, node.generators), node)
-
-
-@lru_cache(maxsize=4096)
-def _prepare(source: str, mode: str):
-    """(code, traced) for source: checked, transformed, compiled. Cached."""
-    tree = _parse(source, mode)
-    _check_tree(tree)
-    traced = mode == "exec" or any(isinstance(n, _TRACED_NODES) for n in ast.walk(tree))
-    try:
-        tree = ast.fix_missing_locations(_Transformer().visit(tree))
-        code = compile(tree, _FILENAME, mode)
-    except SyntaxError as exc:  # e.g. 'return' outside function
-        raise SandboxError(f"syntax error: {exc.msg} (line {exc.lineno})", exc.lineno) from None
-    except (RecursionError, MemoryError):
-        raise SandboxError("expression is too deeply nested") from None
-    return code, traced
-
-
-def compile_restricted(source: str, mode: str = "eval"):
-    """Check, transform and compile source; the code object is cached per (source, mode)."""
-    return _prepare(source, mode)[0]
-
-
-compile_restricted.cache_info = _prepare.cache_info
-compile_restricted.cache_clear = _prepare.cache_clear
 
 # --------------------------------------------------------------------------------------
 # Running
@@ -454,9 +124,9 @@ def _guard_function(fn):
 
 
 _HELPERS = {
-    "_sg_pow": _safe_pow,
-    "_sg_mul": _safe_mul,
-    "_sg_lshift": _safe_lshift,
+    "_sg_pow": safe_pow,
+    "_sg_mul": safe_mul,
+    "_sg_lshift": safe_lshift,
     "_sg_fn": _guard_function,
     "_sg_tick": None,
 }
@@ -479,7 +149,7 @@ def _runtime_error(exc: BaseException, mode: str) -> SandboxError:
     if mode == "exec":
         tb = exc.__traceback__
         while tb is not None:
-            if tb.tb_frame.f_code.co_filename == _FILENAME:
+            if tb.tb_frame.f_code.co_filename == FILENAME:
                 line = tb.tb_lineno
             tb = tb.tb_next
         if line and "(line " not in message:
@@ -515,7 +185,7 @@ def evaluate_here(expression: str, context: dict, extra: dict | None = None):
 
     context is not changed.
     """
-    code, traced = _prepare(expression, "eval")
+    code, traced = prepare(expression, "eval")
     return _run(code, _namespace(context, extra), traced, "eval")
 
 
@@ -525,7 +195,7 @@ def execute_here(script: str, context: dict, extra: dict | None = None) -> None:
     Helpers from extra, builtins, and functions the script defines are not written back.
     If the script fails, context is left as it was.
     """
-    code, _ = _prepare(script, "exec")  # scripts are always traced
+    code, _ = prepare(script, "exec")  # scripts are always traced
     namespace = _namespace(context, extra)
     _run(code, namespace, True, "exec")
     for key in [k for k in context if k not in namespace]:
@@ -559,8 +229,8 @@ def _free_names(tree) -> frozenset:
 @lru_cache(maxsize=4096)
 def _analyse(source: str, mode: str):
     """(names, inline plan or None) for checked source; the static check runs here, in the caller."""
-    tree = _parse(source, mode)
-    _check_tree(tree)
+    tree = parse(source, mode)
+    check_tree(tree)
     names = _free_names(tree)
     inline = sandbox_inline.classify(tree, len(source)) if mode == "eval" else None
     return names, inline
@@ -572,7 +242,7 @@ def evaluate(expression: str, context: dict, extra: dict | None = None):
     Runs in a sandbox worker process under LIMITS unless proven cheap (engine.sandbox.inline);
     context is not changed. SandboxError says why it failed; LimitExceeded which bound it hit.
     """
-    _check_size(expression, "eval")
+    check_size(expression, "eval")
     if IN_WORKER:
         return evaluate_here(expression, context, extra)
     names, inline = _analyse(expression, "eval")
@@ -591,7 +261,7 @@ def execute(script: str, context: dict, extra: dict | None = None) -> None:
     Helpers from extra, builtins, and functions the script defines are not written back.
     If the script fails, context is left as it was.
     """
-    _check_size(script, "exec")
+    check_size(script, "exec")
     if IN_WORKER:
         execute_here(script, context, extra)
         return
@@ -617,7 +287,7 @@ def _target_names(target) -> set:
 
 @lru_cache(maxsize=4096)
 def _names_read(expression: str) -> tuple:
-    tree = _parse(expression, "eval")
+    tree = parse(expression, "eval")
     found: set = set()
     walrus = {n.target.id for n in ast.walk(tree) if isinstance(n, ast.NamedExpr)}
 

@@ -13,7 +13,7 @@ from engine.actors import is_operator, load_user, require_any_role
 from engine.errors import InvalidDiagram, Problem
 from engine.store.models import DecisionVersion, ProcessVersion, Source
 from engine.readonly import audited_refusals, forbid_auditor
-from engine.bpmn.runtime import helper_names
+from engine.bpmn.script_engine import helper_names
 from engine.roles import DESIGNER_ROLE
 
 SUFFIXES = {".bpmn", ".dmn", ".xml"}

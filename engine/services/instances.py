@@ -15,7 +15,9 @@ from engine.clock import iso
 from engine.errors import Conflict, FormInvalid, KeyReused, NotFound, Refused
 from engine.store.models import HumanTask, IdempotencyKey, Instance, ProcessVersion
 from engine.readonly import audited_refusals, forbid_auditor
-from engine.bpmn.runtime import EngineFailure, Runner, new_workflow, plain
+from engine.bpmn.failures import EngineFailure
+from engine.bpmn.runtime import Runner, new_workflow
+from engine.bpmn.tasks import plain
 from engine.services.steps import record_incident, save_step
 from engine.sandbox.limits import LimitExceeded
 

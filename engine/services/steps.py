@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 from engine import audit, domain, outcomes
 from engine.assignment import index_keys
 from engine.bpmn import definitions
-from engine.bpmn.runtime import EngineFailure
+from engine.bpmn.failures import EngineFailure
 from engine.errors import StepFailed
 from engine.store import open_tasks
 from engine.store.models import GateDecision, HumanTask, Incident, TaskRole, Timer

@@ -6,7 +6,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine.services.steps import record_incident, save_step
 from engine.store.models import Instance, ProcessVersion, Timer
-from engine.bpmn.runtime import EngineFailure, Runner
+from engine.bpmn.failures import EngineFailure
+from engine.bpmn.runtime import Runner
 
 TIMER_ACTOR = "timer"
 

@@ -3,6 +3,7 @@ operator, --data values, and how a refusal or a database error ends the command.
 from __future__ import annotations
 
 import getpass
+import json
 import sys
 
 import click
@@ -53,6 +54,15 @@ def fail(exc: StagegateError) -> None:
     else:
         click.echo(f"refused: {exc}", err=True)
     sys.exit(1)
+
+
+def echo_rows(rows: list[dict], as_json: bool, line) -> None:
+    """The rows as indented JSON, or one line of text each (`line(row)`)."""
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        for r in rows:
+            click.echo(line(r))
 
 
 class _Context:

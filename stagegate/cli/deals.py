@@ -7,7 +7,7 @@ import click
 
 from engine.queries import records as queries
 from engine.services.instances import complete_task, start_instance
-from stagegate.cli.common import DATABASE_ID, json_arg, main, run
+from stagegate.cli.common import DATABASE_ID, echo_rows, json_arg, main, run
 
 
 @main.command()
@@ -30,12 +30,8 @@ def start(obj, process_id, user_name, data):
 def tasks(obj, user_name, role, instance_id, as_json):
     """Ready tasks, for a user's roles, a role or an instance."""
     def go():
-        rows = queries.ready_tasks(obj.sg, user=user_name, role=role, instance_id=instance_id)
-        if as_json:
-            click.echo(json.dumps(rows, indent=2))
-        else:
-            for r in rows:
-                click.echo(f"{r['id']}  #{r['instance_id']}  {r['role']:<18} {r['name']}")
+        echo_rows(queries.ready_tasks(obj.sg, user=user_name, role=role, instance_id=instance_id), as_json,
+                  lambda r: f"{r['id']}  #{r['instance_id']}  {r['role']:<18} {r['name']}")
     run(go)
 
 

@@ -1,13 +1,12 @@
 """`stagegate user ...` and `stagegate token ...`: the people who work the processes, and their API tokens."""
 from __future__ import annotations
 
-import json
 
 import click
 
 from engine.queries import records as queries
 from engine.services.users import add_user, deactivate_user, reactivate_user, remove_roles, set_password
-from stagegate.cli.common import DATABASE_ID, main, operator_name, run
+from stagegate.cli.common import DATABASE_ID, echo_rows, main, operator_name, run
 
 
 @main.group()
@@ -76,12 +75,7 @@ def _ended(r: dict, what: str) -> str:
 def user_list(obj, as_json):
     """List users and their roles."""
     def go():
-        rows = queries.users(obj.sg)
-        if as_json:
-            click.echo(json.dumps(rows, indent=2))
-        else:
-            for r in rows:
-                click.echo(f"{r['name']}: {', '.join(r['roles'])}")
+        echo_rows(queries.users(obj.sg), as_json, lambda r: f"{r['name']}: {', '.join(r['roles'])}")
     run(go)
 
 
@@ -116,12 +110,9 @@ def token_list(obj, user_name, as_json):
     from engine.services.tokens import list_tokens
 
     def go():
-        rows = list_tokens(obj.sg, user_name, operator_name())
-        if as_json:
-            click.echo(json.dumps(rows, indent=2))
-        for r in rows if not as_json else []:
-            state = "active" if r["active"] else f"revoked {r['revoked_at']}"
-            click.echo(f"{r['id']:>4}  {r['prefix']}...  {r['name']:<24} {r['created_at']}  {state}")
+        echo_rows(list_tokens(obj.sg, user_name, operator_name()), as_json,
+                  lambda r: f"{r['id']:>4}  {r['prefix']}...  {r['name']:<24} {r['created_at']}  "
+                            + ("active" if r["active"] else f"revoked {r['revoked_at']}"))
     run(go)
 
 

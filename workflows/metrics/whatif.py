@@ -131,7 +131,7 @@ def _gateway(model: dict, element_id: str) -> dict:
 
 def replay(payload: dict, helpers: dict) -> list[dict]:
     """The replay job, run in a sandbox worker: each draft decision re-decided on its passes."""
-    from engine.bpmn.runtime import make_script_engine
+    from engine.bpmn.script_engine import make_script_engine
 
     script_engine = make_script_engine(helpers)
     drafts = read_draft(base64.b64decode(payload["content"]), payload["file"])

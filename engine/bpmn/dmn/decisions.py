@@ -9,7 +9,8 @@ from engine.bpmn.dmn.evaluate import DecisionFailed, decide
 from engine.bpmn.definitions import owner_of
 from engine.errors import InvalidDiagram, Problem
 from engine.bpmn.parsing import read_document
-from engine.bpmn.runtime import evaluator, flow_outcome
+from engine.bpmn.script_engine import evaluator
+from engine.bpmn.tasks import flow_outcome
 from engine.sandbox.limits import limit_of
 
 __all__ = ["DecisionFailed", "DraftDecision", "gate_outcome", "read_draft"]

@@ -16,7 +16,7 @@ down_revision = '0013_task_definitions'
 branch_labels = None
 depends_on = None
 
-# Frozen copies of the generated column's expression (engine/store/models.py JsonText at the time of writing).
+# Frozen copies of the generated column's expression (engine/store/models/base.py JsonText at the time of writing).
 ON_BEHALF_OF = {
     # SQLite adds only VIRTUAL generated columns to an existing table; indexed, the value is kept in the index.
     "sqlite": "VARCHAR(120) GENERATED ALWAYS AS (json_extract(details, '$.on_behalf_of')) VIRTUAL",
