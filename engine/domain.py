@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ class Domain:
     # preview(sg, dmn_content, file_name) -> (result, summary line): what a changed decision table
     # would have decided over the recorded decisions; None: the designer shows no preview.
     decision_preview: Callable | None = None
+    # The .bpmn file a designer's new process starts from (the domain's lanes); None: no template.
+    new_process_template: Path | None = None
 
 
 _installed = Domain()

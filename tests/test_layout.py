@@ -155,6 +155,17 @@ def test_no_module_is_over_400_lines():
     assert long_modules(ROOT) == []
 
 
+def test_the_files_the_code_finds_by_path_are_where_the_layout_puts_them():
+    from engine import domain
+    from engine.audit import keys
+    from engine.store import schema
+    from web import settings
+
+    assert keys.DEFAULT_FILE == settings.REPO_ROOT / "instance" / "audit_key"  # beside the app's secret key
+    assert sorted(p.name for p in (schema.MIGRATIONS / "versions").glob("00*.py"))[-1].startswith("0016_")
+    assert domain.current().new_process_template.read_bytes().startswith(b"<?xml")
+
+
 @pytest.mark.parametrize("path, text, rule", [
     ("engine/services/probe.py", "from workflows import vocabulary\n", "the engine knows nothing"),
     ("engine/probe.py", "import web.context\n", "the engine knows nothing"),

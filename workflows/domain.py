@@ -1,6 +1,8 @@
 """The sales domain as the engine takes it (engine/domain.py): gate words, the stop at a gate,
-the service-task handlers, the helpers diagrams call, the deal record and the what-if preview."""
+the service-task handlers, the helpers diagrams call, the deal record, the what-if preview and the new-process template."""
 from __future__ import annotations
+
+from pathlib import Path
 
 from engine.clock import current_now
 from engine.domain import Domain
@@ -32,4 +34,5 @@ SALES = Domain(
     department_heads=vocabulary.DEPARTMENT_HEADS,
     step_observers=(deal_record.observe_step,),
     decision_preview=what_if_preview,
+    new_process_template=Path(__file__).resolve().with_name("new_process.bpmn"),
 )

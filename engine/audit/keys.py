@@ -21,7 +21,7 @@ from engine.errors import AuditKeyError, StagegateError  # noqa: F401 - AuditKey
 
 ENV_KEYS = "STAGEGATE_AUDIT_KEY"
 ENV_FILE = "STAGEGATE_AUDIT_KEY_FILE"
-DEFAULT_FILE = Path(__file__).resolve().parent.parent / "instance" / "audit_key"
+DEFAULT_FILE = Path(__file__).resolve().parents[2] / "instance" / "audit_key"
 KEY_BYTES = 32
 _HEX_KEY = re.compile(r"^[0-9a-fA-F]{64,}$")
 

@@ -22,7 +22,6 @@ from engine.roles import AUDITOR_ROLE, DESIGNER_ROLE
 
 READERS = [DESIGNER_ROLE, AUDITOR_ROLE]
 KINDS = {"bpmn": "process", "dmn": "decision"}
-TEMPLATE = Path(__file__).resolve().parent.parent / "workflows" / "new_process.bpmn"
 # What a change of an element or flow means to the people who run it; the diagram layout is not.
 COMPARED = ("type", "name", "lane", "roles", "parent", "properties", "default_flow", "form", "decision_ref",
             "topic", "called_element", "attached_to", "cancel_activity", "script", "timer",
@@ -103,10 +102,13 @@ def draft(sg, actor: str, kind: str, key: str) -> dict | None:
 
 
 def template(sg, actor: str) -> bytes:
-    """The "new process" diagram: a pool with a lane per sales role, start and end."""
+    """The "new process" diagram the domain provides (the sales domain's: a lane per sales role, start and end)."""
     with sg.uow(write=False) as uow:
         _require(uow, actor, [DESIGNER_ROLE], "draw new processes")
-    return TEMPLATE.read_bytes()
+    template = domain.current().new_process_template
+    if template is None:
+        raise NotFound("this installation has no template for a new process")
+    return template.read_bytes()
 
 
 def _check_kind(kind: str) -> None:
