@@ -98,7 +98,7 @@ def _make_tracer(max_steps: int, time_limit: float):
         if steps > max_steps:
             raise _Abort("steps", "step limit exceeded")
         if monotonic() > deadline:
-            raise _Abort("wall", f"time limit of {time_limit} s exceeded")
+            raise _Abort("wall", sandbox_limits.stopped("wall", time_limit, "s"))
         return tracer
 
     return tracer
