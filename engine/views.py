@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from . import definitions
+from . import deal_steps, definitions
 from .actors import load_user, roles_of
 from .assignment import flags, index_keys, reader_keys
 from .definitions import entries, every_definition
@@ -158,15 +158,16 @@ def deal(sg, instance_id: int, user: str, with_history: bool = True) -> dict:
             raise Refused(f"{user} may not see deal #{instance_id}")
         model = sg.specs.version(pv.id, lambda: pv).model
         who = load_user(s, user)
-        ready = [{**_task_row(t), **flags(who, t)} for t in s.execute(select(HumanTask).where(
+        ready = [{**_task_row(t), **flags(who, t), "sign_off": deal_steps.asks_approval(t.form)} for t in s.execute(select(HumanTask).where(
             HumanTask.instance_id == inst.id, HumanTask.state == "ready").order_by(HumanTask.created_at)).scalars()]
         history = [_event_row(e) for e in s.execute(select(AuditEvent).where(
             AuditEvent.instance_id == inst.id).order_by(AuditEvent.seq)).scalars()] if with_history else None
     state = {**instance_query(sg, instance_id), "ready_tasks": ready, "fields": _form_fields(model)}
     if not with_history:
         return state
+    by_step = deal_steps.steps(history, model, state.get("data") or {})
     return {**state, "history": history, "gates": [e for e in history if e["kind"] == "gate_decided"],
-            "trail": _trail(history, ready, model)}
+            "trail": _trail(history, ready, model), "steps": by_step, "sign_offs": deal_steps.sign_offs(by_step)}
 
 
 def _form_fields(model: dict) -> dict:
@@ -191,11 +192,16 @@ def task(sg, task_id: str, user: str) -> dict:
         may = flags(who, ht)
         if not (may["may_work"] or may["oversees"]):
             raise Refused(f"{user} may not work on '{ht.name}'")
-        row = {**_task_row(ht), **may, "form": ht.form, "escalates": _chased_task(sg, s, ht, who)}
+        pv_id = s.get(Instance, ht.instance_id).process_version_id
+        model = sg.specs.version(pv_id, lambda: s.get(ProcessVersion, pv_id)).model
+        row = {**_task_row(ht), **may, "form": ht.form, "escalates": _chased_task(sg, s, ht, who),
+               "gate": deal_steps.gate_after(model, ht.called_process, ht.element_id)}
     page = deal(sg, row["instance_id"], user)
     withdrawn = [e["details"] for e in page["history"] if e["kind"] == "task_cancelled"
                  and (e["details"] or {}).get("task_id") == row["id"]]
-    return {"task": {**row, "cancelled": withdrawn[-1] if withdrawn else None}, "deal": page}
+    submitted = [st for st in page["steps"] if st.get("task_id") == row["id"]]
+    return {"task": {**row, "cancelled": withdrawn[-1] if withdrawn else None,
+                     "submitted": submitted[-1] if submitted else None}, "deal": page}
 
 
 def _chased_task(sg, s, ht: HumanTask, who) -> dict | None:

@@ -7,8 +7,8 @@ from flask_login import login_required
 from engine import inbox as inbox_queries
 from engine import views
 
+from . import deal_data
 from .context import current_actor, stagegate
-from .deal_data import key_data
 from .guard import engine_errors
 from .team import assignees
 
@@ -34,5 +34,5 @@ def show(instance_id):
     """One deal: data, open tasks, gate decisions, history and diagram (for users who may see it)."""
     sg = stagegate()
     deal = views.deal(sg, instance_id, current_actor())
-    return render_template("deal.html", deal=deal, data=key_data(deal),
+    return render_template("deal.html", deal=deal, steps=deal_data.by_step(deal), sign_offs=deal_data.sign_offs(deal),
                            assignees=assignees(sg, deal["ready_tasks"]))

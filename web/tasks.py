@@ -8,9 +8,8 @@ from engine import views
 from engine.errors import FormInvalid, StepFailed
 from engine.instances import complete_task
 
-from . import fields
+from . import deal_data, fields
 from .context import current_actor, stagegate
-from .deal_data import key_data
 from .guard import engine_errors
 from .team import assignees
 
@@ -27,7 +26,8 @@ def _page(task_id: str, values: dict | None = None, errors: dict | None = None, 
     return render_template(
         "task.html", task=task, deal=deal, widgets=fields.widgets(form, values, errors),
         form_errors=fields.unknown_errors(errors or {}, form), failure=failure,
-        data=key_data(deal), claimed_by_other=task["claimed_by"] not in (None, current_actor()),
+        steps=deal_data.by_step(deal), sign_offs=deal_data.sign_offs(deal), gate=deal_data.gate(task, deal),
+        submitted=deal_data.submitted(task["submitted"], deal), claimed_by_other=task["claimed_by"] not in (None, current_actor()),
         assignees=assignees(sg, open_here)), status
 
 
