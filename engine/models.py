@@ -439,3 +439,6 @@ class WhatIfJob(Base):
     result: Mapped[dict | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
     limit_hit: Mapped[str | None] = mapped_column(String(16))  # the sandbox bound that stopped it
+
+
+from . import collab_models  # noqa: E402,F401 - comments, notifications, attachments: same metadata

@@ -70,6 +70,16 @@ def _may_see_process(sg, s, user: str, pv: ProcessVersion) -> bool:
     return is_auditor(who) or bool(process_workers(sg.specs.version(pv.id, lambda: pv).model) & reader_keys(who))
 
 
+def visible_deal(sg, s, instance_id: int, user: str) -> Instance:
+    """The deal `user` may see (the rule above), else NotFound or Refused."""
+    inst = s.get(Instance, int(instance_id))
+    if inst is None:
+        raise NotFound(f"no deal with id {instance_id}")
+    if not (inst.started_by == user or _may_see_process(sg, s, user, s.get(ProcessVersion, inst.process_version_id))):
+        raise Refused(f"{user} may not see deal #{instance_id}")
+    return inst
+
+
 def diagram(sg, process_id: str, version: int, user: str) -> bytes:
     """The BPMN source of a deployed version, for the diagram viewer."""
     with sg.uow(write=False) as uow:
@@ -150,12 +160,8 @@ def deal(sg, instance_id: int, user: str, with_history: bool = True) -> dict:
     (without `with_history`: only status, data and open tasks, not reading the audit trail)."""
     with sg.uow(write=False) as uow:
         s = uow.session
-        inst = s.get(Instance, int(instance_id))
-        if inst is None:
-            raise NotFound(f"no deal with id {instance_id}")
+        inst = visible_deal(sg, s, instance_id, user)
         pv = s.get(ProcessVersion, inst.process_version_id)
-        if not (_may_see_process(sg, s, user, pv) or inst.started_by == user):
-            raise Refused(f"{user} may not see deal #{instance_id}")
         model = sg.specs.version(pv.id, lambda: pv).model
         who = load_user(s, user)
         ready = [{**_task_row(t), **flags(who, t), "sign_off": deal_steps.asks_approval(t.form)} for t in s.execute(select(HumanTask).where(

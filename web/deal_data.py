@@ -50,3 +50,10 @@ def gate(task: dict, deal: dict) -> dict | None:
               for r in g["routes"]]
     return {**g, "routes": routes, "gatekeeper": role(g["gatekeeper"]) if g.get("gatekeeper") not in (None, "rule")
             else "the decision table"}
+
+
+def named_tasks(attachments: list[dict], deal: dict) -> list[dict]:
+    """The deal's attachments, each with the name of the task it was attached to (if any)."""
+    names = {t["id"]: t["name"] for t in deal.get("ready_tasks") or []}
+    names.update({s["task_id"]: s["name"] for s in deal.get("steps") or [] if s.get("task_id")})
+    return [{**a, "task_name": names.get(a["task_id"])} for a in attachments]

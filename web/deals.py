@@ -4,6 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from flask_login import login_required
 
+from engine import attachments as files
+from engine import comments as comment_queries
 from engine import inbox as inbox_queries
 from engine import views
 
@@ -35,4 +37,6 @@ def show(instance_id):
     sg = stagegate()
     deal = views.deal(sg, instance_id, current_actor())
     return render_template("deal.html", deal=deal, steps=deal_data.by_step(deal), sign_offs=deal_data.sign_offs(deal),
+                           comments=comment_queries.comments(sg, instance_id, current_actor()),
+                           files=deal_data.named_tasks(files.attachments(sg, instance_id, current_actor()), deal),
                            assignees=assignees(sg, deal["ready_tasks"]))

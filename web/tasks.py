@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
+from engine import attachments as files
 from engine import views
 from engine.errors import FormInvalid, StepFailed
 from engine.instances import complete_task
@@ -27,7 +28,9 @@ def _page(task_id: str, values: dict | None = None, errors: dict | None = None, 
         "task.html", task=task, deal=deal, widgets=fields.widgets(form, values, errors),
         form_errors=fields.unknown_errors(errors or {}, form), failure=failure,
         steps=deal_data.by_step(deal), sign_offs=deal_data.sign_offs(deal), gate=deal_data.gate(task, deal),
-        submitted=deal_data.submitted(task["submitted"], deal), claimed_by_other=task["claimed_by"] not in (None, current_actor()),
+        submitted=deal_data.submitted(task["submitted"], deal),
+        files=[a for a in files.attachments(sg, deal["id"], current_actor()) if a["task_id"] == task["id"]],
+        claimed_by_other=task["claimed_by"] not in (None, current_actor()),
         assignees=assignees(sg, open_here)), status
 
 
