@@ -101,3 +101,24 @@ def gate_after(model: dict, called_process: str | None, element_id: str) -> dict
                     "routes": [{"name": flows[o].get("name") or elements.get(flows[o]["target"], {}).get("name"),
                                 "condition": flows[o].get("condition")} for o in target.get("outgoing", [])]}
     return None
+
+
+# Elements worth naming in the path read aloud: the steps, gates, events; not unnamed merges.
+SILENT_TYPES = {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway"}
+
+
+def path(model: dict, trail: dict) -> list[dict]:
+    """The deal's path through its diagram as a list a screen reader reads: each element it has been
+    through, in order, with its name, lane and visit count, then where it is now."""
+    elements = model["elements"]
+    current = trail["current"]
+    seen = [(eid, times) for eid, times in trail["visited"].items()] + [(eid, 0) for eid in current
+                                                                         if eid not in trail["visited"]]
+    out = []
+    for element_id, times in seen:
+        el = elements.get(element_id)
+        if not el or (el.get("type") in SILENT_TYPES and not el.get("name")):
+            continue
+        out.append({"id": element_id, "name": el.get("name") or element_id, "type": el.get("type"),
+                    "lane": el.get("lane"), "times": times, "now": element_id in current})
+    return out

@@ -172,8 +172,10 @@ def deal(sg, instance_id: int, user: str, with_history: bool = True) -> dict:
     if not with_history:
         return state
     by_step = deal_steps.steps(history, model, state.get("data") or {})
+    trail = _trail(history, ready, model)
     return {**state, "history": history, "gates": [e for e in history if e["kind"] == "gate_decided"],
-            "trail": _trail(history, ready, model), "steps": by_step, "sign_offs": deal_steps.sign_offs(by_step)}
+            "trail": trail, "path": deal_steps.path(model, trail), "steps": by_step,
+            "sign_offs": deal_steps.sign_offs(by_step)}
 
 
 def _form_fields(model: dict) -> dict:
