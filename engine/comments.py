@@ -21,15 +21,16 @@ from .readonly import audited_refusals, forbid_auditor
 from .views import visible_deal
 
 MAX_COMMENT = 5000  # characters
-MENTION = re.compile(r"(?<![\w@.])@([A-Za-z0-9][A-Za-z0-9_.-]{0,119})")
+# @name: a user name's characters, not ending in a full stop or hyphen ("thanks @lena." names lena).
+MENTION = re.compile(r"(?<![\w@.])@([A-Za-z0-9](?:[A-Za-z0-9_.-]{0,118}[A-Za-z0-9_])?)")
 # Called as hook(session, notification) inside the comment's transaction for each person notified,
 # e.g. to queue a mail in an outbox (the notify slice adds one); a hook that raises rolls it back.
 MENTION_HOOKS: list = []
 
 
 def mentioned_names(body: str) -> list[str]:
-    """The @names in a comment, in order, each once (a trailing full stop is not part of a name)."""
-    return list(dict.fromkeys(m.rstrip(".") for m in MENTION.findall(body or "")))
+    """The @names in a comment, in order, each once."""
+    return list(dict.fromkeys(MENTION.findall(body or "")))
 
 
 def _comment_row(c: Comment) -> dict:
@@ -114,12 +115,23 @@ def unread_count(sg, user: str) -> int:
             Notification.user_name == user, Notification.read_at.is_(None))).scalar_one()
 
 
-def mark_read(sg, user: str, notification_id: int | None = None) -> int:
-    """Mark one of `user`'s notifications (or all of them) read; how many changed."""
+def open_notification(sg, user: str, notification_id: int) -> dict | None:
+    """Mark one of `user`'s notifications read and return it (None: not theirs, or none such)."""
     with sg.uow() as uow:
-        q = update(Notification).where(Notification.user_name == user, Notification.read_at.is_(None))
-        if notification_id is not None:
-            q = q.where(Notification.id == int(notification_id))
-        n = uow.session.execute(q.values(read_at=sg.now())).rowcount
+        n = uow.session.get(Notification, int(notification_id))
+        if n is None or n.user_name != user:
+            return None
+        if n.read_at is None:
+            n.read_at = sg.now()
+        row = _notification_row(n)
+        uow.commit()
+    return row
+
+
+def mark_read(sg, user: str) -> int:
+    """Mark all of `user`'s notifications read; how many changed."""
+    with sg.uow() as uow:
+        n = uow.session.execute(update(Notification).where(
+            Notification.user_name == user, Notification.read_at.is_(None)).values(read_at=sg.now())).rowcount
         uow.commit()
     return n

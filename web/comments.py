@@ -1,8 +1,6 @@
 """Comments on a deal (with @mentions) and the signed-in user's notifications."""
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
@@ -45,10 +43,7 @@ def index():
 @login_required
 def open_one(notification_id):
     """Mark a notification read and go to what it is about."""
-    sg = stagegate()
-    comment_service.mark_read(sg, current_actor(), notification_id)
-    note = next((n for n in comment_service.notifications(sg, current_actor(), limit=1000)
-                 if n["id"] == notification_id), None)
+    note = comment_service.open_notification(stagegate(), current_actor(), notification_id)
     if note is None or note["instance_id"] is None:
         return redirect(url_for("comments.index"))
     return redirect(url_for("deals.show", instance_id=note["instance_id"],
@@ -66,8 +61,7 @@ def read_all():
 
 def mentions(body: str) -> Markup:
     """A comment's text, escaped, with each @name marked."""
-    return Markup(re.sub(r"(?<![\w@.])@([A-Za-z0-9][A-Za-z0-9_.-]*)", r'<strong class="mention">@\1</strong>',
-                         str(escape(body or ""))))
+    return Markup(comment_service.MENTION.sub(r'<strong class="mention">@\1</strong>', str(escape(body or ""))))
 
 
 def init_app(app) -> None:

@@ -6,9 +6,13 @@ from . import conditions
 from .formatting import label, role, value
 
 
-def _row(r: dict, fields_by_id: dict) -> dict:
+def _row(r: dict, fields_by_id: dict, files: dict | None = None) -> dict:
     field = r.get("field") or fields_by_id.get(r["id"])
-    return {"key": r["id"], "label": (field or {}).get("label") or label(r["id"]), "value": value(r["value"], field)}
+    row = {"key": r["id"], "label": (field or {}).get("label") or label(r["id"]), "value": value(r["value"], field)}
+    if (field or {}).get("type") == "file" and isinstance(r["value"], int):
+        a = (files or {}).get(r["value"])
+        row.update(value=a["file_name"] if a else f"attachment {r['value']}", attachment_id=r["value"])
+    return row
 
 
 def _title(step: dict) -> str:
@@ -17,16 +21,18 @@ def _title(step: dict) -> str:
     return step["name"] + (f" · {role(step['role'])}" if step.get("role") else "")
 
 
-def by_step(deal: dict) -> list[dict]:
-    """[{title, actor, at, rows}]: each step's data in its form's order, oldest first."""
-    by_id = deal.get("fields") or {}
+def by_step(deal: dict, attachments: list[dict] = ()) -> list[dict]:
+    """[{title, actor, at, rows}]: each step's data in its form's order, oldest first (a file field's
+    value named by its attachment)."""
+    by_id, files = deal.get("fields") or {}, {a["id"]: a for a in attachments}
     return [{"title": _title(s), "actor": s["actor"], "at": s["at"], "kind": s["kind"],
-             "rows": [_row(r, by_id) for r in s["rows"]]} for s in deal.get("steps") or []]
+             "rows": [_row(r, by_id, files) for r in s["rows"]]} for s in deal.get("steps") or []]
 
 
-def submitted(step: dict | None, deal: dict) -> list[dict]:
+def submitted(step: dict | None, deal: dict, attachments: list[dict] = ()) -> list[dict]:
     """What a completed task submitted, as rows in its form's order."""
-    return [_row(r, deal.get("fields") or {}) for r in (step or {}).get("rows", [])]
+    files = {a["id"]: a for a in attachments}
+    return [_row(r, deal.get("fields") or {}, files) for r in (step or {}).get("rows", [])]
 
 
 def sign_offs(deal: dict) -> list[dict]:

@@ -36,7 +36,9 @@ def show(instance_id):
     """One deal: data, open tasks, gate decisions, history and diagram (for users who may see it)."""
     sg = stagegate()
     deal = views.deal(sg, instance_id, current_actor())
-    return render_template("deal.html", deal=deal, steps=deal_data.by_step(deal), sign_offs=deal_data.sign_offs(deal),
+    on_deal = files.attachments(sg, instance_id, current_actor())
+    return render_template("deal.html", deal=deal, steps=deal_data.by_step(deal, on_deal),
+                           sign_offs=deal_data.sign_offs(deal),
                            comments=comment_queries.comments(sg, instance_id, current_actor()),
-                           files=deal_data.named_tasks(files.attachments(sg, instance_id, current_actor()), deal),
+                           files=deal_data.named_tasks(on_deal, deal),
                            assignees=assignees(sg, deal["ready_tasks"]))

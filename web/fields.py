@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from werkzeug.datastructures import MultiDict
 
+from engine.attachments import TYPES as FILE_TYPES
 from engine.limits import DEFAULT_MAXLENGTH
 
 from . import conditions
@@ -12,7 +13,7 @@ from . import conditions
 # are text boxes in the one format every page shows (YYYY-MM-DD), not type="date", whose
 # picker shows the browser's locale format (mm/dd/yyyy in en-US) beside pages that say ISO.
 INPUT_TYPES = {"string": "text", "long": "text", "double": "text", "date": "text", "boolean": "checkbox",
-               "enum": "select"}
+               "enum": "select", "file": "file"}
 DATE_FORMAT = "YYYY-MM-DD"
 _WHOLE = r"[+\-]?(\d{1,3}(,\d{3})+|\d+)"  # 1200000 or 1,200,000 (what engine/forms.py accepts)
 _DAY = r"\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4}"
@@ -43,6 +44,8 @@ def _attrs(kind: str, widget: str, c: dict) -> dict:
         attrs.update(pattern=_DAY, placeholder=DATE_FORMAT, autocomplete="off")
     if kind == "double":
         attrs["inputmode"] = "decimal"
+    if kind == "file":
+        attrs["accept"] = ",".join(f".{ext}" for ext in sorted(FILE_TYPES))
     if kind == "string":
         for name in ("minlength", "maxlength"):
             if c.get(name) not in (None, ""):
@@ -100,6 +103,8 @@ def widgets(fields: list[dict], values: dict | None = None, errors: dict | None 
         widget = _widget(kind, f)
         attrs = _attrs(kind, widget, c)
         show_when, condition_hint = applies_when(f, by_id)
+        if kind == "file" and _shown(raw):
+            attrs.pop("required", None)  # uploaded already (the form came back with another error)
         out.append({
             "id": f["id"],
             "name": f["id"],

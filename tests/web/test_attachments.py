@@ -117,3 +117,29 @@ def test_files_survive_a_restart_and_steps_do_not_copy_them(sign_in, driver, sg,
     assert b.login("sam").status_code == 302
     href = re.search(r'href="(/attachments/\d+)"', b.get(f"/deals/{iid}").get_data(as_text=True)).group(1)
     assert b.get(href).data == PDF
+
+
+def test_a_form_field_of_type_file_uploads_the_file_onto_the_task_and_links_it_from_the_data(sign_in, driver, sg):
+    iid = driver.to_proposal()
+    task_id = driver.ready(iid)["Task_PrepareProposal"]["id"]
+    sam = sign_in("sam")
+    page = sam.get(f"/tasks/{task_id}").get_data(as_text=True)
+    assert 'enctype="multipart/form-data"' in page and 'type="file" id="field-proposal_document"' in page
+    form = {**{k: str(v) for k, v in PROPOSAL.items()}, "proposal_document": (io.BytesIO(PDF), "Offer.pdf")}
+    r = sam.post(f"/tasks/{task_id}", form, page=f"/tasks/{task_id}", content_type="multipart/form-data")
+    assert r.status_code == 302, text(r)
+    [a] = files.attachments(sg, iid, "sam")
+    assert a["file_name"] == "Offer.pdf" and a["task_id"] == task_id
+    assert driver.show(iid)["data"]["proposal_document"] == a["id"]
+    deal = sam.get(f"/deals/{iid}").get_data(as_text=True)
+    assert f'<a href="/attachments/{a["id"]}" download>Offer.pdf</a>' in deal
+
+
+def test_a_refused_file_in_a_task_form_keeps_the_task_open_and_says_why(sign_in, driver, sg):
+    iid = driver.to_proposal()
+    task_id = driver.ready(iid)["Task_PrepareProposal"]["id"]
+    sam = sign_in("sam")
+    form = {**{k: str(v) for k, v in PROPOSAL.items()}, "proposal_document": (io.BytesIO(b"MZ"), "offer.exe")}
+    r = sam.post(f"/tasks/{task_id}", form, page=f"/tasks/{task_id}", content_type="multipart/form-data")
+    assert r.status_code == 422 and "Proposal document is a .exe file" in text(r)
+    assert "Task_PrepareProposal" in driver.ready(iid) and files.attachments(sg, iid, "sam") == []

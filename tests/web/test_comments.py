@@ -36,6 +36,9 @@ def test_a_mention_notifies_the_person_named_who_opens_the_deal_from_the_list(si
     opened = fiona.get(link)
     assert opened.status_code == 302 and opened.headers["Location"].startswith(f"/deals/{iid}#comment-")
     assert unread(fiona.get("/").get_data(as_text=True)) == 0, "opening it marks it read"
+    lena_link = re.search(r'href="(/notifications/\d+)"', sign_in("lena").get("/notifications").get_data(as_text=True))
+    assert sam.get(lena_link.group(1)).headers["Location"] == "/notifications", "another's notification: not opened"
+    assert unread(sign_in("lena").get("/").get_data(as_text=True)) == 1
     assert unread(sam.get("/").get_data(as_text=True)) == 0, "the author is not notified"
 
 
@@ -75,3 +78,8 @@ def test_only_people_who_may_see_the_deal_comment_and_auditors_may_not(sign_in, 
     assert "Add a comment" not in text(ada.get(f"/deals/{iid}"))
     assert ada.post(f"/deals/{iid}/comments", {"body": "hi"}, page="/").status_code == 403
     assert comments.comments(sg, iid, "ada") == []
+
+
+def test_mentions_are_read_as_people_write_them():
+    assert comments.mentioned_names("Thanks @lena. Ask @fiona, then @pete; mail ops@acme.com @lena") == [
+        "lena", "fiona", "pete"]
