@@ -29,14 +29,25 @@ def seed(sg, upto: str) -> tuple[int, str]:
     return iid, ready[upto]["id"]
 
 
+def opened(sign_in, user: str, path: str):
+    """A page signed in as `user`, on `path`."""
+    page = sign_in(user)
+    page.goto(path)
+    return page
+
+
+def press(page, button: str) -> None:
+    with page.expect_navigation():
+        page.get_by_role("button", name=button).click()
+
+
 def no_page_errors(page):
     assert not [e for e in page.errors if "pageerror" in e or "Content Security Policy" in e], page.errors
 
 
 def test_the_gatekeeper_sees_the_decision_summary_and_the_diagram_opens_on_the_task(sign_in, live_app, artifacts):
     iid, task_id = seed(live_app.sg, "Task_ProposalGateReview")
-    lena = sign_in("lena")
-    lena.goto(f"/tasks/{task_id}")
+    lena = opened(sign_in, "lena", f"/tasks/{task_id}")
     summary = lena.locator(".decision-summary")
     assert "Criteria: Go only when Finance has approved price and margin" in summary.inner_text()
     rows = summary.locator("table.sign-offs tbody tr")
@@ -47,11 +58,11 @@ def test_the_gatekeeper_sees_the_decision_summary_and_the_diagram_opens_on_the_t
     # the diagram: centred on this task, readable; zoom, fit, and the path as a list
     box = lena.locator("#diagram[data-rendered=true]")
     box.wait_for()
-    opened = float(box.get_attribute("data-scale"))
-    assert opened >= 0.9
+    first_scale = float(box.get_attribute("data-scale"))
+    assert first_scale >= 0.9
     lena.click("[data-diagram=fit]")
     fitted = float(box.get_attribute("data-scale"))
-    assert fitted < opened
+    assert fitted < first_scale
     lena.click("[data-diagram=zoom-in]")
     assert float(box.get_attribute("data-scale")) > fitted
     lena.click("[data-diagram=current]")
@@ -69,11 +80,9 @@ def test_the_gatekeeper_sees_the_decision_summary_and_the_diagram_opens_on_the_t
 
 def test_a_comment_mentions_a_colleague_who_sees_it_in_notifications(sign_in, live_app, artifacts):
     iid, _ = seed(live_app.sg, "Task_SignOffDelivery")
-    sam = sign_in("sam")
-    sam.goto(f"/deals/{iid}")
+    sam = opened(sign_in, "sam", f"/deals/{iid}")
     sam.fill("#comment-body", "@pete can the plant ship by March? Pricing is fine per @fiona.")
-    with sam.expect_navigation():
-        sam.get_by_role("button", name="Post comment").click()
+    press(sam, "Post comment")
     assert "notified pete, fiona" in sam.locator(".flash").inner_text()
     assert sam.locator("ol.comments .mention").count() == 2
     sam.locator("#comments").screenshot(path=str(artifacts / "deal-comment-mention.png"))
@@ -92,13 +101,11 @@ def test_a_comment_mentions_a_colleague_who_sees_it_in_notifications(sign_in, li
 
 def test_an_attachment_is_uploaded_and_downloaded(sign_in, live_app, artifacts, tmp_path):
     iid, _ = seed(live_app.sg, "Task_SignOffDelivery")
-    sam = sign_in("sam")
-    sam.goto(f"/deals/{iid}")
+    sam = opened(sign_in, "sam", f"/deals/{iid}")
     proposal = tmp_path / "Signed contract.pdf"
     proposal.write_bytes(PDF)
     sam.set_input_files("#attachment-file", str(proposal))
-    with sam.expect_navigation():
-        sam.get_by_role("button", name="Upload").click()
+    press(sam, "Upload")
     assert "Attached Signed contract.pdf" in sam.locator(".flash").inner_text()
     sam.locator("#attachments").screenshot(path=str(artifacts / "deal-attachment.png"))
     with sam.expect_download() as got:
@@ -110,16 +117,14 @@ def test_an_attachment_is_uploaded_and_downloaded(sign_in, live_app, artifacts, 
     fake = tmp_path / "invoice.pdf"
     fake.write_bytes(b"<html><script>alert(1)</script>")
     sam.set_input_files("#attachment-file", str(fake))
-    with sam.expect_navigation():
-        sam.get_by_role("button", name="Upload").click()
+    press(sam, "Upload")
     assert "does not look like a .pdf file" in sam.locator(".flash").inner_text()
     assert sam.locator("ul.attachments li").count() == 1
 
 
 def test_a_conditional_field_appears_only_when_it_applies(sign_in, live_app, artifacts):
     _, task_id = seed(live_app.sg, "Task_DiscoveryGateReview")
-    lena = sign_in("lena")
-    lena.goto(f"/tasks/{task_id}")
+    lena = opened(sign_in, "lena", f"/tasks/{task_id}")
     hold = lena.locator(".field:has(#field-hold_days)")
     assert hold.is_hidden(), "Hold for (days) only applies to a hold"
     lena.locator("#field-discovery_decision").select_option("hold")
@@ -133,8 +138,7 @@ def test_a_conditional_field_appears_only_when_it_applies(sign_in, live_app, art
 
 def test_money_is_typed_with_thousands_separators_and_dates_in_one_format(sign_in, live_app, artifacts):
     iid, task_id = seed(live_app.sg, "Task_PrepareProposal")
-    sam = sign_in("sam")
-    sam.goto(f"/tasks/{task_id}")
+    sam = opened(sign_in, "sam", f"/tasks/{task_id}")
     sam.fill("#field-price", "1200000")
     sam.locator("#field-margin_pct").focus()
     assert sam.locator("#field-price").input_value() == "1,200,000"
@@ -143,8 +147,7 @@ def test_money_is_typed_with_thousands_separators_and_dates_in_one_format(sign_i
     sam.fill("#field-requested_delivery_date", "2027-04-01")
     sam.fill("#field-proposal_summary", "Pumps and install")
     sam.screenshot(path=str(artifacts / "form-money-date.png"))
-    with sam.expect_navigation():
-        sam.get_by_role("button", name="Complete task").click()
+    press(sam, "Complete task")
     assert queries.instance(live_app.sg, iid)["data"]["price"] == 1200000
     sam.goto(f"/tasks/{task_id}")
     submitted = sam.locator(".task-form").inner_text()
