@@ -116,7 +116,8 @@ def upload(sg, store: FileStore, instance_id: int, actor: str, file_name: str | 
     try:
         size, sha = store.put(key, chain([head], chunks_of(stream)), max_bytes)
     except TooLarge:
-        raise FormInvalid(errors={"file": f"is larger than the limit of {max_bytes // 1048576} MB"}, values={}) from None
+        limit = f"{max_bytes / 1048576:g} MB" if max_bytes >= 1048576 else f"{max_bytes:,} bytes"
+        raise FormInvalid(errors={"file": f"is larger than the limit of {limit}"}, values={}) from None
     if size == 0:
         store.delete(key)
         raise FormInvalid(errors={"file": "is empty"}, values={})

@@ -164,8 +164,9 @@ def deal(sg, instance_id: int, user: str, with_history: bool = True) -> dict:
         pv = s.get(ProcessVersion, inst.process_version_id)
         model = sg.specs.version(pv.id, lambda: pv).model
         who = load_user(s, user)
-        ready = [{**_task_row(t), **flags(who, t), "sign_off": deal_steps.asks_approval(t.form)} for t in s.execute(select(HumanTask).where(
-            HumanTask.instance_id == inst.id, HumanTask.state == "ready").order_by(HumanTask.created_at)).scalars()]
+        ready = [{**_task_row(t), **flags(who, t), "sign_off": deal_steps.asks_approval(t.form)}
+                 for t in s.execute(select(HumanTask).where(HumanTask.instance_id == inst.id, HumanTask.state == "ready")
+                                    .order_by(HumanTask.created_at)).scalars()]
         history = [_event_row(e) for e in s.execute(select(AuditEvent).where(
             AuditEvent.instance_id == inst.id).order_by(AuditEvent.seq)).scalars()] if with_history else None
     state = {**instance_query(sg, instance_id), "ready_tasks": ready, "fields": _form_fields(model)}

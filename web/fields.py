@@ -16,7 +16,7 @@ INPUT_TYPES = {"string": "text", "long": "text", "double": "text", "date": "text
                "enum": "select", "file": "file"}
 DATE_FORMAT = "YYYY-MM-DD"
 _WHOLE = r"[+\-]?(\d{1,3}(,\d{3})+|\d+)"  # 1200000 or 1,200,000 (what engine/forms.py accepts)
-_DAY = r"\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4}"
+_DAY = r"\d{4}-\d{2}-\d{2}"
 TEXTAREA_FROM = 500  # strings allowed to be this long get a text area
 _TRUE = {"true", "on", "yes", "1"}
 
@@ -73,21 +73,15 @@ def _hint(kind: str, c: dict) -> str | None:
 
 
 def applies_when(f: dict, by_id: dict) -> tuple[dict | None, str | None]:
-    """A required_if field's rule (for the browser) and its plain-language hint."""
-    cond = (f.get("properties") or {}).get("required_if")
-    if not cond:
-        return None, None
-    r = conditions.rule(cond)
-    if r is None:
-        return None, "May be required, depending on the other answers"
-    return r, f"Needed because {conditions.plain(r, by_id)}"
+    """A required_if field's rule (for the browser) and its condition in plain language."""
+    r = conditions.rule((f.get("properties") or {}).get("required_if"))
+    return (r, conditions.plain(r, by_id)) if r else (None, None)
 
 
-def _worded(error: str | None, f: dict, condition_hint: str | None) -> str | None:
-    """The engine's "is required when <expression>" said with the plain-language condition."""
-    cond = (f.get("properties") or {}).get("required_if")
-    if error and cond and condition_hint and error == f"is required when {cond}" and condition_hint.startswith("Needed"):
-        return "is required because " + condition_hint[len("Needed because "):]
+def _worded(error: str | None, f: dict, words: str | None) -> str | None:
+    """The engine's "is required when <expression>" said with the condition in plain language."""
+    if words and error == f"is required when {(f.get('properties') or {}).get('required_if')}":
+        return f"is required because {words}"
     return error
 
 
@@ -102,7 +96,9 @@ def widgets(fields: list[dict], values: dict | None = None, errors: dict | None 
         raw = values[f["id"]] if f["id"] in values else f.get("default")
         widget = _widget(kind, f)
         attrs = _attrs(kind, widget, c)
-        show_when, condition_hint = applies_when(f, by_id)
+        show_when, words = applies_when(f, by_id)
+        condition_hint = (f"Needed because {words}" if words else "May be required, depending on the other answers"
+                          if (f.get("properties") or {}).get("required_if") else None)
         if kind == "file" and _shown(raw):
             attrs.pop("required", None)  # uploaded already (the form came back with another error)
         out.append({
@@ -120,7 +116,7 @@ def widgets(fields: list[dict], values: dict | None = None, errors: dict | None 
             "hint": _hint(kind, c),
             "options": f.get("options") or [],
             "attrs": attrs,
-            "error": _worded(errors.get(f["id"]), f, condition_hint),
+            "error": _worded(errors.get(f["id"]), f, words),
         })
     return out
 
