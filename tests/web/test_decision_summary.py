@@ -80,3 +80,14 @@ def test_money_with_thousands_separators_is_accepted_from_the_form(sign_in, driv
                  page=f"/tasks/{task_id}")
     assert r.status_code == 302, text(r)
     assert driver.show(iid)["data"]["price"] == 1200000
+
+
+def test_a_missing_conditional_answer_is_explained_in_words(sign_in, driver):
+    iid = driver.start()["id"]
+    driver.work(iid, "Task_Discovery", "sam", pain_points="Downtime", decision_maker="Plant director")
+    task_id = driver.ready(iid)["Task_DiscoveryGateReview"]["id"]
+    r = sign_in("lena").post(f"/tasks/{task_id}", {"discovery_decision": "hold", "discovery_note": "budget frozen"},
+                             page=f"/tasks/{task_id}")
+    assert r.status_code == 422
+    page = text(r)
+    assert "Hold for (days) is required because Decision is Hold" in page and "==" not in page
