@@ -12,6 +12,7 @@
  *   data-cancelled JSON list of element ids reached but withdrawn before anyone worked them
  *                 (an escalation closed with the task it chased)   -> marker "cancelled"
  *   data-focus    optional JSON list of element ids to open centred on (default: data-current)
+ *   data-open     "fit": open showing the whole diagram (the audit page's whole path)
  *   data-timeline optional selector of a list whose items carry data-element="<element id>":
  *                 clicking an element marks its items "selected" (and scrolls to the first);
  *                 the container's data-selected then holds the element id
@@ -230,7 +231,7 @@
       return viewer.importXML(xml).then(function () {
         var current = asList(parseJSON(container, 'focus', null) || parseJSON(container, 'current', []));
         fit(viewer, container);
-        if (viewer.get('canvas').zoom() < READABLE) {
+        if (container.getAttribute('data-open') !== 'fit' && viewer.get('canvas').zoom() < READABLE) {
           centreOn(viewer, container, current);
         }
         var marked = mark(viewer, container);
