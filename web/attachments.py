@@ -7,9 +7,9 @@ from urllib.parse import quote
 from flask import Blueprint, Response, current_app, flash, redirect, request, url_for
 from flask_login import login_required
 
-from engine import attachments as files
+from engine.services import attachments as files
 from engine.errors import FormInvalid
-from engine.file_store import LocalFileStore
+from stagegate.compose import open_file_store
 
 from .context import current_actor, stagegate
 from .guard import engine_errors
@@ -28,7 +28,7 @@ def init_app(app) -> None:
     """Open the file store (ATTACHMENTS_DIR, else the instance folder's attachments/); the filters."""
     root = app.config.get("ATTACHMENTS_DIR") or os.environ.get("STAGEGATE_ATTACHMENTS_DIR") or os.path.join(
         app.instance_path, "attachments")
-    app.extensions[STORE_KEY] = LocalFileStore(root)
+    app.extensions[STORE_KEY] = open_file_store(root)
     app.add_template_filter(filesize)
     app.add_template_global(f"At most {size(files.MAX_BYTES)}; {files.ALLOWED}.", "attachment_rules")
 

@@ -5,7 +5,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 
-from engine import comments as comment_service
+from engine.services import comments as comment_service
 from engine.errors import FormInvalid
 
 from .context import current_actor, stagegate

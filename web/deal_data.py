@@ -1,5 +1,5 @@
 """A deal's data as labelled, readable rows under the step that produced each, and the sign-offs
-and gate a gatekeeper decides on (engine/deal_steps.py gathers them; this words them)."""
+and gate a gatekeeper decides on (engine/queries/deal_steps.py gathers them; this words them)."""
 from __future__ import annotations
 
 from . import conditions

@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from flask_login import login_required
 
-from engine import attachments as files
-from engine import comments as comment_queries
-from engine import inbox as inbox_queries
-from engine import views
+from engine.services import attachments as files
+from engine.services import comments as comment_queries
+from engine.queries import inbox as inbox_queries
+from engine.queries import views
 
 from . import deal_data
 from .context import current_actor, stagegate

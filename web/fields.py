@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from werkzeug.datastructures import MultiDict
 
-from engine.attachments import TYPES as FILE_TYPES
+from engine.services.attachments import TYPES as FILE_TYPES
 from engine.limits import DEFAULT_MAXLENGTH
 
 from . import conditions
@@ -15,7 +15,7 @@ from . import conditions
 INPUT_TYPES = {"string": "text", "long": "text", "double": "text", "date": "text", "boolean": "checkbox",
                "enum": "select", "file": "file"}
 DATE_FORMAT = "YYYY-MM-DD"
-_WHOLE = r"[+\-]?(\d{1,3}(,\d{3})+|\d+)"  # 1200000 or 1,200,000 (what engine/forms.py accepts)
+_WHOLE = r"[+\-]?(\d{1,3}(,\d{3})+|\d+)"  # 1200000 or 1,200,000 (what engine/bpmn/forms.py accepts)
 _DAY = r"\d{4}-\d{2}-\d{2}"
 TEXTAREA_FROM = 500  # strings allowed to be this long get a text area
 _TRUE = {"true", "on", "yes", "1"}

@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from engine import attachments as files
-from engine import views
+from engine.services import attachments as files
+from engine.queries import views
 from engine.errors import FormInvalid, StepFailed
-from engine.instances import complete_task
+from engine.services.instances import complete_task
 
 from . import deal_data, fields
 from .attachments import store as attachment_store

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import itertools
 
-from engine import queries
-from engine.instances import complete_task, start_instance
+from engine.queries import records as queries
+from engine.services.instances import complete_task, start_instance
 from tests.drive import DELIVERY_OK, DISCOVERY, DISCOVERY_GO, GOOD_PROSPECT, PRICING_OK, PROPOSAL, QUALITY_OK
 
 _serial = itertools.count(1)

@@ -8,10 +8,10 @@ import re
 
 import pytest
 
-from engine import attachments as files
-from engine import queries
-from engine.collab_models import Attachment
-from engine.file_store import LocalFileStore
+from engine.services import attachments as files
+from engine.queries import records as queries
+from engine.store.models.collab import Attachment
+from engine.store.file_store import LocalFileStore
 from tests.drive import PROPOSAL
 from web import create_app
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-from engine import comments, queries
-from engine.users import add_user
+from engine.services import comments
+from engine.queries import records as queries
+from engine.services.users import add_user
 
 from .conftest import text
 

@@ -13,10 +13,10 @@ import re
 
 from werkzeug.datastructures import ImmutableMultiDict
 
-from engine.attachments import upload
-from engine.comments import add_comment, notifications
-from engine.tokens import create_token
-from engine.users import add_user
+from engine.services.attachments import upload
+from engine.services.comments import add_comment, notifications
+from engine.services.tokens import create_token
+from engine.services.users import add_user
 
 # Raw URL text (percent-encoded where a browser would): too big for a column, not ASCII digits,
 # past the last date, NUL, invalid UTF-8 (a lone surrogate's bytes), a line break, too long.
