@@ -18,6 +18,7 @@ from engine.sandbox import pool as sandbox_pool
 from engine.services.jobs import JobRunner
 from engine.store import append_only  # noqa: F401 - the audit table's guards, before any create_all
 from engine.store.db import UnitOfWork, database_url, make_engine, owner_database_url
+from engine.store.file_store import FileStore, LocalFileStore
 from workflows.domain import SALES
 
 # The sales domain plugged into the engine, in this process and in its sandbox workers (which
@@ -94,6 +95,11 @@ def bootstrap(url: str | None = None, clock=None, helpers: dict | None = None, m
 
         upgrade(engine, keys, owner_database_url(owner_url))
     return sg
+
+
+def open_file_store(root) -> FileStore:
+    """The attachments' file store: files on this machine's disk under `root`."""
+    return LocalFileStore(root)
 
 
 def _first_key(engine: Engine) -> KeyRing:

@@ -6,8 +6,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from stagegate.compose import bootstrap
 
-from . import (account, api, audit, auth, converters, deals, designer, diagrams, errors, formatting, inbox, limits,
-               login, metrics, readonly, security, settings, start, tasks)
+from . import (account, api, attachments, audit, auth, comments, converters, deals, designer, diagrams, errors, formatting,
+               inbox, limits, login, metrics, readonly, security, settings, start, tasks)
 from .context import STAGEGATE_KEY
 
 
@@ -28,6 +28,9 @@ def create_app(config: dict | None = None) -> Flask:
     login.init_app(app)
     formatting.init_app(app)
     errors.init_app(app)
-    for module in (auth, inbox, tasks, start, deals, diagrams, designer, audit, metrics, api, account):
+    attachments.init_app(app)
+    comments.init_app(app)
+    for module in (auth, inbox, tasks, start, deals, diagrams, designer, audit, metrics, api, account, comments,
+                   attachments):
         app.register_blueprint(module.bp)
     return app

@@ -10,8 +10,9 @@ from engine.errors import FormInvalid
 
 # The field types the engine checks and stores: Camunda 7's built-in ones (string, long,
 # boolean, date, enum) and double, which Camunda 7 users add as a custom type. Any other
-# type is refused at deploy (validation.py), never read as text.
-FIELD_TYPES = ("string", "long", "double", "boolean", "date", "enum")
+# type is refused at deploy (validation.py), never read as text. A file field (our own type) holds
+# the id of an attachment on the deal (engine/services/attachments.py; the web form uploads it first).
+FIELD_TYPES = ("string", "long", "double", "boolean", "date", "enum", "file")
 # What people type for a number: digits with optional thousands commas in the right places
 # ("1,200" but never "1,2", which in much of the world means 1.2), and for a double a
 # decimal point and an exponent.
@@ -108,6 +109,11 @@ def _coerce(field: dict, value):
         return _to_bool(value)
     if kind == "date":
         return _to_date(value)
+    if kind == "file":
+        n = _to_long(value) if not isinstance(value, str) or value.strip().isdigit() else None
+        if n is None or n < 1:
+            raise ValueError("must be an uploaded file (an attachment id)")
+        return n
     if kind == "enum":
         ids = [o["id"] for o in field.get("options", [])]
         if not isinstance(value, str) or value not in ids:

@@ -1,18 +1,16 @@
-"""Read-only queries behind the pages that show one deal or one task, with the access rule.
+"""Read-only queries behind the pages that show one deal or one task, under the access rule.
 
-A user may see a deal when one of their roles has a lane (or candidate group) in its process
-or a process it calls, when they head such a role's department, when they are a candidate user
-of one of its tasks, or when they started it; an auditor may see every deal and diagram. A task
-is read by those who may work it and by the heads of its roles' departments (who may reassign
-it). Otherwise these raise Refused, and the page says 403.
+Who may see a deal is engine/visibility.py's rule. A task is read by those who may work it and
+by the heads of its roles' departments (who may reassign it). Otherwise these raise Refused, and the page says 403.
 """
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from engine.bpmn import definitions
+from engine.queries import deal_steps
 from engine.actors import load_user, roles_of
-from engine.assignment import flags, index_keys, reader_keys
+from engine.assignment import flags, reader_keys
 from engine.bpmn.definitions import entries, every_definition
 from engine.services.deployment import latest_process_versions
 from engine.errors import NotFound, Refused
@@ -20,18 +18,13 @@ from engine.clock import utc
 from engine.store.models import AuditEvent, GateDecision, HumanTask, Instance, ProcessVersion, Source
 from engine.queries.records import _event_row, _task_row, gate_query, gate_row, instance as instance_query
 from engine.readonly import is_auditor
+from engine.visibility import may_see_process, process_workers, visible_deal
 
 TRAIL_KINDS = {"task_completed", "gate_decided", "gateway_passed", "decision_evaluated", "timer_fired",
                "instance_started", "instance_ended", "service_task_run"}
 # Elements that never wait and leave no event of their own: the path runs through them.
 PASS_THROUGH = {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "intermediateThrowEvent", "scriptTask",
                 "task", "sendTask", "endEvent"}
-
-
-def process_workers(model: dict) -> set[str]:
-    """Every role and candidate user (as inbox keys) that works some element of a process or of one it calls."""
-    return {key for m in every_definition(model) for el in m["elements"].values()
-            for key in index_keys(el.get("roles", []), el.get("candidate_users"))}
 
 
 def visible_processes(sg, user: str) -> list[str]:
@@ -65,11 +58,6 @@ def start_form(sg, process_id: str, user: str) -> dict:
     raise Refused(f"{user} may not start '{process_id}'")
 
 
-def _may_see_process(sg, s, user: str, pv: ProcessVersion) -> bool:
-    who = load_user(s, user)
-    return is_auditor(who) or bool(process_workers(sg.specs.version(pv.id, lambda: pv).model) & reader_keys(who))
-
-
 def diagram(sg, process_id: str, version: int, user: str) -> bytes:
     """The BPMN source of a deployed version, for the diagram viewer."""
     with sg.uow(write=False) as uow:
@@ -78,7 +66,7 @@ def diagram(sg, process_id: str, version: int, user: str) -> bytes:
                                                     ProcessVersion.version == version)).scalar_one_or_none()
         if pv is None:
             raise NotFound(f"no version {version} of process '{process_id}'")
-        if not _may_see_process(sg, s, user, pv):
+        if not may_see_process(sg, s, user, pv):
             raise Refused(f"{user} may not see process '{process_id}'")
         return s.get(Source, pv.bpmn_sha256).content
 
@@ -150,23 +138,23 @@ def deal(sg, instance_id: int, user: str, with_history: bool = True) -> dict:
     (without `with_history`: only status, data and open tasks, not reading the audit trail)."""
     with sg.uow(write=False) as uow:
         s = uow.session
-        inst = s.get(Instance, int(instance_id))
-        if inst is None:
-            raise NotFound(f"no deal with id {instance_id}")
+        inst = visible_deal(sg, s, instance_id, user)
         pv = s.get(ProcessVersion, inst.process_version_id)
-        if not (_may_see_process(sg, s, user, pv) or inst.started_by == user):
-            raise Refused(f"{user} may not see deal #{instance_id}")
         model = sg.specs.version(pv.id, lambda: pv).model
         who = load_user(s, user)
-        ready = [{**_task_row(t), **flags(who, t)} for t in s.execute(select(HumanTask).where(
-            HumanTask.instance_id == inst.id, HumanTask.state == "ready").order_by(HumanTask.created_at)).scalars()]
+        ready = [{**_task_row(t), **flags(who, t), "sign_off": deal_steps.asks_approval(t.form)}
+                 for t in s.execute(select(HumanTask).where(HumanTask.instance_id == inst.id, HumanTask.state == "ready")
+                                    .order_by(HumanTask.created_at)).scalars()]
         history = [_event_row(e) for e in s.execute(select(AuditEvent).where(
             AuditEvent.instance_id == inst.id).order_by(AuditEvent.seq)).scalars()] if with_history else None
     state = {**instance_query(sg, instance_id), "ready_tasks": ready, "fields": _form_fields(model)}
     if not with_history:
         return state
+    by_step = deal_steps.steps(history, model, state.get("data") or {})
+    trail = _trail(history, ready, model)
     return {**state, "history": history, "gates": [e for e in history if e["kind"] == "gate_decided"],
-            "trail": _trail(history, ready, model)}
+            "trail": trail, "path": deal_steps.path(model, trail), "steps": by_step,
+            "sign_offs": deal_steps.sign_offs(by_step)}
 
 
 def _form_fields(model: dict) -> dict:
@@ -191,11 +179,16 @@ def task(sg, task_id: str, user: str) -> dict:
         may = flags(who, ht)
         if not (may["may_work"] or may["oversees"]):
             raise Refused(f"{user} may not work on '{ht.name}'")
-        row = {**_task_row(ht), **may, "form": ht.form, "escalates": _chased_task(sg, s, ht, who)}
+        pv_id = s.get(Instance, ht.instance_id).process_version_id
+        model = sg.specs.version(pv_id, lambda: s.get(ProcessVersion, pv_id)).model
+        row = {**_task_row(ht), **may, "form": ht.form, "escalates": _chased_task(sg, s, ht, who),
+               "gate": deal_steps.gate_after(model, ht.called_process, ht.element_id)}
     page = deal(sg, row["instance_id"], user)
     withdrawn = [e["details"] for e in page["history"] if e["kind"] == "task_cancelled"
                  and (e["details"] or {}).get("task_id") == row["id"]]
-    return {"task": {**row, "cancelled": withdrawn[-1] if withdrawn else None}, "deal": page}
+    submitted = [st for st in page["steps"] if st.get("task_id") == row["id"]]
+    return {"task": {**row, "cancelled": withdrawn[-1] if withdrawn else None,
+                     "submitted": submitted[-1] if submitted else None}, "deal": page}
 
 
 def _chased_task(sg, s, ht: HumanTask, who) -> dict | None:

@@ -130,6 +130,7 @@ def serve_catalog(db: Path, clock=None):
         "DATABASE_URL": f"sqlite:///{db}",
         "SECRET_KEY": "browser-tests-only",
         "SESSION_COOKIE_SECURE": False,  # plain http on 127.0.0.1
+        "ATTACHMENTS_DIR": str(db.parent / "attachments"),
     })
     with ServerThread(app) as server:
         server.sg = sg

@@ -5,13 +5,16 @@ from engine.store.models.diagrams import DecisionVersion, Draft, ProcessVersion,
 from engine.store.models.instances import GateDecision, HumanTask, IdempotencyKey, Incident, Instance, OpenTaskCount, TaskRole, Timer
 from engine.store.models.audit import AuditEvent, AuditHead
 from engine.store.models.figures import DealOutcome, StageStay, WhatIfJob
+from engine.store.models.collab import Attachment, Comment, Notification
 
 __all__ = [
     "ApiToken",
+    "Attachment",
     "AuditEvent",
     "AuditHead",
     "Base",
     "BigId",
+    "Comment",
     "DealOutcome",
     "DecisionVersion",
     "Draft",
@@ -21,6 +24,7 @@ __all__ = [
     "Incident",
     "Instance",
     "JsonText",
+    "Notification",
     "OpenTaskCount",
     "ProcessVersion",
     "SignInFailures",
