@@ -2,7 +2,7 @@
 import pytest
 
 from engine.errors import FormInvalid
-from engine.forms import definition_problems, validate
+from engine.bpmn.forms import definition_problems, validate
 
 
 def field(fid, type_="string", default=None, options=(), **constraints):
@@ -22,6 +22,8 @@ def field(fid, type_="string", default=None, options=(), **constraints):
     (field("d", "date"), "28/02/2027", "2027-02-28"),
     (field("e", "enum", options=("go", "kill")), "kill", "kill"),
     (field("s"), 12, "12"),
+    (field("f", "file"), "17", 17),  # an attachment's id, as the web form sends it after the upload
+    (field("f", "file"), 17, 17),
 ])
 def test_values_are_coerced_to_the_field_type(f, raw, value):
     assert validate([f], {f["id"]: raw}) == {f["id"]: value}
@@ -42,6 +44,9 @@ def test_values_are_coerced_to_the_field_type(f, raw, value):
     (field("d", "date", min="2027-01-01"), "2026-12-31", "must be on or after 2027-01-01"),
     (field("s", required=None), "  ", "is required"),
     (field("s", readonly=None), "x", "is read-only"),
+    (field("f", "file"), "../etc/passwd", "must be an uploaded file (an attachment id)"),
+    (field("f", "file"), "0", "must be an uploaded file (an attachment id)"),
+    (field("f", "file"), True, "must be a whole number"),
 ])
 def test_bad_values_are_refused_with_a_message_for_the_field(f, raw, message):
     with pytest.raises(FormInvalid) as exc:
@@ -120,7 +125,7 @@ def test_a_long_refuses_commas_that_do_not_group_thousands():
 
 @pytest.mark.parametrize("f, problem", [
     (field("x", "money"), "has type 'money', which the engine does not know; known types: "
-                          "string, long, double, boolean, date, enum"),
+                          "string, long, double, boolean, date, enum, file"),
     (field("x", "enum"), "is an enum without values (add camunda:value elements)"),
     (field("x", "double", max="lots"), "constraint max='lots' must be a number (e.g. 1200.50 or 1,200.50)"),
     (field("x", "date", min="soon"), "constraint min='soon' must be a date (YYYY-MM-DD)"),

@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from engine.bootstrap import bootstrap
+from stagegate.compose import bootstrap
 
-from . import (account, api, audit, auth, converters, deals, designer, diagrams, engine_rest, errors, formatting, inbox,
-               incidents, limits, login, metrics, readonly, security, settings, start, tasks)
+from . import (account, api, attachments, audit, auth, comments, converters, deals, designer, diagrams, engine_rest,
+               errors, formatting, inbox, incidents, limits, login, metrics, readonly, security, settings, start, tasks)
 from .context import STAGEGATE_KEY
 
 
@@ -28,7 +28,9 @@ def create_app(config: dict | None = None) -> Flask:
     login.init_app(app)
     formatting.init_app(app)
     errors.init_app(app)
+    attachments.init_app(app)
+    comments.init_app(app)
     for module in (auth, inbox, tasks, start, deals, diagrams, designer, audit, metrics, api, engine_rest, incidents,
-                   account):
+                   account, comments, attachments):
         app.register_blueprint(module.bp)
     return app

@@ -5,7 +5,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from engine.errors import Refused
-from engine.tokens import create_token, list_tokens, revoke_token
+from engine.services.tokens import create_token, list_tokens, revoke_token
 
 from .context import current_actor, stagegate
 from .guard import engine_errors

@@ -4,12 +4,14 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from flask_login import login_required
 
-from engine import inbox as inbox_queries
-from engine import views
-from engine.external_tasks import may_retry
+from engine.services import attachments as files
+from engine.services import comments as comment_queries
+from engine.queries import inbox as inbox_queries
+from engine.queries import views
+from engine.services.external_tasks import may_retry
 
+from . import deal_data
 from .context import current_actor, stagegate
-from .deal_data import key_data
 from .guard import engine_errors
 from .team import assignees
 
@@ -35,7 +37,11 @@ def show(instance_id):
     """One deal: data, open tasks, gate decisions, history and diagram (for users who may see it)."""
     sg = stagegate()
     deal = views.deal(sg, instance_id, current_actor())
-    return render_template("deal.html", deal=deal, data=key_data(deal),
+    on_deal = files.attachments(sg, instance_id, current_actor())
+    return render_template("deal.html", deal=deal, steps=deal_data.by_step(deal, on_deal),
+                           sign_offs=deal_data.sign_offs(deal),
+                           comments=comment_queries.comments(sg, instance_id, current_actor()),
+                           files=deal_data.named_tasks(on_deal, deal),
                            assignees=assignees(sg, deal["ready_tasks"]),
                            may_retry=any(i["external_task_id"] for i in deal["open_incidents"])
                            and may_retry(sg, current_actor()))

@@ -16,11 +16,11 @@ from datetime import datetime, timezone
 from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.exceptions import BadRequest as UnusableBody
 
-from engine import external_steps, external_tasks
+from engine.services import external_steps, external_tasks
 from engine.errors import Conflict, FormInvalid, KeyReused, NotFound, Refused, StepFailed
-from engine.external_sync import WAKE
+from engine.services.external_sync import WAKE
 from engine.limits import InputRefused
-from engine.tokens import token_user
+from engine.services.tokens import token_user
 
 from .camunda_values import VariableRefused, plain_values, typed_all
 from .context import stagegate

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import g, jsonify, request
 
-from engine import inbox as inbox_queries
-from engine import queries
-from engine.claims import claim_task
-from engine.instances import complete_task, start_instance
+from engine.queries import inbox as inbox_queries
+from engine.queries import records as queries
+from engine.services.claims import claim_task
+from engine.services.instances import complete_task, start_instance
 
 from .camunda_values import plain_values, typed_all
 from .context import stagegate

@@ -60,6 +60,11 @@ def describe(event: dict) -> str:
         return f"reassigned {d.get('task_name')} to {d.get('to')}"
     if kind == "task_cancelled":
         return _cancelled(d)
+    if kind == "comment_added":
+        body = d.get("body") or ""
+        return "commented: \u201c" + (body if len(body) <= 160 else body[:159] + "\u2026") + "\u201d"
+    if kind in ("attachment_uploaded", "attachment_downloaded"):
+        return f"{'attached' if kind == 'attachment_uploaded' else 'downloaded'} {d.get('file_name')}"
     return _outside_deals(kind, d, event)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, url_for
 from flask_login import login_required
 
-from engine.external_tasks import set_retries
+from engine.services.external_tasks import set_retries
 
 from .context import current_actor, stagegate
 from .guard import engine_errors

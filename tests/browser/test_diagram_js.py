@@ -24,9 +24,12 @@ PAGE = """<!doctype html>
 <link rel="stylesheet" href="/static/app.css">
 <script src="/static/vendor/bpmn-js/bpmn-navigated-viewer.production.min.js" defer></script>
 <script src="/static/js/diagram.js" defer></script>
-</head><body>
+</head><body><section>
+<div class="diagram-tools"><button type="button" data-diagram="zoom-in">+</button>
+<button type="button" data-diagram="zoom-out">-</button><button type="button" data-diagram="fit">Fit</button>
+<button type="button" data-diagram="current">Current task</button></div>
 <div id="diagram" class="diagram" data-src="{src}" data-current="{current}" data-visited="{visited}" data-flows="{flows}"></div>
-</body></html>"""
+</section></body></html>"""
 
 
 def _file(base: Path, rel: str) -> Response:
@@ -91,9 +94,28 @@ def test_markers_badges_and_fit(new_page, stub_server, artifacts):
     current = page.eval_on_selector("[data-element-id=Task_SignOffPricing] .djs-visual > :first-child", style)
     plain = page.eval_on_selector("[data-element-id=Task_Negotiate] .djs-visual > :first-child", style)
     assert current != plain and current[1] == "4px", (current, plain)
-    # fit-viewport: the whole diagram is inside the container
-    vb = page.eval_on_selector("#diagram", "el => el._stagegateViewer.get('canvas').viewbox()")
+    # it opens centred on the current tasks at a scale where labels are readable: parallel sign-offs
+    # too far apart for that scale, so centred on the first of them, wholly in view
+    viewbox = "el => el._stagegateViewer.get('canvas').viewbox()"
+    vb = page.eval_on_selector("#diagram", viewbox)
+    assert vb["scale"] >= 0.9, vb
+    el = page.eval_on_selector("#diagram", "el => { const e = el._stagegateViewer.get('elementRegistry')"
+                                           ".get('Task_SignOffPricing'); return {x: e.x, y: e.y, w: e.width, h: e.height}; }")
+    assert vb["x"] <= el["x"] and el["x"] + el["w"] <= vb["x"] + vb["width"], (el, vb)
+    assert vb["y"] <= el["y"] and el["y"] + el["h"] <= vb["y"] + vb["height"], (el, vb)
+    page.screenshot(path=str(artifacts / "diagram-js-current.png"))
+    # Fit: the whole diagram is inside the container; + and - zoom by steps
+    page.click("[data-diagram=fit]")
+    vb = page.eval_on_selector("#diagram", viewbox)
     assert vb["inner"]["width"] <= vb["outer"]["width"] / vb["scale"] + 1
+    fitted = vb["scale"]
+    page.click("[data-diagram=zoom-in]")
+    assert page.eval_on_selector("#diagram", viewbox)["scale"] > fitted * 1.2
+    page.click("[data-diagram=zoom-out]")
+    page.click("[data-diagram=zoom-out]")
+    assert page.eval_on_selector("#diagram", viewbox)["scale"] < fitted
+    page.click("[data-diagram=current]")
+    assert page.eval_on_selector("#diagram", viewbox)["scale"] >= 0.9
     assert not [e for e in page.errors if "Content Security Policy" in e or "pageerror" in e], page.errors
     page.screenshot(path=str(artifacts / "diagram-js-markers.png"))
 

@@ -3,8 +3,8 @@ import base64
 
 import pytest
 
-from engine.deployment import deploy
-from engine.tokens import create_token
+from engine.services.deployment import deploy
+from engine.services.tokens import create_token
 from web import create_app
 
 from .diagrams import DELEGATES, QUOTE

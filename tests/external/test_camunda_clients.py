@@ -13,13 +13,13 @@ import pytest
 from sqlalchemy import select
 
 from bench import scale
-from engine.bootstrap import bootstrap
-from engine.deployment import deploy
-from engine.external_models import ExternalTask
-from engine.instances import start_instance
-from engine.models import AuditEvent, HumanTask, Instance
-from engine.tokens import create_token
-from engine.users import add_user
+from stagegate.compose import bootstrap
+from engine.services.deployment import deploy
+from engine.store.models import ExternalTask
+from engine.services.instances import start_instance
+from engine.store.models import AuditEvent, HumanTask, Instance
+from engine.services.tokens import create_token
+from engine.services.users import add_user
 
 from .diagrams import QUOTE
 

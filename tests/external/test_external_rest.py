@@ -1,5 +1,5 @@
 """External tasks through Camunda 7's REST shape: fetch and lock, complete, fail, retry, BPMN errors, locks."""
-from engine import queries
+from engine.queries import records as queries
 
 from .conftest import fetch, start_quote
 
@@ -111,7 +111,7 @@ def test_an_uncaught_bpmn_error_opens_an_incident_and_changes_nothing_else(sg, r
 
 def test_java_delegates_and_send_tasks_wait_for_workers_on_the_delegate_and_topic(sg, rest):
     erp = rest("erp")
-    from engine.instances import start_instance
+    from engine.services.instances import start_instance
     iid = start_instance(sg, "legacy_order", "sam", {})["id"]
     [book] = fetch(erp, topic="com.acme.erp.BookOrderDelegate")
     assert book["activityId"] == "Task_Book"
@@ -212,9 +212,9 @@ def test_rest_subset_lists_claims_and_completes_user_tasks_with_the_same_roles(s
 
 
 def test_a_timer_that_interrupts_the_external_task_withdraws_it_from_its_worker(sg, rest):
-    from engine.deployment import deploy
-    from engine.instances import start_instance
-    from engine.timers import fire_due_timers
+    from engine.services.deployment import deploy
+    from engine.services.instances import start_instance
+    from engine.services.timers import fire_due_timers
     from .diagrams import CHASED
     erp = rest("erp")
     deploy(sg, [("chased.bpmn", CHASED)], actor="cli:test")

@@ -10,8 +10,8 @@ from html import unescape
 
 import pytest
 
-from engine.tokens import create_token
-from engine.users import set_password
+from engine.services.tokens import create_token
+from engine.services.users import set_password
 from tests.drive import Driver
 from web import create_app
 
@@ -50,10 +50,11 @@ class Browser:
 
 
 @pytest.fixture
-def app(sg, catalog):
-    """The app around the test's Stagegate (frozen clock), with the catalog and staff."""
+def app(sg, catalog, tmp_path):
+    """The app around the test's Stagegate (frozen clock), with the catalog and staff; attachments
+    under the test's own folder."""
     return create_app({"STAGEGATE": sg, "TESTING": True, "SECRET_KEY": "test-secret",
-                       "WTF_CSRF_ENABLED": True})
+                       "WTF_CSRF_ENABLED": True, "ATTACHMENTS_DIR": str(tmp_path / "attachments")})
 
 
 @pytest.fixture

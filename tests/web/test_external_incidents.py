@@ -1,10 +1,10 @@
 """An external task out of retries is an incident on the deal page, and a department head retries it there."""
-from engine import queries
-from engine.deployment import deploy
-from engine.external_steps import complete_external_task
-from engine.external_tasks import fetch_and_lock, report_failure
-from engine.instances import start_instance
-from engine.users import add_user
+from engine.queries import records as queries
+from engine.services.deployment import deploy
+from engine.services.external_steps import complete_external_task
+from engine.services.external_tasks import fetch_and_lock, report_failure
+from engine.services.instances import start_instance
+from engine.services.users import add_user
 from tests.external.diagrams import QUOTE
 from datetime import timedelta
 

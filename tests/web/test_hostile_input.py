@@ -7,13 +7,16 @@ in JSON bodies. Each answer must be below 500; the test lists every one that is 
 """
 from __future__ import annotations
 
+import io
 import json
 import re
 
 from werkzeug.datastructures import ImmutableMultiDict
 
-from engine.tokens import create_token
-from engine.users import add_user
+from engine.services.attachments import upload
+from engine.services.comments import add_comment, notifications
+from engine.services.tokens import create_token
+from engine.services.users import add_user
 
 # Raw URL text (percent-encoded where a browser would): too big for a column, not ASCII digits,
 # past the last date, NUL, invalid UTF-8 (a lone surrogate's bytes), a line break, too long.
@@ -83,6 +86,12 @@ def _fill(rule, values: dict) -> str:
     return re.sub(r"<(?:[^:>]+:)?(\w+)>", lambda m: str(values[m.group(1)]), rule.rule)
 
 
+def mention(sg, iid) -> int:
+    """The id of root's notification of a comment that mentions them."""
+    add_comment(sg, iid, "sam", "@root have a look")
+    return notifications(sg, "root")[0]["id"]
+
+
 def test_no_hostile_value_anywhere_gets_a_500(app, sg, sign_in, driver):
     app.request_class = type("Recording", (app.request_class,), {"parameter_storage_class": _Reads})
     add_user(sg, "root", ALL_BUT_AUDITOR, actor="cli:test")
@@ -90,7 +99,10 @@ def test_no_hostile_value_anywhere_gets_a_500(app, sg, sign_in, driver):
     task_id = next(iter(driver.ready(iid).values()))["id"]
     sample = {"task_id": task_id, "instance_id": iid, "process_id": "opportunity", "version": 1,
               "decision_id": "qualification", "kind": "bpmn", "key": "opportunity", "filename": "app.css",
-              "token_id": create_token(sg, "root", "root", "sweep")["id"], "job_id": 1}
+              "token_id": create_token(sg, "root", "root", "sweep")["id"], "job_id": 1,
+              "attachment_id": upload(sg, app.extensions["stagegate_files"], iid, "sam", "brief.pdf",
+                                      io.BytesIO(b"%PDF-1.4 brief"))["id"],
+              "notification_id": mention(sg, iid)}
     bearer = {"Authorization": f"Bearer {create_token(sg, 'root', 'root', 'api')['token']}"}
     sweep = Sweep()
     for user in ("root", "ada"):

@@ -5,9 +5,9 @@ from html import unescape
 
 import pytest
 
-from engine import queries
-from engine.deployment import deploy
-from engine.instances import complete_task, start_instance
+from engine.queries import records as queries
+from engine.services.deployment import deploy
+from engine.services.instances import complete_task, start_instance
 from tests.drive import PRICING_OK, PROPOSAL
 from tests.snapshot import stored
 from tests.test_incidents import BPMN as PROBE_BPMN, DMN as PROBE_DMN
@@ -72,10 +72,12 @@ def test_the_form_shows_labels_required_marks_and_limits(sign_in, proposal):
     assert "<h1>Prepare proposal</h1>" in html
     price = field_html(html, "price")
     assert '<label for="field-price">Quoted price ($) <abbr class="required" title="required">*</abbr></label>' in price
-    assert 'type="number"' in price and 'min="1"' in price and " required" in price
-    margin = field_html(html, "margin_pct")
-    assert 'min="-100"' in margin and 'max="100"' in margin
-    assert 'type="date"' in field_html(html, "requested_delivery_date")
+    # A text box with the numeric keyboard, so "1,200,000" reaches the server; the bounds in words.
+    assert 'type="text"' in price and 'inputmode="numeric"' in price and " required" in price
+    assert ">At least 1</p>" in price
+    assert ">From -100 to 100</p>" in field_html(html, "margin_pct")
+    delivery = field_html(html, "requested_delivery_date")  # the one date format every page shows
+    assert 'type="text"' in delivery and 'placeholder="YYYY-MM-DD"' in delivery and "A date as YYYY-MM-DD" in delivery
     summary = field_html(html, "proposal_summary")
     assert "<textarea" in summary and 'maxlength="2000"' in summary
     assert 'title="required"' not in summary, "an optional field has no * mark"
@@ -92,7 +94,10 @@ def test_enum_fields_are_selects_with_their_options(sign_in, driver):
     assert re.findall(r'<option value="([^"]*)"[^>]*>([^<]+)</option>', decision) == [
         ("", "— choose —"), ("go", "Go"), ("kill", "Kill"), ("hold", "Hold"), ("recycle", "Recycle")]
     assert 'minlength="3"' in field_html(html, "discovery_note")
-    assert "Required when discovery_decision == &#39;hold&#39;" in field_html(html, "hold_days")
+    hold = field_html(html, "hold_days")  # shown by the browser only when it applies, said in words
+    assert "Needed because Decision is Hold" in hold and "==" not in hold
+    assert json.loads(unescape(re.search(r'data-show-when="([^"]*)"', hold).group(1))) == {
+        "op": "eq", "field": "discovery_decision", "value": "hold"}
 
 
 def test_defaults_are_filled_in(sg, sign_in, app):
@@ -101,7 +106,7 @@ def test_defaults_are_filled_in(sg, sign_in, app):
     task_id = queries.ready_tasks(sg, instance_id=iid)[0]["id"]
     html = sign_in("sam").get(f"/tasks/{task_id}").get_data(as_text=True)
     assert 'value="n/a"' in field_html(html, "note")
-    assert 'value="5"' in field_html(html, "quantity") and 'max="10"' in field_html(html, "quantity")
+    assert 'value="5"' in field_html(html, "quantity") and "From 1 to 10" in field_html(html, "quantity")
     assert '<option value="blue" selected>Blue</option>' in field_html(html, "colour")
     assert "— choose —" not in field_html(html, "colour")
     assert 'value="2027-01-15"' in field_html(html, "ship_on")
@@ -256,9 +261,9 @@ def test_a_failing_step_shows_the_incident_and_keeps_the_values(sg, sign_in, app
 
 
 def test_an_escalation_shows_the_task_it_chases_who_holds_it_how_late_and_closes_with_it(sg, sign_in, driver):
-    from engine.claims import claim_task
-    from engine.instances import parse_instant
-    from engine.timers import fire_due_timers
+    from engine.services.claims import claim_task
+    from engine.services.steps import parse_instant
+    from engine.services.timers import fire_due_timers
     from web.formatting import age
 
     iid = driver.to_sign_offs()

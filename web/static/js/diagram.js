@@ -11,9 +11,16 @@
  *   data-flows    JSON list of sequence flow ids that were taken  -> marker "taken"
  *   data-cancelled JSON list of element ids reached but withdrawn before anyone worked them
  *                 (an escalation closed with the task it chased)   -> marker "cancelled"
+ *   data-focus    optional JSON list of element ids to open centred on (default: data-current)
+ *   data-open     "fit": open showing the whole diagram (the audit page's whole path)
  *   data-timeline optional selector of a list whose items carry data-element="<element id>":
  *                 clicking an element marks its items "selected" (and scrolls to the first);
  *                 the container's data-selected then holds the element id
+ *
+ * Buttons with data-diagram="zoom-in" | "zoom-out" | "fit" | "current" in a .diagram-tools
+ * element of the same section zoom, fit the whole diagram, or centre on the current task. The
+ * diagram opens centred on the current task at a scale where its labels are readable (or fitted
+ * when the deal is nowhere now); data-scale holds the scale.
  *
  * When done the container gets data-rendered="true" and data-marked="<markers added>";
  * on failure data-rendered="error" and a readable message inside the container.
@@ -127,6 +134,75 @@
     });
   }
 
+  var READABLE = 0.9; // below this the diagram's 11px labels are too small to read
+  var STEP = 1.25;
+
+  function showScale(viewer, container) {
+    container.setAttribute('data-scale', viewer.get('canvas').zoom().toFixed(3));
+  }
+
+  function bounds(found) {
+    var x0 = Math.min.apply(null, found.map(function (e) { return e.x; }));
+    var y0 = Math.min.apply(null, found.map(function (e) { return e.y; }));
+    var x1 = Math.max.apply(null, found.map(function (e) { return e.x + (e.width || 0); }));
+    var y1 = Math.max.apply(null, found.map(function (e) { return e.y + (e.height || 0); }));
+    return { x0: x0, y0: y0, x1: x1, y1: y1 };
+  }
+
+  // Centre on the elements at a readable scale; when they do not all fit at that scale (parallel
+  // sign-offs far apart), on the first of them.
+  function centreOn(viewer, container, ids) {
+    var canvas = viewer.get('canvas');
+    var registry = viewer.get('elementRegistry');
+    var found = ids.map(function (id) { return registry.get(id); }).filter(Boolean);
+    if (!found.length) {
+      return false;
+    }
+    var outer = canvas.viewbox().outer;
+    var b = bounds(found);
+    var fits = Math.min(outer.width / (b.x1 - b.x0 + 160), outer.height / (b.y1 - b.y0 + 120));
+    if (fits < READABLE) {
+      b = bounds([found[0]]);
+      fits = READABLE;
+    }
+    var scale = Math.min(fits, READABLE * 1.2);
+    var w = outer.width / scale;
+    var h = outer.height / scale;
+    canvas.viewbox({ x: (b.x0 + b.x1) / 2 - w / 2, y: (b.y0 + b.y1) / 2 - h / 2, width: w, height: h });
+    showScale(viewer, container);
+    return true;
+  }
+
+  function fit(viewer, container) {
+    viewer.get('canvas').zoom('fit-viewport', 'auto');
+    showScale(viewer, container);
+  }
+
+  function linkTools(viewer, container, current) {
+    var section = container.parentNode;
+    var tools = section ? section.querySelector('.diagram-tools') : null;
+    if (!tools) {
+      return;
+    }
+    var canvas = viewer.get('canvas');
+    tools.addEventListener('click', function (event) {
+      var button = event.target.closest('[data-diagram]');
+      if (!button) {
+        return;
+      }
+      var what = button.getAttribute('data-diagram');
+      if (what === 'zoom-in' || what === 'zoom-out') {
+        var scale = canvas.zoom() * (what === 'zoom-in' ? STEP : 1 / STEP);
+        canvas.zoom(Math.max(0.1, Math.min(4, scale)), 'auto');
+        showScale(viewer, container);
+      } else if (what === 'fit') {
+        fit(viewer, container);
+      } else if (what === 'current') {
+        centreOn(viewer, container, current);
+      }
+    });
+  }
+
   function render(container) {
     if (container.getAttribute('data-rendered')) {
       return Promise.resolve(); // already done (the script was included twice)
@@ -153,9 +229,14 @@
       var viewer = new window.BpmnJS({ container: container });
       container._stagegateViewer = viewer; // for debugging and tests
       return viewer.importXML(xml).then(function () {
-        viewer.get('canvas').zoom('fit-viewport', 'auto');
+        var current = asList(parseJSON(container, 'focus', null) || parseJSON(container, 'current', []));
+        fit(viewer, container);
+        if (container.getAttribute('data-open') !== 'fit' && viewer.get('canvas').zoom() < READABLE) {
+          centreOn(viewer, container, current);
+        }
         var marked = mark(viewer, container);
         linkTimeline(viewer, container);
+        linkTools(viewer, container, current);
         container.setAttribute('data-marked', String(marked));
         container.setAttribute('data-rendered', 'true');
       }, function (err) {

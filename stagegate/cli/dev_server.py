@@ -1,0 +1,45 @@
+"""`python -m web`: serve the staff pages with werkzeug's server, for the demo (not for production).
+
+A command line, so it sits with the others; web/__main__.py runs it."""
+from __future__ import annotations
+
+import click
+
+from stagegate.cli.server import memory_options
+from workflows.demo import DEMO_PASSWORD, DEMO_USERS
+from engine.errors import StagegateError
+from engine.process_limits import limit_memory
+
+from web import create_app
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _banner(url: str) -> str:
+    width = max(len(n) for n in DEMO_USERS)
+    users = "\n".join(f"    {name.ljust(width)}  {', '.join(roles)}" for name, roles in DEMO_USERS.items())
+    return (f"Stagegate is running at {url}\n"
+            f"  demo logins (password '{DEMO_PASSWORD}', on the `stagegate demo` database):\n{users}\n"
+            f"  stop with Ctrl+C")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--database-url", envvar="STAGEGATE_DATABASE_URL", default=None,
+              help="SQLAlchemy URL (default: sqlite file stagegate.db here).")
+@click.option("--secure-cookies/--no-secure-cookies", default=None,
+              help="Send the session cookie over HTTPS only (default: yes, unless listening on localhost).")
+@memory_options
+def main(host, port, database_url, secure_cookies, memory_limit, memory_rlimit):
+    """Serve the Stagegate web app."""
+    limit_memory(memory_limit, memory_rlimit)
+    if secure_cookies is None:
+        secure_cookies = host not in LOCAL_HOSTS  # plain http://localhost has no TLS
+    try:
+        app = create_app({"DATABASE_URL": database_url, "SESSION_COOKIE_SECURE": secure_cookies, "MIGRATE": True})
+    except StagegateError as exc:  # e.g. no audit key for this database: say so, no traceback
+        raise click.ClickException(str(exc))
+    shown = "localhost" if host in LOCAL_HOSTS else host
+    click.echo(_banner(f"http://{shown}:{port}/"))
+    app.run(host=host, port=port, debug=False, use_reloader=False)
