@@ -10,11 +10,12 @@ from workflows.calendar import business_days_duration
 from workflows.expressions import HELPERS, clamp, percent
 
 from . import append_only  # noqa: F401 - the audit table's guards, before any create_all
-from . import audit_key, sandbox, sandbox_pool
+from . import audit_key, integration_models, sandbox, sandbox_pool  # noqa: F401 - the outbox's tables
 from .audit import KEYS
 from .audit_key import AuditKeyError, KeyRing
 from .clock import SystemClock
 from .db import UnitOfWork, database_url, make_engine, owner_database_url
+from .integration_settings import IntegrationSettings
 from .jobs import JobRunner
 from .runtime import make_script_engine
 from .serialization import SpecStore
@@ -44,6 +45,7 @@ class Stagegate:
     clock: object
     audit_keys: KeyRing
     jobs: JobRunner = field(default_factory=JobRunner)
+    integrations: IntegrationSettings = field(default_factory=IntegrationSettings.from_env)
     _disposed: bool = False
 
     def uow(self, write: bool = True) -> UnitOfWork:

@@ -1,12 +1,13 @@
 """Use cases on who works a task: claim, unclaim, reassign."""
 from __future__ import annotations
 
-from . import audit
+from . import audit, outbox
 from .actors import load_user
 from .assignment import may_work, require_head, require_worker
 from .clock import iso
 from .errors import Conflict, Refused
 from .instances import locked_task
+from .models import Instance
 from .readonly import audited_refusals, forbid_auditor
 
 
@@ -82,6 +83,8 @@ def reassign_task(sg, task_id: str, actor: str, to_user: str) -> dict:
         previous = ht.claimed_by
         ht.claimed_by, ht.claimed_at = to_user, sg.now()
         _audit(sg, s, ht, actor, "task_reassigned", previous=previous, to=to_user)
+        outbox.emit(s, "task.assigned", sg.now(), s.get(Instance, ht.instance_id), task=outbox.task_of(ht),
+                    assigned_to=to_user, previous=previous, assigned_by=actor)
         result = _summary(ht)
         uow.commit()
     return result

@@ -12,6 +12,7 @@ from . import queries
 from .audit_key import AuditKeyError
 from .audit_verify import checkpoint_line, describe_break, describe_ok, read_checkpoints
 from .bootstrap import bootstrap
+from .cli_integrations import register as register_integrations
 from .db_roles import RoleSetupFailed
 from .deployment import collect_files, deploy
 from .errors import FormInvalid, InvalidDiagram, StagegateError, StepFailed
@@ -129,15 +130,22 @@ def demo(obj):
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between passes.")
 @click.pass_obj
 def worker(obj, once, interval):
-    """Fire due timers and escalations (loops; --once for a single pass). Run as many copies as you like."""
+    """Fire due timers and escalations, warn of SLAs, send mail and webhooks (loops; --once for a single
+    pass). Run as many copies as you like."""
     import time
 
-    from .timers import fire_due_timers
+    from .clock import utcnow
+    from .worker import worker_id, worker_pass
+
+    wid, started = worker_id(), utcnow()
 
     def one_pass():
-        r = fire_due_timers(obj.sg)
-        if once or r["fired"] or r["failed"]:
-            click.echo(f"fired {r['fired']} timers, {r['failed']} failed, {r['skipped']} skipped")
+        r = worker_pass(obj.sg, wid, started)
+        t, m, w = r["timers"], r["mail"], r["webhooks"]
+        if once or t["fired"] or t["failed"] or r["relayed"]:
+            click.echo(f"fired {t['fired']} timers, {t['failed']} failed, {t['skipped']} skipped; "
+                       f"{r['relayed']} events relayed; mail {m['sent']} sent, {m['failed']} failed, "
+                       f"{m['logged']} logged; webhooks {w['delivered']} delivered, {w['failed']} failed, {w['dead']} dead")
 
     while True:
         _run(one_pass)
@@ -553,6 +561,8 @@ def cpa_review_cmd(obj, threshold, user_name, process_id, version, date_from, da
         click.echo(f"{len(r['flagged'])} reviews started, {len(r['already_reviewed'])} deals already reviewed")
     _run(go)
 
+
+register_integrations(main, _run, _operator)
 
 if __name__ == "__main__":
     main()

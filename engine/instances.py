@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, definitions, forms, open_tasks, outcomes
+from . import audit, definitions, forms, open_tasks, outbox, outcomes
 from .actors import load_user, require_any_role
 from .assignment import index_keys, require_worker
 from .clock import iso
@@ -108,6 +108,7 @@ def _start_once(sg, process_id, actor, data, once) -> dict:
             uow.session.rollback()
             raise _incident(sg, actor, None, pv, failure) from None
         instance.title = _title(pv.model, values, instance.id)
+        outbox.emit(s, "deal.started", now, instance, started_by=actor, data=values)
         result = _instance_summary(s, instance, _save(sg, s, instance, pv, runner, log, actor, now))
         if once:
             key_row.result = result
@@ -162,6 +163,7 @@ def _complete_once(sg, task_id, actor, data) -> dict:
             uow.session.rollback()
             raise _incident(sg, actor, instance.id, pv, failure) from None
         ht.state, ht.completed_at, ht.completed_by = "completed", now, actor
+        outbox.emit(s, "task.completed", now, instance, task=outbox.task_of(ht), completed_by=actor, data=values)
         result = _instance_summary(s, instance, _save(sg, s, instance, pv, runner, log, actor, now, done=ht.id))
         uow.commit()
     return result
@@ -265,6 +267,7 @@ def _save(sg, s, instance, pv, runner, log, actor, now, done: str | None = None)
             counts[open_tasks.key_of(*key)] -= 1
     still_open = [row for row in rows.values() if row.state == "ready" and row.id in ready_ids]
     entered = [g.get("stage") for g in log.gate_decisions]
+    kept = len(still_open)
     for t in ready:
         if t["id"] in rows:
             continue
@@ -301,6 +304,8 @@ def _save(sg, s, instance, pv, runner, log, actor, now, done: str | None = None)
                      version=instance.version, element_id=log.ended_at_element,
                      details={"end_event": end.get("name"), "data": instance.data, "on_behalf_of": actor,
                               "outcome": {k: v for k, v in ending.items() if v is not None}})
+    outbox.step_saved(s, instance, previous_stage, still_open[kept:], log.gate_decisions, ending,
+                      lambda ht: _escalated(model, ht), now)
     open_tasks.apply(s, counts)  # last: see open_tasks on lock order
     s.flush()
     return still_open
@@ -330,6 +335,12 @@ def _text(value):
 def _element_of(model: dict, item: dict) -> dict:
     """The element of a ready task or waiting timer, from the process that defines it."""
     return definitions.element(model, item["called_process"], item["element_id"])
+
+
+def _escalated(model: dict, ht: HumanTask) -> str | None:
+    """The task an opened escalation task chases (its `escalates` property), or None."""
+    el = definitions.element(model, ht.called_process, ht.element_id)
+    return ((el.get("properties") or {}).get("escalates") or "").strip() or None
 
 
 def _sync_timers(s, instance, timers, rows, fired, model, now) -> None:
@@ -366,6 +377,9 @@ def _incident(sg, actor, instance_id, pv, failure: EngineFailure) -> StepFailed:
                      details={"incident_id": inc.id, "element_name": failure.element_name,
                               "message": failure.message, "data": failure.data,
                               **({"limit": failure.limit} if failure.limit else {})})
+        outbox.emit(s, "incident.opened", now, s.get(Instance, instance_id) if instance_id else None,
+                    incident={"id": inc.id, "process_id": pv.process_id, "element_id": failure.element_id,
+                              "element_name": failure.element_name, "message": failure.message})
         uow.commit()
         return StepFailed(failure.message, failure.element_id, failure.element_name, inc.id, failure.limit)
 

@@ -1,0 +1,156 @@
+"""Use cases on webhook subscriptions (Administrators): subscribe a URL to event types, change or
+remove it, read its delivery log, replay deliveries. Deliveries follow Standard Webhooks
+(https://www.standardwebhooks.com): headers webhook-id, webhook-timestamp and webhook-signature."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select
+
+from . import audit
+from .admin import require_admin
+from .clock import iso
+from .errors import FormInvalid, NotFound, Refused
+from .integration_models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
+from .outbox import WEBHOOK_EVENTS
+
+MAX_URL = 2000
+SECRET_PREFIX = "whsec_"
+
+
+def new_secret() -> str:
+    """A signing secret in Standard Webhooks' form: whsec_ and 32 random bytes in base64."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """The webhook-signature header: v1, then base64 HMAC-SHA256 over id.timestamp.body under the secret's key."""
+    key = base64.b64decode(secret.removeprefix(SECRET_PREFIX))
+    mac = hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(mac).decode()
+
+
+def _checked(url: str | None, event_types) -> tuple[str | None, list[str] | None]:
+    errors = {}
+    if url is not None:
+        url = url.strip()
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > MAX_URL:
+            errors["url"] = f"must be an http:// or https:// URL of at most {MAX_URL} characters"
+    if event_types is not None:
+        event_types = list(dict.fromkeys(e.strip() for e in event_types if e and e.strip()))
+        unknown = [e for e in event_types if e not in WEBHOOK_EVENTS]
+        if unknown or not event_types:
+            errors["event_types"] = (f"unknown event type {', '.join(unknown)}; " if unknown else "choose at least one; ") \
+                + f"choose from {', '.join(WEBHOOK_EVENTS)}"
+    if errors:
+        raise FormInvalid(errors)
+    return url, event_types
+
+
+def create_subscription(sg, actor: str, url: str, event_types: list[str], description: str | None = None) -> dict:
+    """Subscribe `url` to `event_types`; the answer holds the signing secret (shown in full only here)."""
+    url, event_types = _checked(url, event_types)
+    with sg.uow() as uow:
+        s = uow.session
+        require_admin(s, actor, "manage webhook subscriptions")
+        sub = WebhookSubscription(url=url, secret=new_secret(), event_types=event_types,
+                                  description=(description or "").strip()[:200] or None, active=True,
+                                  created_at=sg.now(), created_by=actor)
+        s.add(sub)
+        s.flush()
+        audit.record(s, sg.now(), actor, "webhook_subscribed",
+                     details={"subscription_id": sub.id, "url": url, "event_types": event_types})
+        result = {**_summary(sub), "secret": sub.secret}
+        uow.commit()
+    return result
+
+
+def update_subscription(sg, actor: str, sub_id: int, url: str | None = None, event_types: list[str] | None = None,
+                        active: bool | None = None) -> dict:
+    """Change a subscription's URL, event types or whether it receives events (paused: nothing is queued)."""
+    url, event_types = _checked(url, event_types)
+    with sg.uow() as uow:
+        s = uow.session
+        require_admin(s, actor, "manage webhook subscriptions")
+        sub = _subscription(s, sub_id)
+        changes = {k: v for k, v in (("url", url), ("event_types", event_types), ("active", active)) if v is not None}
+        for k, v in changes.items():
+            setattr(sub, k, v)
+        if changes:
+            audit.record(s, sg.now(), actor, "webhook_changed", details={"subscription_id": sub.id, **changes})
+        result = _summary(sub)
+        uow.commit()
+    return result
+
+
+def replay(sg, actor: str, sub_id: int, delivery_id: int | None = None) -> dict:
+    """Send a delivery again (any state), or every dead delivery of the subscription; same event id."""
+    with sg.uow() as uow:
+        s = uow.session
+        require_admin(s, actor, "replay webhook deliveries")
+        sub = _subscription(s, sub_id)
+        q = select(WebhookDelivery).where(WebhookDelivery.subscription_id == sub.id)
+        q = q.where(WebhookDelivery.id == delivery_id) if delivery_id is not None \
+            else q.where(WebhookDelivery.state == "dead")
+        rows = s.execute(q).scalars().all()
+        if delivery_id is not None and not rows:
+            raise NotFound(f"subscription {sub.id} has no delivery {delivery_id}")
+        for d in rows:
+            d.state, d.next_attempt_at, d.created_at = "pending", sg.now(), sg.now()  # a new day to retry in
+        audit.record(s, sg.now(), actor, "webhook_replayed",
+                     details={"subscription_id": sub.id, "deliveries": [d.id for d in rows]})
+        uow.commit()
+    return {"subscription_id": sub_id, "replayed": [d.id for d in rows]}
+
+
+def subscriptions(sg, actor: str) -> list[dict]:
+    """Every subscription with its deliveries counted by state."""
+    with sg.uow(write=False) as uow:
+        s = uow.session
+        require_admin(s, actor, "see webhook subscriptions")
+        counts = {}
+        for sid, state, n in s.execute(select(WebhookDelivery.subscription_id, WebhookDelivery.state, func.count())
+                                       .group_by(WebhookDelivery.subscription_id, WebhookDelivery.state)):
+            counts.setdefault(sid, {})[state] = n
+        return [{**_summary(sub), "deliveries": counts.get(sub.id, {})}
+                for sub in s.execute(select(WebhookSubscription).order_by(WebhookSubscription.id)).scalars()]
+
+
+def delivery_log(sg, actor: str, sub_id: int, limit: int = 100) -> dict:
+    """A subscription's newest deliveries, each with its event and every attempt made."""
+    with sg.uow(write=False) as uow:
+        s = uow.session
+        require_admin(s, actor, "see webhook deliveries")
+        sub = _subscription(s, sub_id)
+        rows = s.execute(select(WebhookDelivery, OutboxEvent).join(OutboxEvent, OutboxEvent.id == WebhookDelivery.event_seq)
+                         .where(WebhookDelivery.subscription_id == sub.id)
+                         .order_by(WebhookDelivery.id.desc()).limit(limit)).all()
+        tries = {}
+        if rows:
+            for a in s.execute(select(WebhookAttempt).where(WebhookAttempt.delivery_id.in_([d.id for d, _ in rows]))
+                               .order_by(WebhookAttempt.id)).scalars():
+                tries.setdefault(a.delivery_id, []).append(
+                    {"at": iso(a.at), "status_code": a.status_code, "error": a.error, "duration_ms": a.duration_ms})
+        return {"subscription": _summary(sub), "deliveries": [
+            {"id": d.id, "event_id": e.event_id, "type": e.type, "instance_id": e.instance_id,
+             "occurred_at": iso(e.occurred_at), "state": d.state, "attempts": tries.get(d.id, []),
+             "next_attempt_at": iso(d.next_attempt_at) if d.state == "pending" else None,
+             "delivered_at": iso(d.delivered_at), "last_error": d.last_error} for d, e in rows]}
+
+
+def _subscription(s, sub_id) -> WebhookSubscription:
+    sub = s.get(WebhookSubscription, sub_id)
+    if sub is None:
+        raise NotFound(f"no webhook subscription {sub_id}")
+    return sub
+
+
+def _summary(sub: WebhookSubscription) -> dict:
+    return {"id": sub.id, "url": sub.url, "event_types": list(sub.event_types), "description": sub.description,
+            "active": sub.active, "created_at": iso(sub.created_at), "created_by": sub.created_by,
+            "secret_hint": sub.secret[:10] + "…"}
