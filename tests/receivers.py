@@ -6,7 +6,7 @@ import json
 import socket
 import threading
 import time
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from standardwebhooks import Webhook, WebhookVerificationError
@@ -85,7 +85,7 @@ class MailCatcher:
 
         class Handler:
             async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
-                catcher.messages.append(message_from_bytes(envelope.content))
+                catcher.messages.append(message_from_bytes(envelope.content, policy=policy.default))
                 return "250 OK"
 
         self.port = free_port()  # aiosmtpd's controller checks its port by connecting: it needs a real one
