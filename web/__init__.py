@@ -6,7 +6,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine.bootstrap import bootstrap
 
-from . import (account, api, audit, auth, converters, deals, designer, diagrams, errors, formatting, inbox, limits,
+from . import (account, admin, api, audit, auth, converters, deals, designer, diagrams, errors, formatting, inbox, limits,
                login, metrics, readonly, security, settings, start, tasks)
 from .context import STAGEGATE_KEY
 
@@ -28,6 +28,6 @@ def create_app(config: dict | None = None) -> Flask:
     login.init_app(app)
     formatting.init_app(app)
     errors.init_app(app)
-    for module in (auth, inbox, tasks, start, deals, diagrams, designer, audit, metrics, api, account):
+    for module in (auth, inbox, tasks, start, deals, diagrams, designer, audit, metrics, api, account, admin):
         app.register_blueprint(module.bp)
     return app
