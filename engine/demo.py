@@ -10,7 +10,7 @@ import random
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from . import queries
+from . import demo_integrations, queries
 from .clock import FrozenClock
 from .deployment import collect_files, deploy
 from .instances import complete_task, start_instance
@@ -206,4 +206,5 @@ def load_demo(sg_factory, now: datetime | None = None, days: int = 150, seed: in
             heapq.heappush(queue, (at + timedelta(hours=wait), i, "step", fate, (element, user, values)))
     clock._now = now
     fire_due_timers(sg)
-    return {"deployed": deployed, "users": DEMO_USERS, "deals": sorted(deals.values())}
+    demo_integrations.set_up(sg, DEMO_USERS, DEMO_PASSWORD, now)
+    return {"deployed": deployed, "users": {**DEMO_USERS, **demo_integrations.DEMO_ADMIN}, "deals": sorted(deals.values())}

@@ -5,6 +5,7 @@ import click
 
 from engine.cli import memory_options
 from engine.demo import DEMO_PASSWORD, DEMO_USERS
+from engine.demo_integrations import DEMO_ADMIN, start_receiver, start_worker
 from engine.errors import StagegateError
 from engine.process_limits import limit_memory
 
@@ -14,8 +15,9 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def _banner(url: str) -> str:
-    width = max(len(n) for n in DEMO_USERS)
-    users = "\n".join(f"    {name.ljust(width)}  {', '.join(roles)}" for name, roles in DEMO_USERS.items())
+    cast = {**DEMO_USERS, **DEMO_ADMIN}
+    width = max(len(n) for n in cast)
+    users = "\n".join(f"    {name.ljust(width)}  {', '.join(roles)}" for name, roles in cast.items())
     return (f"Stagegate is running at {url}\n"
             f"  demo logins (password '{DEMO_PASSWORD}', on the `stagegate demo` database):\n{users}\n"
             f"  stop with Ctrl+C")
@@ -28,8 +30,10 @@ def _banner(url: str) -> str:
               help="SQLAlchemy URL (default: sqlite file stagegate.db here).")
 @click.option("--secure-cookies/--no-secure-cookies", default=None,
               help="Send the session cookie over HTTPS only (default: yes, unless listening on localhost).")
+@click.option("--worker/--no-worker", default=True, show_default=True,
+              help="Run the worker (timers, mail, webhooks) and the demo's local webhook receiver in this process.")
 @memory_options
-def main(host, port, database_url, secure_cookies, memory_limit, memory_rlimit):
+def main(host, port, database_url, secure_cookies, worker, memory_limit, memory_rlimit):
     """Serve the Stagegate web app."""
     limit_memory(memory_limit, memory_rlimit)
     if secure_cookies is None:
@@ -39,5 +43,12 @@ def main(host, port, database_url, secure_cookies, memory_limit, memory_rlimit):
     except StagegateError as exc:  # e.g. no audit key for this database: say so, no traceback
         raise click.ClickException(str(exc))
     shown = "localhost" if host in LOCAL_HOSTS else host
+    if worker:
+        sg = app.extensions["stagegate"]
+        sg.integrations.base_url = f"http://{shown}:{port}"
+        receiver = start_receiver(sg)
+        start_worker(sg)
+        click.echo(f"worker running in this process; gate.decided webhooks go to {receiver}; "
+                   f"mail (no SMTP server) is kept at http://{shown}:{port}/admin/mail")
     click.echo(_banner(f"http://{shown}:{port}/"))
     app.run(host=host, port=port, debug=False, use_reloader=False)
