@@ -17,6 +17,7 @@ from .db_roles import RoleSetupFailed
 from .deployment import collect_files, deploy
 from .errors import FormInvalid, InvalidDiagram, StagegateError, StepFailed
 from .instances import complete_task, start_instance
+from .integration_settings import SettingsInvalid
 from .limits import MAX_ID, InputRefused, parse_json
 from .process_limits import DEFAULT_MEMORY_MB, DEFAULT_RLIMIT, RLIMITS
 from .users import add_user, deactivate_user, reactivate_user, remove_roles, set_password
@@ -55,7 +56,7 @@ def _fail(exc: StagegateError) -> None:
             click.echo(f"  {p}", err=True)
     elif isinstance(exc, StepFailed):
         click.echo(f"refused: {exc} (incident {exc.incident_id}; nothing was changed)", err=True)
-    elif isinstance(exc, (AuditKeyError, RoleSetupFailed)):
+    elif isinstance(exc, (AuditKeyError, RoleSetupFailed, SettingsInvalid)):
         click.echo(f"error: {exc}", err=True)
     else:
         click.echo(f"refused: {exc}", err=True)

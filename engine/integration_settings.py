@@ -5,7 +5,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from .errors import StagegateError
+
 SECURITIES = ("none", "starttls", "tls")
+
+
+class SettingsInvalid(StagegateError):
+    """An integration setting in the environment cannot be used (named in the message)."""
 
 
 @dataclass
@@ -44,9 +50,9 @@ class IntegrationSettings:
                 try:
                     setattr(s, attr, kind(env[name]))
                 except ValueError:
-                    raise ValueError(f"{name} must be a number, not {env[name]!r}") from None
+                    raise SettingsInvalid(f"{name} must be a number, not {env[name]!r}") from None
         if s.smtp_security not in SECURITIES:
-            raise ValueError(f"STAGEGATE_SMTP_SECURITY must be one of {', '.join(SECURITIES)}")
+            raise SettingsInvalid(f"STAGEGATE_SMTP_SECURITY must be one of {', '.join(SECURITIES)}")
         if "STAGEGATE_SMTP_PORT" not in env:
             s.smtp_port = {"tls": 465, "starttls": 587}.get(s.smtp_security, 25)
         return s

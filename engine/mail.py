@@ -54,7 +54,7 @@ def _mails_for(s, ev) -> list[tuple[list[str], str, str, str, bool]]:
         return [(_recipients(s, task), "task_opened", f"New task for your role: {name}",
                  f"'{name}' on {deal} is waiting for {' or '.join(task.get('roles') or ['you'])}.", True)]
     if ev.type == "task.assigned":
-        return [([d["assigned_to"]], "task_assigned", f"Assigned to you: {name}",
+        return [([d.get("assigned_to")], "task_assigned", f"Assigned to you: {name}",
                  f"{d.get('assigned_by')} gave you '{name}' on {deal}.", False)]
     if ev.type == "task.escalated":
         return [(_recipients(s, task), "escalated", f"Escalated to you: {name}",
@@ -72,7 +72,7 @@ def queue_for_event(s, cfg, ev, now) -> int:
     for names, kind, subject, text, digestible in _mails_for(s, ev):
         prefs = _settings(s, names)
         task_id = (ev.data.get("task") or {}).get("id")
-        for name in names:
+        for name in filter(None, names):
             pref = prefs.get(name)
             mode = pref.task_mail if pref is not None else "immediate"
             if digestible and mode == "off":
@@ -90,7 +90,8 @@ def queue(s, cfg, user_name: str, address: str | None, kind: str, subject: str, 
     if address is None and state == "pending":
         state = "no_address"
     link = f"\n\nOpen it: {cfg.base_url.rstrip('/')}{path}" if path else ""
-    row = MailMessage(user_name=user_name, address=address, kind=kind, subject=subject[:300],
+    subject = " ".join(subject.split())[:300]  # names from diagrams may hold line breaks: never in a header
+    row = MailMessage(user_name=user_name, address=address, kind=kind, subject=subject,
                       body=f"Hello {user_name},\n\n{text}{link}\n\n-- Stagegate", state=state, attempts=0,
                       created_at=now, next_attempt_at=now)
     s.add(row)

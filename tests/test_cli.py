@@ -22,8 +22,8 @@ from tests.tamper import tamper
 def cli(database_url):
     env = {**os.environ, "STAGEGATE_DATABASE_URL": database_url}
 
-    def run(*args, ok=True):
-        p = subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=ROOT, env=env,
+    def run(*args, ok=True, **extra_env):
+        p = subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=ROOT, env={**env, **extra_env},
                            capture_output=True, text=True, timeout=120)
         assert "Traceback" not in p.stdout + p.stderr, p.stderr
         if ok:

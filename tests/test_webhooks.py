@@ -148,3 +148,35 @@ def test_only_administrators_manage_subscriptions(drive, staff):
         audited = uow.session.execute(select(AuditEvent.actor, AuditEvent.kind).where(
             AuditEvent.kind.like("webhook%"))).all()
     assert [tuple(a) for a in audited] == [("root", "webhook_subscribed")]
+
+
+def test_workers_racing_deliver_each_event_once_in_order_per_deal(drive, make_sg):
+    import threading
+
+    sub = create_subscription(drive.sg, "cli:test", "http://placeholder.invalid/", list(WEBHOOK_EVENTS))
+    with WebhookReceiver(sub["secret"], lambda n: "ok") as rx:
+        update_subscription(drive.sg, "cli:test", sub["id"], url=rx.url)
+        deals = [drive.start(deal_name=f"Deal {i}")["id"] for i in range(3)]
+        for iid in deals:
+            drive.work(iid, "Task_Discovery", "sam", **DISCOVERY)
+        workers = [_fast(make_sg(clock=drive.sg.clock)) for _ in range(4)]
+        errors = []
+
+        def run(sg):
+            try:
+                for _ in range(5):
+                    relay_events(sg)
+                    deliver_due(sg, parallel=2)
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+        threads = [threading.Thread(target=run, args=(w,)) for w in workers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        ids = [r["headers"]["webhook-id"] for r in rx.requests]
+        got = rx.accepted()
+    assert sorted(ids) == sorted(i for i, _ in outbox(drive.sg)), "every event once, none twice"
+    for iid in deals:
+        assert [(g["id"], g["type"]) for g in got if g["data"]["deal"]["id"] == iid] == outbox(drive.sg, iid)
