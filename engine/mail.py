@@ -85,8 +85,8 @@ def queue_for_event(s, cfg, ev, now) -> int:
 
 def queue(s, cfg, user_name: str, address: str | None, kind: str, subject: str, text: str, path: str | None,
           now, state: str = "pending") -> MailMessage:
-    """Queue one mail to a person in the caller's transaction (sent only if it commits). Other slices
-    (e.g. mentions in comments) call this; `path` is the page the mail links to."""
+    """Queue one mail to `address` in the caller's transaction (sent only if it commits); `path` is the
+    page the mail links to."""
     if address is None and state == "pending":
         state = "no_address"
     link = f"\n\nOpen it: {cfg.base_url.rstrip('/')}{path}" if path else ""
@@ -96,6 +96,13 @@ def queue(s, cfg, user_name: str, address: str | None, kind: str, subject: str, 
                       created_at=now, next_attempt_at=now)
     s.add(row)
     return row
+
+
+def notify_person(s, cfg, user_name: str, kind: str, subject: str, text: str, path: str | None, now) -> MailMessage:
+    """Mail one person at their address, in the caller's transaction (sent only if it commits): the
+    hook for other features, e.g. `notify_person(s, sg.integrations, "fiona", "mentioned", ...)`."""
+    pref = s.get(NotificationSetting, user_name)
+    return queue(s, cfg, user_name, pref.email if pref else None, kind, subject, text, path, now)
 
 
 def send_due(sg) -> dict:

@@ -147,3 +147,17 @@ def test_without_smtp_mail_is_kept_as_a_log(drive, smtp):
     with pytest.raises(Refused):
         mail_log(drive.sg, "sam", None)
     assert smtp.messages == []
+
+
+def test_another_feature_mails_a_person_only_if_its_transaction_commits(drive, smtp):
+    from engine.mail import notify_person
+
+    for commit in (False, True):
+        with drive.sg.uow() as uow:
+            notify_person(uow.session, drive.sg.integrations, "fiona", "mentioned", f"lena mentioned you ({commit})",
+                          "On deal #1: @fiona can you check the margin?", "/deals/1", drive.sg.now())
+            if commit:
+                uow.commit()
+    work(drive)
+    [m] = inbox_of(smtp, "fiona@example.com")
+    assert m["Subject"] == "lena mentioned you (True)" and "https://sg.example.com/deals/1" in m.get_content()

@@ -14,7 +14,7 @@ from engine.integration_settings import IntegrationSettings
 from engine.outbox import WEBHOOK_EVENTS
 from engine.relay import deliver_due, relay_events
 from engine.webhooks import create_subscription, delivery_log, replay, subscriptions, update_subscription
-from tests.drive import DISCOVERY, DISCOVERY_GO, Driver
+from tests.drive import DISCOVERY, DISCOVERY_GO, LOOK_BACK, Driver
 from tests.receivers import WebhookReceiver
 
 FAST = dict(webhook_timeout=0.3, webhook_first_retry=1.0, webhook_max_retry=4.0)
@@ -180,3 +180,16 @@ def test_workers_racing_deliver_each_event_once_in_order_per_deal(drive, make_sg
     assert sorted(ids) == sorted(i for i, _ in outbox(drive.sg)), "every event once, none twice"
     for iid in deals:
         assert [(g["id"], g["type"]) for g in got if g["data"]["deal"]["id"] == iid] == outbox(drive.sg, iid)
+
+
+def test_how_a_deal_ends_is_its_last_event(drive):
+    killed = drive.start(annual_revenue_musd=30)["id"]
+    assert [t for _, t in outbox(drive.sg, killed)] == ["deal.started", "gate.decided", "deal.killed"]
+    iid = drive.to_negotiation()
+    drive.work(iid, "Task_Negotiate", "sally", outcome="won", final_price=440000)
+    drive.work(iid, "Task_LookBack", "lena", **LOOK_BACK)
+    assert [t for _, t in outbox(drive.sg, iid)][-3:] == ["task.created", "task.completed", "deal.won"]
+    with drive.sg.uow(write=False) as uow:
+        won = uow.session.execute(select(OutboxEvent).where(OutboxEvent.instance_id == iid)
+                                  .order_by(OutboxEvent.id.desc()).limit(1)).scalar_one()
+        assert won.data["outcome"]["kind"] == "won" and won.data["deal"]["status"] == "completed"
