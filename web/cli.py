@@ -1,6 +1,8 @@
 """`python -m web`: serve the staff pages with werkzeug's server, for the demo (not for production)."""
 from __future__ import annotations
 
+import os
+
 import click
 
 from engine.cli import memory_options
@@ -30,10 +32,11 @@ def _banner(url: str) -> str:
               help="SQLAlchemy URL (default: sqlite file stagegate.db here).")
 @click.option("--secure-cookies/--no-secure-cookies", default=None,
               help="Send the session cookie over HTTPS only (default: yes, unless listening on localhost).")
-@click.option("--worker/--no-worker", default=True, show_default=True,
-              help="Run the worker (timers, mail, webhooks) and the demo's local webhook receiver in this process.")
+@click.option("--demo-integrations", is_flag=True,
+              help="Run the worker (timers, mail, webhooks) in this process, and a local receiver for a gate.decided "
+                   "webhook (make run does, on the demo database).")
 @memory_options
-def main(host, port, database_url, secure_cookies, worker, memory_limit, memory_rlimit):
+def main(host, port, database_url, secure_cookies, demo_integrations, memory_limit, memory_rlimit):
     """Serve the Stagegate web app."""
     limit_memory(memory_limit, memory_rlimit)
     if secure_cookies is None:
@@ -43,12 +46,14 @@ def main(host, port, database_url, secure_cookies, worker, memory_limit, memory_
     except StagegateError as exc:  # e.g. no audit key for this database: say so, no traceback
         raise click.ClickException(str(exc))
     shown = "localhost" if host in LOCAL_HOSTS else host
-    if worker:
+    if demo_integrations:
         sg = app.extensions["stagegate"]
-        sg.integrations.base_url = f"http://{shown}:{port}"
+        if not os.environ.get("STAGEGATE_BASE_URL"):
+            sg.integrations.base_url = f"http://{shown}:{port}"
         receiver = start_receiver(sg)
         start_worker(sg)
-        click.echo(f"worker running in this process; gate.decided webhooks go to {receiver}; "
-                   f"mail (no SMTP server) is kept at http://{shown}:{port}/admin/mail")
+        mail = f"mail goes to {sg.integrations.smtp_host}" if sg.integrations.smtp_host else \
+            f"mail is kept at http://{shown}:{port}/admin/mail (no SMTP server set)"
+        click.echo(f"worker running in this process; gate.decided webhooks go to {receiver}; {mail}")
     click.echo(_banner(f"http://{shown}:{port}/"))
     app.run(host=host, port=port, debug=False, use_reloader=False)
