@@ -70,6 +70,17 @@ def register(main, run, operator) -> None:
             click.echo(f"subscription {r['id']}: {r['url']} [{'active' if r['active'] else 'paused'}]")
         run(go)
 
+    @webhook.command("rotate-secret")
+    @click.argument("sub_id", type=int)
+    @as_user
+    @click.pass_obj
+    def rotate(obj, sub_id, user_name):
+        """A new signing secret (printed once); the old one also signs for a day."""
+        def go():
+            r = webhooks.rotate_secret(obj.sg, actor(user_name), sub_id)
+            click.echo(f"new signing secret (shown once): {r['secret']}; the old one also signs until tomorrow")
+        run(go)
+
     @webhook.command("log")
     @click.argument("sub_id", type=int)
     @click.option("--json", "as_json", is_flag=True)

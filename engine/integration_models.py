@@ -36,6 +36,9 @@ class WebhookSubscription(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     url: Mapped[str] = mapped_column(String(2000))
     secret: Mapped[str] = mapped_column(String(200))  # whsec_<base64>, Standard Webhooks' form
+    # After a rotation the old secret signs too (a second signature) for a day, while receivers switch.
+    previous_secret: Mapped[str | None] = mapped_column(String(200))
+    previous_secret_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     event_types: Mapped[list] = mapped_column(JSON, default=list)
     description: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import time
 import urllib.error
 import urllib.request
-from datetime import timedelta, timezone
+from datetime import timedelta
 
 from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import aliased
@@ -21,7 +21,7 @@ from sqlalchemy.orm import aliased
 from . import mail
 from .clock import iso
 from .integration_models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
-from .webhooks import signature
+from .webhooks import signature, signing_secrets
 
 RELAY_BATCH = 500
 LEASE_MARGIN = 30.0  # seconds a claimed delivery is held beyond the request timeout
@@ -65,7 +65,7 @@ def deliver_due(sg, limit: int = 200, parallel: int = PARALLEL, budget: float = 
                 break
             tried += len(jobs)
             timeout = sg.integrations.webhook_timeout
-            sent = pool.map(lambda j: (j["id"], post(j["url"], j["secret"], j["event_id"], j["body"], timeout)), jobs)
+            sent = pool.map(lambda j: (j["id"], post(j["url"], j["secrets"], j["event_id"], j["body"], timeout)), jobs)
             for delivery_id, (status, error, ms) in sent:
                 counts[_record(sg, delivery_id, status, error, ms)] += 1
     return counts
@@ -98,7 +98,8 @@ def _claim(sg) -> dict | None:
         d, sub, ev = row
         d.attempts += 1
         d.next_attempt_at = now + timedelta(seconds=sg.integrations.webhook_timeout + LEASE_MARGIN)
-        job = {"id": d.id, "url": sub.url, "secret": sub.secret, "event_id": ev.event_id, "body": payload(ev)}
+        job = {"id": d.id, "url": sub.url, "secrets": signing_secrets(sub, now), "event_id": ev.event_id,
+               "body": payload(ev)}
         uow.commit()
         return job
 
@@ -111,12 +112,13 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 _opener = urllib.request.build_opener(_NoRedirects)
 
 
-def post(url: str, secret: str, msg_id: str, body: bytes, timeout: float) -> tuple[int | None, str | None, int]:
-    """POST one signed delivery; returns (HTTP status or None, error or None when 2xx, milliseconds)."""
+def post(url: str, secrets: list[str], msg_id: str, body: bytes, timeout: float) -> tuple[int | None, str | None, int]:
+    """POST one delivery signed with each of `secrets`; returns (HTTP status or None, error or None when 2xx, ms)."""
     stamp = int(time.time())  # the receiver checks it against its own clock: always the wall clock
+    signed = " ".join(signature(k, msg_id, stamp, body) for k in secrets)
     req = urllib.request.Request(url, data=body, method="POST", headers={
         "Content-Type": "application/json", "User-Agent": "Stagegate-Webhooks/1",
-        "webhook-id": msg_id, "webhook-timestamp": str(stamp), "webhook-signature": signature(secret, msg_id, stamp, body)})
+        "webhook-id": msg_id, "webhook-timestamp": str(stamp), "webhook-signature": signed})
     started = time.monotonic()
     try:
         with _opener.open(req, timeout=timeout) as resp:
@@ -152,7 +154,7 @@ def _record(sg, delivery_id: int, status, error, ms) -> str:
             outcome = "delivered"
         else:
             d.last_error = error[:2000]
-            if (now - _aware(d.created_at)).total_seconds() >= cfg.webhook_give_up:
+            if (now - mail.aware(d.created_at)).total_seconds() >= cfg.webhook_give_up:
                 d.state, d.next_attempt_at, outcome = "dead", None, "dead"
             else:
                 wait = min(cfg.webhook_first_retry * 2 ** (d.attempts - 1), cfg.webhook_max_retry)
@@ -160,6 +162,3 @@ def _record(sg, delivery_id: int, status, error, ms) -> str:
         uow.commit()
         return outcome
 
-
-def _aware(dt):
-    return dt if dt.tzinfo is not None else dt.replace(tzinfo=timezone.utc)  # SQLite reads naive UTC

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from datetime import timedelta, timezone
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
@@ -14,12 +15,13 @@ from sqlalchemy import func, select
 from . import audit
 from .admin import require_admin
 from .clock import iso
-from .errors import FormInvalid, NotFound, Refused
+from .errors import FormInvalid, NotFound
 from .integration_models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from .outbox import WEBHOOK_EVENTS
 
 MAX_URL = 2000
 SECRET_PREFIX = "whsec_"
+ROTATION_OVERLAP = timedelta(days=1)
 
 
 def new_secret() -> str:
@@ -28,10 +30,33 @@ def new_secret() -> str:
 
 
 def signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
-    """The webhook-signature header: v1, then base64 HMAC-SHA256 over id.timestamp.body under the secret's key."""
+    """One webhook-signature: v1, then base64 HMAC-SHA256 over id.timestamp.body under the secret's key."""
     key = base64.b64decode(secret.removeprefix(SECRET_PREFIX))
     mac = hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
     return "v1," + base64.b64encode(mac).decode()
+
+
+def signing_secrets(sub: WebhookSubscription, now) -> list[str]:
+    """The secrets a delivery is signed with now: the current one, and for a day after a rotation the old one
+    (the header then carries both signatures, space-separated, as Standard Webhooks allows)."""
+    until = sub.previous_secret_until
+    if sub.previous_secret and until is not None and now < (until if until.tzinfo else until.replace(tzinfo=timezone.utc)):
+        return [sub.secret, sub.previous_secret]
+    return [sub.secret]
+
+
+def rotate_secret(sg, actor: str, sub_id: int) -> dict:
+    """Give a subscription a new signing secret (shown once); the old one also signs for a day."""
+    with sg.uow() as uow:
+        s = uow.session
+        require_admin(s, actor, "manage webhook subscriptions")
+        sub = _subscription(s, sub_id)
+        sub.previous_secret, sub.previous_secret_until = sub.secret, sg.now() + ROTATION_OVERLAP
+        sub.secret = new_secret()
+        audit.record(s, sg.now(), actor, "webhook_secret_rotated", details={"subscription_id": sub.id})
+        result = {**_summary(sub), "secret": sub.secret}
+        uow.commit()
+    return result
 
 
 def _checked(url: str | None, event_types) -> tuple[str | None, list[str] | None]:

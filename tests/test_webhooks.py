@@ -193,3 +193,29 @@ def test_how_a_deal_ends_is_its_last_event(drive):
         won = uow.session.execute(select(OutboxEvent).where(OutboxEvent.instance_id == iid)
                                   .order_by(OutboxEvent.id.desc()).limit(1)).scalar_one()
         assert won.data["outcome"]["kind"] == "won" and won.data["deal"]["status"] == "completed"
+
+
+def test_after_a_secret_rotation_old_and_new_secrets_verify_for_a_day(drive):
+    from engine.webhooks import rotate_secret
+
+    with WebhookReceiver() as rx:
+        first = create_subscription(drive.sg, "cli:test", rx.url, ["deal.started"])
+        second = rotate_secret(drive.sg, "cli:test", first["id"])
+        assert second["secret"] != first["secret"]
+        drive.start()
+        relay_events(drive.sg)
+        deliver_due(drive.sg)
+        drive.sg.clock.advance(hours=25)
+        drive.start(deal_name="Later")
+        relay_events(drive.sg)
+        deliver_due(drive.sg)
+    from standardwebhooks import Webhook, WebhookVerificationError
+
+    def verifies(secret, request):
+        try:
+            Webhook(secret).verify(request["body"], request["headers"])
+            return True
+        except WebhookVerificationError:
+            return False
+    assert [(verifies(first["secret"], r), verifies(second["secret"], r)) for r in rx.requests] == [
+        (True, True), (False, True)], "the old secret signs only the day after the rotation"

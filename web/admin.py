@@ -124,16 +124,21 @@ def hook_log(sub_id):
 @bp.route("/webhooks/<int:sub_id>", methods=["POST"])
 @admin_only
 def hook_change(sub_id):
-    """Change the URL and events, pause or resume, or replay deliveries."""
+    """Change the URL and events, pause or resume, rotate the signing secret, or replay deliveries."""
     sg, me, form = stagegate(), current_actor(), request.form
     try:
+        if form.get("action") == "rotate":
+            made = webhooks.rotate_secret(sg, me, sub_id)
+            return render_template("admin_webhook_log.html", log=webhooks.delivery_log(sg, me, sub_id),
+                                   events=WEBHOOK_EVENTS, made=made)
         if form.get("action") == "replay":
             one = form.get("delivery_id")
             r = webhooks.replay(sg, me, sub_id, int(one) if one and one.isdigit() else None)
             flash(f"{len(r['replayed'])} deliveries queued again", "success")
         else:
-            webhooks.update_subscription(sg, me, sub_id, url=form.get("url") or None,
-                                         event_types=form.getlist("events") or None,
+            saving = form.get("action") == "save"  # pause and resume change nothing else
+            webhooks.update_subscription(sg, me, sub_id, url=form.get("url") if saving else None,
+                                         event_types=form.getlist("events") if saving else None,
                                          active={"pause": False, "resume": True}.get(form.get("action")))
             flash("subscription saved", "success")
     except FormInvalid as exc:

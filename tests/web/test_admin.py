@@ -79,11 +79,16 @@ def test_an_administrator_subscribes_a_webhook_and_reads_its_delivery_log(admin,
     log = text(admin.get("/admin/webhooks/1"))
     assert "gate.decided" in log and "deal.started" in log
     assert "500 (HTTP 500" in log and "204" in log
+    r = admin.post("/admin/webhooks/1", {"action": "save", "url": rx.url}, page="/admin/webhooks/1")
+    assert r.status_code == 422 and "choose at least one" in text(r), "unticking every event is refused"
+    r = admin.post("/admin/webhooks/1", {"action": "rotate"}, page="/admin/webhooks/1")
+    rotated = re.search(r'data-testid="secret">(whsec_[^<]+)<', r.get_data(as_text=True)).group(1)
+    assert r.status_code == 200 and rotated != secret
     r = admin.post("/admin/webhooks/1", {"action": "pause"}, page="/admin/webhooks/1")
     assert r.status_code == 302 and "paused" in text(admin.get("/admin/webhooks"))
     r = admin.post("/admin/webhooks", {"url": "file:///etc/passwd", "events": ["gate.decided"]}, page="/admin/webhooks")
     assert r.status_code == 422 and "http://" in text(r)
-    assert audited(sg, "root") == ["webhook_subscribed", "webhook_changed"]
+    assert audited(sg, "root") == ["webhook_subscribed", "webhook_secret_rotated", "webhook_changed"]
 
 
 def test_status_and_mail_log_show_what_the_worker_did(admin, sg, catalog):

@@ -62,6 +62,8 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('url', sa.String(length=2000), nullable=False),
     sa.Column('secret', sa.String(length=200), nullable=False),
+    sa.Column('previous_secret', sa.String(length=200), nullable=True),
+    sa.Column('previous_secret_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('event_types', sa.JSON(), nullable=False),
     sa.Column('description', sa.String(length=200), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
