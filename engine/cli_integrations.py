@@ -111,6 +111,24 @@ def register(main, run, operator) -> None:
         run(go)
 
     @main.group()
+    def outbox():
+        """The outbox of events sent to webhooks and mail."""
+
+    @outbox.command("prune")
+    @click.option("--older-than-days", "days", default=30, show_default=True, type=click.IntRange(1))
+    @as_user
+    @click.pass_obj
+    def prune(obj, days, user_name):
+        """Drop events whose deliveries are all finished, and finished mail, older than the given days."""
+        from .retention import prune as prune_outbox
+
+        def go():
+            r = prune_outbox(obj.sg, actor(user_name), days)
+            click.echo(f"dropped {r['events']} events, {r['deliveries']} deliveries, {r['attempts']} attempts, "
+                       f"{r['mail']} mails older than {days} days")
+        run(go)
+
+    @main.group()
     def mail():
         """People's mail settings and the mail log."""
 

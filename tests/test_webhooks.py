@@ -219,3 +219,25 @@ def test_after_a_secret_rotation_old_and_new_secrets_verify_for_a_day(drive):
             return False
     assert [(verifies(first["secret"], r), verifies(second["secret"], r)) for r in rx.requests] == [
         (True, True), (False, True)], "the old secret signs only the day after the rotation"
+
+
+def test_pruning_drops_finished_events_and_keeps_what_is_still_to_deliver(drive):
+    from engine.retention import prune
+
+    answer = {"now": "ok"}
+    with WebhookReceiver(None, lambda n: answer["now"]) as rx:
+        create_subscription(drive.sg, "cli:test", rx.url, ["deal.started"])
+        drive.start()
+        relay_events(drive.sg)
+        deliver_due(drive.sg)
+        answer["now"] = "fail"
+        late = drive.start(deal_name="Still failing")["id"]
+        relay_events(drive.sg)
+        deliver_due(drive.sg)
+    drive.sg.clock.advance(days=31)
+    before = len(outbox(drive.sg))
+    r = prune(drive.sg, "cli:test", days=30)
+    assert (r["deliveries"], r["attempts"]) == (1, 1)
+    assert r["events"] == before - len(outbox(drive.sg)) == before - 1
+    assert outbox(drive.sg) == [e for e in outbox(drive.sg, late) if e[1] == "deal.started"], \
+        "the event still being retried stays"
