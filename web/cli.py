@@ -53,7 +53,7 @@ def main(host, port, database_url, secure_cookies, demo_integrations, memory_lim
         receiver = start_receiver(sg)
         start_worker(sg)
         mail = f"mail goes to {sg.integrations.smtp_host}" if sg.integrations.smtp_host else \
-            f"mail is kept at http://{shown}:{port}/admin/mail (no SMTP server set)"
+            f"mail is kept (no SMTP server set): each user's at http://{shown}:{port}/account/notifications"
         click.echo(f"worker running in this process; gate.decided webhooks go to {receiver}; {mail}")
     click.echo(_banner(f"http://{shown}:{port}/"))
     app.run(host=host, port=port, debug=False, use_reloader=False)

@@ -103,6 +103,7 @@ def test_status_and_mail_log_show_what_the_worker_did(admin, sg, catalog):
     assert "host:1" in page and "Outbox: 0 events waiting" in page and "not set: mail is kept" in page
     mail = text(admin.get("/admin/mail"))
     assert "New task for your role: Discovery" in mail and "no_address" in mail
+    assert "Acme pumps" not in mail, "the text names the deal: it is for its recipient only"
 
 
 def test_a_person_chooses_their_mail_on_the_account_page(sign_in, sg):
@@ -117,3 +118,10 @@ def test_a_person_chooses_their_mail_on_the_account_page(sign_in, sg):
                  page="/account/notifications")
     assert r.status_code == 422 and "email" in text(r) and "task_mail" in text(r)
     assert audited(sg, "sam")[-1:] == ["mail_settings_changed"]
+    from engine.instances import start_instance
+    from tests.drive import GOOD_PROSPECT
+
+    start_instance(sg, "opportunity", "sally", GOOD_PROSPECT)
+    worker_pass(sg, "host:1", sg.now())
+    mine = text(sam.get("/account/notifications"))
+    assert "New task for your role: Discovery" in mine and "'Discovery' on deal #1 Acme pumps" in mine
