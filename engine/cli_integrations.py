@@ -6,10 +6,15 @@ import json
 
 import click
 
+from .limits import MAX_ID
+
 from . import notification_settings as notif
 from . import webhooks
 from .outbox import WEBHOOK_EVENTS
 from .worker import status as worker_status
+
+
+ID = click.IntRange(0, MAX_ID)
 
 
 def register(main, run, operator) -> None:
@@ -56,7 +61,7 @@ def register(main, run, operator) -> None:
         run(go)
 
     @webhook.command("update")
-    @click.argument("sub_id", type=int)
+    @click.argument("sub_id", type=ID)
     @click.option("--url", default=None)
     @click.option("--event", "events", multiple=True, type=click.Choice(WEBHOOK_EVENTS))
     @click.option("--pause/--resume", "paused", default=None)
@@ -71,7 +76,7 @@ def register(main, run, operator) -> None:
         run(go)
 
     @webhook.command("rotate-secret")
-    @click.argument("sub_id", type=int)
+    @click.argument("sub_id", type=ID)
     @as_user
     @click.pass_obj
     def rotate(obj, sub_id, user_name):
@@ -82,7 +87,7 @@ def register(main, run, operator) -> None:
         run(go)
 
     @webhook.command("log")
-    @click.argument("sub_id", type=int)
+    @click.argument("sub_id", type=ID)
     @click.option("--json", "as_json", is_flag=True)
     @as_user
     @click.pass_obj
@@ -99,8 +104,8 @@ def register(main, run, operator) -> None:
         run(go)
 
     @webhook.command("replay")
-    @click.argument("sub_id", type=int)
-    @click.option("--delivery", "delivery_id", type=int, default=None, help="One delivery (default: every dead one).")
+    @click.argument("sub_id", type=ID)
+    @click.option("--delivery", "delivery_id", type=ID, default=None, help="One delivery (default: every dead one).")
     @as_user
     @click.pass_obj
     def replay(obj, sub_id, delivery_id, user_name):

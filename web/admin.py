@@ -11,6 +11,7 @@ from engine import notification_settings as notif
 from engine import queries, webhooks
 from engine.admin import ADMIN_ROLE
 from engine.errors import FormInvalid, Refused
+from engine.limits import MAX_ID
 from engine.outbox import WEBHOOK_EVENTS
 from engine.users import add_user, deactivate_user, reactivate_user, remove_roles, set_password
 from engine.worker import status
@@ -133,7 +134,9 @@ def hook_change(sub_id):
                                    events=WEBHOOK_EVENTS, made=made)
         if form.get("action") == "replay":
             one = form.get("delivery_id")
-            r = webhooks.replay(sg, me, sub_id, int(one) if one and one.isdigit() else None)
+            if one and not (one.isdigit() and int(one) <= MAX_ID):
+                abort(404, description=f"subscription {sub_id} has no delivery {one[:40]}")
+            r = webhooks.replay(sg, me, sub_id, int(one) if one else None)
             flash(f"{len(r['replayed'])} deliveries queued again", "success")
         else:
             saving = form.get("action") == "save"  # pause and resume change nothing else

@@ -81,6 +81,9 @@ def test_an_administrator_subscribes_a_webhook_and_reads_its_delivery_log(admin,
     assert "500 (HTTP 500" in log and "204" in log
     r = admin.post("/admin/webhooks/1", {"action": "save", "url": rx.url}, page="/admin/webhooks/1")
     assert r.status_code == 422 and "choose at least one" in text(r), "unticking every event is refused"
+    for bogus in ("99", "1" * 30, "x"):
+        r = admin.post("/admin/webhooks/1", {"action": "replay", "delivery_id": bogus}, page="/admin/webhooks/1")
+        assert r.status_code == 404 and "has no delivery" in text(r)
     r = admin.post("/admin/webhooks/1", {"action": "rotate"}, page="/admin/webhooks/1")
     rotated = re.search(r'data-testid="secret">(whsec_[^<]+)<', r.get_data(as_text=True)).group(1)
     assert r.status_code == 200 and rotated != secret
