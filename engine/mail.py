@@ -17,6 +17,8 @@ from .models import User, UserRole
 
 LEASE = timedelta(minutes=2)
 FIRST_RETRY, MAX_RETRY = 60.0, 3600.0  # seconds; doubling while the server is down
+GIVE_UP = timedelta(days=3)  # mail that could not go out for this long is dead (kept, with its error)
+PERMANENT = "permanent: "
 BATCH = 100
 
 
@@ -120,8 +122,8 @@ def send_due(sg) -> dict:
                 try:
                     smtp.send_message(_message(cfg, m))
                     results[m["id"]] = None
-                except smtplib.SMTPRecipientsRefused as exc:
-                    results[m["id"]] = f"refused: {exc.recipients}"
+                except smtplib.SMTPRecipientsRefused as exc:  # the server will not take it: no use retrying
+                    results[m["id"]] = f"{PERMANENT}recipient refused: {exc.recipients}"
     except (OSError, smtplib.SMTPException) as exc:  # server down, TLS or login failed: all wait
         for m in batch:
             results.setdefault(m["id"], f"{type(exc).__name__}: {exc}")
@@ -173,6 +175,9 @@ def _finish(sg, results: dict, logged: bool = False) -> dict:
             if error is None:
                 m.state, m.sent_at, m.last_error = ("logged" if logged else "sent"), now, None
                 counts["logged" if logged else "sent"] += 1
+            elif error.startswith(PERMANENT) or now - aware(m.created_at) > GIVE_UP:
+                m.state, m.last_error, m.next_attempt_at = "dead", error.removeprefix(PERMANENT)[:2000], None
+                counts["failed"] += 1
             else:
                 wait = min(FIRST_RETRY * 2 ** (m.attempts - 1), MAX_RETRY)
                 m.state, m.last_error, m.next_attempt_at = "failed", error[:2000], now + timedelta(seconds=wait)

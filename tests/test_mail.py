@@ -161,3 +161,15 @@ def test_another_feature_mails_a_person_only_if_its_transaction_commits(drive, s
     work(drive)
     [m] = inbox_of(smtp, "fiona@example.com")
     assert m["Subject"] == "lena mentioned you (True)" and "https://sg.example.com/deals/1" in m.get_content()
+
+
+def test_mail_the_server_cannot_take_for_three_days_is_dead_with_its_error(drive, smtp):
+    down = IntegrationSettings(smtp_host="127.0.0.1", smtp_port=free_port())
+    use(drive, down)
+    drive.start()
+    assert work(drive)["mail"]["failed"] == 2
+    drive.sg.clock.advance(days=3, hours=1)
+    work(drive)
+    states = {m["state"] for m in mail_log(drive.sg, "cli:test")}
+    assert states == {"dead"}
+    assert all(m["last_error"] for m in mail_log(drive.sg, "cli:test"))
