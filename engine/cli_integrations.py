@@ -175,7 +175,9 @@ def register(main, run, operator) -> None:
             if as_json:
                 click.echo(json.dumps(r, indent=2))
                 return
-            for w in r["workers"] or [{"worker_id": "no worker has run", "seconds_ago": "-"}]:
+            if not r["workers"]:
+                click.echo("no worker has run yet: start `stagegate worker` (timers, mail and webhooks wait for one)")
+            for w in r["workers"]:
                 click.echo(f"worker {w['worker_id']}: last pass {w['seconds_ago']} s ago")
             click.echo(f"outbox: {r['outbox_backlog']} events waiting")
             click.echo(f"mail: {json.dumps(r['mail'])}; SMTP {r['smtp']['smtp_host'] or 'not set (mail is logged)'}")

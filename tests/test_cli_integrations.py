@@ -24,6 +24,7 @@ def test_the_worker_sends_mail_and_webhooks_configured_from_the_environment(shel
     cli = shell
     assert cli("mail", "settings", "sam", "--email", "sam@example.com").stdout.strip() == \
         "sam: sam@example.com, task mail immediate"
+    assert cli("status").stdout.startswith("no worker has run yet: start `stagegate worker`")
     bad = cli("mail", "settings", "sam", "--email", "not an address", ok=False)
     assert bad.returncode == 1 and "email: must be one mail address" in bad.stderr
     with WebhookReceiver(None) as rx, MailCatcher() as smtp:
