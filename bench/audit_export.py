@@ -26,11 +26,11 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import select  # noqa: E402
 
 from engine.audit import canonical, link_hash  # noqa: E402
-from engine.audit_log import _row  # noqa: E402
-from engine.bootstrap import bootstrap  # noqa: E402
+from engine.queries.audit_log import _row  # noqa: E402
+from stagegate.compose import bootstrap  # noqa: E402
 from engine.clock import utcnow  # noqa: E402
-from engine.models import AuditEvent, AuditHead, Base  # noqa: E402
-from engine.users import add_user  # noqa: E402
+from engine.store.models import AuditEvent, AuditHead, Base  # noqa: E402
+from engine.services.users import add_user  # noqa: E402
 from web import create_app  # noqa: E402
 
 PASSWORD = "bench password"

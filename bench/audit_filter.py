@@ -27,7 +27,7 @@ from sqlalchemy import text  # noqa: E402
 
 from bench.audit_export import build  # noqa: E402
 from bench.databases import scratch_database, unreachable  # noqa: E402
-from engine import audit_log  # noqa: E402
+from engine.queries import audit_log  # noqa: E402
 
 PG_URL = os.environ.get("STAGEGATE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PEOPLE = ["sam", "sally", "fiona", "pete", "quinn", "lou", "carl", "hank", "hedy", "lena"]

@@ -37,12 +37,12 @@ from sqlalchemy import func, insert, select, text  # noqa: E402
 
 from bench import scale  # noqa: E402
 from bench.databases import scratch_database, unreachable  # noqa: E402
-from engine.bootstrap import bootstrap  # noqa: E402
-from engine.instances import complete_task, start_instance  # noqa: E402
-from engine.models import HumanTask, Instance, TaskRole  # noqa: E402
-from engine.open_tasks import recount  # noqa: E402
-from engine.tokens import create_token  # noqa: E402
-from engine.users import add_user, set_password  # noqa: E402
+from stagegate.compose import bootstrap  # noqa: E402
+from engine.services.instances import complete_task, start_instance  # noqa: E402
+from engine.store.models import HumanTask, Instance, TaskRole  # noqa: E402
+from engine.store.open_tasks import recount  # noqa: E402
+from engine.services.tokens import create_token  # noqa: E402
+from engine.services.users import add_user, set_password  # noqa: E402
 
 PG_URL = os.environ.get("STAGEGATE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PASSWORD = "bench password"

@@ -10,7 +10,7 @@ real services; the history is then cloned in bulk (instances, human tasks, gate 
 shifted times and varied values) into a SQLite file until it holds the asked number of closed
 deals over two years. It prints, side by side, p50/p95 of:
 
-1. the figures alone (engine.metrics.report),
+1. the figures alone (workflows.metrics.report),
 2. the whole page over the Flask test client (GET /metrics, signed in as Sales Leadership),
 3. the page for one version and one year, the CSV export, and a drill-down,
 
@@ -37,14 +37,15 @@ if str(ROOT) not in sys.path:
 
 from sqlalchemy import insert, select  # noqa: E402
 
-from engine import metrics, queries  # noqa: E402
-from engine.bootstrap import bootstrap  # noqa: E402
+from workflows import metrics  # noqa: E402
+from engine.queries import records as queries  # noqa: E402
+from stagegate.compose import bootstrap  # noqa: E402
 from engine.clock import FrozenClock  # noqa: E402
-from engine.demo import DEMO_PASSWORD, DEMO_USERS, DIAGRAMS, _prospect, _steps  # noqa: E402
-from engine.deployment import collect_files, deploy  # noqa: E402
-from engine.instances import complete_task, start_instance  # noqa: E402
-from engine.models import DealOutcome, GateDecision, HumanTask, Instance, StageStay  # noqa: E402
-from engine.users import add_user  # noqa: E402
+from workflows.demo import DEMO_PASSWORD, DEMO_USERS, DIAGRAMS, _prospect, _steps  # noqa: E402
+from engine.services.deployment import collect_files, deploy  # noqa: E402
+from engine.services.instances import complete_task, start_instance  # noqa: E402
+from engine.store.models import DealOutcome, GateDecision, HumanTask, Instance, StageStay  # noqa: E402
+from engine.services.users import add_user  # noqa: E402
 
 TARGET_MS = 300
 FATES = ["won", "won", "won", "lost", "lost", "recycle_won", "low_revenue", "not_served", "killed_discovery",

@@ -4,7 +4,7 @@
 
 Each iteration completes A (again=True), then B and C (the two parallel branches). Like the service,
 every step is saved and restored through the serializer, and the state is compacted first
-(engine.compaction); `--full-tree` keeps the library's whole task tree instead, which fails once
+(engine.bpmn.compaction); `--full-tree` keeps the library's whole task tree instead, which fails once
 the join's recursive walk up the parent chain or the tree iterators' depth limit of 1,000 is hit.
 bench.run calls `run()` for section 5b.
 """
@@ -21,8 +21,9 @@ if str(ROOT) not in sys.path:
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser  # noqa: E402
 
 from engine.clock import SystemClock  # noqa: E402
-from engine.runtime import Runner, make_script_engine, new_workflow  # noqa: E402
-from engine.serialization import SpecStore  # noqa: E402
+from engine.bpmn.runtime import Runner, new_workflow  # noqa: E402
+from engine.bpmn.script_engine import make_script_engine  # noqa: E402
+from engine.bpmn.serialization import SpecStore  # noqa: E402
 from workflows.expressions import HELPERS  # noqa: E402
 
 MODEL = {"elements": {}, "flows": {}}

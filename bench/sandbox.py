@@ -9,19 +9,19 @@ It measures, in one run, side by side:
 
 1. one evaluation of the expressions the shipped diagrams use (a gateway condition, a timer
    expression, business_days(3), a decision table's output cell) and of a small script:
-   - inline: what engine.sandbox_inline proves cheap, evaluated in this process;
+   - inline: what engine.sandbox.inline proves cheap, evaluated in this process;
    - pool round trip: the same sent to a sandbox worker process (what anything not proven
      cheap costs);
    - in-process (before the pool): the restricted evaluator alone in this process, which is
      what every evaluation cost before issue 15, and what a worker runs;
-2. `complete_task` (SQLite, WAL, audit included; bench.run's set-up) on the revision loop and
+2. `complete_task` (SQLite, WAL, audit included; bench/common.py's set-up) on the revision loop and
    on the opportunity's *Prepare proposal*, with the sandbox as shipped (pool in force, cheap
    expressions inline), with every expression sent to the pool, and with everything in-process
    as before the pool; and how many pool round trips each completion made.
 
 The modes take turns in rounds, so load on the machine affects them alike. The benchmark
 switches the mode for its own run only (engine.sandbox.IN_WORKER, the inline classifier, and
-bench.run.Samples to count round trips per timed completion) and
+bench.completion.Samples to count round trips per timed completion) and
 restores it.
 """
 from __future__ import annotations
@@ -31,10 +31,12 @@ import contextlib
 import tempfile
 import time
 
-import bench.run
-from bench.run import Samples, machine_info, make_service, ms, rule, service_opportunity, service_revision, summarize
-from engine import sandbox, sandbox_inline, sandbox_pool
-from engine.bootstrap import DIAGRAM_HELPERS
+import bench.completion
+from bench.common import Samples, machine_info, make_service, ms, rule, summarize
+from bench.completion import service_opportunity, service_revision
+from engine import sandbox
+from engine.sandbox import inline as sandbox_inline, pool as sandbox_pool
+from stagegate.compose import DIAGRAM_HELPERS
 
 EXPRESSIONS = [
     ("gateway condition", "approval_level == 'cfo'", {"approval_level": "finance"}),
@@ -122,8 +124,8 @@ def completions(instances: int, rounds: int) -> None:
     workflows = ("revision loop", "Prepare proposal")
     samples = {(m, w): [] for m in MODES for w in workflows}
     trips = {(m, w): [] for m in MODES for w in workflows}
-    saved = bench.run.Samples
-    bench.run.Samples = CountedSamples  # the drives below time their completions with it
+    saved = bench.completion.Samples
+    bench.completion.Samples = CountedSamples  # the drives below time their completions with it
     try:
         with tempfile.TemporaryDirectory(prefix="stagegate-bench-sandbox-") as tmp:
             sg = make_service(tmp, "sandbox.db")
@@ -140,7 +142,7 @@ def completions(instances: int, rounds: int) -> None:
             finally:
                 sg.dispose()
     finally:
-        bench.run.Samples = saved
+        bench.completion.Samples = saved
     print(f"{'workflow':<18} {'mode':<12} {'n':>5} {'median':>8} {'p95':>8} {'per s':>7} {'vs in-process':>14} "
           f"{'pool trips':>11}")
     for w in workflows:

@@ -21,15 +21,16 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from engine import open_tasks, queries
-from engine.bootstrap import bootstrap
+from engine.store import open_tasks
+from engine.queries import records as queries
+from stagegate.compose import bootstrap
 from engine.clock import FrozenClock, utcnow
-from engine.deployment import collect_files, deploy
-from engine.instances import complete_task, start_instance
-from engine.models import AuditEvent, HumanTask, Instance, ProcessVersion, Timer
-from engine.runtime import Runner
-from engine.tokens import create_token
-from engine.users import add_user
+from engine.services.deployment import collect_files, deploy
+from engine.services.instances import complete_task, start_instance
+from engine.store.models import AuditEvent, HumanTask, Instance, ProcessVersion, Timer
+from engine.bpmn.runtime import Runner
+from engine.services.tokens import create_token
+from engine.services.users import add_user
 
 ROOT = Path(__file__).resolve().parent.parent
 DIAGRAMS = ROOT / "diagrams"
@@ -137,7 +138,7 @@ def worker_command(slow: bool = False) -> list[str]:
     """The real `stagegate worker --once`, or the same pass with the diagram's linger() helper."""
     if slow:
         return [sys.executable, "-m", "bench.slow_worker"]
-    return [sys.executable, "-m", "engine.cli", "worker", "--once"]
+    return [sys.executable, "-m", "stagegate.cli", "worker", "--once"]
 
 
 def run_workers(url: str, count: int, slow: bool = False, timeout: float = 120) -> list[str]:
@@ -171,7 +172,7 @@ def serving(url: str, workers: int, timeout: float = 60, request_timeout: int = 
     """`stagegate serve --workers N [options]` on a free loopback port (environment `env` added);
     yields its base URL and the server's process."""
     port = _free_port()
-    p = subprocess.Popen([sys.executable, "-m", "engine.cli", "serve", "--workers", str(workers),
+    p = subprocess.Popen([sys.executable, "-m", "stagegate.cli", "serve", "--workers", str(workers),
                           "--timeout", str(request_timeout),
                           "--bind", f"127.0.0.1:{port}", "--no-secure-cookies", *options],
                          cwd=ROOT, env={**_env(url), **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import time
 
-from engine.bootstrap import DIAGRAM_HELPERS, bootstrap
-from engine.timers import fire_due_timers
+from stagegate.compose import DIAGRAM_HELPERS, bootstrap
+from engine.services.timers import fire_due_timers
 
 
 def linger(seconds):

@@ -25,12 +25,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from engine import designer, parsing  # noqa: E402
-from engine.bootstrap import bootstrap  # noqa: E402
-from engine.demo import DEMO_USERS, DIAGRAMS  # noqa: E402
-from engine.deployment import collect_files, deploy  # noqa: E402
-from engine.models import Base  # noqa: E402
-from engine.users import add_user  # noqa: E402
+from engine.services import designer  # noqa: E402
+from engine.bpmn import parsing  # noqa: E402
+from stagegate.compose import bootstrap  # noqa: E402
+from workflows.demo import DEMO_USERS, DIAGRAMS  # noqa: E402
+from engine.services.deployment import collect_files, deploy  # noqa: E402
+from engine.store.models import Base  # noqa: E402
+from engine.services.users import add_user  # noqa: E402
 from tests import diagram_factory  # noqa: E402
 
 PAD = "Check the figures against the signed quote and the plant's capacity plan before answering. " * 4

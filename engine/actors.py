@@ -4,10 +4,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .diagram_model import role_key
-from .errors import NotFound, Refused
-from .limits import shown, unstorable
-from .models import User
+from engine.bpmn.diagram_model import role_key
+from engine.errors import NotFound, Refused
+from engine.limits import shown, unstorable
+from engine.store.models import User
 
 # Operators at the shell act as "cli:<name>"; they are trusted like a database admin.
 OPERATOR_PREFIX = "cli:"

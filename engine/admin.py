@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from .actors import is_operator, roles_of
-from .errors import Refused
-from .models import User
-
-ADMIN_ROLE = "administrator"
+from engine.actors import is_operator, roles_of
+from engine.errors import Refused
+from engine.roles import ADMIN_ROLE
+from engine.store.models import User
 
 
 def is_admin(user: User | None) -> bool:

@@ -1,10 +1,10 @@
 """Who may work a human task (its roles and candidate users) and who oversees it (the heads of its roles)."""
 from __future__ import annotations
 
-from .actors import require_any_role, roles_of
-from .errors import Refused
-from .models import User
-from workflows.vocabulary import head_of, headed_by
+from engine.actors import require_any_role, roles_of
+from engine.errors import Refused
+from engine.store.models import User
+from engine.roles import head_of, headed_by
 
 # The inbox's index of open tasks (human_task_roles) is keyed by role; a candidate user gets a
 # key of their own. Role keys are case-folded, so a key with a capital letter is never a role's.

@@ -8,6 +8,10 @@ class StagegateError(Exception):
     """Base class of every error a user may be shown."""
 
 
+class AuditKeyError(StagegateError):
+    """The audit key is missing, unreadable, or not the one the chain was signed with."""
+
+
 class NotFound(StagegateError):
     """The thing asked for does not exist."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from .errors import StagegateError
+from engine.errors import StagegateError
 
 SECURITIES = ("none", "starttls", "tls")
 

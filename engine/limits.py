@@ -9,7 +9,21 @@ import json
 import re
 from datetime import date
 
-from .errors import Problem
+from engine.errors import Problem
+
+#: The largest .bpmn or .dmn file the engine reads (deploy, designer uploads).
+MAX_DIAGRAM_BYTES = 5 * 1024 * 1024
+#: The largest audit checkpoint file read back to verify the chain against.
+MAX_CHECKPOINT_FILE = 4_000_000
+#: What a sandbox limit (LimitExceeded.limit, an incident's `limit`) can be, and how a message names it.
+LIMIT_NAMES = {
+    "memory": "memory",
+    "cpu": "CPU time",
+    "wall": "wall-clock time",
+    "size": "size",
+    "steps": "steps",
+    "busy": "sandbox workers",
+}
 
 MAX_ID = 2**63 - 1  # BIGINT: what an id or version column can hold (SQLite cannot even compare more)
 MAX_JSON_DEPTH = 32  # objects and arrays inside each other; form data needs 2, a body 3

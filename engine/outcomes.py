@@ -3,7 +3,7 @@ killed at the gate whose kill was its last gate decision, else what its end even
 (the `outcome` property, e.g. won or lost), else simply ended.
 
 The engine knows gates and their outcomes from the diagram's properties; which words those are
-(the kill outcome, the close outcomes the metrics count) is the sales vocabulary's.
+(the stop outcome, the close outcomes the metrics count) is the domain's (engine/domain.py).
 """
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import re
 
 from sqlalchemy import select
 
-from .models import DealOutcome, GateDecision
-from workflows.vocabulary import STOP_OUTCOME
+from engine import domain
+from engine.store.models import DealOutcome, GateDecision
 
 OPEN, KILLED, ENDED = "open", "killed", "ended"
 # What an end event may declare: one short word (it is stored and counted by the metrics).
@@ -42,7 +42,7 @@ def derive(status: str, end_event: dict | None, last_gate: dict | None) -> dict:
         return {**out, "kind": OPEN if status == "running" else status}
     name = (end_event or {}).get("name")
     out.update(end_event=(end_event or {}).get("id"), end_event_name=name[:255] if name else None)
-    if last_gate and last_gate.get("outcome") == STOP_OUTCOME:
+    if last_gate and last_gate.get("outcome") == domain.current().stop_outcome:
         return {**out, "kind": KILLED, "gate": last_gate.get("gate"), "stage": last_gate.get("stage"),
                 "reason": last_gate.get("reason")}
     return {**out, "kind": declared(end_event) or ENDED}

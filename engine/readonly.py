@@ -9,11 +9,11 @@ from functools import wraps
 
 from sqlalchemy import select
 
-from . import audit
-from .actors import is_operator, roles_of
-from .errors import Refused
-from .models import User
-from workflows.vocabulary import AUDITOR_ROLE
+from engine import audit
+from engine.actors import is_operator, roles_of
+from engine.errors import Refused
+from engine.store.models import User
+from engine.roles import AUDITOR_ROLE
 
 
 class ReadOnlyRefused(Refused):

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 from bench.databases import scratch_database, unreachable
-from engine.bootstrap import bootstrap
+from stagegate.compose import bootstrap
 from engine.clock import FrozenClock
-from engine.demo import DEMO_USERS
-from engine.deployment import collect_files, deploy
-from engine.models import Base
-from engine.users import add_user
+from workflows.demo import DEMO_USERS
+from engine.services.deployment import collect_files, deploy
+from engine.store.models import Base
+from engine.services.users import add_user
 
 ROOT = Path(__file__).resolve().parent.parent
 DIAGRAMS = ROOT / "diagrams"
@@ -108,7 +108,7 @@ DEMO_NOW = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
 def demo_database(tmp_path_factory) -> Path:
     """A SQLite file holding the demo (engine.demo.load_demo at DEMO_NOW), built once per session
     because it takes half a minute. Tests that write must work on a copy."""
-    from engine.demo import load_demo
+    from workflows.demo import load_demo
 
     path = tmp_path_factory.mktemp("demo") / "demo.db"
     made = []

@@ -1,8 +1,8 @@
 """Drive deals through the service layer the way users do, one user task at a time."""
 from __future__ import annotations
 
-from engine import queries
-from engine.instances import complete_task, start_instance
+from engine.queries import records as queries
+from engine.services.instances import complete_task, start_instance
 
 GOOD_PROSPECT = {
     "deal_name": "Acme pumps",

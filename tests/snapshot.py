@@ -1,7 +1,7 @@
 """What is stored, as comparable plain data: a refusal must leave it exactly as it was."""
 from sqlalchemy import select
 
-from engine.models import AuditEvent, HumanTask, Incident, Instance, ProcessVersion, Source
+from engine.store.models import AuditEvent, HumanTask, Incident, Instance, ProcessVersion, Source
 
 
 def stored(sg, with_incidents=True) -> dict:

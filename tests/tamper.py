@@ -10,7 +10,7 @@ def tamper(engine, statement: str, **params) -> None:
 
 
 def _rows(conn, from_seq: int) -> list[dict]:
-    from engine.models import AuditEvent
+    from engine.store.models import AuditEvent
 
     table = AuditEvent.__table__
     return [dict(r) for r in conn.execute(table.select().where(table.c.seq >= from_seq)

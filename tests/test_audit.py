@@ -4,10 +4,10 @@ import pytest
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from engine import queries
-from engine.append_only import AuditIsAppendOnly
+from engine.queries import records as queries
+from engine.store.append_only import AuditIsAppendOnly
 from engine.audit import link_hash
-from engine.models import AuditEvent
+from engine.store.models import AuditEvent
 from tests.drive import PROPOSAL, Driver
 from tests.tamper import cut_tail, relink_plainly, tamper
 

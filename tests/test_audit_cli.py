@@ -13,11 +13,11 @@ from alembic import command
 from sqlalchemy import create_engine, text
 
 from engine.audit import GENESIS, link_hash
-from engine.audit_key import read_key_file
-from engine.bootstrap import bootstrap
-from engine.users import add_user
-from engine.models import AuditEvent
-from engine.schema import alembic_config
+from engine.audit.keys import read_key_file
+from stagegate.compose import bootstrap
+from engine.services.users import add_user
+from engine.store.models import AuditEvent
+from engine.store.schema import alembic_config
 from tests.conftest import ROOT
 from tests.tamper import cut_tail, relink_plainly, tamper
 
@@ -34,7 +34,7 @@ def run(database_url, key_file):
     env.update(STAGEGATE_DATABASE_URL=database_url, STAGEGATE_AUDIT_KEY_FILE=str(key_file))
 
     def stagegate(*args, ok=True):
-        p = subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=ROOT, env=env, capture_output=True,
+        p = subprocess.run([sys.executable, "-m", "stagegate.cli", *args], cwd=ROOT, env=env, capture_output=True,
                            text=True, timeout=120)
         assert "Traceback" not in p.stdout + p.stderr, p.stderr
         assert (p.returncode == 0) == ok, p.stdout + p.stderr

@@ -2,14 +2,14 @@
 import pytest
 from sqlalchemy import select
 
-from engine import queries
-from engine.claims import claim_task, reassign_task, unclaim_task
-from engine.deployment import collect_files, deploy
-from engine.instances import complete_task, start_instance
-from engine.models import AuditEvent, ProcessVersion
+from engine.queries import records as queries
+from engine.services.claims import claim_task, reassign_task, unclaim_task
+from engine.services.deployment import collect_files, deploy
+from engine.services.instances import complete_task, start_instance
+from engine.store.models import AuditEvent, ProcessVersion
 from engine.readonly import ReadOnlyRefused
-from engine.users import add_user, set_password
-from engine.views import deal, diagram, visible_processes
+from engine.services.users import add_user, set_password
+from engine.queries.views import deal, diagram, visible_processes
 from tests.conftest import DIAGRAMS
 from tests.drive import GOOD_PROSPECT, PROPOSAL, Driver
 from tests.snapshot import stored

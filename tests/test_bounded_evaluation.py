@@ -14,14 +14,16 @@ import time
 import pytest
 
 from bench.databases import scratch_database
-from engine import queries, sandbox, sandbox_pool
-from engine.bootstrap import bootstrap
+from engine.queries import records as queries
+from engine import sandbox
+from engine.sandbox import pool as sandbox_pool
+from stagegate.compose import bootstrap
 from engine.clock import FrozenClock
-from engine.deployment import deploy
+from engine.services.deployment import deploy
 from engine.errors import InvalidDiagram, StepFailed
-from engine.instances import complete_task, start_instance
-from engine.models import Base
-from engine.users import add_user
+from engine.services.instances import complete_task, start_instance
+from engine.store.models import Base
+from engine.services.users import add_user
 from tests.conftest import PG_URL, postgres_available
 from tests.diagram_factory import decision, definitions
 from tests.snapshot import stored

@@ -8,13 +8,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine import inbox as inbox_queries
-from engine import queries, views
-from engine.deployment import deploy
+from engine.queries import inbox as inbox_queries
+from engine.queries import records as queries, views
+from engine.services.deployment import deploy
 from engine.errors import FormInvalid, Refused
-from engine.instances import complete_task
-from engine.models import ProcessVersion
-from engine.timers import fire_due_timers
+from engine.services.instances import complete_task
+from engine.store.models import ProcessVersion
+from engine.services.timers import fire_due_timers
 from tests import diagram_factory as f
 from tests.conftest import SHARED
 from tests.drive import Driver

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from engine.cli import main
+from stagegate.cli import main
 from tests.conftest import SHARED
 from tests.test_deploy import counts
 from tests.test_miwg import NOT_A_SENTENCE

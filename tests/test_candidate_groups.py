@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from engine import diagram_model, lint, queries, xmlsafe
-from engine import inbox as inbox_queries
-from engine.claims import claim_task, reassign_task
-from engine.cli import main
-from engine.deployment import deploy
+from engine.bpmn import diagram_model, lint, xmlsafe
+from engine.queries import records as queries
+from engine.queries import inbox as inbox_queries
+from engine.services.claims import claim_task, reassign_task
+from stagegate.cli import main
+from engine.services.deployment import deploy
 from engine.errors import InvalidDiagram, Refused
-from engine.instances import complete_task, start_instance
+from engine.services.instances import complete_task, start_instance
 from tests import diagram_factory as f
 from tests.conftest import SHARED
 from tests.snapshot import stored

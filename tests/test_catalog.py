@@ -3,12 +3,12 @@ from datetime import datetime, timezone
 
 import pytest
 
-from engine import queries
+from engine.queries import records as queries
 from engine.clock import FrozenClock
 from engine.errors import FormInvalid, Refused
-from engine.inbox import inbox
-from engine.metrics import cost_per_acquisition
-from engine.timers import fire_due_timers
+from engine.queries.inbox import inbox
+from workflows.metrics import cost_per_acquisition
+from engine.services.timers import fire_due_timers
 from tests.drive import DELIVERY_OK, DISCOVERY, LOOK_BACK, PRICING_OK, QUALITY_OK, Driver
 from tests.snapshot import stored
 

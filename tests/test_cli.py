@@ -11,8 +11,8 @@ from sqlalchemy import create_engine
 
 from click.testing import CliRunner
 
-from engine.cli import main
-from engine.models import Base
+from stagegate.cli import main
+from engine.store.models import Base
 from tests.conftest import DIAGRAMS, ROOT
 from tests.drive import DISCOVERY, GOOD_PROSPECT
 from tests.tamper import tamper
@@ -23,7 +23,7 @@ def cli(database_url):
     env = {**os.environ, "STAGEGATE_DATABASE_URL": database_url}
 
     def run(*args, ok=True, **extra_env):
-        p = subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=ROOT, env={**env, **extra_env},
+        p = subprocess.run([sys.executable, "-m", "stagegate.cli", *args], cwd=ROOT, env={**env, **extra_env},
                            capture_output=True, text=True, timeout=120)
         assert "Traceback" not in p.stdout + p.stderr, p.stderr
         if ok:
@@ -121,7 +121,7 @@ def test_expected_errors_exit_1_or_2_with_a_message_and_no_traceback(cli, databa
 
 def test_uninitialised_database_is_reported_not_crashed(tmp_path):
     env = {**os.environ, "STAGEGATE_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}
-    p = subprocess.run([sys.executable, "-m", "engine.cli", "tasks", "--json"], cwd=ROOT, env=env,
+    p = subprocess.run([sys.executable, "-m", "stagegate.cli", "tasks", "--json"], cwd=ROOT, env=env,
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 1 and "run `stagegate init` first" in p.stderr and "Traceback" not in p.stderr
 
@@ -143,8 +143,8 @@ def test_worker_once_reports_its_pass(cli):
 
 
 def test_token_commands_create_once_list_and_revoke(cli, database_url):
-    from engine.bootstrap import bootstrap
-    from engine.tokens import token_user
+    from stagegate.compose import bootstrap
+    from engine.services.tokens import token_user
 
     cli("user", "add", "fiona", "--role", "Finance")
     made = cli("token", "create", "--user", "fiona", "--name", "CRM webhook")

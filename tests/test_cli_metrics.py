@@ -3,7 +3,7 @@ import json
 
 from click.testing import CliRunner
 
-from engine.cli import main
+from stagegate.cli import main
 from tests.conftest import DIAGRAMS
 from tests.drive import Driver
 

@@ -12,11 +12,12 @@ from pathlib import Path
 from lxml import etree
 
 from engine.clock import FrozenClock
-from engine.compaction import compact
-from engine.decision_task import Parser
-from engine.diagram_model import dmn_decisions
-from engine.runtime import Runner, make_script_engine, new_workflow
-from engine.serialization import SpecStore
+from engine.bpmn.compaction import compact
+from engine.bpmn.dmn.task import Parser
+from engine.bpmn.diagram_model import dmn_decisions
+from engine.bpmn.runtime import Runner, new_workflow
+from engine.bpmn.script_engine import make_script_engine
+from engine.bpmn.serialization import SpecStore
 from workflows.expressions import HELPERS
 
 ROOT = Path(__file__).resolve().parent.parent

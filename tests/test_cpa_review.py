@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine import queries
-from engine.cpa_review import flag_high_cpa
+from engine.queries import records as queries
+from workflows.cpa_review import flag_high_cpa
 from engine.errors import FormInvalid, Refused
 from tests.drive import Driver
 

@@ -36,7 +36,7 @@ def as_app(app_url):
     env = {**os.environ, "STAGEGATE_DATABASE_URL": app_url}
 
     def stagegate(*args):
-        p = subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=ROOT, env=env, capture_output=True,
+        p = subprocess.run([sys.executable, "-m", "stagegate.cli", *args], cwd=ROOT, env=env, capture_output=True,
                            text=True, timeout=120)
         assert p.returncode == 0 and "Traceback" not in p.stderr, p.stdout + p.stderr
         return p.stdout

@@ -4,12 +4,12 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from engine.cli import main
-from engine.deployment import deploy
+from stagegate.cli import main
+from engine.services.deployment import deploy
 from engine.errors import FormInvalid, InvalidDiagram
-from engine.instances import complete_task, start_instance
-from engine.models import ProcessVersion
-from engine.queries import instance, ready_tasks
+from engine.services.instances import complete_task, start_instance
+from engine.store.models import ProcessVersion
+from engine.queries.records import instance, ready_tasks
 from tests import diagram_factory as f
 from tests.snapshot import stored
 

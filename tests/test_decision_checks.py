@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from engine.cli import main
-from engine.deployment import deploy
+from stagegate.cli import main
+from engine.services.deployment import deploy
 from engine.errors import InvalidDiagram
 from tests import diagram_factory as f
 from tests.conftest import DIAGRAMS

@@ -6,9 +6,9 @@ import pytest
 from lxml import etree
 
 from engine import sandbox
-from engine.decision_eval import DecisionFailed, decide
-from engine.diagram_model import dmn_decisions
-from engine.unary_tests import CellRefused, parse, to_python
+from engine.bpmn.dmn.evaluate import DecisionFailed, decide
+from engine.bpmn.diagram_model import dmn_decisions
+from engine.bpmn.dmn.unary_tests import CellRefused, parse, to_python
 from tests import diagram_factory as f
 from tests.conftest import DIAGRAMS
 

@@ -4,14 +4,16 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from engine import metrics, open_tasks, queries
-from engine.bootstrap import bootstrap
-from engine.demo import DEMO_USERS, load_demo
-from engine.inbox import deals, inbox
-from engine.metrics import cost_per_acquisition
-from engine.metrics.behind import ids_behind
-from engine.metrics.history import utc
-from engine.models import AuditEvent, Base
+from workflows import metrics
+from engine.store import open_tasks
+from engine.queries import records as queries
+from stagegate.compose import bootstrap
+from workflows.demo import DEMO_USERS, load_demo
+from engine.queries.inbox import deals, inbox
+from workflows.metrics import cost_per_acquisition
+from workflows.metrics.behind import ids_behind
+from engine.clock import utc
+from engine.store.models import AuditEvent, Base
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
 

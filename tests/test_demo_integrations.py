@@ -2,11 +2,11 @@
 not sent again, and a gate.decided webhook whose local receiver accepts only valid signatures."""
 from sqlalchemy import func, select
 
-from engine.demo_integrations import set_up, start_receiver
-from engine.integration_models import OutboxEvent
-from engine.notification_settings import settings_of
-from engine.relay import deliver_due, relay_events
-from engine.webhooks import delivery_log, subscriptions
+from workflows.demo_integrations import set_up, start_receiver
+from engine.store.models import OutboxEvent
+from engine.services.notification_settings import settings_of
+from engine.services.relay import deliver_due, relay_events
+from engine.queries.integrations import delivery_log, subscriptions
 from tests.conftest import STAFF
 from tests.drive import Driver
 

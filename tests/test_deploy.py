@@ -10,13 +10,13 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from engine import validation
-from engine.cli import main
-from engine.deployment import collect_files, deploy
+from engine.bpmn import validation
+from stagegate.cli import main
+from engine.services.deployment import collect_files, deploy
 from engine.errors import InvalidDiagram, Refused
-from engine.instances import start_instance
-from engine.models import AuditEvent, DecisionVersion, ProcessVersion, Source
-from engine.queries import instance, ready_tasks
+from engine.services.instances import start_instance
+from engine.store.models import AuditEvent, DecisionVersion, ProcessVersion, Source
+from engine.queries.records import instance, ready_tasks
 from tests import diagram_factory as f
 from tests.conftest import DIAGRAMS, ROOT
 
@@ -377,7 +377,7 @@ def test_cli_refuses_a_sales_user(database_url):
 def test_cli_in_a_real_process_shows_no_traceback(tmp_path):
     # one backend is enough here: this is about what reaches the terminal
     env = {**os.environ, "STAGEGATE_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
-    run = lambda *args: subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=ROOT, env=env,  # noqa: E731
+    run = lambda *args: subprocess.run([sys.executable, "-m", "stagegate.cli", *args], cwd=ROOT, env=env,  # noqa: E731
                                        capture_output=True, text=True, timeout=60)
     assert run("init").returncode == 0
     bad = tmp_path / "deal.bpmn"

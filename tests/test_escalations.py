@@ -3,12 +3,13 @@ task it chases) is closed by the engine, in the same step and audited, once the 
 completed or cancelled; the department head's inbox shows only escalations still worth chasing."""
 import pytest
 
-from engine import open_tasks, queries
-from engine.deployment import deploy
+from engine.store import open_tasks
+from engine.queries import records as queries
+from engine.services.deployment import deploy
 from engine.errors import InvalidDiagram
-from engine.inbox import inbox
-from engine.instances import start_instance
-from engine.timers import fire_due_timers
+from engine.queries.inbox import inbox
+from engine.services.instances import start_instance
+from engine.services.timers import fire_due_timers
 from tests.diagram_factory import definitions
 from tests.drive import DELIVERY_OK, PRICING_OK, QUALITY_OK, Driver
 
@@ -91,7 +92,7 @@ def chase(sg, staff):
 
 
 def test_an_open_escalation_no_longer_keeps_a_finished_deal_open(sg, chase):
-    from engine.instances import complete_task
+    from engine.services.instances import complete_task
     quote = [t for t in queries.ready_tasks(sg, instance_id=chase) if t["element_id"] == "Task_Quote"][0]
     result = complete_task(sg, quote["id"], "sam", {})
     assert result["status"] == "completed" and result["ended_at_element"] == "End_Done"
@@ -127,7 +128,7 @@ def test_an_escalation_that_names_no_other_task_is_refused_at_deploy(sg, staff, 
 
 def test_an_escalation_inside_a_called_process_chases_and_closes_with_that_process_s_own_task(make_sg, staff):
     """legal_review's head chases its own Review_Contract, while the caller's call activity has that id too."""
-    from engine import views
+    from engine.queries import views
     from tests import diagram_factory as f
     from tests.test_called_processes import CAST, LEGAL_REVIEW, caller
 

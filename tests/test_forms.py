@@ -2,7 +2,7 @@
 import pytest
 
 from engine.errors import FormInvalid
-from engine.forms import definition_problems, validate
+from engine.bpmn.forms import definition_problems, validate
 
 
 def field(fid, type_="string", default=None, options=(), **constraints):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.deployment import deploy
+from engine.services.deployment import deploy
 from engine.errors import InvalidDiagram, StepFailed
 from tests import diagram_factory as f
 from tests.conftest import SHARED

@@ -1,10 +1,10 @@
 """Runtime errors roll the step back, leave the task ready, and record an incident saying where."""
 import pytest
 
-from engine import queries
-from engine.deployment import deploy
+from engine.queries import records as queries
+from engine.services.deployment import deploy
 from engine.errors import StepFailed
-from engine.instances import complete_task, start_instance
+from engine.services.instances import complete_task, start_instance
 from tests.snapshot import stored
 
 BPMN = b"""<?xml version="1.0" encoding="UTF-8"?>

@@ -11,8 +11,8 @@ import pytest
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from sqlalchemy import select
 
-from engine import queries
-from engine.models import ProcessVersion
+from engine.queries import records as queries
+from engine.store.models import ProcessVersion
 from tests.conftest import DIAGRAMS
 from tests.drive import PROPOSAL, Driver
 

@@ -5,9 +5,9 @@ import json
 
 from sqlalchemy import func, select, text
 
-from engine.instances import complete_task, start_instance
-from engine.models import TaskRole
-from engine.queries import verify_audit
+from engine.services.instances import complete_task, start_instance
+from engine.store.models import TaskRole
+from engine.queries.records import verify_audit
 
 ITERATIONS = 300  # the library alone loses its ready task past iteration 334 of this loop
 

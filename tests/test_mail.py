@@ -5,13 +5,14 @@ from datetime import timedelta
 
 import pytest
 
-from engine import queries
-from engine.claims import reassign_task
+from engine.queries import records as queries
+from engine.services.claims import reassign_task
 from engine.errors import FormInvalid, Refused
-from engine.instances import parse_instant
+from engine.services.steps import parse_instant
 from engine.integration_settings import IntegrationSettings
-from engine.notification_settings import mail_log, set_settings
-from engine.worker import worker_pass
+from engine.queries.integrations import mail_log
+from engine.services.notification_settings import set_settings
+from engine.services.worker import worker_pass
 from tests.drive import DISCOVERY, Driver
 from tests.receivers import MailCatcher, free_port
 
@@ -150,7 +151,7 @@ def test_without_smtp_mail_is_kept_as_a_log(drive, smtp):
 
 
 def test_another_feature_mails_a_person_only_if_its_transaction_commits(drive, smtp):
-    from engine.mail import notify_person
+    from engine.services.mail import notify_person
 
     for commit in (False, True):
         with drive.sg.uow() as uow:

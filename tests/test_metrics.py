@@ -6,12 +6,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from engine import metrics
+from workflows import metrics
 from engine.clock import FrozenClock
-from engine.deployment import deploy
+from engine.services.deployment import deploy
 from engine.errors import NotFound, Refused
-from engine.metrics.behind import ids_behind
-from engine.metrics.history import utc
+from workflows.metrics.behind import ids_behind
+from engine.clock import utc
 from tests.conftest import DIAGRAMS
 from tests.drive import (CONTRACT_OK, DELIVERY_OK, DISCOVERY, DISCOVERY_GO, GATE_GO, PRICING_OK, PROPOSAL,
                          QUALITY_OK, Driver)

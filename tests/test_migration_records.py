@@ -8,10 +8,12 @@ from alembic import command
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
-from engine import audit, audit_key, audit_log
-from engine.bootstrap import bootstrap
-from engine.schema import alembic_config
-from engine.users import add_user
+from engine import audit
+from engine.audit import keys as audit_key
+from engine.queries import audit_log
+from stagegate.compose import bootstrap
+from engine.store.schema import alembic_config
+from engine.services.users import add_user
 
 BEFORE = "0011_open_task_counts"
 
@@ -71,8 +73,8 @@ def test_existing_engine_steps_become_findable_by_the_person_behind_them(databas
 
 
 def test_closed_deals_get_their_gate_and_end_event_back_through_a_downgrade_and_upgrade(make_sg, database_url):
-    from engine.deployment import collect_files, deploy
-    from engine.models import DealOutcome
+    from engine.services.deployment import collect_files, deploy
+    from engine.store.models import DealOutcome
     from tests.conftest import DIAGRAMS, STAFF
     from tests.drive import Driver
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from engine import parsing
-from engine.cli import main
-from engine.deployment import collect_files, deploy
+from engine.bpmn import parsing
+from stagegate.cli import main
+from engine.services.deployment import collect_files, deploy
 from engine.errors import InvalidDiagram, Problem
 from tests.conftest import SHARED
 from tests.test_deploy import counts

@@ -1,7 +1,7 @@
 """Every path of diagrams/opportunity.bpmn, driven as users would, state restored at every task."""
 import pytest
 
-from engine import queries
+from engine.queries import records as queries
 from tests.drive import DELIVERY_OK, LOOK_BACK, PRICING_OK, QUALITY_OK, Driver
 
 

@@ -2,11 +2,11 @@
 which gate and why, what its end event declares (won, lost), or ended; never from a typed-in status."""
 import pytest
 
-from engine import queries
-from engine.deployment import deploy
+from engine.queries import records as queries
+from engine.services.deployment import deploy
 from engine.errors import InvalidDiagram
-from engine.instances import start_instance
-from engine.models import DealOutcome
+from engine.services.instances import start_instance
+from engine.store.models import DealOutcome
 from tests import diagram_factory
 from tests.drive import DISCOVERY, Driver, close, review, sign_offs_and_gate
 
@@ -80,7 +80,7 @@ def _review_process(yes_outcome: str | None = None) -> bytes:
 
 
 def _review(sg, approved: bool) -> dict:
-    from engine.instances import complete_task
+    from engine.services.instances import complete_task
     deal = start_instance(sg, "quick_review", "sam", {"deal_name": "Quick one"})
     return complete_task(sg, deal["ready_tasks"][0]["id"], "sam", {"approved": approved})
 

@@ -7,10 +7,10 @@ an exclusive or inclusive gateway into one element.
 """
 import pytest
 
-from engine import views
-from engine.deployment import deploy
-from engine.instances import start_instance
-from engine.timers import fire_due_timers
+from engine.queries import views
+from engine.services.deployment import deploy
+from engine.services.instances import start_instance
+from engine.services.timers import fire_due_timers
 from tests.diagram_factory import definitions
 from tests.drive import (DELIVERY_OK, DISCOVERY, DISCOVERY_GO, GATE_GO, PRICING_OK, QUALITY_OK, Driver, close,
                          review, sign_offs_and_gate)

@@ -3,9 +3,9 @@ import threading
 
 import pytest
 
-from engine import queries
+from engine.queries import records as queries
 from engine.errors import Conflict, FormInvalid, NotFound, Refused
-from engine.instances import complete_task, start_instance
+from engine.services.instances import complete_task, start_instance
 from tests.drive import DELIVERY_OK, DISCOVERY, GOOD_PROSPECT, PRICING_OK, PROPOSAL, QUALITY_OK, Driver
 from tests.snapshot import stored
 

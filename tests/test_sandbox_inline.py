@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine import sandbox, sandbox_inline, sandbox_pool
-from engine.bootstrap import DIAGRAM_HELPERS
+from engine import sandbox
+from engine.sandbox import inline as sandbox_inline, pool as sandbox_pool
+from stagegate.compose import DIAGRAM_HELPERS
 from engine.sandbox import SandboxError
 from tests.test_bounded_evaluation import PAYLOADS
 

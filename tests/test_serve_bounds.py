@@ -11,12 +11,12 @@ import time
 import urllib.request
 
 from bench import scale
-from engine import queries
-from engine.bootstrap import bootstrap
-from engine.deployment import deploy
-from engine.instances import start_instance
-from engine.tokens import create_token
-from engine.users import add_user
+from engine.queries import records as queries
+from stagegate.compose import bootstrap
+from engine.services.deployment import deploy
+from engine.services.instances import start_instance
+from engine.services.tokens import create_token
+from engine.services.users import add_user
 from tests.conftest import ROOT
 from tests.test_bounded_evaluation import PAYLOADS, probe
 

@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 
 from bench import scale
-from engine.users import add_user, set_password
+from engine.services.users import add_user, set_password
 
 PASSWORD = "correct horse battery"
 

@@ -1,10 +1,10 @@
 """Service tasks run the sales handlers in workflows/service_tasks.py by their external-task topic."""
 import pytest
 
-from engine import queries
-from engine.deployment import deploy
+from engine.queries import records as queries
+from engine.services.deployment import deploy
 from engine.errors import StepFailed
-from engine.instances import complete_task, start_instance
+from engine.services.instances import complete_task, start_instance
 
 BPMN = b"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"

@@ -4,16 +4,17 @@ timeouts, in order per deal, under one id each; dead after a day, with the error
 import pytest
 from sqlalchemy import func, select
 
-from engine import queries
-from engine.deployment import deploy
+from engine.queries import records as queries
+from engine.services.deployment import deploy
 from engine.errors import FormInvalid, Refused, StepFailed
-from engine.instances import complete_task, start_instance
-from engine.integration_models import OutboxEvent, WebhookDelivery
-from engine.models import AuditEvent
+from engine.services.instances import complete_task, start_instance
+from engine.store.models import OutboxEvent, WebhookDelivery
+from engine.store.models import AuditEvent
 from engine.integration_settings import IntegrationSettings
-from engine.outbox import WEBHOOK_EVENTS
-from engine.relay import deliver_due, relay_events
-from engine.webhooks import create_subscription, delivery_log, replay, subscriptions, update_subscription
+from engine.services.outbox import WEBHOOK_EVENTS
+from engine.services.relay import deliver_due, relay_events
+from engine.queries.integrations import delivery_log, subscriptions
+from engine.services.webhooks import create_subscription, replay, update_subscription
 from tests.drive import DISCOVERY, DISCOVERY_GO, LOOK_BACK, Driver
 from tests.receivers import WebhookReceiver
 
@@ -196,7 +197,7 @@ def test_how_a_deal_ends_is_its_last_event(drive):
 
 
 def test_after_a_secret_rotation_old_and_new_secrets_verify_for_a_day(drive):
-    from engine.webhooks import rotate_secret
+    from engine.services.webhooks import rotate_secret
 
     with WebhookReceiver() as rx:
         first = create_subscription(drive.sg, "cli:test", rx.url, ["deal.started"])
@@ -222,7 +223,7 @@ def test_after_a_secret_rotation_old_and_new_secrets_verify_for_a_day(drive):
 
 
 def test_pruning_drops_finished_events_and_keeps_what_is_still_to_deliver(drive):
-    from engine.retention import prune
+    from engine.services.retention import prune
 
     answer = {"now": "ok"}
     with WebhookReceiver(None, lambda n: answer["now"]) as rx:

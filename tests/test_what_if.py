@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from engine import queries
-from engine.bootstrap import bootstrap
+from engine.queries import records as queries
+from stagegate.compose import bootstrap
 from engine.errors import InvalidDiagram
-from engine.metrics import what_if
+from workflows.metrics import what_if
 from tests.conftest import DIAGRAMS
 
 SERVED = {"automotive", "aerospace", "medical", "energy"}

@@ -12,8 +12,8 @@ import pytest
 
 from engine import sandbox
 from engine.errors import JobStopped, NotFound
-from engine.metrics import start_what_if, what_if, what_if_job
-from engine.users import add_user
+from workflows.metrics import start_what_if, what_if, what_if_job
+from engine.services.users import add_user
 from tests.conftest import DIAGRAMS, ROOT
 from tests.drive import Driver
 
@@ -71,7 +71,7 @@ def test_a_job_is_its_owners_and_one_whose_server_went_away_is_reported_failed(s
         what_if_job(sg, "audrey", job["id"])
     finished(sg, "ada", job["id"])
     # A job still marked running long after its wall-clock limit: the process running it stopped.
-    from engine.models import WhatIfJob
+    from engine.store.models import WhatIfJob
 
     with sg.uow() as uow:
         row = uow.session.get(WhatIfJob, job["id"])
@@ -87,7 +87,7 @@ def test_the_cli_waits_for_the_replay_and_names_the_limit(sg, history, database_
     draft.write_bytes(RUNAWAY)
     env = {**os.environ, "STAGEGATE_DATABASE_URL": database_url, "STAGEGATE_WHATIF_CPU_SECONDS": "1",
            "STAGEGATE_WHATIF_WALL_SECONDS": "4"}
-    p = subprocess.run([sys.executable, "-m", "engine.cli", "what-if", str(draft)], cwd=ROOT, env=env,
+    p = subprocess.run([sys.executable, "-m", "stagegate.cli", "what-if", str(draft)], cwd=ROOT, env=env,
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 1 and "Traceback" not in p.stderr, p.stderr
     assert "refused: the what-if replay was stopped: it went over the sandbox's" in p.stderr
@@ -97,7 +97,7 @@ def test_the_cli_waits_for_the_replay_and_names_the_limit(sg, history, database_
 def test_old_jobs_are_cleared_when_a_new_one_is_posted(sg, history):
     from sqlalchemy import func, select
 
-    from engine.models import WhatIfJob
+    from engine.store.models import WhatIfJob
 
     first = start_what_if(sg, "ada", FLOOR_100)
     finished(sg, "ada", first["id"])

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from engine import parsing, xmlsafe
-from engine.deployment import collect_files
+from engine.bpmn import parsing, xmlsafe
+from engine.services.deployment import collect_files
 from engine.errors import InvalidDiagram, Problem
 from tests import diagram_factory as f
 from tests.test_deploy import refused
@@ -83,7 +83,7 @@ def test_file_just_under_the_limit_is_accepted(sg):
     padding = xmlsafe.MAX_BYTES - len(xml.encode()) - 100
     big = f.process(extra=f"<!-- {'x' * padding} -->").encode()
     assert xmlsafe.MAX_BYTES - 200 < len(big) <= xmlsafe.MAX_BYTES
-    from engine.deployment import deploy
+    from engine.services.deployment import deploy
     assert deploy(sg, [("big.bpmn", big)], actor="cli:test")[0]["version"] == 1
 
 

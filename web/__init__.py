@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from engine.bootstrap import bootstrap
+from stagegate.compose import bootstrap
 
 from . import (account, admin, api, audit, auth, converters, deals, designer, diagrams, errors, formatting, inbox, limits,
                login, metrics, readonly, security, settings, start, tasks)

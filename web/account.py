@@ -4,9 +4,10 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from engine import notification_settings as notif
 from engine.errors import FormInvalid, Refused
-from engine.tokens import create_token, list_tokens, revoke_token
+from engine.queries import integrations as views
+from engine.services import notification_settings as notif
+from engine.services.tokens import create_token, list_tokens, revoke_token
 
 from .context import current_actor, stagegate
 from .guard import engine_errors
@@ -55,7 +56,7 @@ def revoke(token_id):
 def _notifications(error: str | None = None, status: int = 200):
     me = current_actor()
     return render_template("account_notifications.html", settings=notif.settings_of(stagegate(), me, me),
-                           mails=notif.mail_log(stagegate(), me, me, limit=50), error=error), status
+                           mails=views.mail_log(stagegate(), me, me, limit=50), error=error), status
 
 
 @bp.route("/notifications")

@@ -7,14 +7,14 @@ from functools import wraps
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from engine import notification_settings as notif
-from engine import queries, webhooks
-from engine.admin import ADMIN_ROLE
 from engine.errors import FormInvalid, Refused
 from engine.limits import MAX_ID
-from engine.outbox import WEBHOOK_EVENTS
-from engine.users import add_user, deactivate_user, reactivate_user, remove_roles, set_password
-from engine.worker import status
+from engine.queries import integrations as views
+from engine.queries import records as queries
+from engine.roles import ADMIN_ROLE
+from engine.services import webhooks
+from engine.services.outbox import WEBHOOK_EVENTS
+from engine.services.users import add_user, deactivate_user, reactivate_user, remove_roles, set_password
 
 from .context import current_actor, stagegate
 from .guard import engine_errors
@@ -48,7 +48,7 @@ def _problem(exc: Exception) -> str:
 @admin_only
 def index():
     """Workers, the outbox backlog, mail and webhook deliveries by state, the SMTP settings in use."""
-    return render_template("admin_status.html", status=status(stagegate(), current_actor()))
+    return render_template("admin_status.html", status=views.status(stagegate(), current_actor()))
 
 
 @bp.route("/users")
@@ -95,7 +95,7 @@ def user_change():
 @admin_only
 def hooks():
     """Subscriptions with their deliveries by state, and a form to add one."""
-    return render_template("admin_webhooks.html", subs=webhooks.subscriptions(stagegate(), current_actor()),
+    return render_template("admin_webhooks.html", subs=views.subscriptions(stagegate(), current_actor()),
                            events=WEBHOOK_EVENTS)
 
 
@@ -108,9 +108,9 @@ def hook_add():
         made = webhooks.create_subscription(sg, me, request.form.get("url") or "", request.form.getlist("events"),
                                             request.form.get("description"))
     except FormInvalid as exc:
-        return render_template("admin_webhooks.html", subs=webhooks.subscriptions(sg, me), events=WEBHOOK_EVENTS,
+        return render_template("admin_webhooks.html", subs=views.subscriptions(sg, me), events=WEBHOOK_EVENTS,
                                error=_problem(exc)), 422
-    return render_template("admin_webhooks.html", subs=webhooks.subscriptions(sg, me), events=WEBHOOK_EVENTS,
+    return render_template("admin_webhooks.html", subs=views.subscriptions(sg, me), events=WEBHOOK_EVENTS,
                            made=made), 201
 
 
@@ -118,7 +118,7 @@ def hook_add():
 @admin_only
 def hook_log(sub_id):
     """One subscription's delivery log: each delivery, its event and every attempt."""
-    return render_template("admin_webhook_log.html", log=webhooks.delivery_log(stagegate(), current_actor(), sub_id),
+    return render_template("admin_webhook_log.html", log=views.delivery_log(stagegate(), current_actor(), sub_id),
                            events=WEBHOOK_EVENTS)
 
 
@@ -130,7 +130,7 @@ def hook_change(sub_id):
     try:
         if form.get("action") == "rotate":
             made = webhooks.rotate_secret(sg, me, sub_id)
-            return render_template("admin_webhook_log.html", log=webhooks.delivery_log(sg, me, sub_id),
+            return render_template("admin_webhook_log.html", log=views.delivery_log(sg, me, sub_id),
                                    events=WEBHOOK_EVENTS, made=made)
         if form.get("action") == "replay":
             one = form.get("delivery_id")
@@ -145,7 +145,7 @@ def hook_change(sub_id):
                                          active={"pause": False, "resume": True}.get(form.get("action")))
             flash("subscription saved", "success")
     except FormInvalid as exc:
-        return render_template("admin_webhook_log.html", log=webhooks.delivery_log(sg, me, sub_id),
+        return render_template("admin_webhook_log.html", log=views.delivery_log(sg, me, sub_id),
                                events=WEBHOOK_EVENTS, error=_problem(exc)), 422
     return redirect(url_for("admin.hook_log", sub_id=sub_id))
 
@@ -154,5 +154,5 @@ def hook_change(sub_id):
 @admin_only
 def mail():
     """The mail log: what was sent, is waiting or failed, and, without SMTP, the mail itself (the demo's catcher)."""
-    return render_template("admin_mail.html", mails=notif.mail_log(stagegate(), current_actor()),
+    return render_template("admin_mail.html", mails=views.mail_log(stagegate(), current_actor()),
                            smtp=stagegate().integrations.shown())

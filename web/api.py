@@ -9,13 +9,13 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify, request
 from werkzeug.exceptions import BadRequest as UnusableBody
 
-from engine import audit_log, queries, views
-from engine import inbox as inbox_queries
-from engine.claims import claim_task
+from engine.queries import audit_log, records as queries, views
+from engine.queries import inbox as inbox_queries
+from engine.services.claims import claim_task
 from engine.errors import Conflict, FormInvalid, KeyReused, NotFound, Refused, StepFailed
-from engine.instances import complete_task, start_instance
+from engine.services.instances import complete_task, start_instance
 from engine.limits import InputRefused, text_value
-from engine.tokens import token_user
+from engine.services.tokens import token_user
 
 from . import query
 from .context import stagegate

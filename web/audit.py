@@ -9,10 +9,10 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, render_template, request, stream_with_context, url_for
 from flask_login import login_required
 
-from engine import audit_log
-from engine.audit_key import AuditKeyError
-from engine.audit_verify import MAX_CHECKPOINT_FILE, read_checkpoints
-from engine.errors import FormInvalid
+from engine.errors import AuditKeyError, FormInvalid
+from engine.limits import MAX_CHECKPOINT_FILE
+from engine.queries import audit_log
+from engine.queries import records as queries
 
 from . import csvsafe, query
 from .context import current_actor, stagegate
@@ -166,7 +166,7 @@ def _checkpoints() -> tuple[list[dict], str | None, str | None]:
     else:
         return [], None, None
     try:
-        return read_checkpoints(text, stagegate().audit_keys, source), source, None
+        return queries.read_checkpoint_file(stagegate(), text, source), source, None
     except AuditKeyError as exc:
         return [], source, str(exc)
 

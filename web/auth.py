@@ -7,8 +7,8 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import current_user, login_required, login_user, logout_user
 
 from engine.errors import Refused
-from engine.sign_in import MAX_NAME, authenticate
-from engine.users import sign_out
+from engine.services.sign_in import MAX_NAME, authenticate
+from engine.services.users import sign_out
 
 from .context import stagegate
 from .login import User

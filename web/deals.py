@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from flask_login import login_required
 
-from engine import inbox as inbox_queries
-from engine import views
+from engine.queries import inbox as inbox_queries
+from engine.queries import views
 
 from .context import current_actor, stagegate
 from .deal_data import key_data

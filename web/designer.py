@@ -10,7 +10,8 @@ from urllib.parse import quote
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from engine import designer, xmlsafe
+from engine.services import designer
+from engine.limits import MAX_DIAGRAM_BYTES
 from engine.errors import Conflict, InvalidDiagram
 
 from . import query
@@ -21,8 +22,8 @@ from .limits import accepts, json_body
 bp = Blueprint("designer", __name__, url_prefix="/designer")
 
 # An edited diagram travels as JSON text; escaping can at most double it.
-MAX_REQUEST = 2 * xmlsafe.MAX_BYTES + 65536
-takes_a_diagram = accepts(MAX_REQUEST, f"a diagram may be at most {xmlsafe.MAX_BYTES // 1048576} MB")
+MAX_REQUEST = 2 * MAX_DIAGRAM_BYTES + 65536
+takes_a_diagram = accepts(MAX_REQUEST, f"a diagram may be at most {MAX_DIAGRAM_BYTES // 1048576} MB")
 
 
 @bp.route("/")
@@ -210,7 +211,7 @@ def import_file():
         problems = [{"file": "", "reason": "choose a .bpmn or .dmn file to import", "element_id": None,
                      "element_name": None, "line": None}]
         return render_template("designer/index.html", catalog=designer.catalog(sg, actor), problems=problems), 400
-    content = upload.stream.read(xmlsafe.MAX_BYTES + 1)
+    content = upload.stream.read(MAX_DIAGRAM_BYTES + 1)
     try:
         saved = designer.import_file(sg, actor, upload.filename, content)
     except InvalidDiagram as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, send_from_directory
 from flask_login import login_required
 
-from engine import views
+from engine.queries import views
 
 from .context import current_actor, stagegate
 from .guard import engine_errors

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from flask import Flask
 
-from engine.sandbox_limits import LIMIT_NAMES
+from engine.limits import LIMIT_NAMES
 
 from .history import decider, describe
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from engine import inbox as inbox_queries
-from engine.claims import claim_task, reassign_task, unclaim_task
+from engine.queries import inbox as inbox_queries
+from engine.services.claims import claim_task, reassign_task, unclaim_task
 
 from . import query
 from .auth import safe_next

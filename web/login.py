@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Flask, flash, g, redirect, request, session
 from flask_login import LoginManager, UserMixin, login_url
 
-from engine.users import session_user
+from engine.services.users import session_user
 
 from .context import stagegate
 

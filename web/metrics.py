@@ -8,8 +8,8 @@ import io
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from engine import metrics
-from engine.cpa_review import flag_high_cpa
+from workflows import metrics
+from workflows.cpa_review import flag_high_cpa
 from engine.errors import FormInvalid, InvalidDiagram, Refused
 from workflows.vocabulary import METRICS_ROLES
 

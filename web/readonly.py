@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from engine.errors import Refused
 from engine.readonly import refuse_if_auditor
-from workflows.vocabulary import AUDITOR_ROLE
+from engine.roles import AUDITOR_ROLE
 
 from .context import stagegate
 

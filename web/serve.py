@@ -32,7 +32,7 @@ def serve(database_url: str | None, bind: str, workers: int, secure_cookies: boo
 
     With threads > 1 each worker process answers that many requests at once (gunicorn's gthread
     worker), so a request waiting for a sandbox evaluation leaves the others answered."""
-    from engine.bootstrap import bootstrap
+    from stagegate.compose import bootstrap
 
     limit_memory(memory_mb, rlimit)
     bootstrap(database_url, migrate=True).dispose()

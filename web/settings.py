@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from engine.db import database_url
+from stagegate.compose import database_url
 
 from . import limits
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from engine import views
+from engine.queries import views
 from engine.errors import FormInvalid, StepFailed
-from engine.instances import complete_task
+from engine.services.instances import complete_task
 
 from . import fields
 from .context import current_actor, stagegate

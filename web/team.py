@@ -1,7 +1,7 @@
 """Whom a department head may hand a task to."""
 from __future__ import annotations
 
-from engine import queries
+from engine.queries import records as queries
 from engine.assignment import works
 
 

@@ -1,4 +1,5 @@
 """Words of the sales process, shared by diagrams, metrics and pages."""
+from engine.roles import AUDITOR_ROLE, DESIGNER_ROLE
 
 STAGES = ("Qualification", "Discovery", "Proposal", "Negotiation", "Closed")
 
@@ -11,28 +12,9 @@ STOP_OUTCOME = "kill"
 # count these (win rate = won / (won + lost)) besides the killed deals.
 CLOSE_OUTCOMES = ("won", "lost")
 
-# The role allowed to draw and deploy diagrams.
-DESIGNER_ROLE = "process designer"
-
-# The role that reads every process, deal and history, and may change nothing.
-AUDITOR_ROLE = "auditor"
-
 # Who heads a department: may reassign its tasks and receives its escalations.
-# A role "X head" heads "X"; these are the exceptions.
+# A role "X head" heads "X" (engine/roles.py); these are the exceptions.
 DEPARTMENT_HEADS = {"sales": "sales leadership"}
-
-
-def head_of(role: str) -> str:
-    """The role that heads `role` (case-folded names)."""
-    return DEPARTMENT_HEADS.get(role, f"{role} head")
-
-
-def headed_by(role: str) -> str | None:
-    """The department that `role` heads, if it is a head role (the inverse of head_of)."""
-    for department, head in DEPARTMENT_HEADS.items():
-        if head == role:
-            return department
-    return role[: -len(" head")] if role.endswith(" head") and len(role) > len(" head") else None
 
 # Who may read the sales metrics and run what-if replays (case-folded).
 METRICS_ROLES = ("sales leadership", AUDITOR_ROLE, DESIGNER_ROLE)

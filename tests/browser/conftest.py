@@ -115,9 +115,9 @@ def serve_catalog(db: Path, clock=None):
     standard staff (tests/conftest.py STAFF), each with the password PASSWORD; no demo data.
     Yields an object with .url (the server) and .sg (the same Stagegate the app uses); `clock`
     (e.g. a FrozenClock) is the app's time."""
-    from engine.bootstrap import bootstrap
-    from engine.deployment import collect_files, deploy
-    from engine.users import add_user
+    from stagegate.compose import bootstrap
+    from engine.services.deployment import collect_files, deploy
+    from engine.services.users import add_user
     from tests.conftest import DIAGRAMS, STAFF
     from web import create_app
 

@@ -3,8 +3,8 @@ page (the secret shown once), see the worker deliver a deal's gate decision with
 and read it in the delivery log; a person picks the daily digest on their Notifications page."""
 from __future__ import annotations
 
-from engine.relay import deliver_due, relay_events
-from engine.users import add_user
+from engine.services.relay import deliver_due, relay_events
+from engine.services.users import add_user
 from tests.drive import DISCOVERY, DISCOVERY_GO, Driver
 from tests.receivers import WebhookReceiver
 

@@ -2,8 +2,8 @@
 who signed off the margin on which figures."""
 from __future__ import annotations
 
-from engine import queries
-from engine.instances import complete_task, start_instance
+from engine.queries import records as queries
+from engine.services.instances import complete_task, start_instance
 from tests.drive import (CONTRACT_OK, DELIVERY_OK, DISCOVERY, DISCOVERY_GO, GATE_GO, GOOD_PROSPECT, PRICING_OK,
                          PROPOSAL, QUALITY_OK)
 

@@ -1,8 +1,8 @@
 """A decimal form field in Chromium: typed with thousands commas, it is sent as typed and decided as a number."""
 from __future__ import annotations
 
-from engine import queries
-from engine.deployment import deploy
+from engine.queries import records as queries
+from engine.services.deployment import deploy
 from tests import diagram_factory as f
 from tests.test_decimal_fields import quote_review
 

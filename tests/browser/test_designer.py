@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine import queries
-from engine.instances import start_instance
+from engine.queries import records as queries
+from engine.services.instances import start_instance
 from tests.drive import GOOD_PROSPECT
 
 from .conftest import ROOT, serve_catalog

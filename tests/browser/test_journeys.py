@@ -6,11 +6,11 @@ from __future__ import annotations
 import itertools
 import re
 
-from engine import queries
-from engine.instances import complete_task, start_instance
+from engine.queries import records as queries
+from engine.services.instances import complete_task, start_instance
 from tests.drive import DISCOVERY, DISCOVERY_GO, GOOD_PROSPECT, PRICING_OK, PROPOSAL
 from tests.conftest import STAFF
-from workflows.vocabulary import head_of
+from engine.roles import head_of
 
 _serial = itertools.count(1)
 

@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from engine.bootstrap import bootstrap
-from engine.demo import DEMO_PASSWORD
+from stagegate.compose import bootstrap
+from workflows.demo import DEMO_PASSWORD
 
 from .conftest import ServerThread
 

@@ -8,9 +8,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from engine.claims import claim_task
+from engine.services.claims import claim_task
 from engine.clock import FrozenClock
-from engine.timers import fire_due_timers
+from engine.services.timers import fire_due_timers
 from tests.drive import GOOD_PROSPECT
 
 from .conftest import serve_catalog, signed_in

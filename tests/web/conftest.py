@@ -10,8 +10,8 @@ from html import unescape
 
 import pytest
 
-from engine.tokens import create_token
-from engine.users import set_password
+from engine.services.tokens import create_token
+from engine.services.users import set_password
 from tests.drive import Driver
 from web import create_app
 

@@ -5,11 +5,11 @@ import re
 import pytest
 from sqlalchemy import select
 
-from engine.models import AuditEvent
-from engine.notification_settings import settings_of
-from engine.relay import deliver_due, relay_events
-from engine.users import add_user
-from engine.worker import worker_pass
+from engine.store.models import AuditEvent
+from engine.services.notification_settings import settings_of
+from engine.services.relay import deliver_due, relay_events
+from engine.services.users import add_user
+from engine.services.worker import worker_pass
 from tests.receivers import WebhookReceiver
 
 from .conftest import text
@@ -53,7 +53,7 @@ def test_an_administrator_manages_users_and_every_change_is_audited(admin, sg, b
 
 
 def test_administering_grants_no_deal_data(admin, sg, catalog):
-    from engine.instances import start_instance
+    from engine.services.instances import start_instance
     from tests.drive import GOOD_PROSPECT
 
     iid = start_instance(sg, "opportunity", "sam", GOOD_PROSPECT)["id"]
@@ -62,7 +62,7 @@ def test_administering_grants_no_deal_data(admin, sg, catalog):
 
 
 def test_an_administrator_subscribes_a_webhook_and_reads_its_delivery_log(admin, sg):
-    from engine.instances import start_instance
+    from engine.services.instances import start_instance
     from tests.drive import GOOD_PROSPECT
 
     with WebhookReceiver(None, lambda n: "fail" if n == 0 else "ok") as rx:
@@ -95,7 +95,7 @@ def test_an_administrator_subscribes_a_webhook_and_reads_its_delivery_log(admin,
 
 
 def test_status_and_mail_log_show_what_the_worker_did(admin, sg, catalog):
-    from engine.instances import start_instance
+    from engine.services.instances import start_instance
     from tests.drive import GOOD_PROSPECT
 
     assert "No worker has run yet" in text(admin.get("/admin/"))
@@ -121,7 +121,7 @@ def test_a_person_chooses_their_mail_on_the_account_page(sign_in, sg):
                  page="/account/notifications")
     assert r.status_code == 422 and "email" in text(r) and "task_mail" in text(r)
     assert audited(sg, "sam")[-1:] == ["mail_settings_changed"]
-    from engine.instances import start_instance
+    from engine.services.instances import start_instance
     from tests.drive import GOOD_PROSPECT
 
     start_instance(sg, "opportunity", "sally", GOOD_PROSPECT)

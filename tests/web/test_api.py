@@ -4,10 +4,10 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from engine import queries
-from engine.models import ApiToken, AuditEvent, Instance
-from engine.tokens import create_token, list_tokens, revoke_token
-from engine.users import add_user
+from engine.queries import records as queries
+from engine.store.models import ApiToken, AuditEvent, Instance
+from engine.services.tokens import create_token, list_tokens, revoke_token
+from engine.services.users import add_user
 from tests.drive import GOOD_PROSPECT, PRICING_OK
 from tests.snapshot import stored
 from web.openapi import document

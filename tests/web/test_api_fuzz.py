@@ -10,7 +10,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from engine.tokens import create_token
+from engine.services.tokens import create_token
 
 EXAMPLES = 8
 

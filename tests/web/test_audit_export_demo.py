@@ -9,9 +9,9 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import create_engine, text
 
-from engine.audit_log import LogFilter, export
-from engine.bootstrap import bootstrap
-from engine.demo import DEMO_PASSWORD, load_demo
+from engine.queries.audit_log import LogFilter, export
+from stagegate.compose import bootstrap
+from workflows.demo import DEMO_PASSWORD, load_demo
 from tests.conftest import PG_URL, postgres_available
 from web import create_app
 

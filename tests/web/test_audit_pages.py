@@ -8,8 +8,8 @@ import re
 import pytest
 from sqlalchemy import select
 
-from engine.deployment import deploy
-from engine.models import AuditEvent
+from engine.services.deployment import deploy
+from engine.store.models import AuditEvent
 from tests.conftest import DIAGRAMS
 from tests.drive import PRICING_OK, PROPOSAL
 from tests.snapshot import stored
@@ -189,9 +189,9 @@ def test_the_actor_filter_reads_indexes_not_the_whole_trail(tmp_path):
     """Checked on SQLite's query plan (PostgreSQL plans by table statistics: bench.audit_filter measures it)."""
     from sqlalchemy import func, select as sql_select
 
-    from engine.audit_log import _filtered, log_filter
-    from engine.bootstrap import bootstrap
-    from engine.models import Base
+    from engine.queries.audit_log import _filtered, log_filter
+    from stagegate.compose import bootstrap
+    from engine.store.models import Base
     sg = bootstrap(f"sqlite:///{tmp_path / 'plan.db'}")
     Base.metadata.create_all(sg.engine)
 
@@ -209,7 +209,7 @@ def test_the_actor_filter_reads_indexes_not_the_whole_trail(tmp_path):
 
 
 def test_sign_ins_and_role_changes_are_in_the_log(sg, sign_in):
-    from engine.users import add_user
+    from engine.services.users import add_user
     add_user(sg, "sally", ["Sales Leadership"], "cli:admin")
     ada = sign_in("ada")
     r = ada.get("/audit/export.json")
@@ -231,7 +231,7 @@ def test_deployment_history_names_who_deployed_what_with_a_link_to_the_diff(sg, 
     changed = (DIAGRAMS / "opportunity.bpmn").read_text().replace('name="Discovery gate review"',
                                                                    'name="Discovery gate check"')
     (tmp_path / "opportunity.bpmn").write_text(changed)
-    from engine.deployment import collect_files
+    from engine.services.deployment import collect_files
     sg.clock.advance(days=1)
     deploy(sg, collect_files([tmp_path / "opportunity.bpmn"]), "dora", comment="renamed the review")
     html = sign_in("ada").get("/audit/deployments").get_data(as_text=True)
@@ -271,7 +271,7 @@ def test_exports_carry_the_filtered_events_with_their_data(sign_in, driver, fmt)
 
 def test_a_formula_as_a_user_name_is_inert_in_the_csv_and_exact_in_the_json(sg, sign_in):
     formula = '=HYPERLINK("http://evil.example","click")'
-    from engine.users import add_user
+    from engine.services.users import add_user
     add_user(sg, formula, ["Sales"], "cli:admin")  # a name an operator let through
     sign_in(formula)  # audited under that name
     ada = sign_in("ada")

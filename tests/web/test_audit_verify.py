@@ -4,12 +4,12 @@ import io
 
 import pytest
 
-from engine import queries
-from engine.audit_verify import checkpoint_line
+from engine.queries import records as queries
+from engine.audit.verify import checkpoint_line
 from tests.tamper import cut_tail, relink_plainly, tamper
 from web import create_app
 
-from engine.users import set_password
+from engine.services.users import set_password
 
 from .conftest import PASSWORD, Browser, text
 

@@ -2,8 +2,8 @@
 import pytest
 from sqlalchemy import select
 
-from engine.models import AuditEvent
-from engine.users import set_password
+from engine.store.models import AuditEvent
+from engine.services.users import set_password
 
 from .conftest import PASSWORD, text
 

@@ -1,10 +1,10 @@
 """A task of a called process, as staff meet it: in its own role's inbox, with its own form, refused to others."""
 import pytest
 
-from engine import queries
-from engine.deployment import deploy
-from engine.tokens import create_token
-from engine.instances import complete_task, start_instance
+from engine.queries import records as queries
+from engine.services.deployment import deploy
+from engine.services.tokens import create_token
+from engine.services.instances import complete_task, start_instance
 from tests import diagram_factory as f
 from tests.snapshot import stored
 from tests.test_called_processes import LEGAL_REVIEW, caller

@@ -1,10 +1,10 @@
 """Tasks outside any lane, worked by their candidate groups and users, as staff meet them in the browser."""
 import pytest
 
-from engine import queries
-from engine.deployment import deploy
-from engine.instances import complete_task, start_instance
-from engine.users import add_user
+from engine.queries import records as queries
+from engine.services.deployment import deploy
+from engine.services.instances import complete_task, start_instance
+from engine.services.users import add_user
 from tests import diagram_factory as f
 from tests.test_candidate_groups import expense
 

@@ -1,8 +1,8 @@
 """Claiming, releasing and reassigning tasks; a claimed task is only for its claimant."""
 import pytest
 
-from engine import queries
-from engine.users import add_user
+from engine.queries import records as queries
+from engine.services.users import add_user
 from tests.snapshot import stored
 
 from .conftest import text

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from engine import queries
-from engine.deployment import collect_files, deploy
-from engine.models import Draft
+from engine.queries import records as queries
+from engine.services.deployment import collect_files, deploy
+from engine.store.models import Draft
 from tests.conftest import DIAGRAMS
 from tests.test_miwg import CORPUS
 from tests.snapshot import stored

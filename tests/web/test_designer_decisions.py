@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.instances import start_instance
+from engine.services.instances import start_instance
 from tests.conftest import DIAGRAMS
 from tests.drive import GOOD_PROSPECT
 from tests.snapshot import stored

@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event
 
-from engine import parsing
-from engine.deployment import deploy
-from engine.models import ProcessVersion, Source
+from engine.bpmn import parsing
+from engine.services.deployment import deploy
+from engine.store.models import ProcessVersion, Source
 from tests import diagram_factory as f
 from tests.conftest import DIAGRAMS
 

@@ -1,9 +1,9 @@
 """A department head reads every task they may reassign (task page, its deal), and still completes none."""
 import pytest
 
-from engine import queries
-from engine.instances import complete_task, start_instance
-from engine.users import add_user
+from engine.queries import records as queries
+from engine.services.instances import complete_task, start_instance
+from engine.services.users import add_user
 from tests.snapshot import stored
 
 from .conftest import text

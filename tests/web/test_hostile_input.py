@@ -12,9 +12,9 @@ import re
 
 from werkzeug.datastructures import ImmutableMultiDict
 
-from engine.tokens import create_token
-from engine.users import add_user
-from engine.webhooks import create_subscription
+from engine.services.tokens import create_token
+from engine.services.users import add_user
+from engine.services.webhooks import create_subscription
 
 # Raw URL text (percent-encoded where a browser would): too big for a column, not ASCII digits,
 # past the last date, NUL, invalid UTF-8 (a lone surrogate's bytes), a line break, too long.

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from engine.users import add_user
+from engine.services.users import add_user
 
 from .conftest import text
 

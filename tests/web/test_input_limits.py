@@ -13,9 +13,9 @@ import re
 from sqlalchemy import select, text as sql, update
 
 from engine import audit
-from engine.deployment import deploy
+from engine.services.deployment import deploy
 from engine.limits import DEFAULT_MAXLENGTH, MAX_JSON_DEPTH
-from engine.models import Instance, ProcessVersion
+from engine.store.models import Instance, ProcessVersion
 from tests import diagram_factory as f
 from tests.drive import GOOD_PROSPECT, PROPOSAL
 from tests.snapshot import stored

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from engine.users import add_user
+from engine.services.users import add_user
 from tests.conftest import DIAGRAMS
 
 from .conftest import text

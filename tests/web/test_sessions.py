@@ -6,8 +6,8 @@ import re
 import subprocess
 import sys
 
-from engine.tokens import create_token, list_tokens
-from engine.users import add_user, deactivate_user, reactivate_user, remove_roles, set_password
+from engine.services.tokens import create_token, list_tokens
+from engine.services.users import add_user, deactivate_user, reactivate_user, remove_roles, set_password
 from tests.conftest import ROOT
 
 from .conftest import PASSWORD, Browser, text
@@ -95,7 +95,7 @@ def test_signing_out_ends_the_users_sessions_on_every_device(sign_in):
 def test_stagegate_user_passwd_ends_every_session(sign_in, database_url, browser):
     fiona = sign_in("fiona")
     env = {**os.environ, "STAGEGATE_DATABASE_URL": database_url}
-    p = subprocess.run([sys.executable, "-m", "engine.cli", "user", "passwd", "fiona", "--password", NEW_PASSWORD],
+    p = subprocess.run([sys.executable, "-m", "stagegate.cli", "user", "passwd", "fiona", "--password", NEW_PASSWORD],
                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert p.returncode == 0 and p.stdout.startswith("password set for fiona; sessions ended"), p.stderr
     assert _signed_out(fiona)

@@ -9,8 +9,8 @@ from html import unescape
 
 from sqlalchemy import select
 
-from engine.models import AuditEvent, SignInFailures, User
-from engine.sign_in import FREE_ATTEMPTS, MAX_NAME
+from engine.store.models import AuditEvent, SignInFailures, User
+from engine.services.sign_in import FREE_ATTEMPTS, MAX_NAME
 
 from .conftest import Browser, text
 

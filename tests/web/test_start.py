@@ -1,7 +1,7 @@
 """Starting a deal from the web: who may, the start form, and where it leads."""
 import re
 
-from engine import queries
+from engine.queries import records as queries
 from tests.drive import GOOD_PROSPECT
 from tests.snapshot import stored
 

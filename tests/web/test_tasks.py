@@ -5,9 +5,9 @@ from html import unescape
 
 import pytest
 
-from engine import queries
-from engine.deployment import deploy
-from engine.instances import complete_task, start_instance
+from engine.queries import records as queries
+from engine.services.deployment import deploy
+from engine.services.instances import complete_task, start_instance
 from tests.drive import PRICING_OK, PROPOSAL
 from tests.snapshot import stored
 from tests.test_incidents import BPMN as PROBE_BPMN, DMN as PROBE_DMN
@@ -256,9 +256,9 @@ def test_a_failing_step_shows_the_incident_and_keeps_the_values(sg, sign_in, app
 
 
 def test_an_escalation_shows_the_task_it_chases_who_holds_it_how_late_and_closes_with_it(sg, sign_in, driver):
-    from engine.claims import claim_task
-    from engine.instances import parse_instant
-    from engine.timers import fire_due_timers
+    from engine.services.claims import claim_task
+    from engine.services.steps import parse_instant
+    from engine.services.timers import fire_due_timers
     from web.formatting import age
 
     iid = driver.to_sign_offs()

@@ -1,0 +1,1 @@
+"""Reading, checking and running diagrams: the only package that imports SpiffWorkflow."""

@@ -1,0 +1,268 @@
+"""Decide a decision table on a deal's data, under the hit policy the table declares.
+
+`decide(table, data, evaluate)` is a pure function of the plain-data table model (built by
+engine/bpmn/diagram_model.py), the data and an `evaluate(expression, context)` function (the
+sandbox's, as the script engine offers it). Each input expression is evaluated once; each
+input entry is parsed (engine/bpmn/dmn/unary_tests.py, cached) and tested against its column's value;
+the hit policy then picks the hits, as DMN 1.3 defines them (and Camunda 7 runs them):
+
+- UNIQUE: at most one rule may match; two matching rules are a failure naming both.
+- FIRST: the first matching rule in rule order.
+- PRIORITY: the matching rule whose outputs come first in the outputs' output values.
+- ANY: every matching rule must give the same outputs; otherwise a failure naming them.
+- RULE ORDER: every matching rule, in rule order; OUTPUT ORDER: in output values order.
+- COLLECT: every matching rule; with an aggregation, the SUM, MIN, MAX or COUNT of the one
+  output's values (empty output entries are left out, as Camunda does).
+
+Single-hit tables with no matching rule fail; multiple-hit tables then give empty lists (COUNT 0).
+"""
+from __future__ import annotations
+
+import operator
+import re
+from datetime import date
+
+from engine.bpmn.dmn.unary_tests import PLACEHOLDER, CellRefused, parse
+
+HIT_POLICIES = ("UNIQUE", "FIRST", "PRIORITY", "ANY", "RULE ORDER", "OUTPUT ORDER", "COLLECT")
+SINGLE_HIT = ("UNIQUE", "FIRST", "PRIORITY", "ANY")
+AGGREGATIONS = ("SUM", "MIN", "MAX", "COUNT")
+ORDERED = ("PRIORITY", "OUTPUT ORDER")  # need output values to order by
+OPERATORS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+             "==": operator.eq, "!=": operator.ne}
+NUMERIC_TYPES = ("number", "integer", "long", "double")
+TYPES = ("string", "boolean", *NUMERIC_TYPES, "date", "any")
+_ISO_DATE = re.compile(r"^\d{4}-\d\d-\d\d$")
+
+
+class DecisionFailed(Exception):
+    """The table could not decide for these data; the message says where and why."""
+
+
+def type_name(type_ref: str | None) -> str | None:
+    """A typeRef as the engine knows it ('feel:number' -> 'number'), None for no type."""
+    text = (type_ref or "").strip()
+    text = text.split(":", 1)[1] if text.lower().startswith("feel:") else text
+    return text.lower() or None
+
+
+def fits(value, type_ref: str | None) -> bool:
+    """Whether a value is of the column's type (None, no value, fits every type)."""
+    kind = type_name(type_ref)
+    if value is None or kind in (None, "any"):
+        return True
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind in ("integer", "long"):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind in ("number", "double"):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == "date":
+        return isinstance(value, date) or (isinstance(value, str) and bool(_ISO_DATE.match(value)))
+    return True  # a type deploy does not know is refused there
+
+
+def column_name(column: dict) -> str:
+    """How a column is named to people: its label, else its expression or output name, else its id."""
+    return column.get("label") or column.get("expression") or column.get("name") or column.get("id") or "?"
+
+
+def output_key(column: dict) -> str:
+    """The data field an output column sets."""
+    return column.get("name") or column.get("label") or column.get("id")
+
+
+def rule_name(rule: dict) -> str:
+    return f"rule {rule['id']} (row {rule['row']})" if rule.get("id") else f"row {rule['row']}"
+
+
+def decide(table: dict, data: dict, evaluate) -> dict:
+    """{'inputs': {column: value}, 'rules': [hit rules], 'outputs': {field: value or list}, 'description'}."""
+    values = _input_values(table, data, evaluate)
+    inputs = {column_name(c): v for c, v in zip(table["inputs"], values)}
+    policy = table.get("hit_policy") or "UNIQUE"
+    matched = []
+    for rule in table["rules"]:
+        if _rule_matches(table, rule, values, data, evaluate):
+            matched.append(rule)
+            if policy == "FIRST":
+                break
+    if not matched and policy in SINGLE_HIT:
+        raise DecisionFailed(f"decision '{table['decision']}' has no rule matching the inputs {inputs}")
+    if policy == "UNIQUE" and len(matched) > 1:
+        raise DecisionFailed(f"decision '{table['decision']}' has hit policy UNIQUE, but {_names(matched)} all "
+                             f"match the inputs {inputs}; make the rules exclusive or choose another hit policy")
+    results = [(rule, _outputs(table, rule, data, evaluate)) for rule in matched]
+    hits, outputs = _apply(table, policy, results, data, evaluate, inputs)
+    return {"inputs": inputs, "rules": [{"id": r["id"], "row": r["row"], "description": r.get("description")}
+                                        for r in hits],
+            "description": "; ".join(r["description"] for r in hits if r.get("description")) or None,
+            "outputs": _nest(outputs)}
+
+
+def _names(rules: list[dict]) -> str:
+    names = [rule_name(r) for r in rules]
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+
+
+def _input_values(table: dict, data: dict, evaluate) -> list:
+    values = []
+    for column in table["inputs"]:
+        expression = (column.get("expression") or "").strip()
+        if not expression:
+            values.append(None)
+            continue
+        try:
+            values.append(evaluate(expression, data))
+        except Exception as exc:  # noqa: BLE001 - any failure of diagram code is this deal's failure
+            raise DecisionFailed(f"decision '{table['decision']}': input '{column_name(column)}' (`{expression}`) "
+                                 f"failed: {_said(exc)}") from None
+    return values
+
+
+def _said(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def _rule_matches(table: dict, rule: dict, values: list, data: dict, evaluate) -> bool:
+    if len(rule["inputs"]) != len(values):
+        raise DecisionFailed(f"decision '{table['decision']}' {rule_name(rule)} has {len(rule['inputs'])} input "
+                             f"entries for {len(values)} input columns")
+    for column, cell, value in zip(table["inputs"], rule["inputs"], values):
+        try:
+            if not _test(parse(cell.get("text"), cell.get("dialect") or "python"), value, data, evaluate):
+                return False
+        except (CellRefused, _CellFailed) as exc:
+            raise DecisionFailed(f"decision '{table['decision']}' {rule_name(rule)}, column '{column_name(column)}', "
+                                 f"cell `{(cell.get('text') or '').strip()}`: {exc}") from None
+    return True
+
+
+class _CellFailed(Exception):
+    pass
+
+
+def _value(expression: str, context: dict, evaluate):
+    try:
+        return evaluate(expression, context)
+    except Exception as exc:  # noqa: BLE001
+        raise _CellFailed(f"`{expression}` failed: {_said(exc)}") from None
+
+
+def _compare(op: str, value, operand) -> bool:
+    try:
+        return bool(OPERATORS[op](value, operand))
+    except TypeError:
+        raise _CellFailed(f"cannot compare {value!r} {op} {operand!r}") from None
+
+
+def _test(test: dict, value, data: dict, evaluate) -> bool:
+    kind = test["kind"]
+    if kind == "any":
+        return True
+    if kind == "comparison":
+        return _compare(test["op"], value, _value(test["operand"], data, evaluate))
+    if kind == "range":
+        low, high = _value(test["low"], data, evaluate), _value(test["high"], data, evaluate)
+        return (_compare("<=" if test["low_closed"] else "<", low, value)
+                and _compare("<=" if test["high_closed"] else "<", value, high))
+    if kind == "list":
+        hit = any(_test(item, value, data, evaluate) for item in test["items"])
+        return not hit if test["negated"] else hit
+    result = _value(test["expression"], {**data, PLACEHOLDER: value}, evaluate)
+    if not isinstance(result, bool):
+        raise _CellFailed(f"gave {result!r}, not True or False")
+    return result
+
+
+def _outputs(table: dict, rule: dict, data: dict, evaluate) -> dict:
+    out = {}
+    for column, cell in zip(table["outputs"], rule["outputs"]):
+        text = (cell.get("text") or "").strip()
+        where = f"decision '{table['decision']}' {rule_name(rule)}, output '{column_name(column)}'"
+        try:
+            value = evaluate(text, data) if text else None
+        except Exception as exc:  # noqa: BLE001
+            raise DecisionFailed(f"{where} `{text}` failed: {_said(exc)}") from None
+        if not fits(value, column.get("type_ref")):
+            raise DecisionFailed(f"{where} `{text}` gave {value!r}, which is not a {type_name(column.get('type_ref'))}")
+        out[output_key(column)] = value
+    return out
+
+
+def _apply(table, policy, results, data, evaluate, inputs) -> tuple[list, dict]:
+    """The hit rules and the decision's outputs under the policy."""
+    keys = [output_key(c) for c in table["outputs"]]
+    if policy in SINGLE_HIT:
+        if policy == "ANY" and any(out != results[0][1] for _, out in results[1:]):
+            raise DecisionFailed(f"decision '{table['decision']}' has hit policy ANY, but {_names([r for r, _ in results])}"
+                                 f" match the inputs {inputs} with different outputs")
+        if policy == "PRIORITY":
+            results = _by_output_order(table, results, data, evaluate)
+        rule, out = results[0]
+        return [rule], out
+    if policy == "OUTPUT ORDER":
+        results = _by_output_order(table, results, data, evaluate)
+    aggregation = table.get("aggregation")
+    if policy == "COLLECT" and aggregation:
+        return [r for r, _ in results], {keys[0]: _aggregate(table, aggregation, [o for _, o in results])}
+    return [r for r, _ in results], {k: [out[k] for _, out in results] for k in keys}
+
+
+def _by_output_order(table, results, data, evaluate) -> list:
+    """The results sorted by their outputs' positions in the output values lists (stable: rule order breaks ties)."""
+    orders = []
+    for column in table["outputs"]:
+        texts = column.get("values") or []
+        if texts:
+            orders.append((output_key(column), column, [_output_value(table, column, t, data, evaluate) for t in texts]))
+
+    def rank(item):
+        rule, out = item
+        positions = []
+        for key, column, allowed in orders:
+            if out[key] not in allowed:
+                raise DecisionFailed(f"decision '{table['decision']}' {rule_name(rule)} gives {out[key]!r} for output "
+                                     f"'{column_name(column)}', which is not among its output values {allowed}")
+            positions.append(allowed.index(out[key]))
+        return positions
+
+    return sorted(results, key=rank)
+
+
+def _output_value(table, column, text, data, evaluate):
+    try:
+        return evaluate(text, data)
+    except Exception as exc:  # noqa: BLE001
+        raise DecisionFailed(f"decision '{table['decision']}': output value `{text}` of '{column_name(column)}' "
+                             f"failed: {_said(exc)}") from None
+
+
+def _aggregate(table: dict, aggregation: str, outputs: list[dict]):
+    if len(table["outputs"]) != 1:
+        raise DecisionFailed(f"decision '{table['decision']}': COLLECT {aggregation} needs exactly one output column")
+    key = output_key(table["outputs"][0])
+    values = [o[key] for o in outputs if o[key] is not None]
+    if aggregation == "COUNT":
+        return len(values)
+    if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in values):
+        raise DecisionFailed(f"decision '{table['decision']}': COLLECT {aggregation} needs numbers, got {values}")
+    if not values:
+        return None
+    return {"SUM": sum, "MIN": min, "MAX": max}[aggregation](values)
+
+
+def _nest(outputs: dict) -> dict:
+    """Dotted output names ('item.y') set a field inside a field, as Camunda's and SpiffWorkflow's tables do."""
+    out: dict = {}
+    for key, value in outputs.items():
+        *path, last = str(key).split(".")
+        target = out
+        for part in path:
+            if not isinstance(target.get(part), dict):
+                target[part] = {}
+            target = target[part]
+        target[last] = value
+    return out

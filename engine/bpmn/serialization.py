@@ -1,0 +1,126 @@
+"""Engine state in and out of the database: specs stored once per version, instances as state only."""
+from __future__ import annotations
+
+from collections import OrderedDict
+from copy import deepcopy
+from dataclasses import dataclass
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
+from SpiffWorkflow.bpmn.serializer.workflow import VERSION
+from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+
+from engine.bpmn.dmn.task import DecisionTask, DecisionTaskConverter
+from engine.bpmn.definitions import every_definition
+from engine.bpmn.version_models import runnable_model
+
+
+class _StateOnlyWorkflowConverter(BpmnWorkflowConverter):
+    """Writes a workflow without its spec; restores it against a spec the caller supplies."""
+
+    def to_dict(self, workflow):
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct):
+        spec, subprocess_specs = dct.pop("spec"), dct.pop("subprocess_specs")
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def _make_serializer() -> BpmnWorkflowSerializer:
+    config = dict(CAMUNDA_CONFIG)
+    config[BpmnWorkflow] = _StateOnlyWorkflowConverter
+    config[ServiceTask] = BpmnTaskSpecConverter  # run by our handlers (runtime.py), so no extra state
+    config[DecisionTask] = DecisionTaskConverter  # decided by engine/bpmn/dmn/evaluate.py; older versions keep
+    # SpiffWorkflow's BusinessRuleTask (CAMUNDA_CONFIG's converter), so their stored specs still restore
+    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """What a step needs of a deployed version besides its spec (versions never change once deployed)."""
+
+    id: int
+    process_id: str
+    version: int
+    name: str | None
+    model: dict
+
+    @property
+    def has_timers(self) -> bool:
+        return any("timerEventDefinition" in e.get("event_definitions", [])
+                   for m in every_definition(self.model) for e in m["elements"].values())
+
+
+class SpecStore:
+    """Serializes specs and instance state; keeps restored specs and version models in memory per version."""
+
+    def __init__(self, cache_size: int = 64):
+        self._serializer = _make_serializer()
+        self._cache: OrderedDict[int, tuple] = OrderedDict()
+        self._versions: OrderedDict[int, VersionInfo] = OrderedDict()
+        self._cache_size = cache_size
+
+    def version(self, version_id: int, load_row) -> VersionInfo:
+        """The version's id, process, number and model (with its decision tables); `load_row()` (the
+        ProcessVersion) only on a miss."""
+        hit = self._versions.get(version_id)
+        if hit is None:
+            pv = load_row()
+            hit = VersionInfo(pv.id, pv.process_id, pv.version, pv.name, runnable_model(pv))
+            self._versions[version_id] = hit
+            if len(self._versions) > self._cache_size:
+                self._versions.popitem(last=False)
+        return hit
+
+    def dump_spec(self, spec, subprocess_specs: dict) -> dict:
+        """The JSON-ready form of a parsed process and the processes it calls."""
+        return {
+            "serializer_version": VERSION,
+            "spec": self._serializer.to_dict(spec),
+            "subprocess_specs": {k: self._serializer.to_dict(v) for k, v in subprocess_specs.items()},
+        }
+
+    def spec_for(self, version_id: int, load_dumped) -> tuple:
+        """The restored (spec, subprocess_specs) of a version, restored once per process.
+
+        `load_dumped()` fetches the stored spec; it is called only on a cache miss."""
+        hit = self._cache.get(version_id)
+        if hit is not None:
+            self._cache.move_to_end(version_id)
+            return hit
+        dumped = deepcopy(load_dumped())  # restore() consumes the dict it is given
+        spec = self._serializer.from_dict(dumped["spec"])
+        subs = {k: self._serializer.from_dict(v) for k, v in dumped["subprocess_specs"].items()}
+        self._cache[version_id] = (spec, subs)
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return spec, subs
+
+    def dump_state(self, workflow: BpmnWorkflow) -> dict:
+        """The instance's state, without the spec."""
+        return self._serializer.to_dict(workflow)
+
+    def load_state(self, state: dict, spec, subprocess_specs: dict, script_engine) -> BpmnWorkflow:
+        """A live workflow from stored state and its version's spec."""
+        # restore() pops keys from the top level and from "subprocesses" only; copying those
+        # two levels is enough, and much cheaper than a deep copy of a long history.
+        dct = dict(state)
+        dct["subprocesses"] = dict(state.get("subprocesses", {}))
+        dct["spec"] = spec
+        dct["subprocess_specs"] = subprocess_specs
+        workflow = self._serializer.from_dict(dct)
+        workflow.script_engine = script_engine
+        return workflow

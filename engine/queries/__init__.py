@@ -1,0 +1,1 @@
+"""Read-only views returning plain data: inbox, deal and process views, audit log."""

@@ -1,0 +1,26 @@
+"""The roles the engine's own access model knows: who designs, who audits, who heads a department."""
+from __future__ import annotations
+
+from engine import domain
+
+# The role allowed to draw and deploy diagrams.
+DESIGNER_ROLE = "process designer"
+
+# The role that reads every process, deal and history, and may change nothing.
+AUDITOR_ROLE = "auditor"
+
+# The role that administers the installation (users, webhooks, mail); it reads no deal data.
+ADMIN_ROLE = "administrator"
+
+
+def head_of(role: str) -> str:
+    """The role that heads `role` (case-folded names): "X head", unless the domain names another."""
+    return domain.current().department_heads.get(role, f"{role} head")
+
+
+def headed_by(role: str) -> str | None:
+    """The department that `role` heads, if it is a head role (the inverse of head_of)."""
+    for department, head in domain.current().department_heads.items():
+        if head == role:
+            return department
+    return role[: -len(" head")] if role.endswith(" head") and len(role) > len(" head") else None

@@ -1,0 +1,233 @@
+"""Use cases on process instances: start one, complete a human task."""
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine import audit, outcomes
+from engine.bpmn import definitions, forms
+from engine.actors import load_user, require_any_role
+from engine.assignment import require_worker
+from engine.clock import iso
+from engine.errors import Conflict, FormInvalid, KeyReused, NotFound, Refused
+from engine.store.models import HumanTask, IdempotencyKey, Instance, ProcessVersion
+from engine.readonly import audited_refusals, forbid_auditor
+from engine.bpmn.failures import EngineFailure
+from engine.bpmn.runtime import Runner, new_workflow
+from engine.bpmn.tasks import plain
+from engine.services import outbox
+from engine.services.steps import record_incident, save_step
+from engine.sandbox.limits import LimitExceeded
+
+MAX_RETRIES = 5
+
+
+def _latest_version(s, process_id: str) -> ProcessVersion:
+    pv = s.execute(select(ProcessVersion).where(ProcessVersion.process_id == process_id)
+                   .order_by(ProcessVersion.version.desc()).limit(1)).scalar_one_or_none()
+    if pv is None:
+        raise NotFound(f"no process '{process_id}' is deployed")
+    return pv
+
+
+def _start_event(model: dict) -> dict:
+    starts = [e for e in model["elements"].values() if e["type"] == "startEvent" and e["parent"] is None]
+    return starts[0] if starts else {}
+
+
+def _title(model: dict, data: dict, instance_id: int) -> str:
+    for field in model.get("start_form", []):
+        if field.get("type") in (None, "string") and isinstance(data.get(field["id"]), str) and data[field["id"]]:
+            return data[field["id"]][:255]
+    return f"{model.get('name') or model['process_id']} #{instance_id}"
+
+
+@audited_refusals
+def start_instance(sg, process_id: str, actor: str, data: dict | None = None,
+                   idempotency_key: str | None = None) -> dict:
+    """Start the newest version of a process with the start form's data.
+
+    With an idempotency key, a repeated request (same actor, key and content) returns the
+    first request's result, marked "replayed", instead of starting a second deal; the same
+    key with other content is refused with KeyReused.
+    """
+    if idempotency_key is None:
+        return _start_once(sg, process_id, actor, data, None)
+    if not idempotency_key.strip() or len(idempotency_key) > 255:
+        raise FormInvalid({"idempotency_key": "must be 1 to 255 characters"})
+    once = (idempotency_key, hashlib.sha256(audit.canonical([process_id, data or {}]).encode()).hexdigest())
+    try:
+        return _start_once(sg, process_id, actor, data, once)
+    except IntegrityError:
+        # A concurrent request with the same key committed first (its row won the primary
+        # key); this one rolled back whole, so there is still one deal. Answer with that one's.
+        return _start_once(sg, process_id, actor, data, once)
+
+
+def _replay(s, actor: str, once) -> dict | None:
+    row = s.get(IdempotencyKey, (actor, once[0]))
+    if row is None:
+        return None
+    if row.request_hash != once[1]:
+        raise KeyReused(f"the idempotency key '{once[0]}' was already used for a different request "
+                        f"(it started deal #{row.instance_id}); use a new key for a new deal")
+    return {**row.result, "replayed": True}
+
+
+def _start_once(sg, process_id, actor, data, once) -> dict:
+    with sg.uow() as uow:
+        s = uow.session
+        user = load_user(s, actor)
+        forbid_auditor(user, f"start '{process_id}'", process_id=process_id)
+        if once and (first := _replay(s, actor, once)) is not None:
+            return first
+        row = _latest_version(s, process_id)
+        pv = sg.specs.version(row.id, lambda: row)
+        start = _start_event(pv.model)
+        require_any_role(user, start.get("roles", []), f"start '{pv.name or process_id}'")
+        values = _validated(sg, uow, actor, None, pv, start, pv.model.get("start_form", []), data)
+        spec, subs = sg.specs.spec_for(pv.id, lambda: row.spec)
+        runner = Runner(new_workflow(spec, subs, sg.script_engine, values), pv.model, sg.clock)
+        now = sg.now()
+        instance = Instance(process_version_id=pv.id, process_id=pv.process_id, version=pv.version,
+                            status="running", data={}, state={}, started_at=now, started_by=actor)
+        s.add(instance)
+        s.flush()
+        if once:
+            # Written (and flushed) first, so a concurrent twin waits here and then fails on the key.
+            key_row = IdempotencyKey(actor=actor, key=once[0], request_hash=once[1], instance_id=instance.id,
+                                     result={}, created_at=now)
+            s.add(key_row)
+            s.flush()
+        audit.record(s, now, actor, "instance_started", instance_id=instance.id, process_id=pv.process_id,
+                     version=pv.version, element_id=start.get("id"), details={"data": values})
+        try:
+            log = runner.advance()
+        except EngineFailure as failure:
+            uow.session.rollback()
+            raise record_incident(sg, actor, None, pv, failure) from None
+        instance.title = _title(pv.model, values, instance.id)
+        outbox.emit(s, "deal.started", now, instance, started_by=actor, data=values)
+        result = _instance_summary(s, instance, save_step(sg, s, instance, pv, runner, log, actor, now))
+        if once:
+            key_row.result = result
+            result = {**result, "replayed": False}
+        uow.commit()
+    return result
+
+
+@audited_refusals
+def complete_task(sg, task_id: str, actor: str, data: dict | None = None) -> dict:
+    """Complete a ready human task as `actor`; checks state, role and form, in that order."""
+    for _attempt in range(MAX_RETRIES):
+        try:
+            return _complete_once(sg, task_id, actor, data)
+        except StaleDataError:
+            continue  # another step on this instance committed first; re-check and retry
+    raise Conflict("the deal changed too often while saving; please try again")
+
+
+def _complete_once(sg, task_id, actor, data) -> dict:
+    with sg.uow() as uow:
+        s = uow.session
+        ht = locked_task(s, task_id)
+        user = load_user(s, actor)
+        forbid_auditor(user, f"complete '{ht.name}'", ht.instance_id, task_id=ht.id)
+        if ht.state != "ready":
+            raise Conflict(_not_ready_message(ht))
+        require_worker(user, ht, f"work on '{ht.name or ht.element_id}'")
+        if ht.claimed_by and ht.claimed_by != actor:
+            raise Refused(f"'{ht.name}' is claimed by {ht.claimed_by}; only they can complete it "
+                          "(or a department head can reassign it)")
+        instance = s.get(Instance, ht.instance_id)
+        pv = sg.specs.version(instance.process_version_id, lambda: s.get(ProcessVersion, instance.process_version_id))
+        _check_separation_of_duties(s, ht, pv.model, actor)
+        values = _validated(sg, uow, actor, instance.id, pv, {"id": ht.element_id, "name": ht.name}, ht.form, data)
+        spec, subs = sg.specs.spec_for(pv.id, lambda: s.get(ProcessVersion, pv.id).spec)
+        runner = Runner(sg.specs.load_state(instance.state, spec, subs, sg.script_engine), pv.model, sg.clock)
+        if not runner.is_ready(ht.id):
+            # Another completion committed between our two reads; report it as such.
+            s.refresh(ht)
+            raise Conflict(_not_ready_message(ht) if ht.state != "ready"
+                           else f"'{ht.name}' is no longer waiting for input")
+        now = sg.now()
+        audit.record(s, now, actor, "task_completed", instance_id=instance.id, process_id=instance.process_id,
+                     version=instance.version, element_id=ht.element_id,
+                     details={"task_id": ht.id, "task_name": ht.name, "role": ht.role, "data": values,
+                              **({"called_process": ht.called_process} if ht.called_process else {})})
+        try:
+            runner.complete(ht.id, values, actor)
+            log = runner.advance()
+        except EngineFailure as failure:
+            uow.session.rollback()
+            raise record_incident(sg, actor, instance.id, pv, failure) from None
+        ht.state, ht.completed_at, ht.completed_by = "completed", now, actor
+        outbox.emit(s, "task.completed", now, instance, task=outbox.task_of(ht), completed_by=actor, data=values)
+        result = _instance_summary(s, instance, save_step(sg, s, instance, pv, runner, log, actor, now, done=ht.id))
+        uow.commit()
+    return result
+
+
+def _validated(sg, uow, actor, instance_id, pv, element: dict, fields: list, data) -> dict:
+    """The form's values; a required_if condition the sandbox had to stop is an incident at the element."""
+    try:
+        return forms.validate(fields, data)
+    except LimitExceeded as hit:
+        uow.session.rollback()
+        failure = EngineFailure(str(hit), element.get("id"), element.get("name"), plain(dict(data or {})), hit.limit)
+        raise record_incident(sg, actor, instance_id, pv, failure) from None
+
+
+def locked_task(s, task_id) -> HumanTask:
+    """The task, read after taking its deal's row lock.
+
+    Every step that writes to a deal takes the deal's lock first (the timer worker too, with
+    SKIP LOCKED), so steps on one deal queue up, each reads the task as the step before it
+    left it (a loser sees "already completed by ..."), and locks are always taken in one
+    order: deal, its rows, then the audit chain's head at commit. SQLite has one writer anyway.
+    """
+    ht = s.get(HumanTask, str(task_id))
+    if ht is None:
+        raise NotFound(f"no task with id {task_id}")
+    s.execute(select(Instance.id).where(Instance.id == ht.instance_id).with_for_update())
+    s.refresh(ht)
+    return ht
+
+
+def _check_separation_of_duties(s, ht: HumanTask, model: dict, actor: str) -> None:
+    """Refuse when the diagram says this task must be worked by someone else than `actor`."""
+    el = definitions.element(model, ht.called_process, ht.element_id)
+    others = [x.strip() for x in (el.get("properties", {}).get("separate_from") or "").split(",") if x.strip()]
+    if not others:
+        return
+    # The ids name elements of the task's own process: a called process's or the deal's.
+    done = s.execute(select(HumanTask).where(HumanTask.instance_id == ht.instance_id,
+                                             HumanTask.element_id.in_(others), HumanTask.defined_by(ht.called_process),
+                                             HumanTask.completed_by == actor)).scalars().first()
+    if done is not None:
+        raise Refused(f"separation of duties: {actor} completed '{done.name}' on this deal, "
+                      f"so someone else must do '{ht.name}'")
+
+
+def _not_ready_message(ht: HumanTask) -> str:
+    if ht.state == "completed":
+        return f"'{ht.name}' was already completed by {ht.completed_by} at {ht.completed_at:%Y-%m-%d %H:%M:%S} UTC"
+    return f"'{ht.name}' is no longer open (it was {ht.state})"
+
+
+def _instance_summary(s, instance: Instance, open_tasks: list[HumanTask]) -> dict:
+    ready = sorted(open_tasks, key=lambda t: (iso(t.created_at), t.id))  # SQLite gives naive datetimes
+    return {
+        "id": instance.id,
+        "process_id": instance.process_id,
+        "version": instance.version,
+        "title": instance.title,
+        "status": instance.status,
+        "stage": instance.stage,
+        "ended_at_element": instance.ended_at_element,
+        "outcome": outcomes.read(s, [instance])[instance.id],
+        "ready_tasks": [{"id": t.id, "element_id": t.element_id, "name": t.name, "role": t.role} for t in ready],
+    }

@@ -1,0 +1,233 @@
+"""Saving one step of an instance (a start, a completion, a fired timer) in the step's transaction:
+the engine's new state, the inbox rows, the gate decisions, the timers and the audit events.
+
+save_step reads as the sequence of what a step writes; each part below does one of them."""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timezone
+
+from sqlalchemy import delete, select
+
+from engine import audit, domain, outcomes
+from engine.assignment import index_keys
+from engine.bpmn import definitions
+from engine.bpmn.failures import EngineFailure
+from engine.errors import StepFailed
+from engine.services import outbox
+from engine.store import open_tasks
+from engine.store.models import GateDecision, HumanTask, Incident, Instance, TaskRole, Timer
+
+
+def save_step(sg, s, instance, pv, runner, log, actor, now, done: str | None = None) -> list[HumanTask]:
+    """Write the engine's new state, the inbox rows and the audit events of the step (`done`: the task completed).
+
+    Returns the instance's open human tasks."""
+    model = pv.model
+    ready, timers = runner.ready_human_tasks(), runner.waiting_timers()
+    timer_rows, fired = _timer_rows(s, instance, pv, runner, timers)
+    previous_stage = _store_instance(sg, s, instance, runner, log, model, ready, now)
+    _record_engine_events(s, instance, log, actor, now)
+    counts = Counter()  # the inbox's counts, changed by the tasks this step closes and opens
+    rows = _open_rows(s, HumanTask, instance.id, HumanTask.state == "ready", {t["id"] for t in ready})
+    still_open = _close_tasks(s, instance, rows, ready, log, actor, now, done, counts)
+    new_tasks = _open_new_tasks(s, instance, model, rows, ready, timers, now, counts)
+    _record_gate_decisions(s, instance, log, now)
+    end = model["elements"].get(log.ended_at_element or "", {})
+    ending = _ending(s, instance, runner, log, end)
+    entered = [g.get("stage") for g in log.gate_decisions] + [ht.stage for ht in new_tasks]
+    _tell_observers(s, domain.Step(instance, previous_stage, entered, now, ending, tuple(new_tasks),
+                                   tuple(log.gate_decisions), model))
+    _sync_timers(s, instance, timers, timer_rows, fired, model, now)
+    if runner.completed:
+        _record_end(s, instance, log, actor, now, end, ending)
+    open_tasks.apply(s, counts)  # last: see open_tasks on lock order
+    s.flush()
+    return still_open + new_tasks
+
+
+def _timer_rows(s, instance, pv, runner, timers) -> tuple[dict, set]:
+    """The waiting timer rows and any row of a timer the engine still waits on (a parked "failed"
+    one), and which waiting ones fired: read from the full tree, before compaction drops them."""
+    rows = _open_rows(s, Timer, instance.id, Timer.state == "waiting", {t["id"] for t in timers}) \
+        if _has_timers(pv) else {}
+    fired = {tid for tid, row in rows.items() if row.state == "waiting" and runner.task_finished(tid)}
+    return rows, fired
+
+
+def _store_instance(sg, s, instance, runner, log, model, ready, now) -> str | None:
+    """The instance row moved on: its stage, compacted engine state, data and status. Returns the
+    stage it was in. Flushed first, so a lost race fails here, on the version check, before
+    anything else of the stale step is written."""
+    data = runner.data()
+    runner.compact()
+    stages = [_element_of(model, t).get("properties", {}).get("stage") for t in ready]
+    previous_stage = instance.stage
+    instance.stage = next((st for st in stages if st), instance.stage)
+    instance.state = sg.specs.dump_state(runner.workflow)
+    instance.data = data
+    if runner.completed:
+        instance.status, instance.ended_at, instance.ended_at_element = "completed", now, log.ended_at_element
+    s.flush()
+    return previous_stage
+
+
+def _record_engine_events(s, instance, log, actor, now) -> None:
+    """What the engine did in the step (gate decisions, service tasks...), on behalf of `actor`."""
+    for ev in log.events:
+        audit.record(s, now, "engine", ev["kind"], instance_id=instance.id, process_id=instance.process_id,
+                     version=instance.version, element_id=ev.get("element_id"),
+                     details={**ev["details"], "on_behalf_of": actor})
+
+
+def _close_tasks(s, instance, rows, ready, log, actor, now, done, counts) -> list[HumanTask]:
+    """Cancel the open tasks the flow left, drop every closed task from the inbox's index;
+    returns the tasks still open. `rows`: the open rows and the ones for tasks now ready, never
+    the whole history of the deal."""
+    ready_ids = {t["id"] for t in ready}
+    closed = [row.id for row in rows.values() if row.state != "ready" or row.id not in ready_ids]
+    closed += [done] if done else []
+    for row in rows.values():
+        if row.state == "ready" and row.id not in ready_ids:
+            row.state, row.completed_at = "cancelled", now
+            # Withdrawn by the engine (an escalation whose task ended), or by the flow (an interrupting event).
+            why = log.withdrawn.get(row.id, {"reason": "flow_moved_on"})
+            audit.record(s, now, "engine", "task_cancelled", instance_id=instance.id, process_id=instance.process_id,
+                         version=instance.version, element_id=row.element_id,
+                         details={"task_id": row.id, "task_name": row.name, "role": row.role,
+                                  "claimed_by": row.claimed_by,
+                                  **({"called_process": row.called_process} if row.called_process else {}),
+                                  **why, "on_behalf_of": actor})
+    if closed:  # the inbox's index holds open tasks only
+        for key in s.execute(delete(TaskRole).where(TaskRole.task_id.in_(closed)).returning(
+                TaskRole.role, TaskRole.process_id, TaskRole.lane_role, TaskRole.stage)):
+            counts[open_tasks.key_of(*key)] -= 1
+    return [row for row in rows.values() if row.state == "ready" and row.id in ready_ids]
+
+
+def _open_new_tasks(s, instance, model, rows, ready, timers, now, counts) -> list[HumanTask]:
+    """A row for each task the step made ready, with its inbox index entries and due date."""
+    new = []
+    for t in ready:
+        if t["id"] in rows:
+            continue
+        el = _element_of(model, t)  # as the task's own process defines it, a called one included
+        sla = [parse_instant(x["due_at"]) for x in timers if x["called_process"] == t["called_process"]
+               and _element_of(model, x).get("attached_to") == t["element_id"]]
+        ht = HumanTask(id=t["id"], instance_id=instance.id, process_id=instance.process_id,
+                       element_id=t["element_id"], name=el.get("name") or t["element_id"],
+                       role=(el.get("roles") or [""])[0], roles=el.get("roles", []),
+                       candidate_users=el.get("candidate_users", []), called_process=t["called_process"],
+                       stage=el.get("properties", {}).get("stage"), form=el.get("form", []),
+                       state="ready", created_at=now, due_at=min(sla) if sla else None)
+        s.add(ht)
+        new.append(ht)
+        keys = index_keys(ht.roles, ht.candidate_users)
+        for key in keys:  # (a task of candidate users only has no role: NULL, as a task without stage)
+            s.add(TaskRole(task_id=ht.id, role=key, process_id=ht.process_id, lane_role=ht.role or None,
+                           stage=ht.stage, created_at=ht.created_at, due_at=ht.due_at, shared=len(keys) > 1))
+            counts[open_tasks.key_of(key, ht.process_id, ht.role, ht.stage)] += 1
+    return new
+
+
+def _record_gate_decisions(s, instance, log, now) -> None:
+    for g in log.gate_decisions:
+        s.add(GateDecision(instance_id=instance.id, process_id=instance.process_id, version=instance.version,
+                           gate=g["gate"], element_id=g["element_id"], stage=g.get("stage"), outcome=g["outcome"],
+                           inputs=g["values_read"], decided_by=g["decided_by"], reason=_text(g.get("reason")),
+                           decided_at=now))
+
+
+def _ending(s, instance, runner, log, end: dict) -> dict | None:
+    """How the instance ended, from its last gate decision and the end event reached (None while it runs)."""
+    if not runner.completed:
+        return None
+    return outcomes.derive(instance.status, end, outcomes.last_gate(s, instance.id, log.gate_decisions))
+
+
+def _tell_observers(s, step: domain.Step) -> None:
+    """The step observers the composition root installed (the outbox, the sales domain's deal record),
+    in the step's transaction."""
+    for observe in domain.current().step_observers:
+        observe(s, step)
+
+
+def _record_end(s, instance, log, actor, now, end: dict, ending: dict) -> None:
+    audit.record(s, now, "engine", "instance_ended", instance_id=instance.id, process_id=instance.process_id,
+                 version=instance.version, element_id=log.ended_at_element,
+                 details={"end_event": end.get("name"), "data": instance.data, "on_behalf_of": actor,
+                          "outcome": {k: v for k, v in ending.items() if v is not None}})
+
+
+def _open_rows(s, model, instance_id: int, is_open, ids: set[str]) -> dict:
+    """The deal's rows of `model` that are open, and those with the given ids, by id.
+
+    Two index reads, not one query with OR: SQLite would answer that by reading every row of
+    the deal, and a deal that has looped for months has tens of thousands of them."""
+    rows = {r.id: r for r in s.execute(select(model).where(model.instance_id == instance_id, is_open)).scalars()}
+    if ids - rows.keys():
+        rows.update((r.id, r) for r in s.execute(select(model).where(
+            model.id.in_(ids - rows.keys()), model.instance_id == instance_id)).scalars())
+    return rows
+
+
+def _has_timers(pv) -> bool:
+    # A version without timer events never has timer rows: skip the query.
+    return getattr(pv, "has_timers", True)
+
+
+def _text(value):
+    return None if value is None else str(value)
+
+
+def _element_of(model: dict, item: dict) -> dict:
+    """The element of a ready task or waiting timer, from the process that defines it."""
+    return definitions.element(model, item["called_process"], item["element_id"])
+
+
+def _sync_timers(s, instance, timers, rows, fired, model, now) -> None:
+    """Timer rows in step with the engine; `fired` are the waiting rows whose timer ran."""
+    waiting = {t["id"]: t for t in timers}
+    for row in rows.values():
+        if row.state == "waiting" and row.id not in waiting:
+            # Gone from the engine's wait list: it fired, or the task it guarded finished first.
+            row.state, row.fired_at = ("fired", now) if row.id in fired else ("cancelled", None)
+    for t in waiting.values():
+        if t["id"] not in rows:
+            s.add(Timer(id=t["id"], instance_id=instance.id, element_id=t["element_id"],
+                        name=_element_of(model, t).get("name"), due_at=parse_instant(t["due_at"]),
+                        state="waiting", created_at=now))
+
+
+def parse_instant(text: str) -> datetime:
+    """A stored ISO instant as an aware UTC datetime (naive means UTC)."""
+    dt = datetime.fromisoformat(text)
+    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+
+
+def record_incident(sg, actor, instance_id, pv, failure: EngineFailure) -> StepFailed:
+    """Record an incident in its own transaction (the step itself was rolled back)."""
+    with sg.uow() as uow:
+        s = uow.session
+        now = sg.now()
+        inc = Incident(at=now, instance_id=instance_id, process_id=pv.process_id, element_id=failure.element_id,
+                       element_name=failure.element_name, message=failure.message, data=failure.data, actor=actor)
+        s.add(inc)
+        s.flush()
+        audit.record(s, now, actor, "incident", instance_id=instance_id, process_id=pv.process_id,
+                     version=pv.version, element_id=failure.element_id,
+                     details={"incident_id": inc.id, "element_name": failure.element_name,
+                              "message": failure.message, "data": failure.data,
+                              **({"limit": failure.limit} if failure.limit else {})})
+        _emit_incident(s, now, s.get(Instance, instance_id) if instance_id else None, inc, pv, failure)
+        uow.commit()
+        return StepFailed(failure.message, failure.element_id, failure.element_name, inc.id, failure.limit)
+
+
+
+
+def _emit_incident(s, now, instance, inc: Incident, pv, failure: EngineFailure) -> None:
+    """The incident.opened event, in the incident's own transaction."""
+    outbox.emit(s, "incident.opened", now, instance,
+                incident={"id": inc.id, "process_id": pv.process_id, "element_id": failure.element_id,
+                          "element_name": failure.element_name, "message": failure.message})

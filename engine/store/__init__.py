@@ -1,0 +1,1 @@
+"""Tables, the database, migrations and the append-only guard of the audit trail."""

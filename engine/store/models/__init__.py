@@ -1,0 +1,43 @@
+"""Tables. Plain SQLAlchemy 2 mappings, one module per area; the use cases are in engine/services/."""
+from engine.store.models.base import Base, BigId, JsonText
+from engine.store.models.people import ApiToken, SignInFailures, User, UserRole
+from engine.store.models.diagrams import DecisionVersion, Draft, ProcessVersion, Source
+from engine.store.models.instances import GateDecision, HumanTask, IdempotencyKey, Incident, Instance, OpenTaskCount, TaskRole, Timer
+from engine.store.models.audit import AuditEvent, AuditHead
+from engine.store.models.figures import DealOutcome, StageStay, WhatIfJob
+from engine.store.models.integrations import (MailMessage, NotificationSetting, OutboxEvent, WebhookAttempt,
+                                              WebhookDelivery, WebhookSubscription, WorkerBeat)
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "AuditHead",
+    "Base",
+    "BigId",
+    "DealOutcome",
+    "DecisionVersion",
+    "Draft",
+    "GateDecision",
+    "HumanTask",
+    "IdempotencyKey",
+    "Incident",
+    "Instance",
+    "JsonText",
+    "MailMessage",
+    "NotificationSetting",
+    "OpenTaskCount",
+    "OutboxEvent",
+    "ProcessVersion",
+    "SignInFailures",
+    "Source",
+    "StageStay",
+    "TaskRole",
+    "Timer",
+    "User",
+    "UserRole",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
+    "WhatIfJob",
+    "WorkerBeat",
+]

@@ -1,0 +1,82 @@
+"""What designers deploy and draft: the diagram sources, process and decision versions, drafts."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.store.models.base import Base
+
+
+class Source(Base):
+    """A BPMN or DMN file as deployed, stored once per distinct content."""
+
+    __tablename__ = "sources"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # bpmn | dmn
+    file_name: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+class ProcessVersion(Base):
+    """One deployed version of one process, with its parsed spec stored once."""
+
+    __tablename__ = "process_versions"
+    __table_args__ = (UniqueConstraint("process_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(255), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str | None] = mapped_column(String(255))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    bpmn_sha256: Mapped[str] = mapped_column(ForeignKey("sources.sha256"))
+    dmn_sha256s: Mapped[list] = mapped_column(JSON, default=list)
+    # Serialized SpiffWorkflow spec + subprocess specs; deferred, since the restored spec is
+    # cached in memory and most steps never need the stored form.
+    spec: Mapped[dict] = mapped_column(JSON, deferred=True)
+    model: Mapped[dict] = mapped_column(JSON)  # our element index: lanes, forms, gates, flows
+    deployed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deployed_by: Mapped[str] = mapped_column(String(120))
+    comment: Mapped[str | None] = mapped_column(Text)
+
+class DecisionVersion(Base):
+    """One deployed version of one DMN decision table."""
+
+    __tablename__ = "decision_versions"
+    __table_args__ = (UniqueConstraint("decision_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    decision_id: Mapped[str] = mapped_column(String(255), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str | None] = mapped_column(String(255))
+    dmn_sha256: Mapped[str] = mapped_column(ForeignKey("sources.sha256"))
+    deployed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deployed_by: Mapped[str] = mapped_column(String(120))
+    comment: Mapped[str | None] = mapped_column(Text)
+
+class Draft(Base):
+    """A diagram a designer saved without deploying: one per process or decision being edited."""
+
+    __tablename__ = "designer_drafts"
+    __table_args__ = (UniqueConstraint("kind", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # bpmn | dmn
+    key: Mapped[str] = mapped_column(String(255))  # the process or decision id the file defines
+    name: Mapped[str | None] = mapped_column(String(255))
+    file_name: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    base_version: Mapped[int | None] = mapped_column(Integer)  # the deployed version it started from
+    saved_by: Mapped[str] = mapped_column(String(120))
+    saved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,1 @@
+"""The composition root and the `stagegate` command: plugs the sales domain into the engine."""

@@ -1,0 +1,4 @@
+"""python -m stagegate.cli: the `stagegate` command."""
+from stagegate.cli import main
+
+main()
