@@ -9,6 +9,9 @@ DESIGNER_ROLE = "process designer"
 # The role that reads every process, deal and history, and may change nothing.
 AUDITOR_ROLE = "auditor"
 
+# The role that administers the installation (users, webhooks, mail); it reads no deal data.
+ADMIN_ROLE = "administrator"
+
 
 def head_of(role: str) -> str:
     """The role that heads `role` (case-folded names): "X head", unless the domain names another."""

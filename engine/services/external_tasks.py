@@ -16,6 +16,7 @@ from engine.assignment import headed_departments
 from engine.clock import iso
 from engine.errors import NotFound, Refused
 from engine.readonly import audited_refusals, forbid_auditor, is_auditor
+from engine.services import outbox
 from engine.services.external_sync import wake_after_commit
 from engine.store.models import ExternalTask, Incident, Instance
 
@@ -206,6 +207,10 @@ def _open_incident(s, row: ExternalTask, now, actor: str, message: str | None) -
                  version=row.version, element_id=row.element_id,
                  details={"incident_id": inc.id, "element_name": row.name, "message": inc.message,
                           "external_task_id": row.id})
+    # Webhook subscribers hear of it as of any incident, in the same transaction.
+    outbox.emit(s, "incident.opened", now, s.get(Instance, row.instance_id),
+                incident={"id": inc.id, "process_id": row.process_id, "element_id": row.element_id,
+                          "element_name": row.name, "message": inc.message})
     return inc.id
 
 

@@ -8,15 +8,25 @@ from engine.services.users import add_user
 from tests.external.diagrams import QUOTE
 from datetime import timedelta
 
+from sqlalchemy import select
+
+from engine.store.models import OutboxEvent
+
 TOPIC = [{"topic": "erp.price_quote", "lock": timedelta(minutes=1), "variables": None}]
 
 
-def test_a_head_retries_a_failed_external_task_from_the_deal_page_and_a_worker_then_finishes_it(sg, sign_in):
+def _out_of_retries(sg):
+    """A quote deal whose external task a worker failed with no retries left: (deal id, the fetched task)."""
     add_user(sg, "erp", ["Integration"], "cli:test")
     deploy(sg, [("quote.bpmn", QUOTE)], actor="cli:test")
     iid = start_instance(sg, "erp_quote", "sam", {"customer": "Acme", "quantity": 3})["id"]
     [task] = fetch_and_lock(sg, "erp", "w1", TOPIC, 1)
     report_failure(sg, "erp", task["row"]["id"], "w1", "ERP is down", None, 0, None)
+    return iid, task
+
+
+def test_a_head_retries_a_failed_external_task_from_the_deal_page_and_a_worker_then_finishes_it(sg, sign_in):
+    iid, task = _out_of_retries(sg)
     sam = sign_in("sam")
     page = sam.get(f"/deals/{iid}").get_data(as_text=True)
     assert "Waiting for a system" in page and "topic erp.price_quote" in page and "no retries left" in page
@@ -41,3 +51,14 @@ def test_a_head_retries_a_failed_external_task_from_the_deal_page_and_a_worker_t
     assert [t["element_id"] for t in queries.ready_tasks(sg, instance_id=iid)] == ["Task_Review"]
     kinds = [e["kind"] for e in queries.history(sg, iid)]
     assert kinds.count("external_task_retries_set") == 1 and "incident" in kinds
+
+
+def test_an_external_task_out_of_retries_tells_webhook_subscribers_of_the_incident(sg, app):
+    iid, task = _out_of_retries(sg)
+    [incident] = queries.instance(sg, iid)["open_incidents"]
+    with sg.uow(write=False) as uow:
+        events = uow.session.execute(select(OutboxEvent).where(OutboxEvent.instance_id == iid,
+                                                               OutboxEvent.type == "incident.opened")).scalars().all()
+        [event] = [e.data for e in events]
+    assert event["incident"]["id"] == incident["id"] and "ERP is down" in event["incident"]["message"]
+    assert event["deal"]["id"] == iid and event["incident"]["element_id"] == incident["element_id"]

@@ -7,6 +7,8 @@ from engine.store.models.instances import (ExternalTask, GateDecision, HumanTask
 from engine.store.models.audit import AuditEvent, AuditHead
 from engine.store.models.figures import DealOutcome, StageStay, WhatIfJob
 from engine.store.models.collab import Attachment, Comment, Notification
+from engine.store.models.integrations import (MailMessage, NotificationSetting, OutboxEvent, WebhookAttempt,
+                                              WebhookDelivery, WebhookSubscription, WorkerBeat)
 
 __all__ = [
     "ApiToken",
@@ -27,7 +29,10 @@ __all__ = [
     "Instance",
     "JsonText",
     "Notification",
+    "MailMessage",
+    "NotificationSetting",
     "OpenTaskCount",
+    "OutboxEvent",
     "ProcessVersion",
     "SignInFailures",
     "Source",
@@ -36,5 +41,9 @@ __all__ = [
     "Timer",
     "User",
     "UserRole",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "WhatIfJob",
+    "WorkerBeat",
 ]
