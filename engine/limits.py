@@ -83,19 +83,25 @@ def unstorable(text: str) -> str | None:
     return f"a lone surrogate ({bad}), which is not a character" if bad else None
 
 
-def _check_strings(value, what: str) -> None:
+def strings_in(value):
+    """Every string inside a JSON value: keys, values, items."""
     todo = [value]
     while todo:
         v = todo.pop()
         if isinstance(v, str):
-            bad = lone_surrogate(v)
-            if bad:
-                raise InputRefused(f"{what} holds a lone surrogate ({bad}) in a string, which is not a character")
+            yield v
         elif isinstance(v, dict):
             todo.extend(v)
             todo.extend(v.values())
         elif isinstance(v, list):
             todo.extend(v)
+
+
+def _check_strings(value, what: str) -> None:
+    for v in strings_in(value):
+        bad = lone_surrogate(v)
+        if bad:
+            raise InputRefused(f"{what} holds a lone surrogate ({bad}) in a string, which is not a character")
 
 
 def parse_json(text: str | bytes, what: str = "the JSON", **options):

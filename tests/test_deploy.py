@@ -194,15 +194,20 @@ BROKEN = {
     "no executable process": (
         [("deal.bpmn", f.process(executable=False))],
         "deal.bpmn", None, None, "no executable process in this file"),
-    "unsupported element type": (
+    "send task without a worker's topic": (
         [("deal.bpmn", f.process(yes_target="Task_Erp", extra='<bpmn:sendTask id="Task_Erp" name="Book in ERP" />'
                                  '<bpmn:sequenceFlow id="Flow_Erp" sourceRef="Task_Erp" targetRef="EndEvent_Yes" />'))],
-        "deal.bpmn", "Task_Erp", "Book in ERP", "element type sendTask is not supported by the engine"),
-    "service task without a known handler": (
+        "deal.bpmn", "Task_Erp", "Book in ERP", 'send task needs camunda:type="external" and a camunda:topic'),
+    "external service task without a topic": (
         [("deal.bpmn", f.process(yes_target="Task_Erp", extra='<bpmn:serviceTask id="Task_Erp" name="Book in ERP" '
-                                 'camunda:type="external" camunda:topic="erp.book" />'
+                                 'camunda:type="external" />'
                                  '<bpmn:sequenceFlow id="Flow_Erp" sourceRef="Task_Erp" targetRef="EndEvent_Yes" />'))],
-        "deal.bpmn", "Task_Erp", "Book in ERP", "service task topic 'erp.book' has no handler; known topics: "),
+        "deal.bpmn", "Task_Erp", "Book in ERP", 'service task needs camunda:type="external" and a camunda:topic'),
+    "task priority as an expression": (
+        [("deal.bpmn", f.process(yes_target="Task_Erp", extra='<bpmn:serviceTask id="Task_Erp" name="Book in ERP" '
+                                 'camunda:type="external" camunda:topic="erp.book" camunda:taskPriority="${prio}" />'
+                                 '<bpmn:sequenceFlow id="Flow_Erp" sourceRef="Task_Erp" targetRef="EndEvent_Yes" />'))],
+        "deal.bpmn", "Task_Erp", "Book in ERP", "camunda:taskPriority '${prio}' is not a whole number"),
     "task with two outgoing flows": (
         [("deal.bpmn", f.process(extra='<bpmn:sequenceFlow id="Flow_Shortcut" sourceRef="Task_Review" '
                                        'targetRef="EndEvent_No" />'))],

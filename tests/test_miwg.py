@@ -38,7 +38,7 @@ EXPECTED = {
     "C.6.0.bpmn": NOT_EXECUTABLE,
     "C.7.0.bpmn": "business rule task has no camunda:decisionRef (in non-executable process",
     "C.8.0.bpmn": "business rule task has no camunda:decisionRef (in non-executable process",
-    "C.8.1.bpmn": "element type sendTask is not supported by the engine",
+    "C.8.1.bpmn": "send task needs camunda:type=\"external\" and a camunda:topic",
     "C.9.0.bpmn": "this is a FEEL expression",
     "C.9.1.bpmn": "element type receiveTask is not supported by the engine",
     "C.9.2.bpmn": "called process 'requestDocument_en' is not deployed",

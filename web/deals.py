@@ -8,6 +8,7 @@ from engine.services import attachments as files
 from engine.services import comments as comment_queries
 from engine.queries import inbox as inbox_queries
 from engine.queries import views
+from engine.services.external_tasks import may_retry
 
 from . import deal_data
 from .context import current_actor, stagegate
@@ -41,4 +42,6 @@ def show(instance_id):
                            sign_offs=deal_data.sign_offs(deal),
                            comments=comment_queries.comments(sg, instance_id, current_actor()),
                            files=deal_data.named_tasks(on_deal, deal),
-                           assignees=assignees(sg, deal["ready_tasks"]))
+                           assignees=assignees(sg, deal["ready_tasks"]),
+                           may_retry=any(i["external_task_id"] for i in deal["open_incidents"])
+                           and may_retry(sg, current_actor()))

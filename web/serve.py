@@ -36,7 +36,9 @@ def serve(database_url: str | None, bind: str, workers: int, secure_cookies: boo
 
     limit_memory(memory_mb, rlimit)
     bootstrap(database_url, migrate=True).dispose()
-    config = {"DATABASE_URL": database_url, "SESSION_COOKIE_SECURE": secure_cookies}
+    # Long polls of external-task workers (/engine-rest fetchAndLock) may hold all threads but two.
+    config = {"DATABASE_URL": database_url, "SESSION_COOKIE_SECURE": secure_cookies,
+              "LONG_POLL_SLOTS": max(1, threads - 2)}
     StagegateServer(config, {"bind": bind, "workers": workers, "threads": threads, "timeout": timeout,
                              "accesslog": None, "errorlog": "-",
                              # Several servers may share a machine (and a home directory).

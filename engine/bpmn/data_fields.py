@@ -17,9 +17,17 @@ from engine import domain
 from engine.bpmn.dmn.evaluate import output_key
 
 
-def fields_before(models: dict, process_id: str, element_id: str, tables: dict) -> set[str]:
-    """Data fields a deal of `process_id` can have when `element_id` starts (models: process id -> model)."""
-    return _before(models, process_id, element_id, tables, set())
+class _OpenFields(Exception):
+    """An external task runs upstream: its worker may send any variable, so any field can exist."""
+
+
+def fields_before(models: dict, process_id: str, element_id: str, tables: dict) -> set[str] | None:
+    """Data fields a deal of `process_id` can have when `element_id` starts (models: process id -> model);
+    None when an external task upstream may have set any field (a worker's variables are not declared)."""
+    try:
+        return _before(models, process_id, element_id, tables, set())
+    except _OpenFields:
+        return None
 
 
 def _before(models, process_id, element_id, tables, seen) -> set[str]:
@@ -86,8 +94,11 @@ def _sets(models, el: dict, tables: dict, seen) -> set[str]:
         return {str(output_key(c)).split(".")[0] for c in table["outputs"] if output_key(c)} if table else set()
     if kind == "scriptTask":
         return assigned(el.get("script") or "")
-    if kind == "serviceTask":
-        return set(domain.current().service_outputs.get(el.get("topic"), ()))
+    if kind in ("serviceTask", "sendTask"):
+        outputs = domain.current().service_outputs
+        if el.get("topic") not in outputs:
+            raise _OpenFields(el["id"])
+        return set(outputs[el["topic"]])
     if kind == "callActivity" and el.get("called_element") in models and ("all", el["called_element"]) not in seen:
         seen.add(("all", el["called_element"]))
         called = models[el["called_element"]]

@@ -44,6 +44,18 @@ def quote_iso_timers(root) -> None:
             el.text = repr(text)
 
 
+def external_topic(el) -> str | None:
+    """The topic a worker fetches a service or send task by: camunda:topic of an external task, else the
+    Java delegate it names (camunda:class, camunda:delegateExpression or camunda:expression, as written)."""
+    if el.get(f"{{{CAMUNDA_NS}}}type") == "external":
+        return (el.get(f"{{{CAMUNDA_NS}}}topic") or "").strip() or None
+    for attr in ("class", "delegateExpression", "expression"):
+        value = (el.get(f"{{{CAMUNDA_NS}}}{attr}") or "").strip()
+        if value:
+            return value
+    return None
+
+
 def role_key(name: str | None) -> str:
     """Roles are matched case-insensitively and ignoring surrounding blanks."""
     return " ".join((name or "").split()).casefold()
@@ -169,8 +181,9 @@ def process_model(process, file_name: str) -> dict:
                     item["candidate_users"] = list(dict.fromkeys(_names(el.get(f"{{{CAMUNDA_NS}}}candidateUsers"))))
                 if tag == "businessRuleTask":
                     item["decision_ref"] = el.get(f"{{{CAMUNDA_NS}}}decisionRef")
-                if tag == "serviceTask":
-                    item["topic"] = el.get(f"{{{CAMUNDA_NS}}}topic") if el.get(f"{{{CAMUNDA_NS}}}type") == "external" else None
+                if tag in ("serviceTask", "sendTask"):
+                    item["topic"] = external_topic(el)
+                    item["priority"] = el.get(f"{{{CAMUNDA_NS}}}taskPriority")
                 if tag == "callActivity":
                     item["called_element"] = el.get("calledElement")
                 if tag == "boundaryEvent":

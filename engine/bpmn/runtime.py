@@ -146,6 +146,13 @@ class Runner:
             **self._where(task), "element_name": el.get("name"), "topic": el.get("topic"), "outputs": plain(outputs or {})}})
         task.complete()
 
+    def waits_for_worker(self, task) -> bool:
+        """True for an external task: a service or send task whose topic no built-in handler serves."""
+        if not getattr(task.task_spec, "bpmn_id", None):  # the library's split or join around the task
+            return False
+        el = self._element(task)
+        return el.get("type") in ("serviceTask", "sendTask") and el.get("topic") not in domain.current().service_tasks
+
     def _did_run(self, task) -> None:
         el = self._element(task)
         kind = el.get("type")
@@ -208,7 +215,7 @@ class Runner:
                     self.workflow.refresh_timers()
                     if self._close_escalations():
                         continue  # the withdrawn branch may have been all that kept the deal open
-                    if not any(t.state == TaskState.READY and not t.task_spec.manual
+                    if not any(t.state == TaskState.READY and not t.task_spec.manual and not self.waits_for_worker(t)
                                for t in all_tasks(self.workflow)):
                         break
         except EngineFailure:
@@ -259,11 +266,12 @@ class Runner:
         def update(w) -> int:
             count = 0
             for task in [t for t in w.tasks.values() if t.state == TaskState.READY]:
-                if task.state == TaskState.READY and not task.task_spec.manual:
+                if task.state == TaskState.READY and not task.task_spec.manual and not self.waits_for_worker(task):
                     self._current = task
                     if is_decision(task.task_spec):
                         self._decide(task)
-                    elif self._element(task).get("type") == "serviceTask":
+                    elif getattr(task.task_spec, "bpmn_id", None) and self._element(task).get("type") in (
+                            "serviceTask", "sendTask"):  # the task itself, not the split around it
                         self._serve(task)
                     else:
                         task.run()

@@ -3,18 +3,17 @@ from __future__ import annotations
 
 import re
 
-from engine import domain
 from engine.bpmn.dmn import checks as decision_checks
 from engine.bpmn import forms
 from engine import outcomes, sandbox
 from engine.bpmn.diagram_model import BPMN_NS, CAMUNDA_NS
+from engine.bpmn.external_checks import external_task_problems
 from engine.errors import Problem
 
 # Flow node types SpiffWorkflow parses but this engine cannot run or store: no message
 # transport, no complex gateway. Refused by name instead of by a crash.
 UNSUPPORTED_TYPES = {
     "complexGateway": "complex gateways have no implementation",
-    "sendTask": "there is no message transport; use a script task or a user task",
     "receiveTask": "there is no message transport; use a user task to record what was received",
 }
 # Elements that may fork the flow themselves; anything else needs a gateway to split.
@@ -82,13 +81,9 @@ def lint_process(model: dict, known_decisions: set[str], known_processes: set[st
     for el in elements.values():
         tag = el["type"]
         outgoing = el.get("outgoing", [])
-        if tag == "serviceTask" and el.get("topic") not in (handlers := domain.current().service_tasks):
-            problems.append(_problem(model, el, (
-                f"service task topic '{el.get('topic')}' has no handler; known topics: {', '.join(sorted(handlers))}"
-                if el.get("topic") else
-                "service task needs camunda:type=\"external\" and a camunda:topic naming one of: "
-                f"{', '.join(sorted(handlers))}")))
-        if tag in UNSUPPORTED_TYPES:
+        if tag in ("serviceTask", "sendTask"):
+            problems += [_problem(model, el, reason) for reason in external_task_problems(el)]
+        elif tag in UNSUPPORTED_TYPES:
             problems.append(_problem(model, el, f"element type {tag} is not supported by the engine: {UNSUPPORTED_TYPES[tag]}"))
         if el["id"] in RESERVED_IDS or el["id"] == f"{model['process_id']}.EndJoin":
             problems.append(_problem(model, el, f"element id '{el['id']}' is reserved by the engine; give the element another id"))

@@ -10,6 +10,7 @@ from engine.assignment import inbox_keys
 from engine.clock import iso
 from engine.bpmn.diagram_model import role_key
 from engine.errors import NotFound
+from engine.services.external_tasks import retry_targets, waiting_for_workers
 from engine.store.models import AuditEvent, GateDecision, HumanTask, Incident, Instance, ProcessVersion, TaskRole, User
 
 
@@ -68,6 +69,8 @@ def instance(sg, instance_id: int) -> dict:
             raise NotFound(f"no instance with id {instance_id}")
         incidents = s.execute(select(Incident).where(Incident.instance_id == i.id, Incident.resolved_at.is_(None))
                               .order_by(Incident.id)).scalars().all()
+        held_up = retry_targets(s, [x.id for x in incidents])  # incidents a retry of a worker's task resolves
+        workers = waiting_for_workers(s, i.id, sg.now())
         return {
             "id": i.id,
             "process_id": i.process_id,
@@ -82,7 +85,9 @@ def instance(sg, instance_id: int) -> dict:
             "ended_at_element": i.ended_at_element,
             "outcome": outcomes.read(s, [i])[i.id],
             "open_incidents": [{"id": x.id, "at": iso(x.at), "element_id": x.element_id,
-                                "element_name": x.element_name, "message": x.message} for x in incidents],
+                                "element_name": x.element_name, "message": x.message,
+                                "external_task_id": held_up.get(x.id)} for x in incidents],
+            "external_tasks": workers,
         }
 
 

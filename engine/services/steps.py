@@ -12,9 +12,11 @@ from sqlalchemy import delete, select
 from engine import audit, domain, outcomes
 from engine.assignment import index_keys
 from engine.bpmn import definitions
+from engine.bpmn.external_runtime import waiting_for_workers
 from engine.bpmn.failures import EngineFailure
 from engine.errors import StepFailed
 from engine.services import outbox
+from engine.services.external_sync import sync_external_tasks
 from engine.store import open_tasks
 from engine.store.models import GateDecision, HumanTask, Incident, Instance, TaskRole, Timer
 
@@ -26,6 +28,7 @@ def save_step(sg, s, instance, pv, runner, log, actor, now, done: str | None = N
     model = pv.model
     ready, timers = runner.ready_human_tasks(), runner.waiting_timers()
     timer_rows, fired = _timer_rows(s, instance, pv, runner, timers)
+    waiting = waiting_for_workers(runner)  # the external tasks, read before compaction drops finished ones
     previous_stage = _store_instance(sg, s, instance, runner, log, model, ready, now)
     _record_engine_events(s, instance, log, actor, now)
     counts = Counter()  # the inbox's counts, changed by the tasks this step closes and opens
@@ -38,6 +41,7 @@ def save_step(sg, s, instance, pv, runner, log, actor, now, done: str | None = N
     entered = [g.get("stage") for g in log.gate_decisions] + [ht.stage for ht in new_tasks]
     _tell_observers(s, domain.Step(instance, previous_stage, entered, now, ending, tuple(new_tasks),
                                    tuple(log.gate_decisions), model))
+    sync_external_tasks(s, instance, waiting, now, actor)
     _sync_timers(s, instance, timers, timer_rows, fired, model, now)
     if runner.completed:
         _record_end(s, instance, log, actor, now, end, ending)

@@ -22,7 +22,7 @@ def _routes(app):
             url = re.sub(rf"<(?:[^:>]+:)?{name}>", str(value), url)
         assert "<" not in url, f"no sample value for {rule.rule}"
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            yield method, url, rule.endpoint.startswith("api.")
+            yield method, url, rule.endpoint.split(".")[0] if rule.endpoint.startswith(("api.", "engine_rest.")) else None
 
 
 def test_every_page_and_action_sends_a_signed_out_user_to_sign_in(app, browser):
@@ -33,8 +33,12 @@ def test_every_page_and_action_sends_a_signed_out_user_to_sign_in(app, browser):
             r = browser.get(url)
         else:
             r = browser.client.open(url, method=method, data={"csrf_token": token})
-        if api:  # the JSON API takes a token, not a session: it answers 401 instead of redirecting
+        if api == "api":  # the JSON API takes a token, not a session: it answers 401 instead of redirecting
             assert r.status_code == 401 and "Authorization: Bearer" in r.get_json()["error"], f"{method} {url}"
+            continue
+        if api == "engine_rest":  # Camunda's REST shape: a token as the Basic password (or Bearer)
+            assert r.status_code == 401 and r.headers["WWW-Authenticate"].startswith("Basic"), f"{method} {url}"
+            assert r.get_json()["type"] == "AuthenticationException", f"{method} {url}"
             continue
         assert r.status_code == 302, f"{method} {url} answered {r.status_code}"
         assert r.location.startswith("/login?next="), f"{method} {url} went to {r.location}"

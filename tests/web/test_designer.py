@@ -178,7 +178,7 @@ UPLOADS = {
     "over the size limit": ("huge.bpmn", OPPORTUNITY + b"<!--" + b"x" * (5 * 1024 * 1024) + b"-->",
                             "larger than the 5 MB limit"),
     "MIWG file the engine cannot run": ("C.8.1.bpmn", MIWG_FILE.read_bytes() if MIWG_FILE.exists() else b"",
-                                        "element type sendTask is not supported by the engine"),
+                                        'send task needs camunda:type="external" and a camunda:topic'),
     "not a diagram file": ("opportunity.txt", OPPORTUNITY, "only .bpmn and .dmn files"),
 }
 

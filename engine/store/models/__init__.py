@@ -2,7 +2,8 @@
 from engine.store.models.base import Base, BigId, JsonText
 from engine.store.models.people import ApiToken, SignInFailures, User, UserRole
 from engine.store.models.diagrams import DecisionVersion, Draft, ProcessVersion, Source
-from engine.store.models.instances import GateDecision, HumanTask, IdempotencyKey, Incident, Instance, OpenTaskCount, TaskRole, Timer
+from engine.store.models.instances import (ExternalTask, GateDecision, HumanTask, IdempotencyKey, Incident, Instance,
+                                           OpenTaskCount, TaskRole, Timer)
 from engine.store.models.audit import AuditEvent, AuditHead
 from engine.store.models.figures import DealOutcome, StageStay, WhatIfJob
 from engine.store.models.collab import Attachment, Comment, Notification
@@ -20,6 +21,7 @@ __all__ = [
     "DealOutcome",
     "DecisionVersion",
     "Draft",
+    "ExternalTask",
     "GateDecision",
     "HumanTask",
     "IdempotencyKey",
