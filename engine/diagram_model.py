@@ -10,6 +10,8 @@ import re
 
 from lxml import etree
 
+from . import who_works
+
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 ACTIVITI_NS = "http://activiti.org/bpmn"  # Camunda's predecessor; old models still use it
@@ -20,6 +22,8 @@ DMN_NAMESPACES = {
     "https://www.omg.org/spec/DMN/20230324/MODEL/",
 }
 NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
+#: Where engine/juel_xml.py keeps the JUEL an element held before it was translated into Python.
+JUEL_WRITTEN = "{urn:stagegate:juel}written"
 
 FLOW_NODE_TAGS = {
     "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
@@ -114,6 +118,20 @@ def _assignment(el) -> dict:
     return found
 
 
+def _who_works(el, lane: str | None) -> dict:
+    """A user task's roles, candidate users, assignee and the expressions deciding them when it opens.
+
+    A lane grants its role only to a task that names no candidate groups, users or assignee."""
+    who = who_works.read(el, BPMN_NS, CAMUNDA_NS)
+    named = who_works.names_someone(who)
+    roles = [role_key(g) for g in (who["groups"] if named else [lane] if lane else [])]
+    return {"roles": list(dict.fromkeys(r for r in roles if r)), "assignment": _assignment(el),
+            "candidate_users": list(dict.fromkeys(who["users"])),
+            "assignee": who["assignee"][0] if who["assignee"] else None,
+            "assignment_expressions": {k: v for k, v in who["expressions"].items() if v},
+            "assignment_problems": who["problems"]}
+
+
 def _lanes(process) -> dict[str, str]:
     """flow node id -> name of the innermost lane that lists it."""
     lanes = {}
@@ -140,6 +158,7 @@ def process_model(process, file_name: str) -> dict:
                     "source": el.get("sourceRef"),
                     "target": el.get("targetRef"),
                     "condition": (cond.text or "").strip() if cond is not None else None,
+                    **({"juel": cond.get(JUEL_WRITTEN)} if cond is not None and cond.get(JUEL_WRITTEN) else {}),
                     "properties": _properties(el),
                     "line": el.sourceline,
                 }
@@ -165,8 +184,9 @@ def process_model(process, file_name: str) -> dict:
                 if tag in ("userTask", "startEvent"):
                     item["form"] = _form(el)
                 if tag == "userTask":
-                    item["assignment"] = _assignment(el)
-                    item["candidate_users"] = list(dict.fromkeys(_names(el.get(f"{{{CAMUNDA_NS}}}candidateUsers"))))
+                    item.update(_who_works(el, lane))
+                if tag == "startEvent" and el.get(f"{{{CAMUNDA_NS}}}initiator"):
+                    item["initiator"] = el.get(f"{{{CAMUNDA_NS}}}initiator").strip()
                 if tag == "businessRuleTask":
                     item["decision_ref"] = el.get(f"{{{CAMUNDA_NS}}}decisionRef")
                 if tag == "serviceTask":

@@ -12,6 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from . import audit, definitions, forms, open_tasks, outcomes
 from .actors import load_user, require_any_role
 from .assignment import index_keys, require_worker
+from .task_opening import assign_on_open
 from .clock import iso
 from .deal_record import record_step
 from .errors import Conflict, FormInvalid, KeyReused, NotFound, Refused, StepFailed
@@ -87,6 +88,8 @@ def _start_once(sg, process_id, actor, data, once) -> dict:
         start = _start_event(pv.model)
         require_any_role(user, start.get("roles", []), f"start '{pv.name or process_id}'")
         values = _validated(sg, uow, actor, None, pv, start, pv.model.get("start_form", []), data)
+        if start.get("initiator"):
+            values[start["initiator"]] = actor  # camunda:initiator: the variable naming who started the deal
         spec, subs = sg.specs.spec_for(pv.id, lambda: row.spec)
         runner = Runner(new_workflow(spec, subs, sg.script_engine, values), pv.model, sg.clock)
         now = sg.now()
@@ -271,13 +274,16 @@ def _save(sg, s, instance, pv, runner, log, actor, now, done: str | None = None)
         el = _element_of(model, t)  # as the task's own process defines it, a called one included
         sla = [parse_instant(x["due_at"]) for x in timers if x["called_process"] == t["called_process"]
                and _element_of(model, x).get("attached_to") == t["element_id"]]
+        who = t.get("who") or {"roles": el.get("roles", []), "candidate_users": el.get("candidate_users", [])}
         ht = HumanTask(id=t["id"], instance_id=instance.id, process_id=instance.process_id,
                        element_id=t["element_id"], name=el.get("name") or t["element_id"],
-                       role=(el.get("roles") or [""])[0], roles=el.get("roles", []),
-                       candidate_users=el.get("candidate_users", []), called_process=t["called_process"],
+                       role=(who["roles"] or [""])[0], roles=who["roles"],
+                       candidate_users=who["candidate_users"], called_process=t["called_process"],
                        stage=el.get("properties", {}).get("stage"), form=el.get("form", []),
                        state="ready", created_at=now, due_at=min(sla) if sla else None)
         s.add(ht)
+        if who.get("assignee"):
+            assign_on_open(s, ht, who["assignee"], now, actor)
         still_open.append(ht)
         entered.append(ht.stage)
         keys = index_keys(ht.roles, ht.candidate_users)

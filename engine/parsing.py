@@ -9,7 +9,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from . import definitions, diagram_model, limits, validation, xml_ids, xmlsafe
+from . import definitions, diagram_model, juel_xml, limits, validation, xml_ids, xmlsafe
 from .data_fields import fields_before
 from .decision_checks import names_problems
 from .decision_task import Parser
@@ -42,6 +42,7 @@ def read_document(file_name: str, content: bytes, deployed: bool = False) -> Doc
     doc = Document(file_name, content, kind, root, hashlib.sha256(content).hexdigest(), deployed)
     if kind == "bpmn":
         diagram_model.quote_iso_timers(root)
+        juel_xml.translate_document(root)
         doc.processes = diagram_model.bpmn_models(root, file_name)
     else:
         doc.decisions = diagram_model.dmn_decisions(root, file_name)

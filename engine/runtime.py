@@ -16,10 +16,11 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from . import definitions, sandbox
+from . import definitions, sandbox, who_works
 from .compaction import compact
 from .decision_eval import DecisionFailed, decide
 from .decision_task import decision_key, is_decision
+from .diagram_model import role_key
 from .sandbox_limits import limit_of
 from .timekeeping import clock_in_use
 from workflows.service_tasks import HANDLERS as SERVICE_HANDLERS
@@ -382,6 +383,7 @@ class Runner:
                     if not any(t.state == TaskState.READY and not t.task_spec.manual
                                for t in _all_tasks(self.workflow)):
                         break
+                self._decide_who_works()
         except EngineFailure:
             raise
         except SpiffWorkflowException as exc:
@@ -421,6 +423,16 @@ class Runner:
                 "escalated_task_state": "cancelled" if chased is not None and chased.state == TaskState.CANCELLED
                 else "completed" if chased is not None else "ended"}
         return closed
+
+    def _decide_who_works(self) -> None:
+        """Decide, once, who works each user task that has just opened (its expressions read the task's data)."""
+        for t in list(_all_tasks(self.workflow)):
+            if t.state != TaskState.READY or not t.task_spec.manual or t._get_internal_data("who") is not None:
+                continue
+            el = self._element(t)
+            if el.get("type") == "userTask":
+                self._current = t
+                t._set_internal_data(who=who_works.resolve(el, t.data, evaluator(t.workflow.script_engine), role_key))
 
     def _engine_pass(self) -> bool:
         # Mirrors BpmnWorkflow._do_engine_steps, with ready tasks found without the depth limit.
@@ -482,7 +494,8 @@ class Runner:
         out = []
         for t in _all_tasks(self.workflow):
             if t.state == TaskState.READY and t.task_spec.manual:
-                out.append({"id": str(t.id), "element_id": _bpmn_id(t), "called_process": self.called_process(t)})
+                out.append({"id": str(t.id), "element_id": _bpmn_id(t), "called_process": self.called_process(t),
+                            "who": t._get_internal_data("who")})
         return out
 
     def task_finished(self, task_id) -> bool:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from . import decision_checks, forms, outcomes, sandbox
+from . import decision_checks, forms, juel, outcomes, sandbox
 from .diagram_model import BPMN_NS, CAMUNDA_NS
 from .errors import Problem
 from workflows.service_tasks import HANDLERS as SERVICE_HANDLERS
@@ -38,7 +38,13 @@ def _problem(model: dict, el: dict | None, reason: str, line=None) -> Problem:
 
 
 def check_expression(source: str, mode: str = "eval") -> str | None:
-    """None if the expression compiles in the sandbox, else the reason it does not."""
+    """None if the expression compiles in the sandbox, else the reason it does not (JUEL is checked as
+    the Python it translates into)."""
+    if juel.is_juel(source):
+        try:
+            source = juel.translate(source)
+        except juel.JuelError as exc:
+            return f"JUEL the engine cannot run: {exc}"
     try:
         sandbox.check(source, mode)
     except sandbox.SandboxError as exc:
@@ -49,8 +55,6 @@ def check_expression(source: str, mode: str = "eval") -> str | None:
 def _dialect_hint(source: str) -> str:
     """Say so when an expression is written for another engine (diagrams drawn elsewhere)."""
     text = source.strip()
-    if re.match(r"^[$#]\{.*\}$", text, re.S):
-        return " (this is a JUEL expression as Camunda 7 uses; write a Python expression, e.g. `approved == True`)"
     if text.startswith("="):
         return " (this is a FEEL expression as Camunda 8 uses; write a Python expression without the leading '=')"
     if "getDataObject(" in text or re.match(r"^\w+:\w+\(", text):
@@ -177,22 +181,15 @@ def _escalation_problem(elements: dict, el: dict) -> str | None:
 def _assignment_problems(el: dict) -> list[str]:
     """Why nobody, or not whom the diagram says, could work this user task."""
     written = el.get("assignment") or {}
-    problems = [f"camunda:{attr} `{text}` is an expression, which the engine does not evaluate here yet; "
-                "write a comma-separated list of names" + (" (or put the task in a lane)" if attr == "candidateGroups" else "")
-                for attr, text in written.items() if attr in ("candidateGroups", "candidateUsers")
-                and re.search(r"[$#]\{", text)]
-    if problems or el.get("roles") or el.get("candidate_users"):
+    problems = list(el.get("assignment_problems") or [])
+    if problems or el.get("roles") or el.get("candidate_users") or el.get("assignee") or el.get("assignment_expressions"):
         return problems
     foreign = sorted(a for a in written if a.startswith("activiti:"))
     if foreign:
         return [f"user task names who works it only in the Activiti namespace ({', '.join(foreign)}), which the "
                 f"engine does not read: write them in the Camunda namespace (xmlns:camunda=\"{CAMUNDA_NS}\")"]
-    if written.get("assignee"):
-        return [f"user task names only camunda:assignee `{written['assignee']}`, which the engine does not "
-                "honour yet, so no role may work it: put it in a lane or give it camunda:candidateGroups "
-                "or camunda:candidateUsers"]
-    return ["user task is outside any lane and names no camunda:candidateGroups or camunda:candidateUsers, "
-            "so no role may work it"]
+    return ["user task is outside any lane and names no camunda:candidateGroups, camunda:candidateUsers or "
+            "camunda:assignee, so no role may work it"]
 
 
 def call_cycle(model: dict, models: dict) -> list[str] | None:
