@@ -10,7 +10,7 @@ from workflows.calendar import business_days_duration
 from workflows.expressions import HELPERS, clamp, percent
 
 from . import append_only  # noqa: F401 - the audit table's guards, before any create_all
-from . import audit_key, sandbox, sandbox_pool
+from . import audit_key, juel, sandbox, sandbox_pool
 from .audit import KEYS
 from .audit_key import AuditKeyError, KeyRing
 from .clock import SystemClock
@@ -29,7 +29,7 @@ def _business_days(n):
 DIAGRAM_HELPERS = {**HELPERS, "business_days": _business_days}
 # Helpers cheap enough to call in-process from an expression the sandbox proves cheap: each does
 # a bounded amount of work for any small arguments (business_days refuses more than 10,000 days).
-for _name, _fn in (("percent", percent), ("clamp", clamp), ("business_days", _business_days)):
+for _name, _fn in (("percent", percent), ("clamp", clamp), ("business_days", _business_days), *juel.HELPERS.items()):
     sandbox.register_bounded(_name, _fn)
 
 

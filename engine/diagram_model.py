@@ -118,6 +118,17 @@ def _assignment(el) -> dict:
     return found
 
 
+def _execution_listeners(el) -> list[str]:
+    """How each execution listener of an element is written (the engine runs none; deploy refuses them)."""
+    found = []
+    for ns in (CAMUNDA_NS, ACTIVITI_NS):
+        for listener in el.xpath("./bpmn:extensionElements/x:executionListener", namespaces={**NS, "x": ns}):
+            how = next((f"{a} `{listener.get(a)}`" for a in ("class", "expression", "delegateExpression")
+                        if listener.get(a)), "a script")
+            found.append(f"on '{listener.get('event') or 'start'}' by {how}")
+    return found
+
+
 def _who_works(el, lane: str | None) -> dict:
     """A user task's roles, candidate users, assignee and the expressions deciding them when it opens.
 
@@ -129,6 +140,7 @@ def _who_works(el, lane: str | None) -> dict:
             "candidate_users": list(dict.fromkeys(who["users"])),
             "assignee": who["assignee"][0] if who["assignee"] else None,
             "assignment_expressions": {k: v for k, v in who["expressions"].items() if v},
+            "due_date": who["due"][0] if who["due"] else None, "listeners": who["listeners"],
             "assignment_problems": who["problems"]}
 
 
@@ -206,6 +218,7 @@ def process_model(process, file_name: str) -> dict:
                 timer = el.xpath("./bpmn:timerEventDefinition/*", namespaces=NS)
                 if timer:
                     item["timer"] = {"kind": _local(timer[0]), "expression": (timer[0].text or "").strip()}
+                item["execution_listeners"] = _execution_listeners(el)
                 item["event_definitions"] = [
                     _local(d) for d in el if _local(d).endswith("EventDefinition")
                 ]

@@ -12,7 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from . import audit, definitions, forms, open_tasks, outcomes
 from .actors import load_user, require_any_role
 from .assignment import index_keys, require_worker
-from .task_opening import assign_on_open
+from .task_opening import assign_on_open, due_instant
 from .clock import iso
 from .deal_record import record_step
 from .errors import Conflict, FormInvalid, KeyReused, NotFound, Refused, StepFailed
@@ -275,6 +275,7 @@ def _save(sg, s, instance, pv, runner, log, actor, now, done: str | None = None)
         sla = [parse_instant(x["due_at"]) for x in timers if x["called_process"] == t["called_process"]
                and _element_of(model, x).get("attached_to") == t["element_id"]]
         who = t.get("who") or {"roles": el.get("roles", []), "candidate_users": el.get("candidate_users", [])}
+        sla += [due_instant(who["due"])] if who.get("due") else []  # camunda:dueDate
         ht = HumanTask(id=t["id"], instance_id=instance.id, process_id=instance.process_id,
                        element_id=t["element_id"], name=el.get("name") or t["element_id"],
                        role=(who["roles"] or [""])[0], roles=who["roles"],

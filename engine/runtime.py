@@ -16,7 +16,7 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from . import definitions, sandbox, who_works
+from . import definitions, juel, sandbox, who_works
 from .compaction import compact
 from .decision_eval import DecisionFailed, decide
 from .decision_task import decision_key, is_decision
@@ -44,8 +44,8 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
 
 
 def make_script_engine(helpers: dict) -> PythonScriptEngine:
-    """The script engine every workflow runs with."""
-    return PythonScriptEngine(environment=SandboxedEnvironment(dict(helpers)))
+    """The script engine every workflow runs with (Camunda's date built-ins too, for translated JUEL)."""
+    return PythonScriptEngine(environment=SandboxedEnvironment({**juel.HELPERS, **helpers}))
 
 
 def evaluator(script_engine):
@@ -469,6 +469,7 @@ class Runner:
         task = self.task(task_id)
         el = self._element(task)
         task.data.update(data)
+        who_works.on_completion(el, task.data, actor)
         origin = {"kind": "person", "user": actor, "element_id": el.get("id"), "task": el.get("name")}
         for key in data:
             self.origins[key] = origin

@@ -1,6 +1,8 @@
 """What happens as a user task opens with an assignee: it opens claimed by that user, as in Camunda."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from sqlalchemy import select
 
 from . import audit
@@ -21,3 +23,8 @@ def assign_on_open(s, ht, assignee: str, now, actor: str) -> None:
                  details={"task_id": ht.id, "task_name": ht.name, "assignee": assignee, "on_behalf_of": actor,
                           **({} if known else {"reason": f"the diagram assigns the task to '{assignee}', who is "
                                                "no active user: it is open to its candidates instead"})})
+
+
+def due_instant(text: str) -> datetime:
+    """A task's due date (ISO text, as decided when it opened) as an aware UTC datetime."""
+    return datetime.fromisoformat(text).astimezone(timezone.utc)

@@ -113,6 +113,9 @@ def lint_process(model: dict, known_decisions: set[str], known_processes: set[st
                     f"(no condition on {', '.join(bare)})"))
         if tag == "userTask":
             problems.extend(_problem(model, el, reason) for reason in _assignment_problems(el))
+        problems.extend(_problem(model, el, f"execution listener {how} is not run by the engine (it runs no Java, "
+                                 "beans or listener scripts): do the work in a Python script task, or a service task")
+                        for how in el.get("execution_listeners", []))
         if tag == "businessRuleTask":
             ref = el.get("decision_ref")
             if not ref:

@@ -9,8 +9,9 @@ translated into checked Python at deploy and evaluated on the task's data when i
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 
-from . import juel
+from . import juel, task_listeners
 
 _PERFORMERS = ("potentialOwner", "humanPerformer")
 _TAGGED = re.compile(r"^(user|group)\((.*)\)$", re.S)
@@ -29,8 +30,8 @@ def _item(text: str, found: dict, kind: str, problems: list, where: str) -> None
 
 def read(el, bpmn_ns: str, camunda_ns: str) -> dict:
     """The plain data of who works the user task `el` (an lxml element), with the problems found."""
-    found = {"groups": [], "users": [], "assignee": [], "problems": [],
-             "expressions": {"groups": [], "users": [], "assignee": []}}
+    found = {"groups": [], "users": [], "assignee": [], "due": [], "problems": [],
+             "expressions": {"groups": [], "users": [], "assignee": [], "due": []}}
     problems = found["problems"]
     for attr, kind in (("candidateGroups", "groups"), ("candidateUsers", "users"), ("assignee", "assignee")):
         text = el.get(f"{{{camunda_ns}}}{attr}")
@@ -52,6 +53,11 @@ def read(el, bpmn_ns: str, camunda_ns: str) -> dict:
                 m = _TAGGED.match(item)
                 kind = "users" if m and m.group(1) == "user" else "groups"
                 _item(m.group(2).strip() if m else item, found, kind, problems, "potentialOwner")
+    due = (el.get(f"{{{camunda_ns}}}dueDate") or "").strip()
+    if due:
+        _item(due, found, "due", problems, "camunda:dueDate") if juel.is_juel(due) else found["due"].append(due)
+    found["listeners"], refused = task_listeners.read(el, camunda_ns, bpmn_ns)
+    problems += refused
     if len(found["assignee"]) + len(found["expressions"]["assignee"]) > 1:
         problems.append("the task names more than one assignee (camunda:assignee and humanPerformer); keep one")
     return found
@@ -86,6 +92,32 @@ def resolve(element: dict, data: dict, evaluate, role_key) -> dict:
     for source in exprs.get("assignee", []):
         value = _listed(evaluate(source, data))
         assignee = value[0] if value else None
+    listeners = element.get("listeners") or {}
+    if listeners.get("create"):
+        assignee = task_listeners.run(listeners["create"], data, assignee)
+    if assignee and listeners.get("assignment"):
+        assignee = task_listeners.run(listeners["assignment"], data, assignee)
     if assignee and assignee not in users:
         users.append(assignee)  # the assignee works it, whatever groups it names (as in Camunda)
-    return {"roles": list(dict.fromkeys(roles)), "candidate_users": list(dict.fromkeys(users)), "assignee": assignee}
+    due = element.get("due_date")
+    for source in exprs.get("due", []):
+        due = evaluate(source, data)
+    return {"roles": list(dict.fromkeys(roles)), "candidate_users": list(dict.fromkeys(users)), "assignee": assignee,
+            "due": _instant(due) if due else None}
+
+
+def _instant(value) -> str:
+    """A due date as ISO text (naive means UTC), or ValueError saying it is none."""
+    try:
+        when = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"camunda:dueDate is `{value}`, which is not a date and time (ISO 8601, such as "
+                         "2027-01-31T17:00:00Z, or ${dateTime().plusDays(2).toDate()})") from None
+    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).isoformat()
+
+
+def on_completion(element: dict, data: dict, actor: str) -> None:
+    """The task's assignment listeners, as Camunda runs them when the person who completes it took it."""
+    steps = (element.get("listeners") or {}).get("assignment")
+    if steps:
+        task_listeners.run(steps, data, actor)

@@ -4,13 +4,16 @@ camunda:initiator; a lane grants its role only to tasks naming none of these."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
+from functools import partial
 
 import pytest
 
 from engine import queries
 from engine.claims import claim_task
+from engine.clock import FrozenClock, iso
 from engine.deployment import deploy
-from engine.errors import Refused, StepFailed
+from engine.errors import InvalidDiagram, Refused, StepFailed
 from engine.instances import complete_task, start_instance
 from tests import diagram_factory as f
 from tests.conftest import SHARED
@@ -142,3 +145,107 @@ def test_an_expression_that_fails_when_the_task_opens_is_an_incident_and_nothing
         start_instance(people, "request", "sam", {})
     assert "reviewers" in str(exc.value)
     assert queries.ready_tasks(people) == []
+
+
+INVOICE = SHARED / "corpus" / "camunda"
+
+
+def with_fields(xml: str, task_id: str, *fields: str) -> str:
+    """Give the user task `task_id` a camunda:formData with these fields: Camunda's invoice example
+    uses embedded HTML forms, which the engine does not show, to set them."""
+    form = "".join(f'<camunda:formField id="{name}" type="{kind}" />' for name, kind in (f.split(":") for f in fields))
+    head = re.search(rf'<bpmn:userTask id="{task_id}"[^>]*?(/?)>', xml)
+    if head.group(1):  # <bpmn:userTask ... />
+        return xml.replace(head.group(0), head.group(0)[:-2] + "><bpmn:extensionElements><camunda:formData>"
+                           f"{form}</camunda:formData></bpmn:extensionElements></bpmn:userTask>", 1)
+    end = xml.index("</bpmn:userTask>", head.end())
+    at = xml.find("<bpmn:extensionElements>", head.end(), end)
+    if at < 0:
+        return xml[:head.end()] + f"<bpmn:extensionElements><camunda:formData>{form}</camunda:formData>" \
+            "</bpmn:extensionElements>" + xml[head.end():]
+    at += len("<bpmn:extensionElements>")
+    return xml[:at] + f"<camunda:formData>{form}</camunda:formData>" + xml[at:]
+
+
+def test_review_invoice_opens_each_task_claimed_by_its_assignee_with_its_due_date(make_sg, staff):
+    """Camunda's reviewInvoice: `demo` assigns a reviewer (camunda:assignee="demo"), whose review
+    (camunda:assignee="${reviewer}") is due in two days (${dateTime().plusDays(2).toDate()})."""
+    staff({"demo": ["Accounting"], "peter": ["Accounting"], "sam": ["Sales"]})
+    clock = FrozenClock()
+    make_sg = partial(make_sg, clock=clock)
+    xml = (INVOICE / "platform-reviewInvoice.bpmn").read_text()
+    xml = with_fields(with_fields(xml, "assignReviewer", "reviewer:string"), "reviewInvoice", "clarified:boolean")
+    sg = make_sg()
+    deploy(sg, [("platform-reviewInvoice.bpmn", xml.encode())], "cli:test")
+    iid = start_instance(make_sg(), "ReviewInvoice", "sam", {})["id"]
+    assign = the_task(make_sg(), iid)
+    assert (assign["element_id"], assign["claimed_by"], assign["due_at"]) == ("assignReviewer", "demo", None)
+    complete_task(make_sg(), assign["id"], "demo", {"reviewer": "peter"})
+    review = the_task(make_sg(), iid)
+    assert (review["element_id"], review["claimed_by"]) == ("reviewInvoice", "peter")
+    assert review["due_at"] == iso(clock.now() + timedelta(days=2))
+
+
+def approve_invoice_alone() -> str:
+    """Camunda's invoice v2 'Approve Invoice' task as the file has it (candidate groups ${approverGroups},
+    due in a week, its two JavaScript listeners), with its two JUEL flows after it, in a small process."""
+    xml = (INVOICE / "platform-invoice.v2.bpmn").read_text()
+    task = re.search(r'<userTask id="approveInvoice".*?</userTask>', xml, re.S).group(0)
+    task = re.sub(r"\s*<(incoming|outgoing)>[^<]*</\1>", "", task)
+    task = re.sub(r"<(/?)(?!camunda:|!)(\w+)", r"<\1bpmn:\2", task)  # the file's default namespace is BPMN's
+    xml = f.definitions(f'''  <bpmn:process id="approval" isExecutable="true">
+    <bpmn:startEvent id="Invoice_In"><bpmn:extensionElements><camunda:formData>
+      <camunda:formField id="approverGroups" type="string" /></camunda:formData></bpmn:extensionElements></bpmn:startEvent>
+    {task}
+    <bpmn:exclusiveGateway id="Approved" />
+    <bpmn:endEvent id="Invoice_Out" />
+    <bpmn:sequenceFlow id="F1" sourceRef="Invoice_In" targetRef="approveInvoice" />
+    <bpmn:sequenceFlow id="F2" sourceRef="approveInvoice" targetRef="Approved" />
+    <bpmn:sequenceFlow id="F3" sourceRef="Approved" targetRef="Invoice_Out"><bpmn:conditionExpression>${{approved}}</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="F4" sourceRef="Approved" targetRef="approveInvoice"><bpmn:conditionExpression>${{!approved}}</bpmn:conditionExpression></bpmn:sequenceFlow>
+  </bpmn:process>
+''', "approval")
+    return with_fields(xml, "approveInvoice", "approved:boolean")
+
+
+def test_the_invoice_approval_goes_back_to_the_approver_who_took_it_first(make_sg, staff):
+    """Its create listener assigns the task to `approver` if set; its assignment listener sets `approver`
+    to whoever took the task: so a second round goes to the same person, claimed."""
+    staff({"mary": ["Accounting"], "bob": ["Accounting"], "sam": ["Sales"]})
+    clock = FrozenClock()
+    make_sg = partial(make_sg, clock=clock)
+    deploy(make_sg(), f.files(("approval.bpmn", approve_invoice_alone())), "cli:test")
+    sg = make_sg()
+    iid = start_instance(sg, "approval", "sam", {"approverGroups": "accounting"})["id"]
+    first = the_task(make_sg(), iid)
+    assert (first["roles"], first["claimed_by"]) == (["accounting"], None)
+    assert first["due_at"] == iso(clock.now() + timedelta(weeks=1))
+    claim_task(make_sg(), first["id"], "mary")
+    complete_task(make_sg(), first["id"], "mary", {"approved": False})
+    again = the_task(make_sg(), iid)
+    assert (again["roles"], again["claimed_by"]) == (["accounting"], "mary")
+    assert queries.instance(make_sg(), iid)["data"]["approver"] == "mary"
+    with pytest.raises(Refused, match="claimed by mary"):
+        complete_task(make_sg(), again["id"], "bob", {"approved": True})
+    assert complete_task(make_sg(), again["id"], "mary", {"approved": True})["status"] == "completed"
+
+
+@pytest.mark.parametrize("listener, reason", [
+    ('<camunda:taskListener event="create" class="org.example.Notify" />',
+     "task listener on 'create' uses class `org.example.Notify`, which the engine does not run"),
+    ('<camunda:taskListener event="create"><camunda:script scriptFormat="javascript">'
+     "execution.setVariable('x', 1);</camunda:script></camunda:taskListener>",
+     "task listener on 'create' cannot be translated: `execution . setVariable...` is not translated"),
+    ('<camunda:taskListener event="complete"><camunda:script scriptFormat="javascript">'
+     "task.setVariable('x', 'y');</camunda:script></camunda:taskListener>",
+     "task listener on 'complete' is not run by the engine"),
+    ('<camunda:taskListener event="create"><camunda:script scriptFormat="groovy">'
+     "task.setVariable('x', 'y')</camunda:script></camunda:taskListener>",
+     "its script is groovy, not JavaScript"),
+])
+def test_listeners_beyond_the_invoice_subset_are_refused_naming_them(sg, listener, reason):
+    xml = approval('camunda:candidateGroups="Sales"').replace('<camunda:formData><camunda:formField id="ok"',
+                                                              listener + '<camunda:formData><camunda:formField id="ok"')
+    with pytest.raises(InvalidDiagram) as exc:
+        deploy(sg, f.files(("request.bpmn", xml)), "cli:test")
+    assert any(reason in p.reason and p.element_id == "Approve" for p in exc.value.problems), exc.value.problems
