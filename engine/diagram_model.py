@@ -10,7 +10,7 @@ import re
 
 from lxml import etree
 
-from . import who_works
+from . import call_io, who_works
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -205,6 +205,7 @@ def process_model(process, file_name: str) -> dict:
                     item["topic"] = el.get(f"{{{CAMUNDA_NS}}}topic") if el.get(f"{{{CAMUNDA_NS}}}type") == "external" else None
                 if tag == "callActivity":
                     item["called_element"] = el.get("calledElement")
+                    item["mapping_problems"] = call_io.problems(el)
                 if tag == "boundaryEvent":
                     item["attached_to"] = el.get("attachedToRef")
                     item["cancel_activity"] = el.get("cancelActivity", "true") != "false"

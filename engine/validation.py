@@ -122,6 +122,7 @@ def lint_process(model: dict, known_decisions: set[str], known_processes: set[st
                 problems.append(_problem(model, el, "business rule task has no camunda:decisionRef"))
             elif ref not in known_decisions:
                 problems.append(_problem(model, el, f"decision '{ref}' is not deployed and not in this deployment"))
+        problems.extend(_problem(model, el, reason) for reason in el.get("mapping_problems", []))
         if tag == "callActivity" and el.get("called_element") not in known_processes:
             problems.append(_problem(model, el, f"called process '{el.get('called_element')}' is not deployed and not in this deployment"))
         if tag == "boundaryEvent" and el.get("attached_to") not in elements:
