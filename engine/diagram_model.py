@@ -10,7 +10,7 @@ import re
 
 from lxml import etree
 
-from . import call_io, who_works
+from . import call_io, io_mapping, who_works
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -220,6 +220,9 @@ def process_model(process, file_name: str) -> dict:
                 if timer:
                     item["timer"] = {"kind": _local(timer[0]), "expression": (timer[0].text or "").strip()}
                 item["execution_listeners"] = _execution_listeners(el)
+                io, io_problems = io_mapping.read(el)
+                if io["inputs"] or io["outputs"] or io_problems:
+                    item["io"], item["io_problems"] = io, io_problems
                 item["event_definitions"] = [
                     _local(d) for d in el if _local(d).endswith("EventDefinition")
                 ]

@@ -11,7 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit, definitions, forms, open_tasks, outcomes
 from .actors import load_user, require_any_role
-from .assignment import index_keys, require_worker
+from .assignment import acting_as, index_keys, require_worker
 from .task_opening import assign_on_open, due_instant
 from .clock import iso
 from .deal_record import record_step
@@ -156,7 +156,7 @@ def _complete_once(sg, task_id, actor, data) -> dict:
         now = sg.now()
         audit.record(s, now, actor, "task_completed", instance_id=instance.id, process_id=instance.process_id,
                      version=instance.version, element_id=ht.element_id,
-                     details={"task_id": ht.id, "task_name": ht.name, "role": ht.role, "data": values,
+                     details={"task_id": ht.id, "task_name": ht.name, **acting_as(user, ht), "data": values,
                               **({"called_process": ht.called_process} if ht.called_process else {})})
         try:
             runner.complete(ht.id, values, actor)

@@ -16,7 +16,7 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from . import definitions, juel, sandbox, who_works
+from . import definitions, io_mapping, juel, sandbox, who_works
 from .compaction import compact
 from .decision_eval import DecisionFailed, decide
 from .decision_task import decision_key, is_decision
@@ -432,7 +432,10 @@ class Runner:
             el = self._element(t)
             if el.get("type") == "userTask":
                 self._current = t
-                t._set_internal_data(who=who_works.resolve(el, t.data, evaluator(t.workflow.script_engine), role_key))
+                evaluate = evaluator(t.workflow.script_engine)
+                if el.get("io"):
+                    t._set_internal_data(io_prior=io_mapping.open_task(el["io"], t.data, evaluate))
+                t._set_internal_data(who=who_works.resolve(el, t.data, evaluate, role_key))
 
     def _engine_pass(self) -> bool:
         # Mirrors BpmnWorkflow._do_engine_steps, with ready tasks found without the depth limit.
@@ -475,6 +478,9 @@ class Runner:
             self.origins[key] = origin
         try:
             with clock_in_use(self.clock):
+                if el.get("io"):  # its output parameters, computed on what was submitted
+                    io_mapping.complete_task(el["io"], task.data, task._get_internal_data("io_prior"),
+                                             evaluator(task.workflow.script_engine))
                 task.run()
         except Exception as exc:  # noqa: BLE001 - whatever the library raises becomes an incident
             raise failure(exc, el, plain(task.data)) from None

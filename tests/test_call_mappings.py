@@ -9,10 +9,9 @@ from engine import queries
 from engine.deployment import deploy
 from engine.errors import InvalidDiagram
 from engine.instances import complete_task, start_instance
-from engine.models import Instance, ProcessVersion
 from tests import diagram_factory as f
 from tests.conftest import SHARED
-from tests.test_camunda_people import the_task, with_fields
+from tests.test_camunda_people import live_data, the_task, with_fields
 
 CORPUS = SHARED / "corpus" / "camunda"
 INVOICE_FIELDS = ("invoiceDocument", "creditor", "amount", "invoiceCategory", "invoiceNumber", "secret")
@@ -46,18 +45,6 @@ def review_invoice() -> bytes:
     xml = (CORPUS / "platform-reviewInvoice.bpmn").read_text()
     return with_fields(with_fields(xml, "assignReviewer", "reviewer:string"), "reviewInvoice",
                        "clarified:boolean").encode()
-
-
-def live_data(sg, iid: int, element_id: str) -> dict:
-    """The data the engine holds for the ready task of `element_id` (what its process sees)."""
-    with sg.uow(write=False) as uow:
-        inst = uow.session.get(Instance, iid)
-        row = uow.session.get(ProcessVersion, inst.process_version_id)
-        spec, subs = sg.specs.spec_for(row.id, lambda: row.spec)
-        wf = sg.specs.load_state(inst.state, spec, subs, sg.script_engine)
-    tasks = list(wf.tasks.values()) + [t for sp in wf.subprocesses.values() for t in sp.tasks.values()]
-    [task] = [t for t in tasks if getattr(t.task_spec, "bpmn_id", None) == element_id and t.state == 16]  # READY
-    return dict(task.data)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from engine.clock import FrozenClock, iso
 from engine.deployment import deploy
 from engine.errors import InvalidDiagram, Refused, StepFailed
 from engine.instances import complete_task, start_instance
+from engine.models import Instance, ProcessVersion
 from tests import diagram_factory as f
 from tests.conftest import SHARED
 
@@ -36,6 +37,18 @@ def vacation(make_sg, staff):
     staff({"kermit": ["Employee"], "gonzo": ["Management"], "fozzie": ["Employee"]})
     deploy(make_sg(), [(VACATION.name, with_form_data(VACATION.read_text()).encode())], "cli:test")
     return make_sg
+
+
+def live_data(sg, iid: int, element_id: str) -> dict:
+    """The data the engine holds for the ready task of `element_id` (what its process sees)."""
+    with sg.uow(write=False) as uow:
+        inst = uow.session.get(Instance, iid)
+        row = uow.session.get(ProcessVersion, inst.process_version_id)
+        spec, subs = sg.specs.spec_for(row.id, lambda: row.spec)
+        wf = sg.specs.load_state(inst.state, spec, subs, sg.script_engine)
+    tasks = list(wf.tasks.values()) + [t for sp in wf.subprocesses.values() for t in sp.tasks.values()]
+    [task] = [t for t in tasks if getattr(t.task_spec, "bpmn_id", None) == element_id and t.state == 16]  # READY
+    return dict(task.data)
 
 
 def the_task(sg, iid):
@@ -112,6 +125,9 @@ def test_candidate_groups_from_an_expression_replace_the_lane(people):
     with pytest.raises(Refused):
         claim_task(people, task["id"], "sam")
     assert claim_task(people, task["id"], "mary")["claimed_by"] == "mary"
+    complete_task(people, task["id"], "mary", {"ok": True})
+    [done] = [e for e in queries.history(people, iid) if e["kind"] == "task_completed"]
+    assert done["details"]["role"] == "management"  # the role mary holds, not the task's first ("finance")
 
 
 def test_a_lane_grants_its_role_to_a_task_naming_nobody(people):
@@ -135,8 +151,11 @@ def test_an_assignee_who_is_no_user_leaves_the_task_to_its_candidates_and_the_au
 
 
 def test_candidate_users_from_an_expression(people):
-    _, task = opened(people, 'camunda:candidateUsers="${approver}, mary"', approver="otto")
+    iid, task = opened(people, 'camunda:candidateUsers="${approver}, mary"', approver="otto")
     assert (task["roles"], task["candidate_users"]) == ([], ["mary", "otto"])  # names as written, then evaluated
+    complete_task(people, task["id"], "otto", {"ok": True})
+    [done] = [e for e in queries.history(people, iid) if e["kind"] == "task_completed"]
+    assert (done["details"]["role"], done["details"]["as"]) == (None, "candidate user")
 
 
 def test_an_expression_that_fails_when_the_task_opens_is_an_incident_and_nothing_starts(people):
@@ -249,3 +268,31 @@ def test_listeners_beyond_the_invoice_subset_are_refused_naming_them(sg, listene
     with pytest.raises(InvalidDiagram) as exc:
         deploy(sg, f.files(("request.bpmn", xml)), "cli:test")
     assert any(reason in p.reason and p.element_id == "Approve" for p in exc.value.problems), exc.value.problems
+
+
+def test_input_and_output_parameters_of_a_user_task(people):
+    """camunda:inputOutput: the task sees its inputs (text, JUEL, list, map), the process keeps its own
+    variables of those names, and gets the outputs computed on what was submitted."""
+    io = ('<camunda:inputOutput><camunda:inputParameter name="approver">${approverGroups}</camunda:inputParameter>'
+          '<camunda:inputParameter name="greeting">Dear ${approver}</camunda:inputParameter>'
+          '<camunda:inputParameter name="steps"><camunda:list><camunda:value>check</camunda:value>'
+          '<camunda:value>${approver}</camunda:value></camunda:list></camunda:inputParameter>'
+          '<camunda:inputParameter name="limits"><camunda:map><camunda:entry key="max">1000</camunda:entry>'
+          '</camunda:map></camunda:inputParameter>'
+          '<camunda:outputParameter name="verdict">${ok ? \'approved by \'.concat(approver) : \'refused\'}'
+          '</camunda:outputParameter></camunda:inputOutput>')
+    xml = approval('camunda:candidateGroups="${approver}"').replace(
+        '<camunda:formData><camunda:formField id="ok"', io + '<camunda:formData><camunda:formField id="ok"')
+    with pytest.raises(InvalidDiagram, match=r"the method call `'approved by '.concat\(...\)` is not supported"):
+        deploy(people, f.files(("request.bpmn", xml)), "cli:test")
+    xml = xml.replace("${ok ? 'approved by '.concat(approver) : 'refused'}", "${ok ? approver : 'refused'}")
+    deploy(people, f.files(("request.bpmn", xml)), "cli:test")
+    iid = start_instance(people, "request", "sam", {"approverGroups": "Finance", "approver": "from the start"})["id"]
+    task = the_task(people, iid)
+    assert task["roles"] == ["finance"]  # the input parameter, not the process's `approver`
+    seen = live_data(people, iid, "Approve")
+    assert (seen["greeting"], seen["steps"], seen["limits"]) == ("Dear Finance", ["check", "Finance"], {"max": "1000"})
+    complete_task(people, task["id"], "fiona", {"ok": True})
+    data = queries.instance(people, iid)["data"]
+    assert (data["verdict"], data["approver"]) == ("Finance", "from the start")
+    assert not {"greeting", "steps", "limits"} & set(data)
