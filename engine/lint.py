@@ -23,10 +23,14 @@ def lint_design(model: dict, known_roles: set[str]) -> list[Problem]:
     for el in model["elements"].values():
         lane = el.get("lane")
         known = f"(known roles: {', '.join(sorted(known_roles)) or 'none'})"
-        if el["type"] == "userTask" and lane and role_key(lane) not in known_roles:
+        lane_grants = bool(lane) and role_key(lane) in el.get("roles", [])
+        if el["type"] == "userTask" and lane and not lane_grants:
+            problems.append(_warn(model, el, f"user task is in lane '{lane}' but names who works it ({_named(el)}), "
+                                  "so the lane grants it nothing: only those may work it"))
+        if el["type"] == "userTask" and lane_grants and role_key(lane) not in known_roles:
             problems.append(_warn(model, el, f"user task is in lane '{lane}', which is no role any user holds {known}"))
-        elif (el["type"] == "userTask" and not lane and el.get("roles") and not el.get("candidate_users")
-              and not set(el["roles"]) & known_roles):
+        elif (el["type"] == "userTask" and not lane_grants and el.get("roles") and not el.get("candidate_users")
+              and not el.get("assignment_expressions") and not set(el["roles"]) & known_roles):
             problems.append(_warn(model, el, f"user task's candidate groups ({', '.join(el['roles'])}) are no role "
                                   f"any user holds {known}"))
         props = el.get("properties") or {}
@@ -44,6 +48,13 @@ def lint_design(model: dict, known_roles: set[str]) -> list[Problem]:
         el = model["elements"][eid]
         problems.append(_warn(model, el, "no path from a start event leads to this element, so it never runs"))
     return problems
+
+
+def _named(el: dict) -> str:
+    """Who a user task names to work it, as the designer says it."""
+    written = {k: v for k, v in (el.get("assignment") or {}).items() if not k.startswith("activiti:")}
+    parts = [f"camunda:{k} {v}" for k, v in written.items()]
+    return ", ".join(parts) or "potentialOwner / humanPerformer"
 
 
 def _escalating_timer(model: dict, el: dict) -> dict | None:

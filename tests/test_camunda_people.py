@@ -296,3 +296,13 @@ def test_input_and_output_parameters_of_a_user_task(people):
     data = queries.instance(people, iid)["data"]
     assert (data["verdict"], data["approver"]) == ("Finance", "from the start")
     assert not {"greeting", "steps", "limits"} & set(data)
+
+
+def test_the_designer_says_when_a_lane_grants_a_task_nothing():
+    from engine import diagram_model, lint, xmlsafe
+    [model] = diagram_model.bpmn_models(xmlsafe.parse(approval('camunda:candidateGroups="Finance"').encode()), "r.bpmn")
+    warnings = {p.element_id: p.reason for p in lint.lint_design(model, {"sales", "finance"})}
+    assert warnings == {"Approve": "user task is in lane 'Sales' but names who works it (camunda:candidateGroups "
+                                   "Finance), so the lane grants it nothing: only those may work it"}
+    [model] = diagram_model.bpmn_models(xmlsafe.parse(approval("").encode()), "r.bpmn")
+    assert lint.lint_design(model, {"sales", "finance"}) == []
