@@ -344,7 +344,8 @@ class Runner:
             **self._where(task),
             "element_name": el.get("name"),
             "flows_taken": [{"id": fid, "name": flows[fid]["name"], "target": flows[fid]["target"],
-                             "condition": flows[fid]["condition"], "default": fid == el.get("default_flow")}
+                             "condition": flows[fid]["condition"], "default": fid == el.get("default_flow"),
+                             **({"juel": flows[fid]["juel"]} if flows[fid].get("juel") else {})}
                             for fid in taken],
             "values_read": read,
         }

@@ -9,7 +9,7 @@ from functools import partial
 
 import pytest
 
-from engine import queries
+from engine import queries, views
 from engine.claims import claim_task
 from engine.clock import FrozenClock, iso
 from engine.deployment import deploy
@@ -79,6 +79,9 @@ def test_vacation_request_runs_as_camunda_assigns_it(vacation):
                                                       "resendRequest": "true"})  # ${resendRequest == 'true'}
     again = the_task(vacation(), iid)
     assert again["element_id"] == "handleRequest"
+    passed = [e["details"]["flows_taken"] for e in queries.history(vacation(), iid) if e["kind"] == "gateway_passed"]
+    assert passed[-1] == [{"id": "flow7", "name": None, "target": "handleRequest", "default": False,
+                           "condition": "resendRequest == 'true'", "juel": "${resendRequest == 'true'}"}]
     complete_task(vacation(), again["id"], "gonzo", {"vacationApproved": "true"})
     # ${vacationApproved == 'true'}: on to the confirmation mail (a plain bpmn:task, which the engine
     # gives to a person; Camunda would pass through it)
@@ -122,6 +125,9 @@ def opened(sg, assignment, **start):
 def test_candidate_groups_from_an_expression_replace_the_lane(people):
     iid, task = opened(people, 'camunda:candidateGroups="${approverGroups}"', approverGroups="Finance, Management")
     assert task["roles"] == ["finance", "management"]  # not the Sales lane: the task names its groups
+    assert views.deal(people, iid, "mary")["ready_tasks"][0]["may_work"]  # no lane of the diagram is hers
+    with pytest.raises(Refused):
+        views.deal(people, iid, "otto")
     with pytest.raises(Refused):
         claim_task(people, task["id"], "sam")
     assert claim_task(people, task["id"], "mary")["claimed_by"] == "mary"
