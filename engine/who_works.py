@@ -55,7 +55,12 @@ def read(el, bpmn_ns: str, camunda_ns: str) -> dict:
                 _item(m.group(2).strip() if m else item, found, kind, problems, "potentialOwner")
     due = (el.get(f"{{{camunda_ns}}}dueDate") or "").strip()
     if due:
-        _item(due, found, "due", problems, "camunda:dueDate") if juel.is_juel(due) else found["due"].append(due)
+        _item(due, found, "due", problems, "camunda:dueDate")
+        try:
+            for text in found["due"]:
+                _instant(text)
+        except ValueError as exc:
+            problems.append(str(exc))
     found["listeners"], refused = task_listeners.read(el, camunda_ns, bpmn_ns)
     problems += refused
     if len(found["assignee"]) + len(found["expressions"]["assignee"]) > 1:

@@ -256,6 +256,7 @@ def test_the_invoice_approval_goes_back_to_the_approver_who_took_it_first(make_s
 
 
 @pytest.mark.parametrize("listener, reason", [
+    ('', 'camunda:dueDate is `next week`, which is not a date and time (ISO 8601'),
     ('<camunda:taskListener event="create" class="org.example.Notify" />',
      "task listener on 'create' uses class `org.example.Notify`, which the engine does not run"),
     ('<camunda:taskListener event="create"><camunda:script scriptFormat="javascript">'
@@ -268,9 +269,10 @@ def test_the_invoice_approval_goes_back_to_the_approver_who_took_it_first(make_s
      "task.setVariable('x', 'y')</camunda:script></camunda:taskListener>",
      "its script is groovy, not JavaScript"),
 ])
-def test_listeners_beyond_the_invoice_subset_are_refused_naming_them(sg, listener, reason):
-    xml = approval('camunda:candidateGroups="Sales"').replace('<camunda:formData><camunda:formField id="ok"',
-                                                              listener + '<camunda:formData><camunda:formField id="ok"')
+def test_listeners_and_due_dates_the_engine_cannot_honour_are_refused_naming_them(sg, listener, reason):
+    assignment = 'camunda:candidateGroups="Sales"' + ("" if listener else ' camunda:dueDate="next week"')
+    xml = approval(assignment).replace('<camunda:formData><camunda:formField id="ok"',
+                                       listener + '<camunda:formData><camunda:formField id="ok"')
     with pytest.raises(InvalidDiagram) as exc:
         deploy(sg, f.files(("request.bpmn", xml)), "cli:test")
     assert any(reason in p.reason and p.element_id == "Approve" for p in exc.value.problems), exc.value.problems
@@ -312,3 +314,25 @@ def test_the_designer_says_when_a_lane_grants_a_task_nothing():
                                    "Finance), so the lane grants it nothing: only those may work it"}
     [model] = diagram_model.bpmn_models(xmlsafe.parse(approval("").encode()), "r.bpmn")
     assert lint.lint_design(model, {"sales", "finance"}) == []
+
+
+@pytest.mark.parametrize("name, element, reason", [
+    ("examples-camunda-testing-job-announcement.bpmn", "review", "camunda:assignee "
+     "`#{jobAnnouncementService.findRequester(jobAnnouncementId)}`: JUEL the engine cannot run: the method call "
+     "`jobAnnouncementService.findRequester(...)` is not supported (a bean or Spin method"),
+    ("examples-task-form-embedded-json-variables.bpmn", "SequenceFlow_4", "the method call `customer.prop(...)`"),
+    ("examples-parse-bpmn-process.bpmn", "endEvent", "execution listener on 'start' by expression "
+     "`${execution.setVariable('finished', true)}` is not run by the engine"),
+])
+def test_corpus_files_needing_beans_spin_or_listeners_are_refused_naming_them(sg, name, element, reason):
+    path = SHARED / "corpus" / "camunda" / name
+    with pytest.raises(InvalidDiagram) as exc:
+        deploy(sg, [(name, path.read_bytes())], "cli:test")
+    assert any(p.element_id == element and reason in p.reason and p.line for p in exc.value.problems), \
+        exc.value.problems
+
+
+def test_camundas_vacation_request_and_review_invoice_deploy_as_written(sg):
+    for name in ("platform-engine-VacationRequest.bpmn20.xml", "platform-reviewInvoice.bpmn"):
+        path = SHARED / "corpus" / "camunda" / name
+        assert deploy(sg, [(name, path.read_bytes())], "cli:test")
