@@ -61,7 +61,6 @@ class _Date:
 
 class _Parser:
     def __init__(self, source: str):
-        self.source = source
         self.tokens = self._lex(source)
         self.pos = 0
 
@@ -148,10 +147,10 @@ class _Parser:
         return self._binary({k: v for k, v in _COMPARE.items() if k not in ("==", "!=")}, self.additive, True)
 
     def additive(self):
-        return self._binary({"+": ast.Add, "-": ast.Sub}, self.multiplicative, False)
+        return self._binary({k: _ARITH[k] for k in "+-"}, self.multiplicative, False)
 
     def multiplicative(self):
-        return self._binary({"*": ast.Mult, "/": ast.Div, "%": ast.Mod}, self.unary, False)
+        return self._binary({k: _ARITH[k] for k in "*/%"}, self.unary, False)
 
     def unary(self):
         if self.take("-"):

@@ -5,7 +5,6 @@ import re
 
 import pytest
 
-from engine import queries
 from engine.deployment import deploy
 from engine.errors import InvalidDiagram
 from engine.instances import complete_task, start_instance
