@@ -17,10 +17,13 @@ def _warn(model: dict, el: dict, reason: str) -> Problem:
     return Problem(model["file"], reason, el.get("id"), name, el.get("line"))
 
 
-def lint_design(model: dict, known_roles: set[str]) -> list[Problem]:
-    """Warnings for one process model, each on the element that has it."""
+def lint_design(model: dict, known_roles: set[str], known_users: set[str] | None = None) -> list[Problem]:
+    """Warnings for one process model, each on the element that has it (`known_users`: the active users'
+    names, to check the names a task gives as assignee or candidate users)."""
     problems = []
     for el in model["elements"].values():
+        if known_users is not None and el["type"] == "userTask":
+            problems += [_warn(model, el, reason) for reason in _unknown_people(el, known_users)]
         lane = el.get("lane")
         known = f"(known roles: {', '.join(sorted(known_roles)) or 'none'})"
         lane_grants = bool(lane) and role_key(lane) in el.get("roles", [])
@@ -48,6 +51,18 @@ def lint_design(model: dict, known_roles: set[str]) -> list[Problem]:
         el = model["elements"][eid]
         problems.append(_warn(model, el, "no path from a start event leads to this element, so it never runs"))
     return problems
+
+
+def _unknown_people(el: dict, known_users: set[str]) -> list[str]:
+    """The names a user task gives as its assignee or candidate users that are no active user."""
+    out = []
+    if el.get("assignee") and el["assignee"] not in known_users:
+        out.append(f"user task is assigned to '{el['assignee']}', who is no active user: it would open unclaimed, "
+                   "for its candidates only")
+    unknown = [u for u in el.get("candidate_users") or [] if u not in known_users and u != el.get("assignee")]
+    if unknown:
+        out.append(f"user task's candidate users {', '.join(unknown)} are no active users")
+    return out
 
 
 def _named(el: dict) -> str:

@@ -336,3 +336,15 @@ def test_camundas_vacation_request_and_review_invoice_deploy_as_written(sg):
     for name in ("platform-engine-VacationRequest.bpmn20.xml", "platform-reviewInvoice.bpmn"):
         path = SHARED / "corpus" / "camunda" / name
         assert deploy(sg, [(name, path.read_bytes())], "cli:test")
+
+
+def test_the_designer_warns_of_an_assignee_or_candidate_user_who_is_no_user():
+    from engine import diagram_model, lint, xmlsafe
+    xml = approval('camunda:assignee="demo" camunda:candidateUsers="mary, ghost"')
+    [model] = diagram_model.bpmn_models(xmlsafe.parse(xml.encode()), "r.bpmn")
+    reasons = [p.reason for p in lint.lint_design(model, {"sales"}, {"mary", "sam"}) if p.element_id == "Approve"]
+    assert "user task is assigned to 'demo', who is no active user: it would open unclaimed, for its candidates " \
+           "only" in reasons
+    assert "user task's candidate users ghost are no active users" in reasons
+    assert not [p for p in lint.lint_design(model, {"sales"}, {"mary", "ghost", "demo"})
+                if "no active user" in p.reason]
