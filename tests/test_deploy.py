@@ -173,9 +173,10 @@ BROKEN = {
     "condition refused by sandbox": (
         [("deal.bpmn", f.process(yes="__import__('os').system('id') == 0"))],
         "deal.bpmn", "Flow_Yes", None, "name '__import__' is not allowed"),
-    "camunda 7 condition": (
-        [("deal.bpmn", f.process(yes="${approved}"))],
-        "deal.bpmn", "Flow_Yes", None, "this is a JUEL expression"),
+    "camunda 7 condition calling a bean": (
+        [("deal.bpmn", f.process(yes="${pricing.approved(deal)}"))],
+        "deal.bpmn", "Flow_Yes", None, "condition `${pricing.approved(deal)}` does not compile: JUEL the engine cannot "
+        "run: the method call `pricing.approved(...)` is not supported (a bean or Spin method"),
     "user task outside any lane": (
         [("deal.bpmn", f.process(in_lane=False))],
         "deal.bpmn", "Task_Review", "Review deal", "user task is outside any lane"),

@@ -10,6 +10,8 @@ import re
 
 from lxml import etree
 
+from engine.bpmn import call_io, io_mapping, who_works
+
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 ACTIVITI_NS = "http://activiti.org/bpmn"  # Camunda's predecessor; old models still use it
@@ -20,6 +22,8 @@ DMN_NAMESPACES = {
     "https://www.omg.org/spec/DMN/20230324/MODEL/",
 }
 NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
+#: Where engine/juel_xml.py keeps the JUEL an element held before it was translated into Python.
+JUEL_WRITTEN = "{urn:stagegate:juel}written"
 
 FLOW_NODE_TAGS = {
     "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
@@ -114,6 +118,32 @@ def _assignment(el) -> dict:
     return found
 
 
+def _execution_listeners(el) -> list[str]:
+    """How each execution listener of an element is written (the engine runs none; deploy refuses them)."""
+    found = []
+    for ns in (CAMUNDA_NS, ACTIVITI_NS):
+        for listener in el.xpath("./bpmn:extensionElements/x:executionListener", namespaces={**NS, "x": ns}):
+            how = next((f"{a} `{listener.get(a)}`" for a in ("class", "expression", "delegateExpression")
+                        if listener.get(a)), "a script")
+            found.append(f"on '{listener.get('event') or 'start'}' by {how}")
+    return found
+
+
+def _who_works(el, lane: str | None) -> dict:
+    """A user task's roles, candidate users, assignee and the expressions deciding them when it opens.
+
+    A lane grants its role only to a task that names no candidate groups, users or assignee."""
+    who = who_works.read(el, BPMN_NS, CAMUNDA_NS)
+    named = who_works.names_someone(who)
+    roles = [role_key(g) for g in (who["groups"] if named else [lane] if lane else [])]
+    return {"roles": list(dict.fromkeys(r for r in roles if r)), "assignment": _assignment(el),
+            "candidate_users": list(dict.fromkeys(who["users"])),
+            "assignee": who["assignee"][0] if who["assignee"] else None,
+            "assignment_expressions": {k: v for k, v in who["expressions"].items() if v},
+            "due_date": who["due"][0] if who["due"] else None, "listeners": who["listeners"],
+            "assignment_problems": who["problems"]}
+
+
 def _lanes(process) -> dict[str, str]:
     """flow node id -> name of the innermost lane that lists it."""
     lanes = {}
@@ -140,6 +170,7 @@ def process_model(process, file_name: str) -> dict:
                     "source": el.get("sourceRef"),
                     "target": el.get("targetRef"),
                     "condition": (cond.text or "").strip() if cond is not None else None,
+                    **({"juel": cond.get(JUEL_WRITTEN)} if cond is not None and cond.get(JUEL_WRITTEN) else {}),
                     "properties": _properties(el),
                     "line": el.sourceline,
                 }
@@ -165,14 +196,16 @@ def process_model(process, file_name: str) -> dict:
                 if tag in ("userTask", "startEvent"):
                     item["form"] = _form(el)
                 if tag == "userTask":
-                    item["assignment"] = _assignment(el)
-                    item["candidate_users"] = list(dict.fromkeys(_names(el.get(f"{{{CAMUNDA_NS}}}candidateUsers"))))
+                    item.update(_who_works(el, lane))
+                if tag == "startEvent" and el.get(f"{{{CAMUNDA_NS}}}initiator"):
+                    item["initiator"] = el.get(f"{{{CAMUNDA_NS}}}initiator").strip()
                 if tag == "businessRuleTask":
                     item["decision_ref"] = el.get(f"{{{CAMUNDA_NS}}}decisionRef")
                 if tag == "serviceTask":
                     item["topic"] = el.get(f"{{{CAMUNDA_NS}}}topic") if el.get(f"{{{CAMUNDA_NS}}}type") == "external" else None
                 if tag == "callActivity":
                     item["called_element"] = el.get("calledElement")
+                    item["mapping_problems"] = call_io.problems(el)
                 if tag == "boundaryEvent":
                     item["attached_to"] = el.get("attachedToRef")
                     item["cancel_activity"] = el.get("cancelActivity", "true") != "false"
@@ -186,6 +219,10 @@ def process_model(process, file_name: str) -> dict:
                 timer = el.xpath("./bpmn:timerEventDefinition/*", namespaces=NS)
                 if timer:
                     item["timer"] = {"kind": _local(timer[0]), "expression": (timer[0].text or "").strip()}
+                item["execution_listeners"] = _execution_listeners(el)
+                io, io_problems = io_mapping.read(el)
+                if io["inputs"] or io["outputs"] or io_problems:
+                    item["io"], item["io_problems"] = io, io_problems
                 item["event_definitions"] = [
                     _local(d) for d in el if _local(d).endswith("EventDefinition")
                 ]

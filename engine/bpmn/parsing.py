@@ -9,7 +9,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from engine.bpmn import definitions, diagram_model, validation, xml_ids, xmlsafe
+from engine.bpmn import definitions, diagram_model, juel_xml, validation, xml_ids, xmlsafe
 from engine import limits
 from engine.bpmn.data_fields import fields_before
 from engine.bpmn.dmn.checks import names_problems
@@ -43,6 +43,7 @@ def read_document(file_name: str, content: bytes, deployed: bool = False) -> Doc
     doc = Document(file_name, content, kind, root, hashlib.sha256(content).hexdigest(), deployed)
     if kind == "bpmn":
         diagram_model.quote_iso_timers(root)
+        juel_xml.translate_document(root)
         doc.processes = diagram_model.bpmn_models(root, file_name)
     else:
         doc.decisions = diagram_model.dmn_decisions(root, file_name)

@@ -13,7 +13,8 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine import domain
-from engine.bpmn import definitions
+from engine.bpmn import definitions, io_mapping, who_works
+from engine.bpmn.diagram_model import role_key
 from engine import sandbox
 from engine.bpmn.compaction import compact
 from engine.bpmn.dmn.evaluate import DecisionFailed, decide
@@ -172,7 +173,8 @@ class Runner:
             **self._where(task),
             "element_name": el.get("name"),
             "flows_taken": [{"id": fid, "name": flows[fid]["name"], "target": flows[fid]["target"],
-                             "condition": flows[fid]["condition"], "default": fid == el.get("default_flow")}
+                             "condition": flows[fid]["condition"], "default": fid == el.get("default_flow"),
+                             **({"juel": flows[fid]["juel"]} if flows[fid].get("juel") else {})}
                             for fid in taken],
             "values_read": read,
         }
@@ -211,6 +213,7 @@ class Runner:
                     if not any(t.state == TaskState.READY and not t.task_spec.manual
                                for t in all_tasks(self.workflow)):
                         break
+                self._decide_who_works()
         except EngineFailure:
             raise
         except SpiffWorkflowException as exc:
@@ -251,6 +254,19 @@ class Runner:
                 else "completed" if chased is not None else "ended"}
         return closed
 
+    def _decide_who_works(self) -> None:
+        """Decide, once, who works each user task that has just opened (its expressions read the task's data)."""
+        for t in list(all_tasks(self.workflow)):
+            if t.state != TaskState.READY or not t.task_spec.manual or t._get_internal_data("who") is not None:
+                continue
+            el = self._element(t)
+            if el.get("type") == "userTask":
+                self._current = t
+                evaluate = evaluator(t.workflow.script_engine)
+                if el.get("io"):
+                    t._set_internal_data(io_prior=io_mapping.open_task(el["io"], t.data, evaluate))
+                t._set_internal_data(who=who_works.resolve(el, t.data, evaluate, role_key))
+
     def _engine_pass(self) -> bool:
         # Mirrors BpmnWorkflow._do_engine_steps, with ready tasks found without the depth limit.
         wf = self.workflow
@@ -286,11 +302,15 @@ class Runner:
         task = self.task(task_id)
         el = self._element(task)
         task.data.update(data)
+        who_works.on_completion(el, task.data, actor)
         origin = {"kind": "person", "user": actor, "element_id": el.get("id"), "task": el.get("name")}
         for key in data:
             self.origins[key] = origin
         try:
             with clock_in_use(self.clock):
+                if el.get("io"):  # its output parameters, computed on what was submitted
+                    io_mapping.complete_task(el["io"], task.data, task._get_internal_data("io_prior"),
+                                             evaluator(task.workflow.script_engine))
                 task.run()
         except Exception as exc:  # noqa: BLE001 - whatever the library raises becomes an incident
             raise failure(exc, el, plain(task.data)) from None
@@ -311,7 +331,8 @@ class Runner:
         out = []
         for t in all_tasks(self.workflow):
             if t.state == TaskState.READY and t.task_spec.manual:
-                out.append({"id": str(t.id), "element_id": bpmn_id(t), "called_process": self.called_process(t)})
+                out.append({"id": str(t.id), "element_id": bpmn_id(t), "called_process": self.called_process(t),
+                            "who": t._get_internal_data("who")})
         return out
 
     def task_finished(self, task_id) -> bool:

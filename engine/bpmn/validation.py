@@ -5,7 +5,7 @@ import re
 
 from engine import domain
 from engine.bpmn.dmn import checks as decision_checks
-from engine.bpmn import forms
+from engine.bpmn import forms, juel
 from engine import outcomes, sandbox
 from engine.bpmn.diagram_model import BPMN_NS, CAMUNDA_NS
 from engine.errors import Problem
@@ -40,7 +40,13 @@ def _problem(model: dict, el: dict | None, reason: str, line=None) -> Problem:
 
 
 def check_expression(source: str, mode: str = "eval") -> str | None:
-    """None if the expression compiles in the sandbox, else the reason it does not."""
+    """None if the expression compiles in the sandbox, else the reason it does not (JUEL is checked as
+    the Python it translates into)."""
+    if juel.is_juel(source):
+        try:
+            source = juel.translate(source)
+        except juel.JuelError as exc:
+            return f"JUEL the engine cannot run: {exc}"
     try:
         sandbox.check(source, mode)
     except sandbox.SandboxError as exc:
@@ -51,8 +57,6 @@ def check_expression(source: str, mode: str = "eval") -> str | None:
 def _dialect_hint(source: str) -> str:
     """Say so when an expression is written for another engine (diagrams drawn elsewhere)."""
     text = source.strip()
-    if re.match(r"^[$#]\{.*\}$", text, re.S):
-        return " (this is a JUEL expression as Camunda 7 uses; write a Python expression, e.g. `approved == True`)"
     if text.startswith("="):
         return " (this is a FEEL expression as Camunda 8 uses; write a Python expression without the leading '=')"
     if "getDataObject(" in text or re.match(r"^\w+:\w+\(", text):
@@ -111,12 +115,19 @@ def lint_process(model: dict, known_decisions: set[str], known_processes: set[st
                     f"(no condition on {', '.join(bare)})"))
         if tag == "userTask":
             problems.extend(_problem(model, el, reason) for reason in _assignment_problems(el))
+        problems.extend(_problem(model, el, f"execution listener {how} is not run by the engine (it runs no Java, "
+                                 "beans or listener scripts): do the work in a Python script task, or a service task")
+                        for how in el.get("execution_listeners", []))
         if tag == "businessRuleTask":
             ref = el.get("decision_ref")
             if not ref:
                 problems.append(_problem(model, el, "business rule task has no camunda:decisionRef"))
             elif ref not in known_decisions:
                 problems.append(_problem(model, el, f"decision '{ref}' is not deployed and not in this deployment"))
+        problems.extend(_problem(model, el, reason) for reason in el.get("mapping_problems", []) + el.get("io_problems", []))
+        if el.get("io") and tag != "userTask":
+            problems.append(_problem(model, el, f"camunda:inputOutput on a {tag} is not run by the engine (only on user "
+                                     "tasks): set the variables in a Python script task before or after it"))
         if tag == "callActivity" and el.get("called_element") not in known_processes:
             problems.append(_problem(model, el, f"called process '{el.get('called_element')}' is not deployed and not in this deployment"))
         if tag == "boundaryEvent" and el.get("attached_to") not in elements:
@@ -179,22 +190,15 @@ def _escalation_problem(elements: dict, el: dict) -> str | None:
 def _assignment_problems(el: dict) -> list[str]:
     """Why nobody, or not whom the diagram says, could work this user task."""
     written = el.get("assignment") or {}
-    problems = [f"camunda:{attr} `{text}` is an expression, which the engine does not evaluate here yet; "
-                "write a comma-separated list of names" + (" (or put the task in a lane)" if attr == "candidateGroups" else "")
-                for attr, text in written.items() if attr in ("candidateGroups", "candidateUsers")
-                and re.search(r"[$#]\{", text)]
-    if problems or el.get("roles") or el.get("candidate_users"):
+    problems = list(el.get("assignment_problems") or [])
+    if problems or el.get("roles") or el.get("candidate_users") or el.get("assignee") or el.get("assignment_expressions"):
         return problems
     foreign = sorted(a for a in written if a.startswith("activiti:"))
     if foreign:
         return [f"user task names who works it only in the Activiti namespace ({', '.join(foreign)}), which the "
                 f"engine does not read: write them in the Camunda namespace (xmlns:camunda=\"{CAMUNDA_NS}\")"]
-    if written.get("assignee"):
-        return [f"user task names only camunda:assignee `{written['assignee']}`, which the engine does not "
-                "honour yet, so no role may work it: put it in a lane or give it camunda:candidateGroups "
-                "or camunda:candidateUsers"]
-    return ["user task is outside any lane and names no camunda:candidateGroups or camunda:candidateUsers, "
-            "so no role may work it"]
+    return ["user task is outside any lane and names no camunda:candidateGroups, camunda:candidateUsers or "
+            "camunda:assignee, so no role may work it"]
 
 
 def call_cycle(model: dict, models: dict) -> list[str] | None:

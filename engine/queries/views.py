@@ -17,7 +17,7 @@ from engine.bpmn.definitions import entries, every_definition
 from engine.services.deployment import latest_process_versions
 from engine.errors import NotFound, Refused
 from engine.clock import utc
-from engine.store.models import AuditEvent, GateDecision, HumanTask, Instance, ProcessVersion, Source
+from engine.store.models import AuditEvent, GateDecision, HumanTask, Instance, ProcessVersion, Source, TaskRole
 from engine.queries.records import _event_row, _task_row, gate_query, gate_row, instance as instance_query
 from engine.readonly import is_auditor
 
@@ -68,6 +68,14 @@ def start_form(sg, process_id: str, user: str) -> dict:
 def _may_see_process(sg, s, user: str, pv: ProcessVersion) -> bool:
     who = load_user(s, user)
     return is_auditor(who) or bool(process_workers(sg.specs.version(pv.id, lambda: pv).model) & reader_keys(who))
+
+
+def _works_on(s, user: str, instance_id: int) -> bool:
+    """Whether `user` may work (or heads a role of) an open task of the deal, or completed one of its tasks:
+    candidates decided when a task opened (`${approverGroups}`) are in no diagram's lanes."""
+    keys = reader_keys(load_user(s, user))
+    return s.execute(select(HumanTask.id).where(HumanTask.instance_id == instance_id, (HumanTask.completed_by == user) | (
+        HumanTask.id.in_(select(TaskRole.task_id).where(TaskRole.role.in_(keys))))).limit(1)).first() is not None
 
 
 def diagram(sg, process_id: str, version: int, user: str) -> bytes:
@@ -154,7 +162,7 @@ def deal(sg, instance_id: int, user: str, with_history: bool = True) -> dict:
         if inst is None:
             raise NotFound(f"no deal with id {instance_id}")
         pv = s.get(ProcessVersion, inst.process_version_id)
-        if not (_may_see_process(sg, s, user, pv) or inst.started_by == user):
+        if not (_may_see_process(sg, s, user, pv) or inst.started_by == user or _works_on(s, user, inst.id)):
             raise Refused(f"{user} may not see deal #{instance_id}")
         model = sg.specs.version(pv.id, lambda: pv).model
         who = load_user(s, user)

@@ -10,7 +10,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from engine import audit, outcomes
 from engine.bpmn import definitions, forms
 from engine.actors import load_user, require_any_role
-from engine.assignment import require_worker
+from engine.assignment import acting_as, require_worker
 from engine.clock import iso
 from engine.errors import Conflict, FormInvalid, KeyReused, NotFound, Refused
 from engine.store.models import HumanTask, IdempotencyKey, Instance, ProcessVersion
@@ -88,6 +88,8 @@ def _start_once(sg, process_id, actor, data, once) -> dict:
         start = _start_event(pv.model)
         require_any_role(user, start.get("roles", []), f"start '{pv.name or process_id}'")
         values = _validated(sg, uow, actor, None, pv, start, pv.model.get("start_form", []), data)
+        if start.get("initiator"):
+            values[start["initiator"]] = actor  # camunda:initiator: the variable naming who started the deal
         spec, subs = sg.specs.spec_for(pv.id, lambda: row.spec)
         runner = Runner(new_workflow(spec, subs, sg.script_engine, values), pv.model, sg.clock)
         now = sg.now()
@@ -154,7 +156,7 @@ def _complete_once(sg, task_id, actor, data) -> dict:
         now = sg.now()
         audit.record(s, now, actor, "task_completed", instance_id=instance.id, process_id=instance.process_id,
                      version=instance.version, element_id=ht.element_id,
-                     details={"task_id": ht.id, "task_name": ht.name, "role": ht.role, "data": values,
+                     details={"task_id": ht.id, "task_name": ht.name, **acting_as(user, ht), "data": values,
                               **({"called_process": ht.called_process} if ht.called_process else {})})
         try:
             runner.complete(ht.id, values, actor)

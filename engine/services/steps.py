@@ -14,6 +14,7 @@ from engine.assignment import index_keys
 from engine.bpmn import definitions
 from engine.bpmn.failures import EngineFailure
 from engine.errors import StepFailed
+from engine.services.task_opening import assign_on_open, due_instant
 from engine.store import open_tasks
 from engine.store.models import GateDecision, HumanTask, Incident, TaskRole, Timer
 
@@ -30,7 +31,7 @@ def save_step(sg, s, instance, pv, runner, log, actor, now, done: str | None = N
     counts = Counter()  # the inbox's counts, changed by the tasks this step closes and opens
     rows = _open_rows(s, HumanTask, instance.id, HumanTask.state == "ready", {t["id"] for t in ready})
     still_open = _close_tasks(s, instance, rows, ready, log, actor, now, done, counts)
-    new_tasks = _open_new_tasks(s, instance, model, rows, ready, timers, now, counts)
+    new_tasks = _open_new_tasks(s, instance, model, rows, ready, timers, now, counts, actor)
     _record_gate_decisions(s, instance, log, now)
     end = model["elements"].get(log.ended_at_element or "", {})
     ending = _ending(s, instance, runner, log, end)
@@ -103,7 +104,7 @@ def _close_tasks(s, instance, rows, ready, log, actor, now, done, counts) -> lis
     return [row for row in rows.values() if row.state == "ready" and row.id in ready_ids]
 
 
-def _open_new_tasks(s, instance, model, rows, ready, timers, now, counts) -> list[HumanTask]:
+def _open_new_tasks(s, instance, model, rows, ready, timers, now, counts, actor) -> list[HumanTask]:
     """A row for each task the step made ready, with its inbox index entries and due date."""
     new = []
     for t in ready:
@@ -112,13 +113,17 @@ def _open_new_tasks(s, instance, model, rows, ready, timers, now, counts) -> lis
         el = _element_of(model, t)  # as the task's own process defines it, a called one included
         sla = [parse_instant(x["due_at"]) for x in timers if x["called_process"] == t["called_process"]
                and _element_of(model, x).get("attached_to") == t["element_id"]]
+        who = t.get("who") or {"roles": el.get("roles", []), "candidate_users": el.get("candidate_users", [])}
+        sla += [due_instant(who["due"])] if who.get("due") else []  # camunda:dueDate
         ht = HumanTask(id=t["id"], instance_id=instance.id, process_id=instance.process_id,
                        element_id=t["element_id"], name=el.get("name") or t["element_id"],
-                       role=(el.get("roles") or [""])[0], roles=el.get("roles", []),
-                       candidate_users=el.get("candidate_users", []), called_process=t["called_process"],
+                       role=(who["roles"] or [""])[0], roles=who["roles"],
+                       candidate_users=who["candidate_users"], called_process=t["called_process"],
                        stage=el.get("properties", {}).get("stage"), form=el.get("form", []),
                        state="ready", created_at=now, due_at=min(sla) if sla else None)
         s.add(ht)
+        if who.get("assignee"):
+            assign_on_open(s, ht, who["assignee"], now, actor)
         new.append(ht)
         keys = index_keys(ht.roles, ht.candidate_users)
         for key in keys:  # (a task of candidate users only has no role: NULL, as a task without stage)

@@ -90,6 +90,7 @@ def test_designer_sees_every_process_and_decision_with_its_versions(sign_in):
     for name in ("Opportunity", "Discount approval", "qualification", "pricing"):
         assert name.casefold() in page.casefold()
     assert "v1" in page and "cli:test" in page
+    assert "unless the task names candidate groups, candidate users or an assignee" in page  # who works a task
 
 
 def test_save_draft_then_deploy_keeps_running_deals_on_their_version(sign_in, sg, driver):
