@@ -41,7 +41,8 @@ def read_draft(content: bytes, file_name: str = "draft.dmn") -> list[DraftDecisi
         raise InvalidDiagram([doc])
     if doc.kind != "dmn":
         raise InvalidDiagram([Problem(file_name, "this is a BPMN diagram, not a DMN decision table")])
-    problems = [p for d in doc.decisions for p in validation.lint_decision(d)]
+    siblings = {d["id"]: d for d in doc.decisions}
+    problems = [p for d in doc.decisions for p in validation.lint_decision(d, siblings)]
     if not doc.decisions:
         problems.append(Problem(file_name, "no decision in this DMN file"))
     if problems:

@@ -102,6 +102,9 @@ class Source(Base):
     file_name: Mapped[str] = mapped_column(String(255))
     content: Mapped[bytes] = mapped_column(LargeBinary)
     stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # What a DMN file's cells without an expressionLanguage are in; NULL: stored before FEEL
+    # was supported, when they were Python (engine/dmn_model.py).
+    dmn_language: Mapped[str | None] = mapped_column(String(16))
 
 
 class ProcessVersion(Base):

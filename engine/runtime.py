@@ -18,7 +18,8 @@ from SpiffWorkflow.util.task import TaskState
 
 from . import definitions, sandbox
 from .compaction import compact
-from .decision_eval import DecisionFailed, decide
+from .decision_eval import DecisionFailed
+from .decision_graph import decide_graph, map_result
 from .decision_task import decision_key, is_decision
 from .sandbox_limits import limit_of
 from .timekeeping import clock_in_use
@@ -228,6 +229,7 @@ class Runner:
         # Who or what set each data key during this step: the gate records who decided.
         self.origins: dict[str, dict] = {}
         self._current = None  # the engine task being run, to say where a failure happened
+        self._unmatched: list[str] = []  # decisions that matched no rule this step (a gateway may then fail)
         self._owners: dict = {}  # sub-workflow's parent task id -> the called process defining its tasks
         # Whether any process of this version has an escalation task (an `escalates` property).
         self._escalates = any(_escalates(el) for m in definitions.every_definition(model)
@@ -272,13 +274,22 @@ class Runner:
         if table is None:
             raise EngineFailure(f"this version has no decision table for business rule task {where[0]} "
                                 f"({' '.join(decision_key(task.task_spec))})", *where, plain(task.data))
+        logics = {**(self.model.get("decision_tables") or {}), table["decision"]: table}
+        variable = el.get("result_variable")
         try:
-            result = decide(table, task.data, evaluator(task.workflow.script_engine))
+            result = decide_graph(logics, table["decision"], task.data, evaluator(task.workflow.script_engine))
+            mapped = map_result(result, el.get("map_decision_result")) if variable else None
         except DecisionFailed as exc:
             if limit_of(exc) is not None:  # the sandbox stopped a cell: say which limit
                 raise failure(exc, {**el, "type": "businessRuleTask"}, plain(task.data)) from None
             raise EngineFailure(str(exc), *where, plain(task.data)) from None
-        merge_outputs(task.data, result["outputs"])
+        if not result["results"]:
+            self._unmatched.append(f"decision '{table['decision']}' at {where[0]} matched no rule")
+        if variable:  # camunda:resultVariable: the mapped result, and nothing else, as Camunda sets it
+            task.data[variable] = mapped
+            result = {**result, "outputs": {variable: mapped}}
+        else:
+            merge_outputs(task.data, result["outputs"])
         origin = {"kind": "rule", "decision": table["decision"], "element_id": where[0],
                   "rules": [r["id"] for r in result["rules"]], "description": result["description"]}
         for key in result["outputs"]:
@@ -291,7 +302,9 @@ class Runner:
                 "element_name": where[1],
                 "decision": table["decision"],
                 "table": table["id"],
-                "hit_policy": table["hit_policy"],
+                "hit_policy": table.get("hit_policy"),
+                **({"required": [{"decision": r["decision"], "matched_rules": r["rules"], "outputs": plain(r["outputs"])}
+                                 for r in result["required"]]} if result["required"] else {}),
                 **({"aggregation": table["aggregation"]} if table.get("aggregation") else {}),
                 "inputs": plain(result["inputs"]),
                 "matched_rules": result["rules"],
@@ -388,7 +401,11 @@ class Runner:
             task = getattr(exc, "task", None) or self._current
             el = self._element(task) if task is not None else {}
             el = el if el.get("id") else {**el, "id": _bpmn_id(task) if task else None}
-            raise failure(exc, el, plain(task.data) if task is not None else {}) from None
+            found = failure(exc, el, plain(task.data) if task is not None else {})
+            if self._unmatched and el.get("type") in ("exclusiveGateway", "inclusiveGateway"):
+                found = EngineFailure(f"{found.message} (no flow applies, and {'; '.join(self._unmatched)})",
+                                      found.element_id, found.element_name, found.data, found.limit)
+            raise found from None
         except Exception as exc:  # noqa: BLE001 - anything else is still an incident, not a crash
             el = self._element(self._current) if self._current is not None else {}
             raise failure(exc, el, plain(self._current.data) if self._current is not None else {}) from None

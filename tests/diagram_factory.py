@@ -77,8 +77,9 @@ def definitions(body: str, ident: str = "doc") -> str:
 
 
 def decision(did: str = "discount", *, name: str = "Discount", output: str = "10",
-             input_entry: str = "&gt;= 1000", input_expression: str = "deal_value", table: bool = True) -> str:
-    """A one-rule decision table: deal_value >= 1000 gives discount = `output`."""
+             input_entry: str = "&gt;= 1000", input_expression: str = "deal_value", table: bool = True,
+             language: str = "python") -> str:
+    """A one-rule decision table: deal_value >= 1000 gives discount = `output` (cells in `language`)."""
     if table:
         body = (f'    <decisionTable id="Table_{did}" hitPolicy="FIRST">\n'
                 f'      <input id="In_{did}" label="Deal value"><inputExpression id="InExpr_{did}" typeRef="number">'
@@ -90,7 +91,8 @@ def decision(did: str = "discount", *, name: str = "Discount", output: str = "10
     else:
         body = f'    <literalExpression id="Lit_{did}"><text>{output}</text></literalExpression>\n'
     return ('<?xml version="1.0" encoding="UTF-8"?>\n'
-            f'<definitions xmlns="{DMN_NS}" id="Definitions_{did}" name="{name}" namespace="http://example.com">\n'
+            f'<definitions xmlns="{DMN_NS}" expressionLanguage="{language}" id="Definitions_{did}" name="{name}" '
+            'namespace="http://example.com">\n'
             f'  <decision id="{did}" name="{name}">\n{body}  </decision>\n</definitions>\n')
 
 
@@ -104,8 +106,9 @@ def files(*pairs) -> list[tuple[str, bytes]]:
 
 
 def table(did: str, rules: list, *, inputs=(("Amount", "amount", "number"),), outputs=(("result", "string"),),
-          hit_policy: str = "UNIQUE", aggregation: str | None = None, name: str | None = None) -> str:
-    """A decision table of any shape. inputs: (label, expression, typeRef); outputs: (name, typeRef) or
+          hit_policy: str = "UNIQUE", aggregation: str | None = None, name: str | None = None,
+          language: str = "python") -> str:
+    """A decision table of any shape, its cells in `language`. inputs: (label, expression, typeRef); outputs: (name, typeRef) or
     (name, typeRef, output values text); rules: (rule id, [input cells], [output cells]). Cell text is escaped."""
     head = [f'    <decisionTable id="Table_{did}" hitPolicy="{hit_policy}"'
             + (f' aggregation="{aggregation}"' if aggregation else "") + ">"]
@@ -124,7 +127,8 @@ def table(did: str, rules: list, *, inputs=(("Amount", "amount", "number"),), ou
     head.append("    </decisionTable>")
     body = "\n".join(head)
     return ('<?xml version="1.0" encoding="UTF-8"?>\n'
-            f'<definitions xmlns="{DMN_NS}" id="Definitions_{did}" name="{name or did}" namespace="http://example.com">\n'
+            f'<definitions xmlns="{DMN_NS}" expressionLanguage="{language}" id="Definitions_{did}" '
+            f'name="{name or did}" namespace="http://example.com">\n'
             f'  <decision id="{did}" name="{name or did}">\n{body}\n  </decision>\n</definitions>\n')
 
 

@@ -14,7 +14,7 @@ from lxml import etree
 from engine.clock import FrozenClock
 from engine.compaction import compact
 from engine.decision_task import Parser
-from engine.diagram_model import dmn_decisions
+from engine.dmn_model import dmn_decisions
 from engine.runtime import Runner, make_script_engine, new_workflow
 from engine.serialization import SpecStore
 from workflows.expressions import HELPERS

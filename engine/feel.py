@@ -1,0 +1,380 @@
+"""FEEL, as Camunda Modeler writes it in decision tables, read with a grammar and translated
+into the sandbox's checked Python.
+
+`expression(text)` gives the Python source of a FEEL expression (an input expression, an output
+entry, a literal-expression decision); `unary_tests(text)` gives the plain-data test of an input
+entry (the structure engine/unary_tests.py documents) whose operands are Python source. Nothing
+is ever evaluated here: the sandbox evaluates the translation, and the static checks read it, so
+FEEL cells get the same bounds, names-read checks and type checks as Python cells.
+
+What is read: literals (numbers, "strings", true, false, null), names and dotted paths (`a.b`,
+read as `a["b"]`), `+ - * / **`, comparisons (`= != < <= > >=`), `between .. and ..`, `and`, `or`,
+`if .. then .. else ..`, lists `[a, b]` and one-based indexing `xs[1]`, `date("2026-01-01")`,
+`date and time("...")` and `time("...")` (ISO text, as the engine keeps dates), and the functions
+in FUNCTIONS. Unary tests: `-`, `< e`, `<= e`, `> e`, `>= e`, `= e`, `!= e`, intervals `[a..b]`,
+`]a..b[`, `(a..b)`, comma lists, `not(...)`, `null`, plain values (equality) and `?` expressions.
+Anything else (durations, `for`, `some`, `every`, filters with conditions, contexts, unknown
+functions) is refused with FeelRefused naming it.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from functools import lru_cache
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import LarkError, UnexpectedInput, VisitError
+
+PLACEHOLDER = "cellInput"  # the column's value, as engine/unary_tests.py names it
+
+GRAMMAR = r"""
+start_expr: expr
+start_tests: "-"                                  -> any
+           | NOT "(" tests ")"                    -> negated
+           | tests
+
+tests: positive ("," positive)*
+?positive: CMP sum                                -> compare
+         | "[" endpoint ".." endpoint "]"         -> closed_closed
+         | "[" endpoint ".." endpoint ("[" | ")")  -> closed_open
+         | ("]" | "(") endpoint ".." endpoint "]"  -> open_closed
+         | ("]" | "(") endpoint ".." endpoint ("[" | ")") -> open_open
+         | expr                                   -> plain
+
+?endpoint: "-" endpoint_atom                      -> neg
+         | endpoint_atom
+?endpoint_atom: NUMBER -> number
+              | STRING -> string
+              | "true" -> true
+              | "false" -> false
+              | "null" -> null
+              | path
+              | call
+
+?expr: "if" expr "then" expr "else" expr          -> if_expr
+     | disjunction
+?disjunction: conjunction ("or" conjunction)*     -> or_expr
+?conjunction: comparison ("and" comparison)*      -> and_expr
+?comparison: sum
+           | sum CMP sum                          -> comparison
+           | sum "between" sum "and" sum          -> between
+?sum: product
+    | sum ADD product                             -> binary
+?product: power
+        | product MUL power                       -> binary
+?power: unary
+      | power "**" unary                          -> power
+?unary: "-" unary                                 -> neg
+      | postfix
+?postfix: atom
+        | postfix "[" expr "]"                    -> index
+        | postfix "." NAME                        -> member
+?atom: NUMBER                                     -> number
+     | STRING                                     -> string
+     | "true"                                     -> true
+     | "false"                                    -> false
+     | "null"                                     -> null
+     | "?"                                        -> mark
+     | NAME                                       -> name
+     | call
+     | "(" expr ")"
+     | "[" [expr ("," expr)*] "]"                 -> list
+path: NAME ("." NAME)*
+call: (NAME | BUILTIN) "(" [expr ("," expr)*] ")"
+
+NOT: "not"
+CMP: "<=" | ">=" | "!=" | "<" | ">" | "="
+ADD: "+" | "-"
+MUL: "*" | "/"
+BUILTIN.2: /(date and time|string length|upper case|lower case|starts with|ends with|substring before|substring after|list contains|round half even)(?=\s*\()/
+NAME: /[A-Za-z_][A-Za-z0-9_]*/
+NUMBER: /\d+(\.\d+)?/
+STRING: /"(\\.|[^"\\])*"/
+%import common.WS
+%ignore WS
+"""
+
+_PARSER = Lark(GRAMMAR, start=["start_expr", "start_tests"], parser="lalr")
+
+#: FEEL functions the engine reads, with their arity (None: one or more).
+FUNCTIONS = {
+    "not": (1,), "date": (1, 3), "date and time": (1,), "time": (1,), "string": (1,), "number": (1,),
+    "string length": (1,), "upper case": (1,), "lower case": (1,), "contains": (2,), "starts with": (2,),
+    "ends with": (2,), "substring": (2, 3), "substring before": (2,), "substring after": (2,),
+    "abs": (1,), "floor": (1,), "ceiling": (1,), "decimal": (2,), "round half even": (2,), "modulo": (2,),
+    "odd": (1,), "even": (1,), "min": None, "max": None, "sum": None, "count": (1,), "mean": (1,),
+    "list contains": (2,),
+}
+_COMPARE = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_LITERAL = re.compile(r"-?\d+(\.\d+)?|\(-\d+(\.\d+)?\)|'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+_PYTHON_WORDS = {"True", "False", "None", "and", "or", "not", "in", "is", "if", "else", "lambda", "for"}
+
+
+class FeelRefused(Exception):
+    """The text is not FEEL the engine reads; the message says what and what to write instead."""
+
+
+def _call(name: str, args: list[str]) -> str:
+    arity = FUNCTIONS.get(name, ())
+    if name not in FUNCTIONS:
+        raise FeelRefused(f"calls `{name}(...)`, which is not a FEEL function the engine knows "
+                          f"({', '.join(sorted(FUNCTIONS))})")
+    if arity is not None and len(args) not in arity:
+        raise FeelRefused(f"calls `{name}` with {len(args)} arguments (it takes {' or '.join(map(str, arity))})")
+    if arity is None and not args:
+        raise FeelRefused(f"calls `{name}()` with no arguments")
+    a = args
+    if name in ("date", "date and time", "time"):
+        return _temporal(name, a)
+    simple = {
+        "not": "(not {0})", "string": "str({0})", "number": "float({0})", "string length": "len({0})",
+        "upper case": "{0}.upper()", "lower case": "{0}.lower()", "contains": "({1} in {0})",
+        "starts with": "{0}.startswith({1})", "ends with": "{0}.endswith({1})",
+        "substring before": "({0}.partition({1})[0] if {1} in {0} else '')",
+        "substring after": "({0}.partition({1})[2] if {1} in {0} else '')",
+        "abs": "abs({0})", "floor": "int({0} // 1)", "ceiling": "(-int(-{0} // 1))",
+        "decimal": "round({0}, {1})", "round half even": "round({0}, {1})", "modulo": "({0} % {1})",
+        "odd": "({0} % 2 == 1)", "even": "({0} % 2 == 0)", "count": "len({0})",
+        "mean": "(sum({0}) / len({0}))", "list contains": "({1} in {0})",
+    }
+    if name in simple:
+        return simple[name].format(*a)
+    if name == "substring":
+        start = f"(({a[1]} - 1) if {a[1]} > 0 else len({a[0]}) + {a[1]})"
+        return f"{a[0]}[{start}:]" + (f"[:{a[2]}]" if len(a) == 3 else "")
+    # min, max, sum: of one list, or of several values
+    items = a[0] if len(a) == 1 else f"[{', '.join(a)}]"
+    return f"{name}({items})"
+
+
+def _literal_text(source: str) -> str | None:
+    """The text of a string literal in translated source, else None."""
+    if len(source) >= 2 and source[0] == source[-1] and source[0] in "'\"":
+        try:
+            return __import__("ast").literal_eval(source)
+        except (ValueError, SyntaxError):
+            return None
+    return None
+
+
+def _temporal(name: str, args: list[str]) -> str:
+    """Dates and times are ISO text in the engine (as forms store them): a literal is checked here."""
+    if name == "date" and len(args) == 3:
+        parts = [a for a in args if a.isdigit()]
+        if len(parts) != 3:
+            raise FeelRefused("calls `date(year, month, day)` with values that are not literal numbers; "
+                              "write date(\"2026-01-31\")")
+        try:
+            return repr(date(*map(int, parts)).isoformat())
+        except ValueError as exc:
+            raise FeelRefused(f"`date({', '.join(args)})` is no date: {exc}") from None
+    text = _literal_text(args[0])
+    if text is None:
+        return f"str({args[0]})[:10]" if name == "date" else f"str({args[0]})"
+    reader = {"date": date.fromisoformat, "date and time": datetime.fromisoformat, "time": time.fromisoformat}[name]
+    try:
+        reader(text)
+    except ValueError:
+        raise FeelRefused(f"`{name}(\"{text}\")` is not an ISO {name} (e.g. "
+                          f"{ {'date': '2026-01-31', 'date and time': '2026-01-31T09:00:00', 'time': '09:00:00'}[name]})"
+                          ) from None
+    return repr(text)
+
+
+def _string(token: str) -> str:
+    body = token[1:-1]
+    out, i = [], 0
+    while i < len(body):
+        c = body[i]
+        if c == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            if nxt == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", body[i + 2:i + 6]):
+                out.append(chr(int(body[i + 2:i + 6], 16)))
+                i += 6
+                continue
+            out.append({"n": "\n", "t": "\t", "r": "\r"}.get(nxt, nxt))
+            i += 2
+            continue
+        out.append(c)
+        i += 1
+    return repr("".join(out))
+
+
+_PYTHON_LITERALS = {"True": "true", "False": "false", "None": "null"}
+
+
+def _name(token: str) -> str:
+    if token in _PYTHON_LITERALS:
+        raise FeelRefused(f"writes `{token}`, which is Python; in FEEL write `{_PYTHON_LITERALS[token]}` (or "
+                          "declare expressionLanguage=\"python\" to write Python)")
+    if token in _PYTHON_WORDS or token.startswith("_"):
+        raise FeelRefused(f"uses the name `{token}`, which the engine cannot give as a variable")
+    return str(token)
+
+
+@v_args(inline=True)
+class _ToPython(Transformer):
+    """Each FEEL node as Python source, parenthesised wherever precedence could differ."""
+
+    def start_expr(self, e):
+        return e
+
+    def number(self, t):
+        return str(t)
+
+    def string(self, t):
+        return _string(t)
+
+    def true(self):
+        return "True"
+
+    def false(self):
+        return "False"
+
+    def null(self):
+        return "None"
+
+    def mark(self):
+        return PLACEHOLDER
+
+    def name(self, t):
+        return _name(t)
+
+    def path(self, *names):
+        first, *rest = names
+        return _name(first) + "".join(f"[{str(n)!r}]" for n in rest)
+
+    def member(self, target, t):
+        return f"{target}[{str(t)!r}]"
+
+    def index(self, target, at):
+        at = at.replace("(", "").replace(")", "")
+        if not re.fullmatch(r"-?\d+", at):
+            raise FeelRefused("filters a list by a condition (`list[condition]`), which the engine does not read; "
+                              "index it with a number, e.g. `items[1]`")
+        n = int(at)
+        if n == 0:
+            raise FeelRefused("indexes a list at 0; FEEL lists start at 1")
+        return f"{target}[{n - 1 if n > 0 else n}]"
+
+    def list(self, *items):
+        return "[" + ", ".join(i for i in items if i is not None) + "]"
+
+    def call(self, fn, *args):
+        return _call(" ".join(str(fn).split()), [a for a in args if a is not None])
+
+    def neg(self, e):
+        return f"(-{e})"
+
+    def binary(self, left, op, right):
+        return f"({left} {op} {right})"
+
+    def power(self, left, right):
+        return f"({left} ** {right})"
+
+    def comparison(self, left, op, right):
+        op = _COMPARE[str(op)]
+        if op in ("==", "!="):
+            return f"({left} {op} {right})"
+        # FEEL: ordering null gives null (so `if`, a rule, an `and` treat it as not true)
+        unknown = [side for side in (left, right) if not _LITERAL.fullmatch(side)]
+        if not unknown:
+            return f"({left} {op} {right})"
+        guard = " and ".join(f"{side} is not None" for side in unknown)
+        return f"(({left} {op} {right}) if {guard} else None)"
+
+    def between(self, value, low, high):
+        return f"({low} <= {value} <= {high})"
+
+    def and_expr(self, *parts):
+        return parts[0] if len(parts) == 1 else "(" + " and ".join(parts) + ")"
+
+    def or_expr(self, *parts):
+        return parts[0] if len(parts) == 1 else "(" + " or ".join(parts) + ")"
+
+    def if_expr(self, cond, then, other):
+        return f"({then} if {cond} is True else {other})"
+
+
+def _parse(text: str, start: str):
+    try:
+        return _PARSER.parse(text, start=start)
+    except UnexpectedInput as exc:
+        col = getattr(exc, "column", None)
+        where = f" at column {col}" if isinstance(col, int) and col > 0 else ""
+        got = getattr(exc, "token", None)
+        near = f" near `{got}`" if isinstance(got, Token) and str(got) else ""
+        raise FeelRefused(f"is not FEEL the engine reads{where}{near}") from None
+    except LarkError as exc:
+        raise FeelRefused(f"is not FEEL the engine reads ({exc})") from None
+
+
+def _transform(tree, transformer):
+    try:
+        return transformer.transform(tree)
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, FeelRefused):
+            raise exc.orig_exc from None
+        raise
+
+
+@lru_cache(maxsize=4096)
+def expression(text: str) -> str:
+    """The Python source a FEEL expression translates to; FeelRefused saying why not."""
+    if not text.strip():
+        raise FeelRefused("is empty")
+    return _transform(_parse(text, "start_expr"), _ToPython())
+
+
+def _test(kind: str, **fields) -> dict:
+    return {"kind": kind, **fields, "dialect": "feel"}
+
+
+@v_args(inline=True)
+class _ToTests(_ToPython):
+    """Unary tests as engine/unary_tests.py's structure, with Python operands."""
+
+    def any(self):
+        return _test("any")
+
+    def start_tests(self, tests):
+        return tests
+
+    def negated(self, _not, tests):
+        if tests["kind"] == "list":
+            return {**tests, "negated": not tests["negated"]}
+        return _test("list", items=[tests], negated=True)
+
+    def tests(self, *items):
+        return items[0] if len(items) == 1 else _test("list", items=list(items), negated=False)
+
+    def compare(self, op, operand):
+        return _test("comparison", op=_COMPARE[str(op)], operand=operand)
+
+    def closed_closed(self, low, high):
+        return _test("range", low=low, high=high, low_closed=True, high_closed=True)
+
+    def closed_open(self, low, high):
+        return _test("range", low=low, high=high, low_closed=True, high_closed=False)
+
+    def open_closed(self, low, high):
+        return _test("range", low=low, high=high, low_closed=False, high_closed=True)
+
+    def open_open(self, low, high):
+        return _test("range", low=low, high=high, low_closed=False, high_closed=False)
+
+    def plain(self, source):
+        if PLACEHOLDER in re.findall(r"[A-Za-z_]\w*", source):
+            return _test("expression", expression=source)
+        if source == "None":
+            return _test("expression", expression=f"{PLACEHOLDER} is None")
+        return _test("comparison", op="==", operand=source)
+
+
+@lru_cache(maxsize=4096)
+def unary_tests(text: str) -> dict:
+    """The test a FEEL input entry stands for (empty or `-` matches everything); FeelRefused saying why not."""
+    text = text.strip()
+    if not text:
+        return _test("any")
+    return _transform(_parse(text, "start_tests"), _ToTests())
