@@ -26,7 +26,7 @@ import operator
 import re
 from datetime import date
 
-from .dmn_dialects import source
+from .dmn_dialects import evaluate_in, with_nulls
 from .unary_tests import PLACEHOLDER, CellRefused, parse
 
 HIT_POLICIES = ("UNIQUE", "FIRST", "PRIORITY", "ANY", "RULE ORDER", "OUTPUT ORDER", "COLLECT")
@@ -111,14 +111,18 @@ def decide(table: dict, data: dict, evaluate) -> dict:
     hits, outputs = _apply(table, policy, results, data, evaluate, inputs)
     by_rule = {id(rule): out for rule, out in results}
     # Camunda's result entries leave out the outputs a rule leaves empty.
-    listed = [{k: v for (k, v), cell in zip(by_rule[id(rule)].items(), rule["outputs"]) if (cell.get("text") or "").strip()}
-              for rule in hits]
+    listed = [_given(rule, by_rule[id(rule)]) for rule in hits]
     if policy == "COLLECT" and table.get("aggregation"):
         listed = [outputs] if matched and None not in outputs.values() else []
     return {"inputs": inputs, "results": [_nest(out) for out in listed], "rules": [{"id": r["id"], "row": r["row"], "description": r.get("description")}
                                         for r in hits],
             "description": "; ".join(r["description"] for r in hits if r.get("description")) or None,
             "outputs": _nest(outputs)}
+
+
+def _given(rule: dict, out: dict) -> dict:
+    """The outputs a rule's non-empty output entries give."""
+    return {k: v for (k, v), cell in zip(out.items(), rule["outputs"]) if (cell.get("text") or "").strip()}
 
 
 def _names(rules: list[dict]) -> str:
@@ -134,7 +138,7 @@ def _input_values(table: dict, data: dict, evaluate) -> list:
             values.append(None)
             continue
         try:
-            values.append(evaluate(source(expression, column.get("dialect") or "python"), data))
+            values.append(evaluate_in(evaluate, expression, column.get("dialect") or "python", data))
         except CellRefused as exc:
             raise DecisionFailed(f"decision '{table['decision']}': input '{column_name(column)}' (`{expression}`) "
                                  f"{exc}") from None
@@ -166,9 +170,9 @@ class _CellFailed(Exception):
     pass
 
 
-def _value(expression: str, context: dict, evaluate):
+def _value(expression: str, context: dict, evaluate, feel: bool = False):
     try:
-        return evaluate(expression, context)
+        return evaluate(expression, with_nulls(expression, context) if feel else context)
     except Exception as exc:  # noqa: BLE001
         raise _CellFailed(f"`{expression}` failed: {_said(exc)}") from None
 
@@ -192,15 +196,15 @@ def _test(test: dict, value, data: dict, evaluate) -> bool:
         return True
     feel = test.get("dialect") == "feel"
     if kind == "comparison":
-        return _compare(test["op"], value, _value(test["operand"], data, evaluate), feel)
+        return _compare(test["op"], value, _value(test["operand"], data, evaluate, feel), feel)
     if kind == "range":
-        low, high = _value(test["low"], data, evaluate), _value(test["high"], data, evaluate)
+        low, high = _value(test["low"], data, evaluate, feel), _value(test["high"], data, evaluate, feel)
         return (_compare("<=" if test["low_closed"] else "<", low, value, feel)
                 and _compare("<=" if test["high_closed"] else "<", value, high, feel))
     if kind == "list":
         hit = any(_test(item, value, data, evaluate) for item in test["items"])
         return not hit if test["negated"] else hit
-    result = _value(test["expression"], {**data, PLACEHOLDER: value}, evaluate)
+    result = _value(test["expression"], {**data, PLACEHOLDER: value}, evaluate, feel)
     if not isinstance(result, bool):
         raise _CellFailed(f"gave {result!r}, not True or False")
     return result
@@ -212,7 +216,7 @@ def _outputs(table: dict, rule: dict, data: dict, evaluate) -> dict:
         text = (cell.get("text") or "").strip()
         where = f"decision '{table['decision']}' {rule_name(rule)}, output '{column_name(column)}'"
         try:
-            value = evaluate(source(text, cell.get("dialect") or "python"), data) if text else None
+            value = evaluate_in(evaluate, text, cell.get("dialect") or "python", data) if text else None
         except CellRefused as exc:
             raise DecisionFailed(f"{where} `{text}` {exc}") from None
         except Exception as exc:  # noqa: BLE001
@@ -266,7 +270,7 @@ def _by_output_order(table, results, data, evaluate) -> list:
 
 def _output_value(table, column, text, data, evaluate):
     try:
-        return evaluate(source(text, language(table)), data)
+        return evaluate_in(evaluate, text, language(table), data)
     except Exception as exc:  # noqa: BLE001 - a refused value too: the deploy check names it
         raise DecisionFailed(f"decision '{table['decision']}': output value `{text}` of '{column_name(column)}' "
                              f"failed: {_said(exc)}") from None
@@ -277,7 +281,7 @@ def _aggregate(table: dict, aggregation: str, results: list) -> tuple[str, objec
     one output (a table may have several columns, each rule filling one); the name is the first given."""
     key, values = None, []
     for rule, out in results:
-        given = [(k, v) for (k, v), cell in zip(out.items(), rule["outputs"]) if (cell.get("text") or "").strip()]
+        given = list(_given(rule, out).items())
         if len(given) > 1:
             raise DecisionFailed(f"decision '{table['decision']}' {rule_name(rule)} gives {len(given)} outputs; "
                                  f"COLLECT {aggregation} aggregates one output per rule")

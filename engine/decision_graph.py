@@ -14,7 +14,7 @@ collectEntries or resultList (the default), with Camunda's failures when the res
 from __future__ import annotations
 
 from .decision_eval import DecisionFailed, decide, fits, type_name
-from .dmn_dialects import source
+from .dmn_dialects import evaluate_in
 from .unary_tests import CellRefused
 
 MAPPINGS = ("singleEntry", "singleResult", "collectEntries", "resultList")
@@ -71,7 +71,7 @@ def decide_graph(logics: dict, decision_id: str, data: dict, evaluate) -> dict:
 def _literal(logic: dict, context: dict, evaluate) -> dict:
     where = f"decision '{logic['decision']}'"
     try:
-        value = evaluate(source(logic["expression"], logic.get("dialect") or "python"), context)
+        value = evaluate_in(evaluate, logic["expression"], logic.get("dialect") or "python", context)
     except CellRefused as exc:
         raise DecisionFailed(f"{where}: literal expression `{logic['expression']}` {exc}") from None
     except Exception as exc:  # noqa: BLE001 - any failure of diagram code is this deal's failure

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from . import feel
+from . import feel, sandbox
 from .unary_tests import CellRefused
 
 #: Languages the engine reads in decision tables.
@@ -45,6 +45,19 @@ def source(text: str | None, dialect: str) -> str:
                               "expressionLanguage=\"juel\")")
         return feel.expression(body.replace("'", '"') if body.startswith("'") else body)
     raise CellRefused(unsupported(dialect))
+
+
+def with_nulls(python: str, data: dict) -> dict:
+    """The data with every name a FEEL translation reads and the data lacks set to null: FEEL (as
+    Camunda 7.20's feel-scala) gives null for a variable that does not exist, where Python fails."""
+    missing = [n for n in sandbox.names_read(python) if n not in data]
+    return {**data, **dict.fromkeys(missing)} if missing else data
+
+
+def evaluate_in(evaluate, text: str | None, dialect: str, data: dict):
+    """The value of an expression written in `dialect`, through `evaluate` (the sandbox's)."""
+    python = source(text, dialect)
+    return evaluate(python, with_nulls(python, data) if dialect == "feel" else data)
 
 
 def _python_hint(text: str) -> str:

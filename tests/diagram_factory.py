@@ -132,10 +132,12 @@ def table(did: str, rules: list, *, inputs=(("Amount", "amount", "number"),), ou
             f'  <decision id="{did}" name="{name or did}">\n{body}\n  </decision>\n</definitions>\n')
 
 
-def deciding_process(pid: str, decision_ref: str, fields: dict[str, str], loop: bool = False) -> str:
+def deciding_process(pid: str, decision_ref: str, fields: dict[str, str], loop: bool = False,
+                     task_attributes: str = "") -> str:
     """Start -> 'Enter data' (a form with `fields`: id -> type) -> the decision -> 'Review' -> end, all
     in the Sales lane: the decision runs when the first task completes, its result is seen at the second.
-    With `loop`, Review's `reviewed == False` goes back to 'Enter data'."""
+    With `loop`, Review's `reviewed == False` goes back to 'Enter data'. `task_attributes` go on the
+    business rule task (e.g. camunda:resultVariable)."""
     form = "".join(f'<camunda:formField id="{fid}" label="{fid}" type="{ftype}" />' for fid, ftype in fields.items())
     body = f"""  <bpmn:process id="{pid}" name="{pid}" isExecutable="true">
     <bpmn:laneSet id="LaneSet_{pid}"><bpmn:lane id="Lane_{pid}" name="Sales">
@@ -146,7 +148,7 @@ def deciding_process(pid: str, decision_ref: str, fields: dict[str, str], loop: 
     <bpmn:startEvent id="Start_{pid}" />
     <bpmn:userTask id="Task_Enter" name="Enter data"><bpmn:extensionElements><camunda:formData>{form}
       </camunda:formData></bpmn:extensionElements></bpmn:userTask>
-    <bpmn:businessRuleTask id="Task_Decide" name="Decide" camunda:decisionRef="{decision_ref}" />
+    <bpmn:businessRuleTask id="Task_Decide" name="Decide" camunda:decisionRef="{decision_ref}" {task_attributes}/>
     <bpmn:userTask id="Task_Review" name="Review"><bpmn:extensionElements><camunda:formData>
       <camunda:formField id="reviewed" label="Reviewed" type="boolean" /></camunda:formData></bpmn:extensionElements>
     </bpmn:userTask>
