@@ -1,12 +1,15 @@
-"""Decision tables outside a running workflow: read a draft DMN and decide it exactly as the
-engine's business rule tasks do (engine/decision_eval.py over the sandboxed evaluation)."""
+"""Decisions outside a running workflow: read a draft DMN and decide it exactly as the engine's
+business rule tasks do (engine/decision_graph.py over the sandboxed evaluation: a decision with
+the decisions of its file it requires)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from . import validation
-from .decision_eval import DecisionFailed, decide
+from .decision_eval import DecisionFailed
+from .decision_graph import decide_graph
 from .definitions import owner_of
+from .dmn_model import logic_of
 from .errors import InvalidDiagram, Problem
 from .parsing import read_document
 from .runtime import evaluator, flow_outcome
@@ -17,16 +20,17 @@ __all__ = ["DecisionFailed", "DraftDecision", "gate_outcome", "read_draft"]
 
 @dataclass
 class DraftDecision:
-    """One decision table of a DMN document, ready to evaluate."""
+    """One decision of a DMN document (a table or a literal expression), ready to evaluate."""
 
     id: str
     name: str | None
     table: dict
+    logics: dict  # every decision of its file, by id: what it may require
 
     def decide(self, script_engine, data: dict) -> dict:
         """The hit rules, inputs and outputs for `data`, as the engine's business rule task computes them."""
         try:
-            result = decide(self.table, dict(data), evaluator(script_engine))
+            result = decide_graph(self.logics, self.id, dict(data), evaluator(script_engine))
         except DecisionFailed as exc:
             if (hit := limit_of(exc)) is not None:
                 raise hit from None  # the sandbox stopped a cell: the whole replay stops
@@ -47,7 +51,8 @@ def read_draft(content: bytes, file_name: str = "draft.dmn") -> list[DraftDecisi
         problems.append(Problem(file_name, "no decision in this DMN file"))
     if problems:
         raise InvalidDiagram(problems)
-    return [DraftDecision(d["id"], d["name"], d["table"]) for d in doc.decisions]
+    logics = {d["id"]: logic_of(d) for d in doc.decisions}
+    return [DraftDecision(d["id"], d["name"], logic_of(d), logics) for d in doc.decisions]
 
 
 def gate_outcome(script_engine, model: dict, gateway_id: str, data: dict) -> str | None:

@@ -403,7 +403,7 @@ class Runner:
             el = el if el.get("id") else {**el, "id": _bpmn_id(task) if task else None}
             found = failure(exc, el, plain(task.data) if task is not None else {})
             if self._unmatched and el.get("type") in ("exclusiveGateway", "inclusiveGateway"):
-                found = EngineFailure(f"{found.message} (no flow applies, and {'; '.join(self._unmatched)})",
+                found = EngineFailure(f"{found.message} ({'; '.join(self._unmatched)}, so it set nothing)",
                                       found.element_id, found.element_name, found.data, found.limit)
             raise found from None
         except Exception as exc:  # noqa: BLE001 - anything else is still an incident, not a crash

@@ -5,6 +5,7 @@ import re
 
 from . import decision_checks, forms, outcomes, sandbox
 from .diagram_model import BPMN_NS, CAMUNDA_NS
+from .decision_graph import MAPPINGS
 from .errors import Problem
 from workflows.service_tasks import HANDLERS as SERVICE_HANDLERS
 
@@ -115,6 +116,10 @@ def lint_process(model: dict, known_decisions: set[str], known_processes: set[st
                 problems.append(_problem(model, el, "business rule task has no camunda:decisionRef"))
             elif ref not in known_decisions:
                 problems.append(_problem(model, el, f"decision '{ref}' is not deployed and not in this deployment"))
+            mapping = el.get("map_decision_result")
+            if mapping and mapping not in MAPPINGS:
+                problems.append(_problem(model, el, f"camunda:mapDecisionResult '{mapping}' is not one Camunda knows "
+                                         f"({', '.join(MAPPINGS)})"))
         if tag == "callActivity" and el.get("called_element") not in known_processes:
             problems.append(_problem(model, el, f"called process '{el.get('called_element')}' is not deployed and not in this deployment"))
         if tag == "boundaryEvent" and el.get("attached_to") not in elements:

@@ -187,3 +187,46 @@ def test_a_broken_decision_graph_is_refused_at_deploy(driver, change, said):
     reasons = " | ".join(p.reason for p in refused.value.problems)
     assert ("requires decision 'nowhere', which is not in this file" in reasons
             or "requires itself (price -> discountRate2 -> price)" in reasons), reasons
+
+
+def test_an_unknown_result_mapping_is_refused_at_deploy(driver):
+    harness = f.deciding_process("harness", "invoiceClassification", INVOICE_FIELDS,
+                                 task_attributes='camunda:resultVariable="x" camunda:mapDecisionResult="firstEntry"')
+    with pytest.raises(InvalidDiagram) as refused:
+        deploy(driver.sg, [("harness.bpmn", harness.encode()), ("d.dmn", INVOICE.read_bytes())], actor="cli:test")
+    assert "camunda:mapDecisionResult 'firstEntry' is not one Camunda knows" in refused.value.problems[0].reason
+
+
+def test_the_designers_what_if_decides_a_feel_graph_as_the_engine_does():
+    """read_draft is what the what-if replay and the designer's preview decide with."""
+    from engine.decisions import read_draft
+    from engine.runtime import make_script_engine
+
+    drafts = {d.id: d for d in read_draft(INVOICE.read_bytes(), INVOICE.name)}
+    decided = drafts["invoice-assign-approver"].decide(make_script_engine({}), {"amount": 500, "invoiceCategory": "Misc"})
+    assert decided["outputs"] == {"result": ["management"]}
+    assert decided["required"][0]["outputs"] == {"invoiceClassification": "budget"}
+
+
+def test_a_gateway_that_finds_no_flow_after_an_empty_decision_says_no_rule_matched(driver):
+    """Camunda's behaviour: the unmatched decision gives null, the gateway then has no flow: an incident."""
+    harness = f.deciding_process("harness", "invoiceClassification", INVOICE_FIELDS,
+                                 task_attributes='camunda:resultVariable="kind" camunda:mapDecisionResult="singleEntry"')
+    gate = ('<bpmn:exclusiveGateway id="Gw_Kind" />'
+            '<bpmn:sequenceFlow id="f_budget" sourceRef="Gw_Kind" targetRef="Task_Review">'
+            "<bpmn:conditionExpression xsi:type=\"bpmn:tFormalExpression\">kind == 'budget'</bpmn:conditionExpression>"
+            "</bpmn:sequenceFlow>"
+            '<bpmn:sequenceFlow id="f_other" sourceRef="Gw_Kind" targetRef="End_harness">'
+            "<bpmn:conditionExpression xsi:type=\"bpmn:tFormalExpression\">kind == 'exceptional'</bpmn:conditionExpression>"
+            "</bpmn:sequenceFlow>")
+    harness = harness.replace('<bpmn:sequenceFlow id="f3_harness" sourceRef="Task_Decide" targetRef="Task_Review" />',
+                              '<bpmn:sequenceFlow id="f3_harness" sourceRef="Task_Decide" targetRef="Gw_Kind" />' + gate)
+    harness = harness.replace("<bpmn:flowNodeRef>End_harness</bpmn:flowNodeRef>",
+                              "<bpmn:flowNodeRef>End_harness</bpmn:flowNodeRef><bpmn:flowNodeRef>Gw_Kind</bpmn:flowNodeRef>")
+    deploy(driver.sg, [("harness.bpmn", harness.encode()), ("d.dmn", INVOICE.read_bytes())], actor="cli:test")
+    iid = driver.start(process_id="harness")["id"]
+    with pytest.raises(StepFailed) as failed:
+        driver.work(iid, "Task_Enter", "sam", amount=100, invoiceCategory="Catering")
+    assert failed.value.element_id == "Gw_Kind"
+    assert "decision 'invoiceClassification' at Task_Decide matched no rule, so it set nothing" in failed.value.reason
+    assert set(driver.ready(iid)) == {"Task_Enter"}, "the failed step is rolled back"
