@@ -230,3 +230,15 @@ def test_a_gateway_that_finds_no_flow_after_an_empty_decision_says_no_rule_match
     assert failed.value.element_id == "Gw_Kind"
     assert "decision 'invoiceClassification' at Task_Decide matched no rule, so it set nothing" in failed.value.reason
     assert set(driver.ready(iid)) == {"Task_Enter"}, "the failed step is rolled back"
+
+
+def test_camundas_decision_ref_process_sets_the_single_entry(driver):
+    """DmnBusinessRuleTaskTest.testDecisionRef: result == "okay". Its flows have no ids, which issue 17
+    item 6 gives them; until then this test gives them ids and changes nothing else."""
+    bpmn = (CORPUS / "platform-engine-DmnBusinessRuleTaskTest.testDecisionRef.bpmn20.xml").read_text()
+    for n, (source, target) in enumerate([("start", "task"), ("task", "end")]):
+        bpmn = bpmn.replace(f'<sequenceFlow sourceRef="{source}" targetRef="{target}" />',
+                            f'<sequenceFlow id="flow{n}" sourceRef="{source}" targetRef="{target}" />')
+    deploy(driver.sg, [("process.bpmn20.xml", bpmn.encode()), (OKAY.name, OKAY.read_bytes())], actor="cli:test")
+    iid = driver.start(process_id="testProcess")["id"]
+    assert driver.show(iid)["data"]["result"] == "okay"
