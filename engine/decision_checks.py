@@ -65,14 +65,15 @@ def lint_requirements(decision: dict, siblings: dict) -> list[Problem]:
         if required not in siblings:
             problems.append(_problem(decision, f"requires decision '{required}', which is not in this file (a "
                                      "required decision is one of its own file's decisions, as in Camunda)"))
-    path, todo = [], [(decision["id"], (decision["id"],))]
-    while todo and not path:
+    path, seen, todo = None, set(), [(decision["id"], (decision["id"],))]
+    while todo and path is None:  # each decision visited once: linear however the graph is drawn
         did, trail = todo.pop()
         for required in (siblings.get(did) or {}).get("requires") or []:
             if required == decision["id"]:
                 path = [*trail, required]
                 break
-            if required not in trail and len(trail) < len(siblings) + 1:
+            if required not in seen:
+                seen.add(required)
                 todo.append((required, (*trail, required)))
     if path:
         problems.append(_problem(decision, "requires itself (" + " -> ".join(path) + "); a decision graph cannot "
@@ -290,8 +291,17 @@ def static_type(node) -> str | None:
 def names_problems(decision: dict, fields: set[str] | None, helpers: set[str], usage: str | None) -> list[Problem]:
     """Every name the table reads that is neither an input column's data, nor a field the process
     can have where it decides (`fields`; None when no process uses the table), nor a helper."""
-    table = decision["table"]
     where = f"process {usage}"
+    if decision["table"] is None:
+        literal = decision["literal"]
+        missing = [n for n in _names(literal["expression"], literal["dialect"]) if n not in (fields or set()) | helpers]
+        if not missing:
+            return []
+        context = (f"which {where} cannot have when it decides ({_known(fields)})" if fields is not None
+                   else "which is not a helper (no process uses this decision yet to say which data fields there are)")
+        return [_problem(decision, f"literal expression `{literal['expression']}` reads {_listing(missing)}, "
+                         f"{context}", literal["line"])]
+    table = decision["table"]
     problems = []
     if fields is not None:
         for column in table["inputs"]:

@@ -114,8 +114,8 @@ def decide(table: dict, data: dict, evaluate) -> dict:
     listed = [_given(rule, by_rule[id(rule)]) for rule in hits]
     if policy == "COLLECT" and table.get("aggregation"):
         listed = [outputs] if matched and None not in outputs.values() else []
-    return {"inputs": inputs, "results": [_nest(out) for out in listed], "rules": [{"id": r["id"], "row": r["row"], "description": r.get("description")}
-                                        for r in hits],
+    return {"inputs": inputs, "results": [_nest(out) for out in listed],
+            "rules": [{"id": r["id"], "row": r["row"], "description": r.get("description")} for r in hits],
             "description": "; ".join(r["description"] for r in hits if r.get("description")) or None,
             "outputs": _nest(outputs)}
 
@@ -205,6 +205,8 @@ def _test(test: dict, value, data: dict, evaluate) -> bool:
         hit = any(_test(item, value, data, evaluate) for item in test["items"])
         return not hit if test["negated"] else hit
     result = _value(test["expression"], {**data, PLACEHOLDER: value}, evaluate, feel)
+    if feel and result is None:
+        return False  # FEEL: a test that gives null does not match
     if not isinstance(result, bool):
         raise _CellFailed(f"gave {result!r}, not True or False")
     return result

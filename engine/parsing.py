@@ -195,7 +195,7 @@ def _decision_names(decisions: dict, processes: dict, helpers: set, faulty: set)
     models = {pid: m for pid, (_, m) in processes.items()}
     problems = []
     for did, (ddoc, decision) in decisions.items():
-        if did in faulty or decision["table"] is None:
+        if did in faulty or did not in tables:
             continue
         # A required decision decides wherever a decision requiring it does; it reads what they read,
         # and a decision reads the outputs of those it requires.

@@ -242,3 +242,14 @@ def test_camundas_decision_ref_process_sets_the_single_entry(driver):
     deploy(driver.sg, [("process.bpmn20.xml", bpmn.encode()), (OKAY.name, OKAY.read_bytes())], actor="cli:test")
     iid = driver.start(process_id="testProcess")["id"]
     assert driver.show(iid)["data"]["result"] == "okay"
+
+
+def test_a_literal_expression_reading_what_the_process_never_has_is_refused(driver):
+    dmn = LITERAL_DRG.replace("amount * (1 - rate)", "amount * (1 - rate) - rebate")
+    harness = f.deciding_process("harness", "price", {"amount": "long"})
+    with pytest.raises(InvalidDiagram) as refused:
+        deploy(driver.sg, [("harness.bpmn", harness.encode()), ("d.dmn", dmn.encode())], actor="cli:test")
+    [problem] = refused.value.problems
+    assert problem.element_id == "price"
+    assert "literal expression `amount * (1 - rate) - rebate` reads `rebate`, which process 'harness' at " \
+           "Task_Decide (Decide) cannot have when it decides" in problem.reason

@@ -32,7 +32,7 @@ def matches(cell: str, value, type_ref: str = "number", **data) -> bool:
     ("[0..10)", 10, False), (">= -3", -3, True), ("= 5", 5, True), ("!= 5", 5, False),
     ("-", None, True), ("", "anything", True), ("null", None, True), ("null", 0, False),
     ("not(null)", 0, True), ("< 250", None, False), ("[1..5]", None, False),
-    ("? > 3 and ? < limit", 4, True), ("? > 3 and ? < limit", 9, False),
+    ("? > 3 and ? < limit", 4, True), ("? > 3 and ? < limit", 9, False), ("? > 3", None, False),
     ("5, 7, 9", 7, True), ("5, 7, 9", 8, False), ("not(5, 7)", 6, True), ("not(5, 7)", 7, False),
     ("limit", 8, True), ("< limit * 2", 15, True), ("true", 1, False),
 ])
