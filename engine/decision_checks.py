@@ -315,7 +315,8 @@ def names_problems(decision: dict, fields: set[str] | None, helpers: set[str], u
     else:
         context = ("not read by any input column and not a helper (no process uses this table yet to say which "
                    "data fields there are)")
-    readable = {n for c in table["inputs"] for n in _names(c["expression"], c["dialect"])} | helpers | (fields or set())
+    readable = ({n for c in table["inputs"] for n in _names(c["expression"], c["dialect"])} | helpers | (fields or set())
+                | {c["input_variable"] for c in table["inputs"] if c.get("input_variable")})
     for rule in table["rules"]:
         for kind, columns, cells in (("input", table["inputs"], rule["inputs"]),
                                      ("output", table["outputs"], rule["outputs"])):

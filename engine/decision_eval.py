@@ -157,8 +157,10 @@ def _rule_matches(table: dict, rule: dict, values: list, data: dict, evaluate) -
         raise DecisionFailed(f"decision '{table['decision']}' {rule_name(rule)} has {len(rule['inputs'])} input "
                              f"entries for {len(values)} input columns")
     for column, cell, value in zip(table["inputs"], rule["inputs"], values):
+        # camunda:inputVariable names the column's value for its cells, besides `?`/cellInput
+        scope = {**data, column["input_variable"]: value} if column.get("input_variable") else data
         try:
-            if not _test(parse(cell.get("text"), cell.get("dialect") or "python"), value, data, evaluate):
+            if not _test(parse(cell.get("text"), cell.get("dialect") or "python"), value, scope, evaluate):
                 return False
         except (CellRefused, _CellFailed) as exc:
             raise DecisionFailed(f"decision '{table['decision']}' {rule_name(rule)}, column '{column_name(column)}', "
@@ -196,7 +198,12 @@ def _test(test: dict, value, data: dict, evaluate) -> bool:
         return True
     feel = test.get("dialect") == "feel"
     if kind == "comparison":
-        return _compare(test["op"], value, _value(test["operand"], data, evaluate, feel), feel)
+        operand = _value(test["operand"], data, evaluate, feel)
+        if test.get("plain") and isinstance(operand, bool) and not isinstance(value, bool):
+            return operand  # FEEL: an expression that gives true (or false) with the input is the test itself
+        if test.get("plain") and isinstance(operand, list) and not isinstance(value, list):
+            return any(_compare("==", value, item, feel) for item in operand)  # FEEL: equal to one in the list
+        return _compare(test["op"], value, operand, feel)
     if kind == "range":
         low, high = _value(test["low"], data, evaluate, feel), _value(test["high"], data, evaluate, feel)
         return (_compare("<=" if test["low_closed"] else "<", low, value, feel)

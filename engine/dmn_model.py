@@ -16,6 +16,7 @@ from lxml import etree
 FEEL_LANGUAGES = {"feel", "http://www.omg.org/spec/feel/20140401", "https://www.omg.org/spec/dmn/20191111/feel/",
                   "http://www.omg.org/spec/dmn/20180521/feel/", "https://www.omg.org/spec/dmn/20230324/feel/",
                   "http://www.omg.org/spec/dmn/20191111/feel/", "https://www.omg.org/spec/feel/20140401"}
+CAMUNDA_DMN_NS = "http://camunda.org/schema/1.0/dmn"
 _FEEL_KEYS = {language.rstrip("/") for language in FEEL_LANGUAGES}
 #: What a DMN element without any expressionLanguage is written in (DMN 1.3's default).
 DEFAULT_LANGUAGE = "feel"
@@ -64,6 +65,7 @@ def decision_table(table, decision, file_name: str, language: str) -> dict:
             "expression": (_text(expr, q) or "").strip() if expr is not None else "",
             "type_ref": expr.get("typeRef") if expr is not None else None,
             "dialect": dialect(expr.get("expressionLanguage") if expr is not None else None, language),
+            "input_variable": inp.get(f"{{{CAMUNDA_DMN_NS}}}inputVariable") or None,
         })
     for out in table.xpath("./dmn:output", namespaces=q):
         values = out.find("dmn:outputValues", namespaces=q)

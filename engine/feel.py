@@ -368,7 +368,7 @@ class _ToTests(_ToPython):
             return _test("expression", expression=source)
         if source == "None":
             return _test("expression", expression=f"{PLACEHOLDER} is None")
-        return _test("comparison", op="==", operand=source)
+        return _test("comparison", op="==", operand=source, plain=True)
 
 
 @lru_cache(maxsize=4096)

@@ -34,7 +34,8 @@ def matches(cell: str, value, type_ref: str = "number", **data) -> bool:
     ("not(null)", 0, True), ("< 250", None, False), ("[1..5]", None, False),
     ("? > 3 and ? < limit", 4, True), ("? > 3 and ? < limit", 9, False), ("? > 3", None, False),
     ("5, 7, 9", 7, True), ("5, 7, 9", 8, False), ("not(5, 7)", 6, True), ("not(5, 7)", 7, False),
-    ("limit", 8, True), ("< limit * 2", 15, True), ("true", 1, False),
+    ("limit", 8, True), ("< limit * 2", 15, True), ("x > 5", 6, True), ("x > 5", 5, False),
+    ("[4, 6, 8]", 6, True), ("[4, 6, 8]", 7, False),
 ])
 def test_a_feel_unary_test_matches_as_camunda_matches(cell, value, hit):
     assert matches(cell, value, limit=8) is hit
@@ -47,6 +48,12 @@ def test_a_feel_unary_test_matches_as_camunda_matches(cell, value, hit):
 ])
 def test_text_cells(cell, value, hit):
     assert matches(cell, value, "string") is hit
+
+
+@pytest.mark.parametrize("cell, value, hit", [("true", True, True), ("true", False, False), ("false", False, True),
+                                              ("not(true)", False, True), ("-", False, True)])
+def test_boolean_cells(cell, value, hit):
+    assert matches(cell, value, "boolean") is hit
 
 
 @pytest.mark.parametrize("cell, value, hit", [
@@ -123,3 +130,11 @@ def test_translations_are_only_what_the_sandbox_accepts():
     """A FEEL expression never becomes code the sandbox's static check refuses, whatever its names."""
     for text in ["a.b.c", 'upper case(x)', "if a then b else c", "xs[2]", "sum(xs)", "x ** 3"]:
         sandbox.check(feel.expression(text))
+
+
+def test_camundas_input_variable_names_the_columns_value_in_its_cells():
+    xml = f.table("t", [("R1", ["amount > 100 and amount < limit"], ['"mid"'])], language="feel")
+    xml = xml.replace('label="Amount">', 'label="Amount" xmlns:camunda="http://camunda.org/schema/1.0/dmn" '
+                      'camunda:inputVariable="amount">').replace("<text>amount</text>", "<text>order.total</text>")
+    table = table_of(xml)
+    assert decide(table, {"order": {"total": 150}, "limit": 200}, evaluate)["outputs"] == {"result": "mid"}
