@@ -9,9 +9,9 @@ FEEL cells get the same bounds, names-read checks and type checks as Python cell
 
 What is read: literals (numbers, "strings", true, false, null), names and dotted paths (`a.b`,
 read as `a["b"]`), `+ - * / **`, comparisons (`= != < <= > >=`), `between .. and ..`, `and`, `or`,
-`if .. then .. else ..`, lists `[a, b]` and one-based indexing `xs[1]`, `date("2026-01-01")`,
+`if .. then .. else ..`, `x in <unary tests>`, lists `[a, b]` and one-based indexing `xs[1]`, `date("2026-01-01")`,
 `date and time("...")` and `time("...")` (ISO text, as the engine keeps dates), and the functions
-in FUNCTIONS. Unary tests: `-`, `< e`, `<= e`, `> e`, `>= e`, `= e`, `!= e`, intervals `[a..b]`,
+in engine/feel_functions.py. Unary tests: `-`, `< e`, `<= e`, `> e`, `>= e`, `= e`, `!= e`, intervals `[a..b]`,
 `]a..b[`, `(a..b)`, comma lists, `not(...)`, `null`, plain values (equality) and `?` expressions.
 Anything else (durations, `for`, `some`, `every`, filters with conditions, contexts, unknown
 functions) is refused with FeelRefused naming it.
@@ -19,11 +19,12 @@ functions) is refused with FeelRefused naming it.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
 from functools import lru_cache
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import LarkError, UnexpectedInput, VisitError
+
+from .feel_functions import FeelRefused, call
 
 PLACEHOLDER = "cellInput"  # the column's value, as engine/unary_tests.py names it
 
@@ -58,6 +59,8 @@ tests: positive ("," positive)*
 ?comparison: sum
            | sum CMP sum                          -> comparison
            | sum "between" sum "and" sum          -> between
+           | sum "in" positive                    -> in_expr
+           | sum "in" "(" positive ("," positive)+ ")" -> in_expr
 ?sum: product
     | sum ADD product                             -> binary
 ?product: power
@@ -96,89 +99,9 @@ STRING: /"(\\.|[^"\\])*"/
 
 _PARSER = Lark(GRAMMAR, start=["start_expr", "start_tests"], parser="lalr")
 
-#: FEEL functions the engine reads, with their arity (None: one or more).
-FUNCTIONS = {
-    "not": (1,), "date": (1, 3), "date and time": (1,), "time": (1,), "string": (1,), "number": (1,),
-    "string length": (1,), "upper case": (1,), "lower case": (1,), "contains": (2,), "starts with": (2,),
-    "ends with": (2,), "substring": (2, 3), "substring before": (2,), "substring after": (2,),
-    "abs": (1,), "floor": (1,), "ceiling": (1,), "decimal": (2,), "round half even": (2,), "modulo": (2,),
-    "odd": (1,), "even": (1,), "min": None, "max": None, "sum": None, "count": (1,), "mean": (1,),
-    "list contains": (2,),
-}
 _COMPARE = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _LITERAL = re.compile(r"-?\d+(\.\d+)?|\(-\d+(\.\d+)?\)|'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 _PYTHON_WORDS = {"True", "False", "None", "and", "or", "not", "in", "is", "if", "else", "lambda", "for"}
-
-
-class FeelRefused(Exception):
-    """The text is not FEEL the engine reads; the message says what and what to write instead."""
-
-
-def _call(name: str, args: list[str]) -> str:
-    arity = FUNCTIONS.get(name, ())
-    if name not in FUNCTIONS:
-        raise FeelRefused(f"calls `{name}(...)`, which is not a FEEL function the engine knows "
-                          f"({', '.join(sorted(FUNCTIONS))})")
-    if arity is not None and len(args) not in arity:
-        raise FeelRefused(f"calls `{name}` with {len(args)} arguments (it takes {' or '.join(map(str, arity))})")
-    if arity is None and not args:
-        raise FeelRefused(f"calls `{name}()` with no arguments")
-    a = args
-    if name in ("date", "date and time", "time"):
-        return _temporal(name, a)
-    simple = {
-        "not": "(not {0})", "string": "str({0})", "number": "float({0})", "string length": "len({0})",
-        "upper case": "{0}.upper()", "lower case": "{0}.lower()", "contains": "({1} in {0})",
-        "starts with": "{0}.startswith({1})", "ends with": "{0}.endswith({1})",
-        "substring before": "({0}.partition({1})[0] if {1} in {0} else '')",
-        "substring after": "({0}.partition({1})[2] if {1} in {0} else '')",
-        "abs": "abs({0})", "floor": "int({0} // 1)", "ceiling": "(-int(-{0} // 1))",
-        "decimal": "round({0}, {1})", "round half even": "round({0}, {1})", "modulo": "({0} % {1})",
-        "odd": "({0} % 2 == 1)", "even": "({0} % 2 == 0)", "count": "len({0})",
-        "mean": "(sum({0}) / len({0}))", "list contains": "({1} in {0})",
-    }
-    if name in simple:
-        return simple[name].format(*a)
-    if name == "substring":
-        start = f"(({a[1]} - 1) if {a[1]} > 0 else len({a[0]}) + {a[1]})"
-        return f"{a[0]}[{start}:]" + (f"[:{a[2]}]" if len(a) == 3 else "")
-    # min, max, sum: of one list, or of several values
-    items = a[0] if len(a) == 1 else f"[{', '.join(a)}]"
-    return f"{name}({items})"
-
-
-def _literal_text(source: str) -> str | None:
-    """The text of a string literal in translated source, else None."""
-    if len(source) >= 2 and source[0] == source[-1] and source[0] in "'\"":
-        try:
-            return __import__("ast").literal_eval(source)
-        except (ValueError, SyntaxError):
-            return None
-    return None
-
-
-def _temporal(name: str, args: list[str]) -> str:
-    """Dates and times are ISO text in the engine (as forms store them): a literal is checked here."""
-    if name == "date" and len(args) == 3:
-        parts = [a for a in args if a.isdigit()]
-        if len(parts) != 3:
-            raise FeelRefused("calls `date(year, month, day)` with values that are not literal numbers; "
-                              "write date(\"2026-01-31\")")
-        try:
-            return repr(date(*map(int, parts)).isoformat())
-        except ValueError as exc:
-            raise FeelRefused(f"`date({', '.join(args)})` is no date: {exc}") from None
-    text = _literal_text(args[0])
-    if text is None:
-        return f"str({args[0]})[:10]" if name == "date" else f"str({args[0]})"
-    reader = {"date": date.fromisoformat, "date and time": datetime.fromisoformat, "time": time.fromisoformat}[name]
-    try:
-        reader(text)
-    except ValueError:
-        raise FeelRefused(f"`{name}(\"{text}\")` is not an ISO {name} (e.g. "
-                          f"{ {'date': '2026-01-31', 'date and time': '2026-01-31T09:00:00', 'time': '09:00:00'}[name]})"
-                          ) from None
-    return repr(text)
 
 
 def _string(token: str) -> str:
@@ -261,7 +184,7 @@ class _ToPython(Transformer):
         return "[" + ", ".join(i for i in items if i is not None) + "]"
 
     def call(self, fn, *args):
-        return _call(" ".join(str(fn).split()), [a for a in args if a is not None])
+        return call(" ".join(str(fn).split()), [a for a in args if a is not None])
 
     def neg(self, e):
         return f"(-{e})"
@@ -273,15 +196,7 @@ class _ToPython(Transformer):
         return f"({left} ** {right})"
 
     def comparison(self, left, op, right):
-        op = _COMPARE[str(op)]
-        if op in ("==", "!="):
-            return f"({left} {op} {right})"
-        # FEEL: ordering null gives null (so `if`, a rule, an `and` treat it as not true)
-        unknown = [side for side in (left, right) if not _LITERAL.fullmatch(side)]
-        if not unknown:
-            return f"({left} {op} {right})"
-        guard = " and ".join(f"{side} is not None" for side in unknown)
-        return f"(({left} {op} {right}) if {guard} else None)"
+        return _comparison(left, _COMPARE[str(op)], right)
 
     def between(self, value, low, high):
         return f"({low} <= {value} <= {high})"
@@ -294,6 +209,34 @@ class _ToPython(Transformer):
 
     def if_expr(self, cond, then, other):
         return f"({then} if {cond} is True else {other})"
+
+    def in_expr(self, subject, *tests):
+        """`x in < 5`, `x in [1..5]`, `x in ("a", "b")`: the tests applied to x, as one Python truth."""
+        return "(" + " or ".join(_applied(t, subject) for t in tests) + ")"
+
+    # The unary tests' structure (engine/unary_tests.py), for input entries and `in`:
+    def compare(self, op, operand):
+        return _test("comparison", op=_COMPARE[str(op)], operand=operand)
+
+    def closed_closed(self, low, high):
+        return _test("range", low=low, high=high, low_closed=True, high_closed=True)
+
+    def closed_open(self, low, high):
+        return _test("range", low=low, high=high, low_closed=True, high_closed=False)
+
+    def open_closed(self, low, high):
+        return _test("range", low=low, high=high, low_closed=False, high_closed=True)
+
+    def open_open(self, low, high):
+        return _test("range", low=low, high=high, low_closed=False, high_closed=False)
+
+    def plain(self, source):
+        if PLACEHOLDER in re.findall(r"[A-Za-z_]\w*", source):
+            return _test("expression", expression=source)
+        if source == "None":
+            return _test("expression", expression=f"{PLACEHOLDER} is None")
+        return _test("comparison", op="==", operand=source, plain=True)
+
 
 
 def _parse(text: str, start: str):
@@ -330,6 +273,37 @@ def _test(kind: str, **fields) -> dict:
     return {"kind": kind, **fields, "dialect": "feel"}
 
 
+def _comparison(left: str, op: str, right: str) -> str:
+    """A Python comparison; ordering null gives null, as in FEEL (so `if`, a rule, `and` take it as not true)."""
+    if op in ("==", "!="):
+        return f"({left} {op} {right})"
+    unknown = [side for side in (left, right) if not _LITERAL.fullmatch(side)]
+    if not unknown:
+        return f"({left} {op} {right})"
+    guard = " and ".join(f"{side} is not None" for side in unknown)
+    return f"(({left} {op} {right}) if {guard} else None)"
+
+
+def _applied(test: dict, subject: str) -> str:
+    """A unary test applied to `subject`, as Python giving true, false or null."""
+    kind = test["kind"]
+    if kind == "any":
+        return "True"
+    if kind == "range":
+        low = _comparison(test["low"], "<=" if test["low_closed"] else "<", subject)
+        high = _comparison(subject, "<=" if test["high_closed"] else "<", test["high"])
+        return f"({low} and {high})"
+    if kind == "list":
+        joined = " or ".join(_applied(t, subject) for t in test["items"])
+        return f"(not ({joined}))" if test["negated"] else f"({joined})"
+    if kind == "expression":
+        return re.sub(rf"\b{PLACEHOLDER}\b", lambda _: subject, test["expression"])
+    operand = test["operand"]
+    if test.get("plain") and operand.startswith("["):
+        return f"({subject} in {operand})"  # FEEL: equal to one of the list's values
+    return _comparison(subject, test["op"], operand)
+
+
 @v_args(inline=True)
 class _ToTests(_ToPython):
     """Unary tests as engine/unary_tests.py's structure, with Python operands."""
@@ -347,29 +321,6 @@ class _ToTests(_ToPython):
 
     def tests(self, *items):
         return items[0] if len(items) == 1 else _test("list", items=list(items), negated=False)
-
-    def compare(self, op, operand):
-        return _test("comparison", op=_COMPARE[str(op)], operand=operand)
-
-    def closed_closed(self, low, high):
-        return _test("range", low=low, high=high, low_closed=True, high_closed=True)
-
-    def closed_open(self, low, high):
-        return _test("range", low=low, high=high, low_closed=True, high_closed=False)
-
-    def open_closed(self, low, high):
-        return _test("range", low=low, high=high, low_closed=False, high_closed=True)
-
-    def open_open(self, low, high):
-        return _test("range", low=low, high=high, low_closed=False, high_closed=False)
-
-    def plain(self, source):
-        if PLACEHOLDER in re.findall(r"[A-Za-z_]\w*", source):
-            return _test("expression", expression=source)
-        if source == "None":
-            return _test("expression", expression=f"{PLACEHOLDER} is None")
-        return _test("comparison", op="==", operand=source, plain=True)
-
 
 @lru_cache(maxsize=4096)
 def unary_tests(text: str) -> dict:

@@ -85,6 +85,9 @@ def test_date_cells_compare_the_iso_dates_forms_store(cell, value, hit):
     ('date("2026-01-31")', {}, "2026-01-31"), ("date(2026, 1, 31)", {}, "2026-01-31"),
     ('date and time("2026-01-31T09:30:00")', {}, "2026-01-31T09:30:00"), ("null", {}, None),
     ('"a" + "b"', {}, "ab"), ("[1, 2]", {}, [1, 2]),
+    ("x in < 5", {"x": 4}, True), ("x in [1..5]", {"x": 5}, True), ("x in ]1..5[", {"x": 5}, False),
+    ('x in ("a", "b")', {"x": "b"}, True), ("x in [1, 2, 3]", {"x": 4}, False), ("x in (< 5, > 10)", {"x": 11}, True),
+    ("x in < 5", {"x": None}, None),
 ])
 def test_a_feel_expression_gives_what_feel_gives(text, data, value):
     assert value_of(text, **data) == value
