@@ -7,8 +7,8 @@ entry (the structure engine/unary_tests.py documents) whose operands are Python 
 is ever evaluated here: the sandbox evaluates the translation, and the static checks read it, so
 FEEL cells get the same bounds, names-read checks and type checks as Python cells.
 
-What is read: literals (numbers, "strings", true, false, null), names and dotted paths (`a.b`,
-read as `a["b"]`), `+ - * / **`, comparisons (`= != < <= > >=`), `between .. and ..`, `and`, `or`,
+What is read: literals (numbers, "strings", true, false, null), names and dotted paths (`a.b`:
+null when `a` is null or has no `b`), `+ - * / **`, comparisons (`= != < <= > >=`), `between .. and ..`, `and`, `or`,
 `if .. then .. else ..`, `x in <unary tests>`, lists `[a, b]` and one-based indexing `xs[1]`, `date("2026-01-01")`,
 `date and time("...")` and `time("...")` (ISO text, as the engine keeps dates), and the functions
 in engine/feel_functions.py. Unary tests: `-`, `< e`, `<= e`, `> e`, `>= e`, `= e`, `!= e`, intervals `[a..b]`,
@@ -101,6 +101,7 @@ _PARSER = Lark(GRAMMAR, start=["start_expr", "start_tests"], parser="lalr")
 
 _COMPARE = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _LITERAL = re.compile(r"-?\d+(\.\d+)?|\(-\d+(\.\d+)?\)|'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+_MAX_PATH = 5
 _PYTHON_WORDS = {"True", "False", "None", "and", "or", "not", "in", "is", "if", "else", "lambda", "for"}
 
 
@@ -165,10 +166,13 @@ class _ToPython(Transformer):
 
     def path(self, *names):
         first, *rest = names
-        return _name(first) + "".join(f"[{str(n)!r}]" for n in rest)
+        out = _name(first)
+        for n in rest:
+            out = _member(out, str(n))
+        return out
 
     def member(self, target, t):
-        return f"{target}[{str(t)!r}]"
+        return _member(target, str(t))
 
     def index(self, target, at):
         at = at.replace("(", "").replace(")", "")
@@ -271,6 +275,13 @@ def expression(text: str) -> str:
 
 def _test(kind: str, **fields) -> dict:
     return {"kind": kind, **fields, "dialect": "feel"}
+
+
+def _member(target: str, key: str) -> str:
+    """`target.key`, null when the target is null or has no such key (FEEL, as feel-scala 1.17 reads it)."""
+    if target.count("or {}") >= 2 ** _MAX_PATH:
+        raise FeelRefused(f"follows a path deeper than {_MAX_PATH} names; read a nearer field")
+    return f"(({target} or {{}})[{key!r}] if {key!r} in ({target} or {{}}) else None)"
 
 
 def _comparison(left: str, op: str, right: str) -> str:

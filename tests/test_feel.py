@@ -6,7 +6,7 @@ import pytest
 
 from engine import feel, sandbox
 from engine.decision_eval import decide
-from engine.dmn_dialects import source
+from engine.dmn_dialects import evaluate_in, source
 from engine.unary_tests import CellRefused
 from tests import diagram_factory as f
 from tests.test_decision_eval import table_of
@@ -17,7 +17,7 @@ def evaluate(expression, context):
 
 
 def value_of(text: str, **data):
-    return evaluate(feel.expression(text), data)
+    return evaluate_in(evaluate, text, "feel", data)
 
 
 def matches(cell: str, value, type_ref: str = "number", **data) -> bool:
@@ -70,6 +70,8 @@ def test_date_cells_compare_the_iso_dates_forms_store(cell, value, hit):
     ('if amount > 1000 then "high" else "low"', {"amount": 1001}, "high"),
     ('if amount > 1000 then "high" else "low"', {"amount": None}, "low"),  # null condition: else
     ("invoice.amount >= 100 and invoice.category = \"Misc\"", {"invoice": {"amount": 100, "category": "Misc"}}, True),
+    ("invoice.amount", {"invoice": {}}, None), ("invoice.amount", {"invoice": None}, None),  # FEEL: null
+    ("a.b.c", {"a": {"b": {"c": 7}}}, 7), ("missing", {}, None),
     ("a or b", {"a": False, "b": True}, True), ("not(a)", {"a": False}, True),
     ("x between 1 and 5", {"x": 5}, True), ("x between 1 and 5", {"x": 6}, False),
     ("string length(name)", {"name": "Acme"}, 4), ('upper case("acme")', {}, "ACME"),
@@ -118,7 +120,8 @@ def test_python_in_a_feel_cell_says_to_write_feel_or_declare_python():
 
 
 @pytest.mark.parametrize("text, python", [("amount", "amount"), ("${amount}", "amount"),
-                                          ("#{invoice.amount}", "invoice['amount']"), ("'Misc'", "'Misc'")])
+                                          ("#{invoice.amount}", "((invoice or {})['amount'] if 'amount' in "
+                                                                "(invoice or {}) else None)"), ("'Misc'", "'Misc'")])
 def test_trivial_juel_reads_as_the_variable_it_names(text, python):
     assert source(text, "juel") == python
 
