@@ -193,13 +193,14 @@ def _decision_names(decisions: dict, processes: dict, helpers: set, faulty: set)
     against the new processes that use it (the problem then sits on their business rule task)."""
     tables = {did: logic_of(d) for did, (_, d) in decisions.items() if logic_of(d) is not None}
     models = {pid: m for pid, (_, m) in processes.items()}
+    required = {r for logic in tables.values() for r in logic.get("requires") or []}
     problems = []
     for did, (ddoc, decision) in decisions.items():
         if did in faulty or did not in tables:
             continue
         # A required decision decides wherever a decision requiring it does; it reads what they read,
         # and a decision reads the outputs of those it requires.
-        users = {d for d in tables if did in required_closure(tables, d)}
+        users = {d for d in tables if did in required_closure(tables, d)} if did in required else {did}
         given = {n for r in required_closure(tables, did) if r != did for n in decision_outputs(tables[r])}
         usages = [(pdoc, m, el) for pdoc, m in processes.values() if m["executable"]
                   for el in m["elements"].values() if el["type"] == "businessRuleTask" and el.get("decision_ref") in users]
@@ -221,6 +222,7 @@ def _decision_names(decisions: dict, processes: dict, helpers: set, faulty: set)
 def _dependencies(model: dict, processes: dict, decisions: dict) -> tuple[list[str], dict]:
     """Content hashes of every file this process's behaviour depends on, and the decision tables it runs."""
     seen, shas, tables, todo = set(), set(), {}, [model]
+    logics = {did: logic_of(d) for did, (_, d) in decisions.items()}
     while todo:
         m = todo.pop()
         if m["process_id"] in seen:
@@ -229,7 +231,6 @@ def _dependencies(model: dict, processes: dict, decisions: dict) -> tuple[list[s
         shas.add(processes[m["process_id"]][0].sha256)
         for el in m["elements"].values():
             if el.get("decision_ref") and el["decision_ref"] in decisions:
-                logics = {did: logic_of(d) for did, (_, d) in decisions.items()}
                 for did in required_closure(logics, el["decision_ref"]):  # with the decisions it requires
                     doc, decision = decisions[did]
                     shas.add(doc.sha256)
