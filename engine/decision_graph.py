@@ -95,6 +95,15 @@ def _feed(context: dict, result: dict, logic: dict) -> None:
         context[name] = [r[name] for r in results if name in r]
 
 
+def decide_for_task(logics: dict, decision_id: str, task: dict, data: dict, evaluate) -> dict:
+    """The decision's result for a business rule task (its model element): with camunda:resultVariable,
+    'outputs' is that variable alone, holding the mapped result, as Camunda sets nothing else."""
+    result = decide_graph(logics, decision_id, data, evaluate)
+    if task.get("result_variable"):
+        result["outputs"] = {task["result_variable"]: map_result(result, task.get("map_decision_result"))}
+    return result
+
+
 def map_result(result: dict, mapping: str | None) -> object:
     """The value camunda:mapDecisionResult gives the result variable."""
     results, decision = result["results"], result["decision"]

@@ -19,7 +19,7 @@ from SpiffWorkflow.util.task import TaskState
 from . import definitions, sandbox
 from .compaction import compact
 from .decision_eval import DecisionFailed
-from .decision_graph import decide_graph, map_result
+from .decision_graph import decide_for_task
 from .decision_task import decision_key, is_decision
 from .sandbox_limits import limit_of
 from .timekeeping import clock_in_use
@@ -275,19 +275,16 @@ class Runner:
             raise EngineFailure(f"this version has no decision table for business rule task {where[0]} "
                                 f"({' '.join(decision_key(task.task_spec))})", *where, plain(task.data))
         logics = {**(self.model.get("decision_tables") or {}), table["decision"]: table}
-        variable = el.get("result_variable")
         try:
-            result = decide_graph(logics, table["decision"], task.data, evaluator(task.workflow.script_engine))
-            mapped = map_result(result, el.get("map_decision_result")) if variable else None
+            result = decide_for_task(logics, table["decision"], el, task.data, evaluator(task.workflow.script_engine))
         except DecisionFailed as exc:
             if limit_of(exc) is not None:  # the sandbox stopped a cell: say which limit
                 raise failure(exc, {**el, "type": "businessRuleTask"}, plain(task.data)) from None
             raise EngineFailure(str(exc), *where, plain(task.data)) from None
         if not result["results"]:
             self._unmatched.append(f"decision '{table['decision']}' at {where[0]} matched no rule")
-        if variable:  # camunda:resultVariable: the mapped result, and nothing else, as Camunda sets it
-            task.data[variable] = mapped
-            result = {**result, "outputs": {variable: mapped}}
+        if el.get("result_variable"):
+            task.data.update(result["outputs"])  # the mapped result replaces the variable whole
         else:
             merge_outputs(task.data, result["outputs"])
         origin = {"kind": "rule", "decision": table["decision"], "element_id": where[0],
