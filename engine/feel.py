@@ -18,6 +18,7 @@ functions) is refused with FeelRefused naming it.
 """
 from __future__ import annotations
 
+import keyword
 import re
 from functools import lru_cache
 
@@ -102,7 +103,7 @@ _PARSER = Lark(GRAMMAR, start=["start_expr", "start_tests"], parser="lalr")
 _COMPARE = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _LITERAL = re.compile(r"-?\d+(\.\d+)?|\(-\d+(\.\d+)?\)|'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 _MAX_PATH = 5
-_PYTHON_WORDS = {"True", "False", "None", "and", "or", "not", "in", "is", "if", "else", "lambda", "for"}
+_PYTHON_WORDS = set(keyword.kwlist)  # a FEEL name Python cannot hold
 
 
 def _string(token: str) -> str:

@@ -104,6 +104,7 @@ def test_a_feel_expression_gives_what_feel_gives(text, data, value):
     ('date("2026-02-30")', "is not an ISO date"),
     ("True", "writes `True`, which is Python; in FEEL write `true`"),
     ("__class__", "uses the name `__class__`"),
+    ("class + 1", "uses the name `class`, which the engine cannot give as a variable"),
     ("upper case(a, b)", "calls `upper case` with 2 arguments"),
 ])
 def test_what_the_engine_cannot_read_is_refused_saying_what(text, said):
