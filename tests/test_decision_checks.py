@@ -50,10 +50,10 @@ MISTAKES = {
                                  "served_industries` reads `served_industries`"),
     "FEEL list (a Python tuple)": (INDUSTRY_CELL, '<text>"retail", "mining"</text>',
                                    "cell `\"retail\", \"mining\"` is a FEEL unary test, which means something else in "
-                                   "Python (the engine reads cells as Python; FEEL is not supported yet): write "
-                                   "`? in [\"retail\", \"mining\"]`"),
-    "FEEL range": (REVENUE_CELL, "<text>[0..50[</text>", WHERE_REVENUE + "`[0..50[` is a FEEL unary test, which the "
-                   "engine does not read yet (cells are Python): write `0 <= ? < 50`"),
+                                   "Python (this table declares Python): write `? in [\"retail\", \"mining\"]`, or "
+                                   "drop expressionLanguage=\"python\" to write FEEL"),
+    "FEEL range": (REVENUE_CELL, "<text>[0..50[</text>", WHERE_REVENUE + "`[0..50[` is a FEEL unary test, but this "
+                   "table declares Python: write `0 <= ? < 50`"),
     "FEEL open range": (REVENUE_CELL, "<text>]0..50[</text>", "write `0 < ? < 50`"),
     "FEEL negation": (INDUSTRY_CELL, '<text>not("energy")</text>', 'write `? != "energy"`'),
     "FEEL null": (INDUSTRY_CELL, "<text>null</text>", "write `? is None`"),
@@ -71,8 +71,11 @@ MISTAKES = {
         "input column 'Annual revenue ($MM)' reads `revenue`, which process 'opportunity' at "
         "Task_CheckQualification (Check qualification criteria) cannot have when it decides"),
     "unknown type": ('typeRef="number"', 'typeRef="money"', "column 'Annual revenue ($MM)' has type 'money'"),
-    "FEEL declared": ('hitPolicy="UNIQUE"', 'hitPolicy="UNIQUE" expressionLanguage="feel"',
-                      "expression language 'feel' is not supported yet"),
+    "FEEL declared over Python cells": ('hitPolicy="UNIQUE"', 'hitPolicy="UNIQUE" expressionLanguage="feel"',
+                                       "output 'Qualified' `False` writes `False`, which is Python; in FEEL write "
+                                       "`false`"),
+    "a language the engine does not know": ('hitPolicy="UNIQUE"', 'hitPolicy="UNIQUE" expressionLanguage="javascript"',
+                                            "expression language 'javascript' is not one the engine reads"),
 }
 
 

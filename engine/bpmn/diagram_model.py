@@ -5,7 +5,6 @@ so nothing outside the engine needs SpiffWorkflow objects to know what a task as
 """
 from __future__ import annotations
 
-import ast
 import re
 
 from lxml import etree
@@ -201,6 +200,8 @@ def process_model(process, file_name: str) -> dict:
                     item["initiator"] = el.get(f"{{{CAMUNDA_NS}}}initiator").strip()
                 if tag == "businessRuleTask":
                     item["decision_ref"] = el.get(f"{{{CAMUNDA_NS}}}decisionRef")
+                    item["result_variable"] = el.get(f"{{{CAMUNDA_NS}}}resultVariable")
+                    item["map_decision_result"] = el.get(f"{{{CAMUNDA_NS}}}mapDecisionResult")
                 if tag == "serviceTask":
                     item["topic"] = el.get(f"{{{CAMUNDA_NS}}}topic") if el.get(f"{{{CAMUNDA_NS}}}type") == "external" else None
                 if tag == "callActivity":
@@ -273,92 +274,3 @@ def process_model(process, file_name: str) -> dict:
 def bpmn_models(root, file_name: str) -> list[dict]:
     """The index of every process in a BPMN document."""
     return [process_model(p, file_name) for p in root.xpath("./bpmn:process", namespaces=NS)]
-
-
-FEEL_LANGUAGES = {"feel", "http://www.omg.org/spec/feel/20140401", "https://www.omg.org/spec/dmn/20191111/feel/",
-                  "http://www.omg.org/spec/dmn/20180521/feel/", "https://www.omg.org/spec/dmn/20230324/feel/"}
-
-
-def _dialect(*languages) -> str:
-    """The expression language a DMN element is written in: the nearest one declared, else Python."""
-    for language in languages:
-        text = (language or "").strip()
-        if text.lower() in FEEL_LANGUAGES:
-            return "feel"
-        if text:
-            return text.lower() if text.lower() in ("python", "juel") else text
-    return "python"
-
-
-def _text(el, q) -> str | None:
-    found = el.find("dmn:text", namespaces=q)
-    return found.text if found is not None else None
-
-
-def _listed_values(text: str | None) -> list[str] | None:
-    """The items of an output values list (`"high","medium","low"`) as expression texts."""
-    if not (text or "").strip():
-        return None
-    try:
-        node = ast.parse(text.strip(), mode="eval").body
-    except (SyntaxError, ValueError):
-        return [text.strip()]
-    items = node.elts if isinstance(node, (ast.Tuple, ast.List)) else [node]
-    return [ast.get_source_segment(text.strip(), e) or ast.unparse(e) for e in items]
-
-
-def decision_table(table, decision, file_name: str, language: str | None) -> dict:
-    """Plain data of one dmn:decisionTable: columns, rules and their cells, hit policy, aggregation."""
-    q = {"dmn": etree.QName(table).namespace}
-    language = table.get("expressionLanguage") or language
-    inputs, outputs, rules = [], [], []
-    for inp in table.xpath("./dmn:input", namespaces=q):
-        expr = inp.find("dmn:inputExpression", namespaces=q)
-        inputs.append({
-            "id": inp.get("id"), "label": inp.get("label"), "line": inp.sourceline,
-            "expression": (_text(expr, q) or "").strip() if expr is not None else "",
-            "type_ref": expr.get("typeRef") if expr is not None else None,
-            "dialect": _dialect(expr.get("expressionLanguage") if expr is not None else None, language),
-        })
-    for out in table.xpath("./dmn:output", namespaces=q):
-        values = out.find("dmn:outputValues", namespaces=q)
-        values_text = _text(values, q) if values is not None else None
-        outputs.append({"id": out.get("id"), "label": out.get("label"), "name": out.get("name"),
-                        "type_ref": out.get("typeRef"), "line": out.sourceline,
-                        "values_text": values_text, "values": _listed_values(values_text)})
-    for row, rule in enumerate(table.xpath("./dmn:rule", namespaces=q), start=1):
-        description = rule.find("dmn:description", namespaces=q)
-        # An entry is in its own expressionLanguage, else the table's (an inputExpression's is its own).
-        cells = {kind: [{"text": _text(e, q), "line": e.sourceline, "id": e.get("id"),
-                         "dialect": _dialect(e.get("expressionLanguage"), language)}
-                        for e in rule.xpath(f"./dmn:{kind}", namespaces=q)] for kind in ("inputEntry", "outputEntry")}
-        rules.append({"id": rule.get("id"), "row": row, "line": rule.sourceline,
-                      "description": " ".join(description.text.split()) if description is not None
-                      and description.text else None,
-                      "inputs": cells["inputEntry"], "outputs": cells["outputEntry"]})
-    return {"decision": decision.get("id"), "decision_name": decision.get("name"), "id": table.get("id"),
-            "file": file_name, "line": table.sourceline,
-            "hit_policy": " ".join((table.get("hitPolicy") or "UNIQUE").split()).upper(),
-            "aggregation": (table.get("aggregation") or "").strip().upper() or None,
-            "inputs": inputs, "outputs": outputs, "rules": rules}
-
-
-def dmn_decisions(root, file_name: str) -> list[dict]:
-    """Each decision in a DMN document, with its decision table as plain data (engine/bpmn/dmn/evaluate.py runs it)."""
-    ns = etree.QName(root).namespace
-    q = {"dmn": ns}
-    decisions = []
-    for d in root.xpath("./dmn:decision", namespaces=q):
-        tables = d.xpath("./dmn:decisionTable", namespaces=q)
-        decisions.append({
-            "id": d.get("id"),
-            "name": d.get("name"),
-            "file": file_name,
-            "line": d.sourceline,
-            "has_table": bool(tables),
-            "tables": len(tables),
-            "requires": list(dict.fromkeys(r.get("href") or "" for r in d.xpath(
-                "./dmn:informationRequirement/dmn:requiredDecision", namespaces=q))),
-            "table": decision_table(tables[0], d, file_name, root.get("expressionLanguage")) if tables else None,
-        })
-    return decisions

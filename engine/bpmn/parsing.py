@@ -10,9 +10,12 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine.bpmn import definitions, diagram_model, juel_xml, validation, xml_ids, xmlsafe
+from engine.bpmn.dmn import model as dmn_model
 from engine import limits
-from engine.bpmn.data_fields import fields_before
+from engine.bpmn.data_fields import decision_outputs, fields_before
 from engine.bpmn.dmn.checks import names_problems
+from engine.bpmn.dmn.graph import required_closure
+from engine.bpmn.dmn.model import logic_of
 from engine.bpmn.dmn.task import Parser
 from engine.errors import Problem
 
@@ -31,8 +34,10 @@ class Document:
     decisions: list[dict] = field(default_factory=list)
 
 
-def read_document(file_name: str, content: bytes, deployed: bool = False) -> Document | Problem:
-    """Parse one file, or say why it cannot be read."""
+def read_document(file_name: str, content: bytes, deployed: bool = False,
+                  default_language: str = dmn_model.DEFAULT_LANGUAGE) -> Document | Problem:
+    """Parse one file, or say why it cannot be read (DMN cells declaring no language are in
+    `default_language`: FEEL, or what a stored file was deployed with)."""
     try:
         root = xmlsafe.parse(content)
     except xmlsafe.UnsafeXml as exc:
@@ -46,8 +51,14 @@ def read_document(file_name: str, content: bytes, deployed: bool = False) -> Doc
         juel_xml.translate_document(root)
         doc.processes = diagram_model.bpmn_models(root, file_name)
     else:
-        doc.decisions = diagram_model.dmn_decisions(root, file_name)
+        doc.decisions = dmn_model.dmn_decisions(root, file_name, default_language)
     return doc
+
+
+def read_stored(src, deployed: bool = True) -> Document | Problem:
+    """A stored file (a `sources` row) read as it was deployed: DMN cells that declare no language
+    in the language recorded with it, Python for files stored before that was recorded."""
+    return read_document(src.file_name, src.content, deployed, src.dmn_language or dmn_model.LEGACY_LANGUAGE)
 
 
 @dataclass
@@ -122,8 +133,9 @@ def parse_batch(docs: list[Document], helpers=frozenset()) -> tuple[list[ParsedP
         problems.extend(xml_ids.lint_ids(doc.root, doc.file_name))
         if doc.kind == "dmn" and not doc.decisions:
             problems.append(Problem(doc.file_name, "no decision in this DMN file"))
+        siblings = {d["id"]: d for d in doc.decisions}
         for decision in doc.decisions:
-            found = validation.lint_decision(decision)
+            found = validation.lint_decision(decision, siblings)
             if found:
                 faulty.add(decision["id"])
             problems.extend(found)
@@ -182,21 +194,27 @@ def _decision_names(decisions: dict, processes: dict, helpers: set, faulty: set)
 
     A new table is checked against every executable process that uses it; a deployed one
     against the new processes that use it (the problem then sits on their business rule task)."""
-    tables = {did: d["table"] for did, (_, d) in decisions.items() if d["table"] is not None}
+    tables = {did: logic_of(d) for did, (_, d) in decisions.items() if logic_of(d) is not None}
     models = {pid: m for pid, (_, m) in processes.items()}
+    required = {r for logic in tables.values() for r in logic.get("requires") or []}
     problems = []
     for did, (ddoc, decision) in decisions.items():
-        if did in faulty or decision["table"] is None:
+        if did in faulty or did not in tables:
             continue
+        # A required decision decides wherever a decision requiring it does; it reads what they read,
+        # and a decision reads the outputs of those it requires.
+        users = {d for d in tables if did in required_closure(tables, d)} if did in required else {did}
+        given = {n for r in required_closure(tables, did) if r != did for n in decision_outputs(tables[r])}
         usages = [(pdoc, m, el) for pdoc, m in processes.values() if m["executable"]
-                  for el in m["elements"].values() if el["type"] == "businessRuleTask" and el.get("decision_ref") == did]
+                  for el in m["elements"].values() if el["type"] == "businessRuleTask" and el.get("decision_ref") in users]
         if not ddoc.deployed and not usages:
-            problems += names_problems(decision, None, helpers, None)
+            problems += names_problems(decision, None, helpers | given, None)
         for pdoc, model, el in usages:
             if ddoc.deployed and pdoc.deployed:
                 continue
             label = f"'{model['process_id']}' at {el['id']}" + (f" ({' '.join(el['name'].split())})" if el.get("name") else "")
-            found = names_problems(decision, fields_before(models, model["process_id"], el["id"], tables), helpers, label)
+            fields = fields_before(models, model["process_id"], el["id"], tables) | given
+            found = names_problems(decision, fields, helpers, label)
             if ddoc.deployed:  # the process is what is being deployed: say so on its business rule task
                 found = [Problem(model["file"], f"decision '{did}' (deployed): {p.reason}", el["id"], el.get("name"),
                                  el.get("line")) for p in found]
@@ -207,6 +225,7 @@ def _decision_names(decisions: dict, processes: dict, helpers: set, faulty: set)
 def _dependencies(model: dict, processes: dict, decisions: dict) -> tuple[list[str], dict]:
     """Content hashes of every file this process's behaviour depends on, and the decision tables it runs."""
     seen, shas, tables, todo = set(), set(), {}, [model]
+    logics = {did: logic_of(d) for did, (_, d) in decisions.items()}
     while todo:
         m = todo.pop()
         if m["process_id"] in seen:
@@ -215,9 +234,10 @@ def _dependencies(model: dict, processes: dict, decisions: dict) -> tuple[list[s
         shas.add(processes[m["process_id"]][0].sha256)
         for el in m["elements"].values():
             if el.get("decision_ref") and el["decision_ref"] in decisions:
-                doc, decision = decisions[el["decision_ref"]]
-                shas.add(doc.sha256)
-                tables[decision["id"]] = decision["table"]
+                for did in required_closure(logics, el["decision_ref"]):  # with the decisions it requires
+                    doc, decision = decisions[did]
+                    shas.add(doc.sha256)
+                    tables[did] = logic_of(decision)
             if el.get("called_element") and el["called_element"] in processes:
                 todo.append(processes[el["called_element"]][1])
     return sorted(shas), tables

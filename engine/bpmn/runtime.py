@@ -17,7 +17,8 @@ from engine.bpmn import definitions, io_mapping, who_works
 from engine.bpmn.diagram_model import role_key
 from engine import sandbox
 from engine.bpmn.compaction import compact
-from engine.bpmn.dmn.evaluate import DecisionFailed, decide
+from engine.bpmn.dmn.evaluate import DecisionFailed
+from engine.bpmn.dmn.graph import decide_for_task
 from engine.bpmn.dmn.task import decision_key, is_decision
 from engine.sandbox.limits import limit_of
 from engine.bpmn import timekeeping  # noqa: F401 - SpiffWorkflow's timers read the step's clock
@@ -58,6 +59,7 @@ class Runner:
         # Who or what set each data key during this step: the gate records who decided.
         self.origins: dict[str, dict] = {}
         self._current = None  # the engine task being run, to say where a failure happened
+        self._unmatched: list[str] = []  # decisions that matched no rule this step (a gateway may then fail)
         self._owners: dict = {}  # sub-workflow's parent task id -> the called process defining its tasks
         # Whether any process of this version has an escalation task (an `escalates` property).
         self._escalates = any(escalates(el) for m in definitions.every_definition(model)
@@ -102,13 +104,19 @@ class Runner:
         if table is None:
             raise EngineFailure(f"this version has no decision table for business rule task {where[0]} "
                                 f"({' '.join(decision_key(task.task_spec))})", *where, plain(task.data))
+        logics = {**(self.model.get("decision_tables") or {}), table["decision"]: table}
         try:
-            result = decide(table, task.data, evaluator(task.workflow.script_engine))
+            result = decide_for_task(logics, table["decision"], el, task.data, evaluator(task.workflow.script_engine))
         except DecisionFailed as exc:
             if limit_of(exc) is not None:  # the sandbox stopped a cell: say which limit
                 raise failure(exc, {**el, "type": "businessRuleTask"}, plain(task.data)) from None
             raise EngineFailure(str(exc), *where, plain(task.data)) from None
-        merge_outputs(task.data, result["outputs"])
+        if not result["results"]:
+            self._unmatched.append(f"decision '{table['decision']}' at {where[0]} matched no rule")
+        if el.get("result_variable"):
+            task.data.update(result["outputs"])  # the mapped result replaces the variable whole
+        else:
+            merge_outputs(task.data, result["outputs"])
         origin = {"kind": "rule", "decision": table["decision"], "element_id": where[0],
                   "rules": [r["id"] for r in result["rules"]], "description": result["description"]}
         for key in result["outputs"]:
@@ -121,7 +129,9 @@ class Runner:
                 "element_name": where[1],
                 "decision": table["decision"],
                 "table": table["id"],
-                "hit_policy": table["hit_policy"],
+                "hit_policy": table.get("hit_policy"),
+                **({"required": [{"decision": r["decision"], "matched_rules": r["rules"], "outputs": plain(r["outputs"])}
+                                 for r in result["required"]]} if result["required"] else {}),
                 **({"aggregation": table["aggregation"]} if table.get("aggregation") else {}),
                 "inputs": plain(result["inputs"]),
                 "matched_rules": result["rules"],
@@ -220,7 +230,11 @@ class Runner:
             task = getattr(exc, "task", None) or self._current
             el = self._element(task) if task is not None else {}
             el = el if el.get("id") else {**el, "id": bpmn_id(task) if task else None}
-            raise failure(exc, el, plain(task.data) if task is not None else {}) from None
+            found = failure(exc, el, plain(task.data) if task is not None else {})
+            if self._unmatched and el.get("type") in ("exclusiveGateway", "inclusiveGateway"):
+                found = EngineFailure(f"{found.message} ({'; '.join(self._unmatched)}, so it set nothing)",
+                                      found.element_id, found.element_name, found.data, found.limit)
+            raise found from None
         except Exception as exc:  # noqa: BLE001 - anything else is still an incident, not a crash
             el = self._element(self._current) if self._current is not None else {}
             raise failure(exc, el, plain(self._current.data) if self._current is not None else {}) from None

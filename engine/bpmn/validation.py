@@ -9,6 +9,7 @@ from engine.bpmn import forms, juel
 from engine import outcomes, sandbox
 from engine.bpmn.diagram_model import BPMN_NS, CAMUNDA_NS
 from engine.errors import Problem
+from engine.bpmn.dmn.graph import MAPPINGS
 
 # Flow node types SpiffWorkflow parses but this engine cannot run or store: no message
 # transport, no complex gateway. Refused by name instead of by a crash.
@@ -124,6 +125,10 @@ def lint_process(model: dict, known_decisions: set[str], known_processes: set[st
                 problems.append(_problem(model, el, "business rule task has no camunda:decisionRef"))
             elif ref not in known_decisions:
                 problems.append(_problem(model, el, f"decision '{ref}' is not deployed and not in this deployment"))
+            mapping = el.get("map_decision_result")
+            if mapping and mapping not in MAPPINGS:
+                problems.append(_problem(model, el, f"camunda:mapDecisionResult '{mapping}' is not one Camunda knows "
+                                         f"({', '.join(MAPPINGS)})"))
         problems.extend(_problem(model, el, reason) for reason in el.get("mapping_problems", []) + el.get("io_problems", []))
         if el.get("io") and tag != "userTask":
             problems.append(_problem(model, el, f"camunda:inputOutput on a {tag} is not run by the engine (only on user "
@@ -282,22 +287,22 @@ def lint_document(root, file_name: str) -> list[Problem]:
     return problems
 
 
-def lint_decision(decision: dict) -> list[Problem]:
-    """Problems that make a decision table unfit to deploy (engine/bpmn/dmn/checks.py checks the table)."""
+def lint_decision(decision: dict, siblings: dict | None = None) -> list[Problem]:
+    """Problems that make a decision unfit to deploy (engine/bpmn/dmn/checks.py checks its logic).
+
+    `siblings`: the decisions of the same file by id, where its required decisions must be."""
     problems = []
     if not decision["id"]:
         problems.append(Problem(decision["file"], "a decision has no id", None, decision["name"], decision["line"]))
-    if not decision["has_table"]:
-        problems.append(Problem(decision["file"], "decision has no decision table (only tables are supported)",
-                                decision["id"], decision["name"], decision["line"]))
+    if not decision["has_table"] and decision.get("literal") is None:
+        problems.append(Problem(decision["file"], "decision has neither a decision table nor a literal expression "
+                                "(those are what the engine decides)", decision["id"], decision["name"], decision["line"]))
     elif decision["tables"] > 1:
         problems.append(Problem(decision["file"], "decision has more than one decision table; give each its own "
                                 "decision", decision["id"], decision["name"], decision["line"]))
-    if decision["requires"]:
-        problems.append(Problem(decision["file"], "decision requires other decisions ("
-                                + ", ".join(r.lstrip("#") for r in decision["requires"]) + "); decision graphs "
-                                "are not supported yet: give the business rule task one decision table that "
-                                "reads the process's data", decision["id"], decision["name"], decision["line"]))
+    problems.extend(decision_checks.lint_requirements(decision, siblings if siblings is not None else {}))
     if decision["table"] is not None:
         problems.extend(decision_checks.lint_table(decision))
+    elif decision.get("literal") is not None:
+        problems.extend(decision_checks.lint_literal(decision))
     return problems

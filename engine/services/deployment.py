@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from engine import audit
 from engine.bpmn import parsing, xmlsafe
+from engine.bpmn.dmn import model as dmn_model
 from engine.actors import is_operator, load_user, require_any_role
 from engine.errors import InvalidDiagram, Problem
 from engine.store.models import DecisionVersion, ProcessVersion, Source
@@ -65,7 +66,8 @@ def deploy(sg, files: list[tuple[str, bytes]], actor: str, comment: str | None =
         for doc in docs:
             if not doc.deployed and s.get(Source, doc.sha256) is None:
                 s.add(Source(sha256=doc.sha256, kind=doc.kind, file_name=Path(doc.file_name).name,
-                             content=doc.content, stored_at=now))
+                             content=doc.content, stored_at=now,
+                             dmn_language=dmn_model.DEFAULT_LANGUAGE if doc.kind == "dmn" else None))
         s.flush()
         results = (_store_decisions(s, docs, actor, comment, now)
                    + _store_processes(s, parsed, dumps, actor, comment, now))
@@ -99,6 +101,7 @@ def _read_documents(files) -> list:
 
 def _prepare(sg, s, docs) -> tuple[list, list, dict]:
     """The documents with their deployed context, parsed and serialized; or InvalidDiagram."""
+    docs = [_as_stored(s, d) for d in docs]
     docs = docs + _deployed_context(s, docs)
     parsed, problems = parsing.parse_batch(docs, helper_names(sg.script_engine))
     if problems:
@@ -109,6 +112,21 @@ def _prepare(sg, s, docs) -> tuple[list, list, dict]:
     if problems:
         raise InvalidDiagram(problems)
     return docs, parsed, dumps
+
+
+def _as_stored(s, doc):
+    """A DMN file stored before FEEL was the default is read as it was then (Python), so
+    deploying it again changes nothing of what it decides."""
+    if doc.kind != "dmn":
+        return doc
+    src = s.get(Source, doc.sha256)
+    if src is None or src.dmn_language:
+        return doc
+    again = parsing.read_stored(src, deployed=False)
+    if isinstance(again, Problem):
+        return doc
+    again.file_name = doc.file_name
+    return again
 
 
 def _refuse_duplicates(docs) -> None:
@@ -175,7 +193,7 @@ def _deployed_context(s, docs) -> list:
             return
         loaded.add(sha)
         src = s.get(Source, sha)
-        doc = parsing.read_document(src.file_name, src.content, deployed=deployed)
+        doc = parsing.read_stored(src, deployed=deployed)
         if isinstance(doc, Problem):
             return
         context.append(doc)
