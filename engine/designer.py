@@ -136,6 +136,7 @@ def validate(sg, actor: str, file_name: str, content: bytes) -> list[dict]:
     out = [{**p.as_dict(), "severity": "error"} for p in errors]
     doc = parsing.read_document(file_name, content)
     if not isinstance(doc, Problem):
+        out += [{**p.as_dict(), "severity": "warning"} for p in doc.warnings]
         for model in doc.processes:
             if model["executable"]:
                 out += [{**p.as_dict(), "severity": "warning"} for p in lint.lint_design(model, known_roles)]

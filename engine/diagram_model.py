@@ -96,6 +96,8 @@ def _form(el) -> list[dict]:
     return fields
 
 
+# How Camunda lets a service task call Java (or a JUEL expression calling a bean).
+JAVA_ATTRIBUTES = ("class", "delegateExpression", "expression")
 ASSIGNMENT_ATTRIBUTES = ("candidateGroups", "candidateUsers", "assignee")
 
 
@@ -105,13 +107,9 @@ def _names(text: str | None) -> list[str]:
 
 
 def _assignment(el) -> dict:
-    """The attributes that say who works a user task, as written (for deploy's checks); those in
-    the older Activiti namespace, which the engine does not read, under "activiti:<name>"."""
-    found = {a: el.get(f"{{{CAMUNDA_NS}}}{a}") for a in ASSIGNMENT_ATTRIBUTES
-             if el.get(f"{{{CAMUNDA_NS}}}{a}") is not None}
-    found.update({f"activiti:{a}": el.get(f"{{{ACTIVITI_NS}}}{a}") for a in ASSIGNMENT_ATTRIBUTES
-                  if el.get(f"{{{ACTIVITI_NS}}}{a}") is not None})
-    return found
+    """The attributes that say who works a user task, as written (for deploy's checks; the Activiti
+    namespace is read as camunda:, engine/camunda_compat.py)."""
+    return {a: el.get(f"{{{CAMUNDA_NS}}}{a}") for a in ASSIGNMENT_ATTRIBUTES if el.get(f"{{{CAMUNDA_NS}}}{a}") is not None}
 
 
 def _lanes(process) -> dict[str, str]:
@@ -171,6 +169,8 @@ def process_model(process, file_name: str) -> dict:
                     item["decision_ref"] = el.get(f"{{{CAMUNDA_NS}}}decisionRef")
                 if tag == "serviceTask":
                     item["topic"] = el.get(f"{{{CAMUNDA_NS}}}topic") if el.get(f"{{{CAMUNDA_NS}}}type") == "external" else None
+                    item["java"] = {a: el.get(f"{{{CAMUNDA_NS}}}{a}") for a in JAVA_ATTRIBUTES
+                                    if el.get(f"{{{CAMUNDA_NS}}}{a}")}
                 if tag == "callActivity":
                     item["called_element"] = el.get("calledElement")
                 if tag == "boundaryEvent":
@@ -183,6 +183,7 @@ def process_model(process, file_name: str) -> dict:
                 if tag == "scriptTask":
                     script = el.find(f"{{{BPMN_NS}}}script")
                     item["script"] = script.text if script is not None else None
+                    item["script_format"] = el.get("scriptFormat")
                 timer = el.xpath("./bpmn:timerEventDefinition/*", namespaces=NS)
                 if timer:
                     item["timer"] = {"kind": _local(timer[0]), "expression": (timer[0].text or "").strip()}
@@ -210,8 +211,6 @@ def process_model(process, file_name: str) -> dict:
         ".//bpmn:dataObject | .//bpmn:dataInput | .//bpmn:dataOutput | .//bpmn:property", namespaces=NS)}
     data_references.update({r.get("id"): {"kind": "object", "ref": r.get("dataObjectRef")}
                             for r in root.xpath(".//bpmn:dataObjectReference", namespaces=NS)})
-    data_references.update({r.get("id"): {"kind": "store", "ref": r.get("dataStoreRef")}
-                            for r in root.xpath(".//bpmn:dataStoreReference", namespaces=NS)})
     for flow in flows.values():
         for end, key in ((flow["source"], "outgoing"), (flow["target"], "incoming")):
             if end in elements:

@@ -9,7 +9,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from . import definitions, diagram_model, limits, validation, xml_ids, xmlsafe
+from . import camunda_compat, definitions, diagram_model, limits, validation, xml_ids, xmlsafe
 from .data_fields import fields_before
 from .decision_checks import names_problems
 from .decision_task import Parser
@@ -28,6 +28,7 @@ class Document:
     deployed: bool = False  # already stored; loaded only to resolve references
     processes: list[dict] = field(default_factory=list)
     decisions: list[dict] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)  # what deploys but the engine leaves out
 
 
 def read_document(file_name: str, content: bytes, deployed: bool = False) -> Document | Problem:
@@ -41,6 +42,7 @@ def read_document(file_name: str, content: bytes, deployed: bool = False) -> Doc
         return Problem(file_name, "not a BPMN 2.0 or DMN document (root element must be bpmn:definitions or dmn:definitions)")
     doc = Document(file_name, content, kind, root, hashlib.sha256(content).hexdigest(), deployed)
     if kind == "bpmn":
+        doc.warnings = camunda_compat.read_as_camunda(root, file_name)
         diagram_model.quote_iso_timers(root)
         doc.processes = diagram_model.bpmn_models(root, file_name)
     else:
@@ -109,6 +111,8 @@ def _locate(problem: Problem, docs: list[Document]) -> Problem:
 def parse_batch(docs: list[Document], helpers=frozenset()) -> tuple[list[ParsedProcess], list[Problem]]:
     """Parse and check all documents together; the new ones must all pass for any to deploy.
 
+    Returns what parsed and every problem found; with any problem, nothing of the batch may deploy.
+
     `helpers` are the names of the functions diagrams may call (decision cells may read them)."""
     problems: list[Problem] = []
     decisions = {d["id"]: (doc, d) for doc in docs for d in doc.decisions}
@@ -141,24 +145,28 @@ def parse_batch(docs: list[Document], helpers=frozenset()) -> tuple[list[ParsedP
                                             "never finish starting and are not supported",
                                             model["process_id"], model["name"], model.get("line")))
     problems.extend(_decision_names(decisions, processes, set(helpers), faulty))
-    if problems:
-        return [], problems
 
-    parser = Parser()
+    # One pass: SpiffWorkflow's parser reads the files even when the checks above found problems,
+    # so a refusal lists what it finds too; only a file it would hang on is kept from it.
+    parser, unread = Parser(), set()
     for doc in docs:
         if doc.kind != "bpmn":
             continue  # decision tables are plain data (diagram_model), decided by engine/decision_eval.py
+        if any(validation.hangs_parser(m) for m in doc.processes):
+            unread.add(doc.file_name)
+            continue
         try:
             parser.add_bpmn_xml(doc.root, filename=doc.file_name)
         except Exception as exc:  # noqa: BLE001 - any parser failure is a refusal, never a crash
+            unread.add(doc.file_name)
             problems.append(_locate(_problem_from_spiff(exc, doc.file_name), docs))
-    if problems:
-        return [], problems
 
     parsed = []
-    for doc in new_docs:
+    for doc in (d for d in new_docs if d.file_name not in unread):
         for model in (p for p in doc.processes if p["executable"]):
             pid = model["process_id"]
+            if validation.calls_unknown(model, set(processes)):
+                continue  # already refused by name; the parser would only say it again
             try:
                 spec = parser.get_spec(pid)
                 subs = parser.get_subprocess_specs(pid)
@@ -172,7 +180,19 @@ def parse_batch(docs: list[Document], helpers=frozenset()) -> tuple[list[ParsedP
             stored = definitions.with_called({**model, "decision_tables": tables},
                                              {p: m for p, (_, m) in processes.items()})
             parsed.append(ParsedProcess(pid, model["name"], doc, spec, subs, stored, shas))
-    return (parsed if not problems else []), problems
+    return parsed, _without_repeats(problems)
+
+
+def _without_repeats(problems: list[Problem]) -> list[Problem]:
+    """The problems with the parser's restatements of an element's problem dropped (the first says it better)."""
+    out, flagged = [], set()
+    for p in problems:
+        key = (p.file, p.element_id)
+        if p.element_id and key in flagged and p.reason[:1].isupper():  # SpiffWorkflow's messages are capitalised
+            continue
+        flagged.add(key)
+        out.append(p)
+    return out
 
 
 def _decision_names(decisions: dict, processes: dict, helpers: set, faulty: set) -> list[Problem]:

@@ -80,7 +80,9 @@ def lint_process(model: dict, known_decisions: set[str], known_processes: set[st
     for el in elements.values():
         tag = el["type"]
         outgoing = el.get("outgoing", [])
-        if tag == "serviceTask" and el.get("topic") not in SERVICE_HANDLERS:
+        if tag == "serviceTask" and el.get("java") and not el.get("topic"):
+            problems.append(_problem(model, el, _java_problem(el["java"])))
+        elif tag == "serviceTask" and el.get("topic") not in SERVICE_HANDLERS:
             problems.append(_problem(model, el, (
                 f"service task topic '{el.get('topic')}' has no handler; known topics: {', '.join(sorted(SERVICE_HANDLERS))}"
                 if el.get("topic") else
@@ -119,7 +121,11 @@ def lint_process(model: dict, known_decisions: set[str], known_processes: set[st
             problems.append(_problem(model, el, f"called process '{el.get('called_element')}' is not deployed and not in this deployment"))
         if tag == "boundaryEvent" and el.get("attached_to") not in elements:
             problems.append(_problem(model, el, f"boundary event is attached to unknown element '{el.get('attached_to')}'"))
-        if tag == "scriptTask" and el.get("script"):
+        if tag == "scriptTask" and (el.get("script_format") or "python").strip().lower() != "python":
+            problems.append(_problem(model, el, f"script is written in {el['script_format']}, which the engine does not "
+                                     "run: rewrite it in Python (scriptFormat=\"python\"), which runs sandboxed over "
+                                     "the process data"))
+        elif tag == "scriptTask" and el.get("script"):
             reason = check_expression(el["script"], "exec")
             if reason:
                 problems.append(_problem(model, el, f"script does not compile: {reason}"))
@@ -155,6 +161,14 @@ def lint_process(model: dict, known_decisions: set[str], known_processes: set[st
     return problems
 
 
+def _java_problem(java: dict) -> str:
+    attr, value = next(iter(java.items()))
+    what = "a JUEL expression" if attr == "expression" else "Java"
+    return (f"service task calls {what} (camunda:{attr} `{value}`), which the engine cannot run: do the work in a "
+            "Python script task, or make it an external task (camunda:type=\"external\" and a camunda:topic the "
+            f"engine handles: {', '.join(sorted(SERVICE_HANDLERS))})")
+
+
 ACTIVITIES = {"userTask", "manualTask", "task", "scriptTask", "serviceTask", "businessRuleTask", "sendTask",
               "receiveTask", "callActivity", "subProcess", "transaction", "adHocSubProcess"}
 
@@ -183,10 +197,6 @@ def _assignment_problems(el: dict) -> list[str]:
                 and re.search(r"[$#]\{", text)]
     if problems or el.get("roles") or el.get("candidate_users"):
         return problems
-    foreign = sorted(a for a in written if a.startswith("activiti:"))
-    if foreign:
-        return [f"user task names who works it only in the Activiti namespace ({', '.join(foreign)}), which the "
-                f"engine does not read: write them in the Camunda namespace (xmlns:camunda=\"{CAMUNDA_NS}\")"]
     if written.get("assignee"):
         return [f"user task names only camunda:assignee `{written['assignee']}`, which the engine does not "
                 "honour yet, so no role may work it: put it in a lane or give it camunda:candidateGroups "
@@ -218,6 +228,17 @@ def call_cycle(model: dict, models: dict) -> list[str] | None:
     return walk(start, [start])
 
 
+def hangs_parser(model: dict) -> bool:
+    """Whether SpiffWorkflow's parser would fail or loop on this process's data associations."""
+    return any(_data_ref_problem(model, el, ref) for el in model["elements"].values() for ref in el.get("data_refs", []))
+
+
+def calls_unknown(model: dict, known_processes: set[str]) -> bool:
+    """Whether a call activity of this process names a process that is neither deployed nor deployed with it."""
+    return any(el.get("called_element") not in known_processes for el in model["elements"].values()
+               if el["type"] == "callActivity")
+
+
 def _data_ref_problem(model: dict, el: dict, ref: str) -> str | None:
     """Why a data association of `el` cannot be resolved the way SpiffWorkflow resolves it, if so.
 
@@ -228,8 +249,6 @@ def _data_ref_problem(model: dict, el: dict, ref: str) -> str | None:
     target = model.get("data_references", {}).get(ref)
     if target is None:
         return f"data association refers to '{ref}', which is not a data object reference of this diagram"
-    if target["kind"] == "store":
-        return None  # data stores are refused as a whole by lint_document
     if target["kind"] != "object":
         label = f"'{target['name']}' ({ref})" if target.get("name") else f"'{ref}'"
         return (f"data association refers to the {target['kind']} {label} directly; the engine only "
@@ -247,7 +266,8 @@ def _data_ref_problem(model: dict, el: dict, ref: str) -> str | None:
 def lint_document(root, file_name: str) -> list[Problem]:
     """Problems in a BPMN file outside its executable processes that still stop the parser.
 
-    SpiffWorkflow reads every process and data store of a file, executable or not.
+    SpiffWorkflow reads every process of a file, executable or not (data stores are dropped before,
+    engine/camunda_compat.py).
     """
     problems = []
     ns = {"bpmn": BPMN_NS}
@@ -262,10 +282,6 @@ def lint_document(root, file_name: str) -> list[Problem]:
                                     ident, _one_line(el.get("name")), el.sourceline))
         else:
             seen[ident] = el
-    for store in root.xpath(".//bpmn:dataStore", namespaces=ns):
-        problems.append(Problem(file_name, "element type dataStore is not supported by the engine "
-                                "(no data store implementation); remove it or use a data object",
-                                store.get("id"), _one_line(store.get("name")), store.sourceline))
     for process in root.xpath("./bpmn:process[not(@isExecutable='true')]", namespaces=ns):
         for task in process.xpath(".//bpmn:businessRuleTask", namespaces=ns):
             if task.get(f"{{{CAMUNDA_NS}}}decisionRef") is None:

@@ -1,0 +1,112 @@
+"""What Camunda 7 deploys, deployed the same way: legacy namespace, flows without ids, data stores,
+form keys, Camunda's file names; and what it runs that we cannot, refused saying what to write."""
+from __future__ import annotations
+
+import pytest
+
+from engine import validation
+from engine.deployment import collect_files, deploy
+from engine.errors import InvalidDiagram
+from engine.instances import start_instance
+from tests import diagram_factory as f
+from tests.test_deploy import counts, refused
+
+ACTIVITI = 'xmlns:activiti="http://activiti.org/bpmn"'
+
+
+def _deployed(sg, *files):
+    results = deploy(sg, f.files(*files), "cli:test")
+    return [r for r in results if r["kind"] != "warning"], [r for r in results if r["kind"] == "warning"]
+
+
+def test_a_data_store_deploys_with_a_warning_and_the_process_runs(sg, staff):
+    staff({"sam": ["sales"]})
+    xml = f.process(extra='<bpmn:dataStoreReference id="Ref_Crm" name="CRM" dataStoreRef="Store_Crm" />').replace(
+        "<bpmn:process ", '<bpmn:dataStore id="Store_Crm" name="CRM" />\n<bpmn:process ', 1)
+    xml = xml.replace('<bpmn:userTask id="Task_Review" name="Review deal">',
+                      '<bpmn:userTask id="Task_Review" name="Review deal"><bpmn:dataInputAssociation id="In_Crm">'
+                      '<bpmn:sourceRef>Ref_Crm</bpmn:sourceRef></bpmn:dataInputAssociation>')
+    done, warnings = _deployed(sg, ("deal.bpmn", xml))
+    assert [(r["kind"], r["id"]) for r in done] == [("process", "deal_review")]
+    assert [(w["element_id"], w["file"]) for w in warnings] == [("Store_Crm", "deal.bpmn")]
+    assert "data store is documentation to the engine" in warnings[0]["text"] and warnings[0]["line"] == 3
+    deal = start_instance(sg, "deal_review", "sam", {"deal_name": "Acme"})
+    assert [t["element_id"] for t in deal["ready_tasks"]] == ["Task_Review"]
+
+
+def test_the_activiti_namespace_is_read_as_camunda(sg):
+    xml = f.process(in_lane=False).replace('xmlns:camunda=', f'{ACTIVITI} xmlns:camunda=', 1).replace(
+        '<bpmn:userTask id="Task_Review"', '<bpmn:userTask activiti:candidateGroups="Finance" id="Task_Review"')
+    xml = xml.replace("camunda:formData", "activiti:formData").replace("camunda:formField", "activiti:formField")
+    done, _ = _deployed(sg, ("deal.bpmn", xml))
+    assert done[0]["id"] == "deal_review"
+    from engine.models import ProcessVersion
+    with sg.uow(write=False) as uow:
+        model = uow.session.query(ProcessVersion).one().model
+    assert model["elements"]["Task_Review"]["roles"] == ["finance"]
+    assert [fl["id"] for fl in model["elements"]["Task_Review"]["form"]] == ["approved"]
+
+
+def test_a_sequence_flow_without_an_id_gets_one(sg):
+    xml = f.process().replace('<bpmn:sequenceFlow id="Flow_Review_Gateway" ', "<bpmn:sequenceFlow ")
+    done, _ = _deployed(sg, ("deal.bpmn", xml))
+    assert done[0]["id"] == "deal_review"
+    from engine.models import ProcessVersion
+    with sg.uow(write=False) as uow:
+        model = uow.session.query(ProcessVersion).one().model
+    assert model["flows"]["Flow_Task_Review_Gateway_Approved"]["target"] == "Gateway_Approved"
+
+
+def test_a_form_key_deploys_with_a_warning_that_only_form_data_is_shown(sg):
+    xml = f.process().replace('<bpmn:userTask id="Task_Review"',
+                              '<bpmn:userTask camunda:formKey="embedded:app:forms/review.html" id="Task_Review"')
+    _, warnings = _deployed(sg, ("deal.bpmn", xml))
+    assert [w["element_id"] for w in warnings] == ["Task_Review"]
+    assert warnings[0]["reason"] == ("camunda:formKey `embedded:app:forms/review.html` names a form the engine does "
+                                     "not show; people see the camunda:formData fields of this element only")
+
+
+def test_a_folder_deploy_takes_camundas_file_names(sg, tmp_path):
+    (tmp_path / "deal.bpmn20.xml").write_text(f.process(decision_ref="discount"))
+    (tmp_path / "discount.dmn11.xml").write_text(f.decision("discount"))
+    (tmp_path / "notes.xml").write_text("<notes/>")
+    names = sorted(name.rsplit("/", 1)[-1] for name, _ in collect_files([tmp_path]))
+    assert names == ["deal.bpmn20.xml", "discount.dmn11.xml"]
+
+
+@pytest.mark.parametrize("task, reason", [
+    ('<bpmn:scriptTask id="Task_Js" name="Tally" scriptFormat="javascript"><bpmn:script>var x = 1;</bpmn:script>'
+     "</bpmn:scriptTask>",
+     'script is written in javascript, which the engine does not run: rewrite it in Python (scriptFormat="python"), '
+     "which runs sandboxed over the process data"),
+    ('<bpmn:serviceTask id="Task_Js" name="Tally" camunda:class="com.acme.Tally" />',
+     "service task calls Java (camunda:class `com.acme.Tally`), which the engine cannot run: do the work in a Python "
+     'script task, or make it an external task (camunda:type="external" and a camunda:topic the engine handles: '),
+    ('<bpmn:serviceTask id="Task_Js" name="Tally" camunda:delegateExpression="${tally}" />',
+     "service task calls Java (camunda:delegateExpression `${tally}`), which the engine cannot run"),
+])
+def test_scripts_in_other_languages_and_java_delegates_are_refused_saying_what_to_write(sg, task, reason):
+    xml = f.process(yes_target="Task_Js", extra=task + '<bpmn:sequenceFlow id="Flow_Js" sourceRef="Task_Js" '
+                                                       'targetRef="EndEvent_Yes" />')
+    [problem] = refused(sg, f.files(("deal.bpmn", xml)))
+    assert problem.element_id == "Task_Js" and problem.reason.startswith(reason)
+
+
+def test_one_refusal_lists_the_problems_of_every_file_and_every_stage(sg, monkeypatch):
+    """Unreadable files, ids defined twice, the checks, and what only the parser and the serializer
+    find: all in one refusal, so fixing what it lists does not bring up more."""
+    monkeypatch.delitem(validation.UNSUPPORTED_TYPES, "receiveTask")  # so only the serializer refuses it
+    body = f.process(yes_target="Task_Erp", wrap=False, yes="${approved}",
+                     extra='<bpmn:receiveTask id="Task_Erp" name="Book in ERP" messageRef="Msg_Po" />'
+                           '<bpmn:sequenceFlow id="Flow_Erp" sourceRef="Task_Erp" targetRef="EndEvent_Yes" />')
+    xml = f.definitions('<bpmn:message id="Msg_Po" name="purchase order" />\n' + body, "deal_review")
+    files = f.files(("deal.bpmn", xml), ("broken.bpmn", "<bpmn:definitions"),
+                    ("rates.dmn", f.decision("rates")), ("rates2.dmn", f.decision("rates")))
+    before = counts(sg)
+    with pytest.raises(InvalidDiagram) as info:
+        deploy(sg, files, "cli:test")
+    assert counts(sg) == before
+    found = {(p.file, p.element_id): p.reason for p in info.value.problems}
+    assert set(found) == {("broken.bpmn", None), ("rates2.dmn", "rates"), ("deal.bpmn", "Flow_Yes"),
+                          ("deal.bpmn", "Task_Erp")}, found
+    assert "JUEL" in found[("deal.bpmn", "Flow_Yes")] and "cannot be stored" in found[("deal.bpmn", "Task_Erp")]
