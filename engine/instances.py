@@ -303,7 +303,7 @@ def _save(sg, s, instance, pv, runner, log, actor, now, done: str | None = None)
     ending = outcomes.derive(instance.status, end, outcomes.last_gate(s, instance.id, log.gate_decisions)) \
         if runner.completed else None
     record_step(s, instance, previous_stage, entered, now, ending)
-    _sync_timers(s, instance, timers, timer_rows, fired, model, now)
+    _sync_timers(s, instance, timers, timer_rows, fired, model, now, actor)
     if runner.completed:
         audit.record(s, now, "engine", "instance_ended", instance_id=instance.id, process_id=instance.process_id,
                      version=instance.version, element_id=log.ended_at_element,
@@ -340,13 +340,20 @@ def _element_of(model: dict, item: dict) -> dict:
     return definitions.element(model, item["called_process"], item["element_id"])
 
 
-def _sync_timers(s, instance, timers, rows, fired, model, now) -> None:
+def _sync_timers(s, instance, timers, rows, fired, model, now, actor) -> None:
     """Timer rows in step with the engine; `fired` are the waiting rows whose timer ran."""
     waiting = {t["id"]: t for t in timers}
     for row in rows.values():
         if row.state == "waiting" and row.id not in waiting:
             # Gone from the engine's wait list: it fired, or the task it guarded finished first.
             row.state, row.fired_at = ("fired", now) if row.id in fired else ("cancelled", None)
+        elif row.state == "waiting" and iso(parse_instant(waiting[row.id]["due_at"])) != iso(row.due_at):
+            # A cycle (R3/PT10M) fired and waits for its next turn: the same timer, due again later.
+            audit.record(s, now, "engine", "timer_fired", instance_id=instance.id, process_id=instance.process_id,
+                         version=instance.version, element_id=row.element_id,
+                         details={"timer_id": row.id, "due_at": iso(row.due_at), "next_due_at": waiting[row.id]["due_at"],
+                                  "on_behalf_of": actor})
+            row.due_at, row.fired_at = parse_instant(waiting[row.id]["due_at"]), now
     for t in waiting.values():
         if t["id"] not in rows:
             s.add(Timer(id=t["id"], instance_id=instance.id, element_id=t["element_id"],

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from engine import validation
+from engine import queries, validation
 from engine.deployment import collect_files, deploy
 from engine.errors import InvalidDiagram
-from engine.instances import start_instance
+from engine.instances import complete_task, start_instance
+from engine.models import Timer
+from engine.timers import fire_due_timers
 from tests import diagram_factory as f
 from tests.test_deploy import counts, refused
 
@@ -110,3 +112,52 @@ def test_one_refusal_lists_the_problems_of_every_file_and_every_stage(sg, monkey
     assert set(found) == {("broken.bpmn", None), ("rates2.dmn", "rates"), ("deal.bpmn", "Flow_Yes"),
                           ("deal.bpmn", "Task_Erp")}, found
     assert "JUEL" in found[("deal.bpmn", "Flow_Yes")] and "cannot be stored" in found[("deal.bpmn", "Task_Erp")]
+
+
+def _process(pid: str, body: str) -> str:
+    return f.definitions(f'<bpmn:process id="{pid}" name="{pid}" isExecutable="true">{body}</bpmn:process>', pid)
+
+
+@pytest.mark.parametrize("sequential", [True, False])
+def test_multi_instance_user_tasks_open_one_task_per_item(sg, staff, sequential):
+    staff({"alice": ["accounting"]})
+    deploy(sg, f.files(("mi.bpmn", _process("mi", f"""
+      <bpmn:startEvent id="StartEvent_1" />
+      <bpmn:userTask id="Review" name="Review" camunda:candidateGroups="accounting">
+        <bpmn:multiInstanceLoopCharacteristics isSequential="{str(sequential).lower()}"
+          camunda:collection="reviewers" camunda:elementVariable="reviewer" />
+      </bpmn:userTask>
+      <bpmn:endEvent id="EndEvent_1" />
+      <bpmn:sequenceFlow id="F1" sourceRef="StartEvent_1" targetRef="Review" />
+      <bpmn:sequenceFlow id="F2" sourceRef="Review" targetRef="EndEvent_1" />""")), ), "cli:test")
+    deal = start_instance(sg, "mi", "alice", {"reviewers": ["ann", "bob", "cy"]})
+    open_counts = []
+    while deal["ready_tasks"]:
+        open_counts.append(len(deal["ready_tasks"]))
+        deal = complete_task(sg, deal["ready_tasks"][0]["id"], "alice", {"ok": True})
+    assert open_counts == ([1, 1, 1] if sequential else [3, 2, 1]) and deal["status"] == "completed"
+
+
+def test_a_repeating_cycle_timer_fires_each_time_it_says(sg, staff):
+    staff({"alice": ["accounting"]})
+    deploy(sg, f.files(("cy.bpmn", _process("cy", """
+      <bpmn:startEvent id="StartEvent_1" />
+      <bpmn:userTask id="Review" name="Review" camunda:candidateGroups="accounting" />
+      <bpmn:boundaryEvent id="Remind" name="Every 10 minutes, 3 times" attachedToRef="Review" cancelActivity="false">
+        <bpmn:timerEventDefinition><bpmn:timeCycle>R3/PT10M</bpmn:timeCycle></bpmn:timerEventDefinition>
+      </bpmn:boundaryEvent>
+      <bpmn:endEvent id="EndEvent_1" />
+      <bpmn:endEvent id="EndEvent_Reminded" />
+      <bpmn:sequenceFlow id="F1" sourceRef="StartEvent_1" targetRef="Review" />
+      <bpmn:sequenceFlow id="F2" sourceRef="Review" targetRef="EndEvent_1" />
+      <bpmn:sequenceFlow id="F3" sourceRef="Remind" targetRef="EndEvent_Reminded" />"""))), "cli:test")
+    deal = start_instance(sg, "cy", "alice", {})
+    due = []
+    for _ in range(5):
+        sg.clock.advance(minutes=11)
+        fire_due_timers(sg)
+        with sg.uow(write=False) as uow:
+            due.append([t.state for t in uow.session.query(Timer)])
+    fired = [e for e in queries.history(sg, deal["id"]) if e["kind"] == "timer_fired"]
+    assert len(fired) == 3 and due[-1] == ["fired"], (fired, due)
+    assert [t["element_id"] for t in queries.ready_tasks(sg, instance_id=deal["id"])] == ["Review"]
