@@ -9,7 +9,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from . import camunda_compat, definitions, diagram_model, limits, validation, xml_ids, xmlsafe
+from . import camunda_compat, definitions, diagram_model, limits, validation, variable_reads, xml_ids, xmlsafe
 from .data_fields import fields_before
 from .decision_checks import names_problems
 from .decision_task import Parser
@@ -137,6 +137,9 @@ def parse_batch(docs: list[Document], helpers=frozenset()) -> tuple[list[ParsedP
                                         "(set isExecutable=\"true\" on the process to run)"))
             for model in executable:
                 problems.extend(validation.lint_process(model, set(decisions), set(processes)))
+                doc.warnings.extend(variable_reads.condition_warnings(
+                    {pid: m for pid, (_, m) in processes.items()}, model,
+                    {did: d["table"] for did, (_, d) in decisions.items() if d["table"] is not None}, set(helpers)))
                 problems.extend(limits.lint_form_limits(model))
                 cycle = validation.call_cycle(model, {pid: m for pid, (_, m) in processes.items()})
                 if cycle:
@@ -218,6 +221,11 @@ def _decision_names(decisions: dict, processes: dict, helpers: set, faulty: set)
             if ddoc.deployed:  # the process is what is being deployed: say so on its business rule task
                 found = [Problem(model["file"], f"decision '{did}' (deployed): {p.reason}", el["id"], el.get("name"),
                                  el.get("line")) for p in found]
+            if variable_reads.accepts_variables(model):  # the names may come with the start: warn, as Camunda runs it
+                (pdoc if ddoc.deployed else ddoc).warnings.extend(
+                    Problem(p.file, f"{p.reason}; " + variable_reads.SENT_AT_START.format(what="the decision"),
+                            p.element_id, p.element_name, p.line, p.cell) for p in found)
+                continue
             problems += found
     return problems
 

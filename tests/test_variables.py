@@ -100,3 +100,52 @@ def test_a_task_with_a_form_still_refuses_what_it_does_not_ask_for(sg, staff):
     with pytest.raises(FormInvalid) as exc:
         start_instance(sg, "deal_review", "sam", {"deal_name": "Acme", "amount": 5})
     assert exc.value.errors == {"amount": "is not a field of this form"}
+
+
+def test_deploy_warns_when_a_condition_reads_what_nothing_sets(sg):
+    # `amount` is set nowhere: it can only come with the start, as a variable
+    results = deploy(sg, f.files(("invoice.bpmn", FORMLESS)), "cli:test")
+    warnings = [r for r in results if r["kind"] == "warning"]
+    assert [(w["element_id"], w["line"]) for w in warnings] == [("Flow_Yes", 12)]
+    assert warnings[0]["reason"].startswith(
+        "condition `approved == True and amount < 1000` reads `amount`, `approved`, which nothing in the process sets "
+        "before this flow (no form, decision, script, service task or called process); unless it is sent as a "
+        "variable when the deal starts or a task without a form is completed")
+    # a form that sets them: no warning
+    with_form = FORMLESS.replace('camunda:candidateGroups="accounting" />', 'camunda:candidateGroups="accounting">'
+                                 '<bpmn:extensionElements><camunda:formData><camunda:formField id="approved" '
+                                 'type="boolean" /><camunda:formField id="amount" type="long" /></camunda:formData>'
+                                 '</bpmn:extensionElements></bpmn:userTask>')
+    assert [r for r in deploy(sg, f.files(("invoice.bpmn", with_form)), "cli:test") if r["kind"] == "warning"] == []
+
+
+RATES = f.table("rates", [("R1", ["< 1000"], ['"low"']), ("R2", [">= 1000"], ['"high"'])])
+
+
+def _deciding(start_form: bool) -> str:
+    form = ('<bpmn:extensionElements><camunda:formData><camunda:formField id="customer" type="string" />'
+            '</camunda:formData></bpmn:extensionElements>') if start_form else ""
+    return f.definitions(f"""
+  <bpmn:process id="rated" name="Rated" isExecutable="true">
+    <bpmn:startEvent id="StartEvent_1">{form}</bpmn:startEvent>
+    <bpmn:businessRuleTask id="Rate" name="Rate" camunda:decisionRef="rates" />
+    <bpmn:endEvent id="EndEvent_1" />
+    <bpmn:sequenceFlow id="F1" sourceRef="StartEvent_1" targetRef="Rate" />
+    <bpmn:sequenceFlow id="F2" sourceRef="Rate" targetRef="EndEvent_1" />
+  </bpmn:process>""", "rated")
+
+
+def test_a_decision_reading_what_only_the_start_can_send_deploys_with_a_warning_and_decides(sg, staff):
+    staff({"alice": ["accounting"]})
+    results = deploy(sg, f.files(("rated.bpmn", _deciding(False)), ("rates.dmn", RATES)), "cli:test")
+    [warning] = [r for r in results if r["kind"] == "warning"]
+    assert warning["file"] == "rates.dmn" and "input column 'Amount' reads `amount`" in warning["reason"]
+    assert "unless it is sent as a variable when the deal starts" in warning["reason"]
+    deal = start_instance(sg, "rated", "alice", {"amount": 5000})
+    assert queries.instance(sg, deal["id"])["data"]["result"] == "high"
+
+
+def test_a_decision_reading_what_a_start_form_does_not_ask_is_still_refused(sg):
+    from tests.test_deploy import refused
+    [problem] = refused(sg, f.files(("rated.bpmn", _deciding(True)), ("rates.dmn", RATES)))
+    assert problem.file == "rates.dmn" and "input column 'Amount' reads `amount`" in problem.reason
