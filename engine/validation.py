@@ -18,6 +18,8 @@ UNSUPPORTED_TYPES = {
 # Elements that may fork the flow themselves; anything else needs a gateway to split.
 MAY_SPLIT = {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway",
              "complexGateway", "startEvent", "boundaryEvent"}
+# A Quartz cron expression as Camunda takes in timeCycle: 6 or 7 fields of digits, * ? / , - L W #.
+_QUARTZ = re.compile(r"^\s*[\d*?/,\-LW#A-Z]+(\s+[\d*?/,\-LW#A-Z]+){5,6}\s*$")
 # Names SpiffWorkflow gives its own task specs; an element with such an id replaces them.
 RESERVED_IDS = {"Start", "End", "Root"}
 
@@ -129,7 +131,14 @@ def lint_process(model: dict, known_decisions: set[str], known_processes: set[st
             reason = check_expression(el["script"], "exec")
             if reason:
                 problems.append(_problem(model, el, f"script does not compile: {reason}"))
-        if el.get("timer"):
+        if el.get("timer") and tag == "startEvent" and not el.get("parent"):
+            problems.append(_problem(model, el, "a timer start event starts deals on a schedule, which the engine does "
+                                     "not do yet: remove the timer, so people, the API or the CLI start the deals"))
+        elif el.get("timer") and _QUARTZ.match(el["timer"]["expression"]):
+            problems.append(_problem(model, el, f"timer cycle `{el['timer']['expression']}` is a Quartz cron "
+                                     "expression, which the engine does not read yet: write an ISO-8601 repetition, "
+                                     "e.g. R/PT5M (every 5 minutes) or R3/PT10M (three times, 10 minutes apart)"))
+        elif el.get("timer"):
             reason = check_expression(el["timer"]["expression"]) if el["timer"]["expression"] else "is empty"
             if reason:
                 problems.append(_problem(model, el, f"timer expression `{el['timer']['expression']}` {reason}"

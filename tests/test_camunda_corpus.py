@@ -121,3 +121,13 @@ def test_decision_tables_that_deploy_alone(cli):
     for name, decision in (("platform-webapps-assign-approver-groups.dmn", "invoice-assign-approver"),
                            ("spiff-test_integer_decision_multi.dmn", "IntegerDecisionStringOutputTable")):
         assert f"{decision} v1 (decision)" in _deploy(cli, name)
+
+
+def test_spiffs_collect_table_reads_type_as_data_and_collects_every_hit(sg):
+    """collect_hit.dmn (SpiffWorkflow's CollectHit test): `type` is the deal's data, COLLECT returns every hit
+    (as the engine gives a collect today: a list per output column; camunda:mapDecisionResult comes with FEEL)."""
+    from engine.decisions import read_draft
+    [table] = read_draft((CORPUS / "spiff-collect_hit.dmn").read_bytes(), "spiff-collect_hit.dmn")
+    stooges = table.decide(sg.script_engine, {"type": "stooge"})
+    assert stooges["outputs"] == {"result": [1, 2, 3, 4], "name": ["Larry", "Mo", "Curly", "Shemp"]}
+    assert table.decide(sg.script_engine, {"type": "farmer"})["outputs"]["name"] == ["Elmer Fudd"]

@@ -161,3 +161,40 @@ def test_a_repeating_cycle_timer_fires_each_time_it_says(sg, staff):
     fired = [e for e in queries.history(sg, deal["id"]) if e["kind"] == "timer_fired"]
     assert len(fired) == 3 and due[-1] == ["fired"], (fired, due)
     assert [t["element_id"] for t in queries.ready_tasks(sg, instance_id=deal["id"])] == ["Review"]
+
+
+def test_builtin_names_are_usable_as_data_and_never_reach_the_builtins(sg, staff):
+    """`type` and `input` are data to a diagram (SpiffWorkflow's collect_hit table reads `type`)."""
+    from engine import sandbox
+    staff({"sam": ["sales"]})
+    table = f.table("kinds", [("R1", ['"gold"'], ['"vip"']), ("R2", ['"silver"'], ['"regular"'])],
+                    inputs=[("Type", "type", "string")], outputs=[("tier", "string")])
+    deploy(sg, f.files(("kinds.bpmn", f.deciding_process("kinds", "kinds", {"type": "string", "input": "string"})),
+                       ("kinds.dmn", table)), "cli:test")
+    deal = start_instance(sg, "kinds", "sam", {})
+    complete_task(sg, deal["ready_tasks"][0]["id"], "sam", {"type": "gold", "input": "x"})
+    assert queries.instance(sg, deal["id"])["data"]["tier"] == "vip"
+    assert sandbox.evaluate("type + input", {"type": "gold", "input": "!"}) == "gold!"
+    for payload in ("type(1)", "input()", "id(1)"):  # without such data, nothing answers to the name
+        with pytest.raises(sandbox.SandboxError, match="is not defined"):
+            sandbox.evaluate(payload, {})
+
+
+_START = '<bpmn:startEvent id="StartEvent_Deal" name="Deal opened">'
+_TASK = '<bpmn:userTask id="Task_Review" name="Review deal">'
+
+
+@pytest.mark.parametrize("where, timer, element, reason", [
+    (_START, _START + "<bpmn:timerEventDefinition><bpmn:timeCycle>R/PT5M</bpmn:timeCycle></bpmn:timerEventDefinition>",
+     "StartEvent_Deal", "a timer start event starts deals on a schedule, which the engine does not do yet: remove the "
+     "timer, so people, the API or the CLI start the deals"),
+    (_TASK, '<bpmn:boundaryEvent id="Remind" attachedToRef="Task_Review" cancelActivity="false">'
+     "<bpmn:timerEventDefinition><bpmn:timeCycle>0/5 0/1 * 1/1 * ?</bpmn:timeCycle></bpmn:timerEventDefinition>"
+     '</bpmn:boundaryEvent><bpmn:endEvent id="EndEvent_Reminded" /><bpmn:sequenceFlow id="Flow_Remind" '
+     'sourceRef="Remind" targetRef="EndEvent_Reminded" />' + _TASK,
+     "Remind", "timer cycle `0/5 0/1 * 1/1 * ?` is a Quartz cron expression, which the engine does not read yet: "
+     "write an ISO-8601 repetition, e.g. R/PT5M (every 5 minutes) or R3/PT10M (three times, 10 minutes apart)"),
+], ids=["timer start event", "Quartz cron cycle"])
+def test_timers_the_engine_cannot_honour_are_refused_saying_what_to_write(sg, where, timer, element, reason):
+    [problem] = refused(sg, f.files(("deal.bpmn", f.process().replace(where, timer))))
+    assert (problem.element_id, problem.reason) == (element, reason)
