@@ -45,8 +45,11 @@ def inbox(sg, user: str, process: str | None = None, role: str | None = None, st
         chosen = (process, role.casefold() if role else None, stage)
         matching = sum(n for *key, n in groups if _matches(key, chosen))
         # Nothing matches the filters: skip the ordered read, which would walk all of the roles' tasks.
-        page = _of_deals_keyed if business_key else _page
-        ids = page(s, per_role, chosen, sort, limit, *([business_key] if business_key else [])) if matching else []
+        if business_key and matching:  # the counts are the roles' own; the page and its total the key's
+            ids = _of_deals_keyed(s, per_role, chosen, sort, business_key)
+            matching, ids = len(ids), ids[:limit]
+        else:
+            ids = _page(s, per_role, chosen, sort, limit) if matching else []
         # Plain rows of the columns shown, not mapped objects: a page is read, never changed. The
         # state is checked here, not in SQL: there SQLite without statistics would read every
         # open task by the state index rather than the page's few by primary key.
@@ -148,15 +151,15 @@ def _page(s, per_role: dict[str, dict[tuple, int]], chosen: tuple, sort: str, li
     return list(ids)
 
 
-def _of_deals_keyed(s, per_role: dict, chosen: tuple, sort: str, limit: int, key: str) -> list[str]:
-    """The page's task ids, narrowed to deals whose business key starts with `key` (a key names few deals)."""
+def _of_deals_keyed(s, per_role: dict, chosen: tuple, sort: str, key: str) -> list[str]:
+    """The ids of the matching tasks of deals whose business key starts with `key`, in order (a key names few deals)."""
     deals = select(Instance.id).where(key_prefix(key))
     filters = [col == value for col, value in zip((TaskRole.process_id, TaskRole.lane_role, TaskRole.stage), chosen)
                if value is not None]
     rows = s.execute(select(TaskRole.task_id, TaskRole.due_at, TaskRole.created_at)
                      .join(HumanTask, HumanTask.id == TaskRole.task_id)
                      .where(TaskRole.role.in_(per_role), HumanTask.instance_id.in_(deals), *filters)).all()
-    return list(dict.fromkeys(r.task_id for r in sorted(rows, key=lambda r: _order(r, sort))))[:limit]
+    return list(dict.fromkeys(r.task_id for r in sorted(rows, key=lambda r: _order(r, sort))))
 
 
 def key_prefix(key: str):
