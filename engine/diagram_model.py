@@ -112,6 +112,23 @@ def _assignment(el) -> dict:
     return {a: el.get(f"{{{CAMUNDA_NS}}}{a}") for a in ASSIGNMENT_ATTRIBUTES if el.get(f"{{{CAMUNDA_NS}}}{a}") is not None}
 
 
+def _unrun_extensions(el) -> list[str]:
+    """Camunda extensions of an element that would run code the engine does not run: listeners, and
+    scripts in other languages than Python (in input/output parameters), each as a phrase."""
+    out = []
+    for listener in el.xpath("./bpmn:extensionElements/camunda:taskListener | "
+                             "./bpmn:extensionElements/camunda:executionListener", namespaces=NS):
+        script = listener.find(f"{{{CAMUNDA_NS}}}script")
+        how = next((f"camunda:{a} `{listener.get(a)}`" for a in JAVA_ATTRIBUTES if listener.get(a)), None) \
+            or (f"a {script.get('scriptFormat') or 'script'} script" if script is not None else "nothing")
+        out.append(f"camunda:{_local(listener)} on {listener.get('event') or 'its event'} ({how})")
+    for script in el.xpath("./bpmn:extensionElements/camunda:inputOutput//camunda:script", namespaces=NS):
+        if (script.get("scriptFormat") or "").strip().lower() != "python":
+            out.append(f"a {script.get('scriptFormat') or 'script'} script in "
+                       f"camunda:{_local(script.getparent())} '{script.getparent().get('name')}'")
+    return out
+
+
 def _lanes(process) -> dict[str, str]:
     """flow node id -> name of the innermost lane that lists it."""
     lanes = {}
@@ -187,6 +204,9 @@ def process_model(process, file_name: str) -> dict:
                 timer = el.xpath("./bpmn:timerEventDefinition/*", namespaces=NS)
                 if timer:
                     item["timer"] = {"kind": _local(timer[0]), "expression": (timer[0].text or "").strip()}
+                unrun = _unrun_extensions(el)
+                if unrun:
+                    item["unrun"] = unrun
                 item["event_definitions"] = [
                     _local(d) for d in el if _local(d).endswith("EventDefinition")
                 ]

@@ -90,6 +90,10 @@ def lint_process(model: dict, known_decisions: set[str], known_processes: set[st
                 if el.get("topic") else
                 "service task needs camunda:type=\"external\" and a camunda:topic naming one of: "
                 f"{', '.join(sorted(SERVICE_HANDLERS))}")))
+        for what in el.get("unrun", []):
+            problems.append(_problem(model, el, f"{what} is code the engine does not run (listeners and scripts in "
+                                     "other languages than Python): do the work in a Python script task before or "
+                                     "after this element"))
         if tag in UNSUPPORTED_TYPES:
             problems.append(_problem(model, el, f"element type {tag} is not supported by the engine: {UNSUPPORTED_TYPES[tag]}"))
         if el["id"] in RESERVED_IDS or el["id"] == f"{model['process_id']}.EndJoin":

@@ -198,3 +198,21 @@ _TASK = '<bpmn:userTask id="Task_Review" name="Review deal">'
 def test_timers_the_engine_cannot_honour_are_refused_saying_what_to_write(sg, where, timer, element, reason):
     [problem] = refused(sg, f.files(("deal.bpmn", f.process().replace(where, timer))))
     assert (problem.element_id, problem.reason) == (element, reason)
+
+
+@pytest.mark.parametrize("extension, what", [
+    ('<camunda:taskListener event="create"><camunda:script scriptFormat="javascript">task.setAssignee("x")'
+     "</camunda:script></camunda:taskListener>", "camunda:taskListener on create (a javascript script)"),
+    ('<camunda:executionListener event="end" class="com.acme.Audit" />',
+     "camunda:executionListener on end (camunda:class `com.acme.Audit`)"),
+    ('<camunda:inputOutput><camunda:inputParameter name="score"><camunda:script scriptFormat="groovy">5'
+     "</camunda:script></camunda:inputParameter></camunda:inputOutput>",
+     "a groovy script in camunda:inputParameter 'score'"),
+])
+def test_listeners_and_foreign_scripts_are_refused_not_ignored(sg, extension, what):
+    xml = f.process().replace('<bpmn:userTask id="Task_Review" name="Review deal"><bpmn:extensionElements>',
+                              '<bpmn:userTask id="Task_Review" name="Review deal"><bpmn:extensionElements>' + extension)
+    [problem] = refused(sg, f.files(("deal.bpmn", xml)))
+    assert (problem.element_id, problem.reason) == ("Task_Review", (
+        f"{what} is code the engine does not run (listeners and scripts in other languages than Python): do the "
+        "work in a Python script task before or after this element"))
