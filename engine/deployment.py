@@ -79,15 +79,19 @@ def deploy(sg, files: list[tuple[str, bytes]], actor: str, comment: str | None =
     return results
 
 
-def check(sg, files: list[tuple[str, bytes]]) -> list[Problem]:
-    """Every problem deploy would refuse these files for, against what is deployed now; stores nothing."""
+def check(sg, files: list[tuple[str, bytes]], warnings: list | None = None) -> list[Problem]:
+    """Every problem deploy would refuse these files for, against what is deployed now; stores nothing.
+    `warnings`, if given, gets what deploy would warn about."""
+    read, problems = ([], []), []
     try:
         read = _read_documents(files)
         with sg.uow(write=False) as uow:
             _prepare(sg, uow.session, read)
     except InvalidDiagram as exc:
-        return exc.problems
-    return []
+        problems = exc.problems
+    if warnings is not None:
+        warnings.extend(w for d in read[0] for w in d.warnings)
+    return problems
 
 
 def _read_documents(files) -> tuple[list, list[Problem]]:

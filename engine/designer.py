@@ -132,11 +132,12 @@ def validate(sg, actor: str, file_name: str, content: bytes) -> list[dict]:
     with sg.uow(write=False) as uow:
         _require(uow, actor, [DESIGNER_ROLE], "validate diagrams")
         known_roles = set(uow.session.execute(select(UserRole.role).distinct()).scalars())
-    errors = deployment.check(sg, [(file_name, content)])
-    out = [{**p.as_dict(), "severity": "error"} for p in errors]
+    warnings: list[Problem] = []
+    errors = deployment.check(sg, [(file_name, content)], warnings)
+    out = [{**p.as_dict(), "severity": "error"} for p in errors] + [{**p.as_dict(), "severity": "warning"}
+                                                                     for p in warnings]
     doc = parsing.read_document(file_name, content)
     if not isinstance(doc, Problem):
-        out += [{**p.as_dict(), "severity": "warning"} for p in doc.warnings]
         for model in doc.processes:
             if model["executable"]:
                 out += [{**p.as_dict(), "severity": "warning"} for p in lint.lint_design(model, known_roles)]

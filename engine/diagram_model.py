@@ -157,6 +157,7 @@ def process_model(process, file_name: str) -> dict:
                     "condition": (cond.text or "").strip() if cond is not None else None,
                     "properties": _properties(el),
                     "line": el.sourceline,
+                    **({"unrun": _unrun_extensions(el)} if _unrun_extensions(el) else {}),
                 }
             elif tag in FLOW_NODE_TAGS:
                 eid = el.get("id")
@@ -242,6 +243,7 @@ def process_model(process, file_name: str) -> dict:
         "name": process.get("name"),
         "file": file_name,
         "executable": process.get("isExecutable", "false") == "true",
+        "unrun": _unrun_extensions(process),
         "line": process.sourceline,
         "lanes": sorted(set(lanes.values())),
         "elements": elements,

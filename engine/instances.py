@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from datetime import datetime, timezone
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +18,7 @@ from .models import GateDecision, HumanTask, IdempotencyKey, Incident, Instance,
 from .readonly import audited_refusals, forbid_auditor
 from .runtime import EngineFailure, Runner, new_workflow, plain
 from .sandbox_limits import LimitExceeded
+from .timer_rows import element_of as _element_of, parse_instant, sync_timers
 
 MAX_RETRIES = 5
 
@@ -303,7 +303,7 @@ def _save(sg, s, instance, pv, runner, log, actor, now, done: str | None = None)
     ending = outcomes.derive(instance.status, end, outcomes.last_gate(s, instance.id, log.gate_decisions)) \
         if runner.completed else None
     record_step(s, instance, previous_stage, entered, now, ending)
-    _sync_timers(s, instance, timers, timer_rows, fired, model, now, actor)
+    sync_timers(s, instance, timers, timer_rows, fired, model, now, actor)
     if runner.completed:
         audit.record(s, now, "engine", "instance_ended", instance_id=instance.id, process_id=instance.process_id,
                      version=instance.version, element_id=log.ended_at_element,
@@ -333,38 +333,6 @@ def _has_timers(pv) -> bool:
 
 def _text(value):
     return None if value is None else str(value)
-
-
-def _element_of(model: dict, item: dict) -> dict:
-    """The element of a ready task or waiting timer, from the process that defines it."""
-    return definitions.element(model, item["called_process"], item["element_id"])
-
-
-def _sync_timers(s, instance, timers, rows, fired, model, now, actor) -> None:
-    """Timer rows in step with the engine; `fired` are the waiting rows whose timer ran."""
-    waiting = {t["id"]: t for t in timers}
-    for row in rows.values():
-        if row.state == "waiting" and row.id not in waiting:
-            # Gone from the engine's wait list: it fired, or the task it guarded finished first.
-            row.state, row.fired_at = ("fired", now) if row.id in fired else ("cancelled", None)
-        elif row.state == "waiting" and iso(parse_instant(waiting[row.id]["due_at"])) != iso(row.due_at):
-            # A cycle (R3/PT10M) fired and waits for its next turn: the same timer, due again later.
-            audit.record(s, now, "engine", "timer_fired", instance_id=instance.id, process_id=instance.process_id,
-                         version=instance.version, element_id=row.element_id,
-                         details={"timer_id": row.id, "due_at": iso(row.due_at), "next_due_at": waiting[row.id]["due_at"],
-                                  "on_behalf_of": actor})
-            row.due_at, row.fired_at = parse_instant(waiting[row.id]["due_at"]), now
-    for t in waiting.values():
-        if t["id"] not in rows:
-            s.add(Timer(id=t["id"], instance_id=instance.id, element_id=t["element_id"],
-                        name=_element_of(model, t).get("name"), due_at=parse_instant(t["due_at"]),
-                        state="waiting", created_at=now))
-
-
-def parse_instant(text: str) -> datetime:
-    """A stored ISO instant as an aware UTC datetime (naive means UTC)."""
-    dt = datetime.fromisoformat(text)
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
 
 
 def _incident(sg, actor, instance_id, pv, failure: EngineFailure) -> StepFailed:

@@ -76,6 +76,10 @@ def lint_process(model: dict, known_decisions: set[str], known_processes: set[st
                 problems.append(_problem(model, flow, f"condition `{flow['condition']}` does not compile: {reason}"))
     if not model["process_id"]:
         problems.append(_problem(model, None, "a process has no id", model.get("line")))
+    for what in model.get("unrun", []):
+        problems.append(_problem(model, {"id": model["process_id"], "name": model["name"]}, _unrun(what),
+                                 model.get("line")))
+    problems += [_problem(model, flow, _unrun(what)) for flow in flows.values() for what in flow.get("unrun", [])]
     for el in list(elements.values()) + list(flows.values()):
         if not el["id"]:
             problems.append(_problem(model, el, f"a {el.get('type') or 'sequenceFlow'} has no id"))
@@ -91,9 +95,7 @@ def lint_process(model: dict, known_decisions: set[str], known_processes: set[st
                 "service task needs camunda:type=\"external\" and a camunda:topic naming one of: "
                 f"{', '.join(sorted(SERVICE_HANDLERS))}")))
         for what in el.get("unrun", []):
-            problems.append(_problem(model, el, f"{what} is code the engine does not run (listeners and scripts in "
-                                     "other languages than Python): do the work in a Python script task before or "
-                                     "after this element"))
+            problems.append(_problem(model, el, _unrun(what)))
         if tag in UNSUPPORTED_TYPES:
             problems.append(_problem(model, el, f"element type {tag} is not supported by the engine: {UNSUPPORTED_TYPES[tag]}"))
         if el["id"] in RESERVED_IDS or el["id"] == f"{model['process_id']}.EndJoin":
@@ -172,6 +174,11 @@ def lint_process(model: dict, known_decisions: set[str], known_processes: set[st
             for reason in forms.definition_problems(field):
                 problems.append(_problem(model, el, f"form field '{field.get('id')}' {reason}"))
     return problems
+
+
+def _unrun(what: str) -> str:
+    return (f"{what} is code the engine does not run (listeners and scripts in other languages than Python): do the "
+            "work in a Python script task before or after this element")
 
 
 def _java_problem(java: dict) -> str:

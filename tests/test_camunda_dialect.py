@@ -216,3 +216,15 @@ def test_listeners_and_foreign_scripts_are_refused_not_ignored(sg, extension, wh
     assert (problem.element_id, problem.reason) == ("Task_Review", (
         f"{what} is code the engine does not run (listeners and scripts in other languages than Python): do the "
         "work in a Python script task before or after this element"))
+
+
+def test_listeners_on_the_process_and_on_flows_are_refused_too(sg):
+    listener = '<bpmn:extensionElements><camunda:executionListener event="take" class="com.acme.Log" />' \
+               '</bpmn:extensionElements>'
+    xml = f.process().replace('isExecutable="true">', 'isExecutable="true">' + listener.replace("take", "start"), 1)
+    xml = xml.replace('<bpmn:sequenceFlow id="Flow_Review_Gateway" sourceRef="Task_Review" targetRef="Gateway_Approved"'
+                      ' />', '<bpmn:sequenceFlow id="Flow_Review_Gateway" sourceRef="Task_Review" '
+                      f'targetRef="Gateway_Approved">{listener}</bpmn:sequenceFlow>')
+    found = {p.element_id: p.reason.split(" is code")[0] for p in refused(sg, f.files(("deal.bpmn", xml)))}
+    assert found == {"deal_review": "camunda:executionListener on start (camunda:class `com.acme.Log`)",
+                     "Flow_Review_Gateway": "camunda:executionListener on take (camunda:class `com.acme.Log`)"}
