@@ -220,10 +220,6 @@ BROKEN = {
     "data object that is not declared (used to hang the parser)": (
         [("deal.bpmn", f.process(yes_target="Sub_Check", extra=SUB_WITH_DANGLING_DATA))],
         "deal.bpmn", "Sub_Read", "Read contract", "data object 'Contract_Nowhere' is not declared"),
-    "data store anywhere in the file": (
-        [("deal.bpmn", f.process().replace("<bpmn:process ", '<bpmn:dataStore id="Store_Crm" name="CRM" />'
-                                           "<bpmn:process ", 1))],
-        "deal.bpmn", "Store_Crm", "CRM", "element type dataStore is not supported by the engine"),
     # Ids are XML names (NCName): a line break, a space or a colon would be another id in a URL, a
     # file name or a header.
     "process id with a line break": (
@@ -310,7 +306,7 @@ def test_collect_files_reports_missing_paths_and_empty_folders(tmp_path):
         collect_files([tmp_path / "nope.bpmn", tmp_path / "empty"])
     reasons = {p.file: p.reason for p in info.value.problems}
     assert reasons == {str(tmp_path / "nope.bpmn"): "no such file or folder",
-                       str(tmp_path / "empty"): "folder holds no .bpmn or .dmn file"}
+                       str(tmp_path / "empty"): "folder holds no .bpmn, .dmn, .bpmn20.xml or .dmn11.xml file"}
 
 
 # -- who may deploy --------------------------------------------------------------------------------

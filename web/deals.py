@@ -7,6 +7,7 @@ from flask_login import login_required
 from engine.queries import inbox as inbox_queries
 from engine.queries import views
 
+from . import query
 from .context import current_actor, stagegate
 from .deal_data import key_data
 from .guard import engine_errors
@@ -21,10 +22,11 @@ STATUSES = ("running", "completed", "error")
 @login_required
 @engine_errors
 def index():
-    """The deals the user can see, newest first, with their gate outcomes; filter by status."""
+    """The deals the user can see, newest first, with their gate outcomes; filter by status and business key."""
     status = request.args.get("status") if request.args.get("status") in STATUSES else None
-    rows = inbox_queries.deals(stagegate(), current_actor(), status=status)
-    return render_template("deals.html", deals=rows, status=status, statuses=STATUSES)
+    key = query.text("key")  # the start of a business key
+    rows = inbox_queries.deals(stagegate(), current_actor(), status=status, business_key=key)
+    return render_template("deals.html", deals=rows, status=status, statuses=STATUSES, key=key)
 
 
 @bp.route("/deals/<int:instance_id>")

@@ -99,6 +99,8 @@ def _form(el) -> list[dict]:
     return fields
 
 
+# How Camunda lets a service task call Java (or a JUEL expression calling a bean).
+JAVA_ATTRIBUTES = ("class", "delegateExpression", "expression")
 ASSIGNMENT_ATTRIBUTES = ("candidateGroups", "candidateUsers", "assignee")
 
 
@@ -108,13 +110,26 @@ def _names(text: str | None) -> list[str]:
 
 
 def _assignment(el) -> dict:
-    """The attributes that say who works a user task, as written (for deploy's checks); those in
-    the older Activiti namespace, which the engine does not read, under "activiti:<name>"."""
-    found = {a: el.get(f"{{{CAMUNDA_NS}}}{a}") for a in ASSIGNMENT_ATTRIBUTES
-             if el.get(f"{{{CAMUNDA_NS}}}{a}") is not None}
-    found.update({f"activiti:{a}": el.get(f"{{{ACTIVITI_NS}}}{a}") for a in ASSIGNMENT_ATTRIBUTES
-                  if el.get(f"{{{ACTIVITI_NS}}}{a}") is not None})
-    return found
+    """The attributes that say who works a user task, as written (for deploy's checks; the Activiti
+    namespace is read as camunda:, engine/bpmn/camunda_compat.py)."""
+    return {a: el.get(f"{{{CAMUNDA_NS}}}{a}") for a in ASSIGNMENT_ATTRIBUTES if el.get(f"{{{CAMUNDA_NS}}}{a}") is not None}
+
+
+def _unrun_extensions(el) -> list[str]:
+    """Camunda extensions of an element that would run code the engine does not run: listeners, and
+    scripts in other languages than Python (in input/output parameters), each as a phrase."""
+    out = []
+    for listener in el.xpath("./bpmn:extensionElements/camunda:taskListener | "
+                             "./bpmn:extensionElements/camunda:executionListener", namespaces=NS):
+        script = listener.find(f"{{{CAMUNDA_NS}}}script")
+        how = next((f"camunda:{a} `{listener.get(a)}`" for a in JAVA_ATTRIBUTES if listener.get(a)), None) \
+            or (f"a {script.get('scriptFormat') or 'script'} script" if script is not None else "nothing")
+        out.append(f"camunda:{_local(listener)} on {listener.get('event') or 'its event'} ({how})")
+    for script in el.xpath("./bpmn:extensionElements/camunda:inputOutput//camunda:script", namespaces=NS):
+        if (script.get("scriptFormat") or "").strip().lower() != "python":
+            out.append(f"a {script.get('scriptFormat') or 'script'} script in "
+                       f"camunda:{_local(script.getparent())} '{script.getparent().get('name')}'")
+    return out
 
 
 def _execution_listeners(el) -> list[str]:
@@ -172,6 +187,7 @@ def process_model(process, file_name: str) -> dict:
                     **({"juel": cond.get(JUEL_WRITTEN)} if cond is not None and cond.get(JUEL_WRITTEN) else {}),
                     "properties": _properties(el),
                     "line": el.sourceline,
+                    **({"unrun": _unrun_extensions(el)} if _unrun_extensions(el) else {}),
                 }
             elif tag in FLOW_NODE_TAGS:
                 eid = el.get("id")
@@ -204,6 +220,8 @@ def process_model(process, file_name: str) -> dict:
                     item["map_decision_result"] = el.get(f"{{{CAMUNDA_NS}}}mapDecisionResult")
                 if tag == "serviceTask":
                     item["topic"] = el.get(f"{{{CAMUNDA_NS}}}topic") if el.get(f"{{{CAMUNDA_NS}}}type") == "external" else None
+                    item["java"] = {a: el.get(f"{{{CAMUNDA_NS}}}{a}") for a in JAVA_ATTRIBUTES
+                                    if el.get(f"{{{CAMUNDA_NS}}}{a}")}
                 if tag == "callActivity":
                     item["called_element"] = el.get("calledElement")
                     item["mapping_problems"] = call_io.problems(el)
@@ -217,6 +235,7 @@ def process_model(process, file_name: str) -> dict:
                 if tag == "scriptTask":
                     script = el.find(f"{{{BPMN_NS}}}script")
                     item["script"] = script.text if script is not None else None
+                    item["script_format"] = el.get("scriptFormat")
                 timer = el.xpath("./bpmn:timerEventDefinition/*", namespaces=NS)
                 if timer:
                     item["timer"] = {"kind": _local(timer[0]), "expression": (timer[0].text or "").strip()}
@@ -248,8 +267,6 @@ def process_model(process, file_name: str) -> dict:
         ".//bpmn:dataObject | .//bpmn:dataInput | .//bpmn:dataOutput | .//bpmn:property", namespaces=NS)}
     data_references.update({r.get("id"): {"kind": "object", "ref": r.get("dataObjectRef")}
                             for r in root.xpath(".//bpmn:dataObjectReference", namespaces=NS)})
-    data_references.update({r.get("id"): {"kind": "store", "ref": r.get("dataStoreRef")}
-                            for r in root.xpath(".//bpmn:dataStoreReference", namespaces=NS)})
     for flow in flows.values():
         for end, key in ((flow["source"], "outgoing"), (flow["target"], "incoming")):
             if end in elements:
@@ -261,6 +278,7 @@ def process_model(process, file_name: str) -> dict:
         "name": process.get("name"),
         "file": file_name,
         "executable": process.get("isExecutable", "false") == "true",
+        "unrun": _unrun_extensions(process),
         "line": process.sourceline,
         "lanes": sorted(set(lanes.values())),
         "elements": elements,

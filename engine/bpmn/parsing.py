@@ -9,7 +9,8 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from engine.bpmn import definitions, diagram_model, juel_xml, validation, xml_ids, xmlsafe
+from engine.bpmn import (camunda_compat, definitions, diagram_model, juel_xml, validation, variable_reads, xml_ids,
+                         xmlsafe)
 from engine.bpmn.dmn import model as dmn_model
 from engine import limits
 from engine.bpmn.data_fields import decision_outputs, fields_before
@@ -32,6 +33,7 @@ class Document:
     deployed: bool = False  # already stored; loaded only to resolve references
     processes: list[dict] = field(default_factory=list)
     decisions: list[dict] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)  # what deploys but the engine leaves out
 
 
 def read_document(file_name: str, content: bytes, deployed: bool = False,
@@ -47,6 +49,7 @@ def read_document(file_name: str, content: bytes, deployed: bool = False,
         return Problem(file_name, "not a BPMN 2.0 or DMN document (root element must be bpmn:definitions or dmn:definitions)")
     doc = Document(file_name, content, kind, root, hashlib.sha256(content).hexdigest(), deployed)
     if kind == "bpmn":
+        doc.warnings = camunda_compat.read_as_camunda(root, file_name)
         diagram_model.quote_iso_timers(root)
         juel_xml.translate_document(root)
         doc.processes = diagram_model.bpmn_models(root, file_name)
@@ -122,6 +125,8 @@ def _locate(problem: Problem, docs: list[Document]) -> Problem:
 def parse_batch(docs: list[Document], helpers=frozenset()) -> tuple[list[ParsedProcess], list[Problem]]:
     """Parse and check all documents together; the new ones must all pass for any to deploy.
 
+    Returns what parsed and every problem found; with any problem, nothing of the batch may deploy.
+
     `helpers` are the names of the functions diagrams may call (decision cells may read them)."""
     problems: list[Problem] = []
     decisions = {d["id"]: (doc, d) for doc in docs for d in doc.decisions}
@@ -147,6 +152,9 @@ def parse_batch(docs: list[Document], helpers=frozenset()) -> tuple[list[ParsedP
                                         "(set isExecutable=\"true\" on the process to run)"))
             for model in executable:
                 problems.extend(validation.lint_process(model, set(decisions), set(processes)))
+                doc.warnings.extend(variable_reads.condition_warnings(
+                    {pid: m for pid, (_, m) in processes.items()}, model,
+                    {did: d["table"] for did, (_, d) in decisions.items() if d["table"] is not None}, set(helpers)))
                 problems.extend(limits.lint_form_limits(model))
                 cycle = validation.call_cycle(model, {pid: m for pid, (_, m) in processes.items()})
                 if cycle:
@@ -155,24 +163,28 @@ def parse_batch(docs: list[Document], helpers=frozenset()) -> tuple[list[ParsedP
                                             "never finish starting and are not supported",
                                             model["process_id"], model["name"], model.get("line")))
     problems.extend(_decision_names(decisions, processes, set(helpers), faulty))
-    if problems:
-        return [], problems
 
-    parser = Parser()
+    # One pass: SpiffWorkflow's parser reads the files even when the checks above found problems,
+    # so a refusal lists what it finds too; only a file it would hang on is kept from it.
+    parser, unread = Parser(), set()
     for doc in docs:
         if doc.kind != "bpmn":
             continue  # decision tables are plain data (diagram_model), decided by engine/bpmn/dmn/evaluate.py
+        if any(validation.hangs_parser(m) for m in doc.processes):
+            unread.add(doc.file_name)
+            continue
         try:
             parser.add_bpmn_xml(doc.root, filename=doc.file_name)
         except Exception as exc:  # noqa: BLE001 - any parser failure is a refusal, never a crash
+            unread.add(doc.file_name)
             problems.append(_locate(_problem_from_spiff(exc, doc.file_name), docs))
-    if problems:
-        return [], problems
 
     parsed = []
-    for doc in new_docs:
+    for doc in (d for d in new_docs if d.file_name not in unread):
         for model in (p for p in doc.processes if p["executable"]):
             pid = model["process_id"]
+            if validation.calls_unknown(model, set(processes)):
+                continue  # already refused by name; the parser would only say it again
             try:
                 spec = parser.get_spec(pid)
                 subs = parser.get_subprocess_specs(pid)
@@ -186,7 +198,19 @@ def parse_batch(docs: list[Document], helpers=frozenset()) -> tuple[list[ParsedP
             stored = definitions.with_called({**model, "decision_tables": tables},
                                              {p: m for p, (_, m) in processes.items()})
             parsed.append(ParsedProcess(pid, model["name"], doc, spec, subs, stored, shas))
-    return (parsed if not problems else []), problems
+    return parsed, _without_repeats(problems)
+
+
+def _without_repeats(problems: list[Problem]) -> list[Problem]:
+    """The problems with the parser's restatements of an element's problem dropped (the first says it better)."""
+    out, flagged = [], set()
+    for p in problems:
+        key = (p.file, p.element_id)
+        if p.element_id and key in flagged and p.reason[:1].isupper():  # SpiffWorkflow's messages are capitalised
+            continue
+        flagged.add(key)
+        out.append(p)
+    return out
 
 
 def _decision_names(decisions: dict, processes: dict, helpers: set, faulty: set) -> list[Problem]:
@@ -218,6 +242,11 @@ def _decision_names(decisions: dict, processes: dict, helpers: set, faulty: set)
             if ddoc.deployed:  # the process is what is being deployed: say so on its business rule task
                 found = [Problem(model["file"], f"decision '{did}' (deployed): {p.reason}", el["id"], el.get("name"),
                                  el.get("line")) for p in found]
+            if variable_reads.accepts_variables(model):  # the names may come with the start: warn, as Camunda runs it
+                (pdoc if ddoc.deployed else ddoc).warnings.extend(
+                    Problem(p.file, f"{p.reason}; " + variable_reads.SENT_AT_START.format(what="the decision"),
+                            p.element_id, p.element_name, p.line, p.cell) for p in found)
+                continue
             problems += found
     return problems
 

@@ -163,7 +163,8 @@ def read(el, camunda_ns: str, bpmn_ns: str) -> tuple[dict, list[str]]:
                             f"in Python or a JavaScript listener limited to {SUBSET}")
             continue
         if event not in EVENTS:
-            problems.append(f"task listener on '{event}' is not run by the engine (only 'create' and 'assignment' are)")
+            problems.append(f"task listener on '{event}' is not run by the engine (only 'create' and 'assignment' "
+                            "are): do the work in a Python script task after this task")
             continue
         language = (script.get("scriptFormat") or "").lower()
         try:
@@ -171,5 +172,6 @@ def read(el, camunda_ns: str, bpmn_ns: str) -> tuple[dict, list[str]]:
                 raise ListenerError(f"its script is {language or 'of no stated language'}, not JavaScript")
             listeners.setdefault(event, []).extend(translate(script.text or ""))
         except ListenerError as exc:
-            problems.append(f"task listener on '{event}' cannot be translated: {exc}")
+            problems.append(f"task listener on '{event}' cannot be translated: {exc}; do the work in a Python "
+                            f"script task, or keep the listener to {SUBSET}")
     return listeners, problems

@@ -21,6 +21,8 @@ UNSUPPORTED_TYPES = {
 # Elements that may fork the flow themselves; anything else needs a gateway to split.
 MAY_SPLIT = {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway",
              "complexGateway", "startEvent", "boundaryEvent"}
+# A Quartz cron expression as Camunda takes in timeCycle: 6 or 7 fields of digits, * ? / , - L W #.
+_QUARTZ = re.compile(r"^\s*[\d*?/,\-LW#A-Z]+(\s+[\d*?/,\-LW#A-Z]+){5,6}\s*$")
 # Names SpiffWorkflow gives its own task specs; an element with such an id replaces them.
 RESERVED_IDS = {"Start", "End", "Root"}
 
@@ -81,13 +83,19 @@ def lint_process(model: dict, known_decisions: set[str], known_processes: set[st
                 problems.append(_problem(model, flow, f"condition `{flow['condition']}` does not compile: {reason}"))
     if not model["process_id"]:
         problems.append(_problem(model, None, "a process has no id", model.get("line")))
+    for what in model.get("unrun", []):
+        problems.append(_problem(model, {"id": model["process_id"], "name": model["name"]}, _unrun(what),
+                                 model.get("line")))
+    problems += [_problem(model, flow, _unrun(what)) for flow in flows.values() for what in flow.get("unrun", [])]
     for el in list(elements.values()) + list(flows.values()):
         if not el["id"]:
             problems.append(_problem(model, el, f"a {el.get('type') or 'sequenceFlow'} has no id"))
     for el in elements.values():
         tag = el["type"]
         outgoing = el.get("outgoing", [])
-        if tag == "serviceTask" and el.get("topic") not in (handlers := domain.current().service_tasks):
+        if tag == "serviceTask" and el.get("java") and not el.get("topic"):
+            problems.append(_problem(model, el, _java_problem(el["java"])))
+        elif tag == "serviceTask" and el.get("topic") not in (handlers := domain.current().service_tasks):
             problems.append(_problem(model, el, (
                 f"service task topic '{el.get('topic')}' has no handler; known topics: {', '.join(sorted(handlers))}"
                 if el.get("topic") else
@@ -137,11 +145,22 @@ def lint_process(model: dict, known_decisions: set[str], known_processes: set[st
             problems.append(_problem(model, el, f"called process '{el.get('called_element')}' is not deployed and not in this deployment"))
         if tag == "boundaryEvent" and el.get("attached_to") not in elements:
             problems.append(_problem(model, el, f"boundary event is attached to unknown element '{el.get('attached_to')}'"))
-        if tag == "scriptTask" and el.get("script"):
+        if tag == "scriptTask" and (el.get("script_format") or "python").strip().lower() != "python":
+            problems.append(_problem(model, el, f"script is written in {el['script_format']}, which the engine does not "
+                                     "run: rewrite it in Python (scriptFormat=\"python\"), which runs sandboxed over "
+                                     "the process data"))
+        elif tag == "scriptTask" and el.get("script"):
             reason = check_expression(el["script"], "exec")
             if reason:
                 problems.append(_problem(model, el, f"script does not compile: {reason}"))
-        if el.get("timer"):
+        if el.get("timer") and tag == "startEvent" and not el.get("parent"):
+            problems.append(_problem(model, el, "a timer start event starts deals on a schedule, which the engine does "
+                                     "not do yet: remove the timer, so people, the API or the CLI start the deals"))
+        elif el.get("timer") and _QUARTZ.match(el["timer"]["expression"]):
+            problems.append(_problem(model, el, f"timer cycle `{el['timer']['expression']}` is a Quartz cron "
+                                     "expression, which the engine does not read yet: write an ISO-8601 repetition, "
+                                     "e.g. R/PT5M (every 5 minutes) or R3/PT10M (three times, 10 minutes apart)"))
+        elif el.get("timer"):
             reason = check_expression(el["timer"]["expression"]) if el["timer"]["expression"] else "is empty"
             if reason:
                 problems.append(_problem(model, el, f"timer expression `{el['timer']['expression']}` {reason}"
@@ -171,6 +190,19 @@ def lint_process(model: dict, known_decisions: set[str], known_processes: set[st
             for reason in forms.definition_problems(field):
                 problems.append(_problem(model, el, f"form field '{field.get('id')}' {reason}"))
     return problems
+
+
+def _unrun(what: str) -> str:
+    return (f"{what} is code the engine does not run (listeners and scripts in other languages than Python): do the "
+            "work in a Python script task before or after this element")
+
+
+def _java_problem(java: dict) -> str:
+    attr, value = next(iter(java.items()))
+    what = "a JUEL expression" if attr == "expression" else "Java"
+    return (f"service task calls {what} (camunda:{attr} `{value}`), which the engine cannot run: do the work in a "
+            "Python script task, or make it an external task (camunda:type=\"external\" and a camunda:topic the "
+            f"engine handles: {', '.join(sorted(domain.current().service_tasks))})")
 
 
 ACTIVITIES = {"userTask", "manualTask", "task", "scriptTask", "serviceTask", "businessRuleTask", "sendTask",
@@ -229,6 +261,17 @@ def call_cycle(model: dict, models: dict) -> list[str] | None:
     return walk(start, [start])
 
 
+def hangs_parser(model: dict) -> bool:
+    """Whether SpiffWorkflow's parser would fail or loop on this process's data associations."""
+    return any(_data_ref_problem(model, el, ref) for el in model["elements"].values() for ref in el.get("data_refs", []))
+
+
+def calls_unknown(model: dict, known_processes: set[str]) -> bool:
+    """Whether a call activity of this process names a process that is neither deployed nor deployed with it."""
+    return any(el.get("called_element") not in known_processes for el in model["elements"].values()
+               if el["type"] == "callActivity")
+
+
 def _data_ref_problem(model: dict, el: dict, ref: str) -> str | None:
     """Why a data association of `el` cannot be resolved the way SpiffWorkflow resolves it, if so.
 
@@ -239,8 +282,6 @@ def _data_ref_problem(model: dict, el: dict, ref: str) -> str | None:
     target = model.get("data_references", {}).get(ref)
     if target is None:
         return f"data association refers to '{ref}', which is not a data object reference of this diagram"
-    if target["kind"] == "store":
-        return None  # data stores are refused as a whole by lint_document
     if target["kind"] != "object":
         label = f"'{target['name']}' ({ref})" if target.get("name") else f"'{ref}'"
         return (f"data association refers to the {target['kind']} {label} directly; the engine only "
@@ -258,7 +299,8 @@ def _data_ref_problem(model: dict, el: dict, ref: str) -> str | None:
 def lint_document(root, file_name: str) -> list[Problem]:
     """Problems in a BPMN file outside its executable processes that still stop the parser.
 
-    SpiffWorkflow reads every process and data store of a file, executable or not.
+    SpiffWorkflow reads every process of a file, executable or not (data stores are dropped before,
+    engine/bpmn/camunda_compat.py).
     """
     problems = []
     ns = {"bpmn": BPMN_NS}
@@ -273,10 +315,6 @@ def lint_document(root, file_name: str) -> list[Problem]:
                                     ident, _one_line(el.get("name")), el.sourceline))
         else:
             seen[ident] = el
-    for store in root.xpath(".//bpmn:dataStore", namespaces=ns):
-        problems.append(Problem(file_name, "element type dataStore is not supported by the engine "
-                                "(no data store implementation); remove it or use a data object",
-                                store.get("id"), _one_line(store.get("name")), store.sourceline))
     for process in root.xpath("./bpmn:process[not(@isExecutable='true')]", namespaces=ns):
         for task in process.xpath(".//bpmn:businessRuleTask", namespaces=ns):
             if task.get(f"{{{CAMUNDA_NS}}}decisionRef") is None:

@@ -137,8 +137,10 @@ def validate(sg, actor: str, file_name: str, content: bytes) -> list[dict]:
         _require(uow, actor, [DESIGNER_ROLE], "validate diagrams")
         known_roles = set(uow.session.execute(select(UserRole.role).distinct()).scalars())
         known_users = set(uow.session.execute(select(User.name).where(User.active.is_(True))).scalars())
-    errors = deployment.check(sg, [(file_name, content)])
-    out = [{**p.as_dict(), "severity": "error"} for p in errors]
+    warnings: list[Problem] = []
+    errors = deployment.check(sg, [(file_name, content)], warnings)
+    out = [{**p.as_dict(), "severity": "error"} for p in errors] + [{**p.as_dict(), "severity": "warning"}
+                                                                     for p in warnings]
     doc = parsing.read_document(file_name, content)
     if not isinstance(doc, Problem):
         for model in doc.processes:

@@ -13,6 +13,7 @@ from engine import audit, domain, outcomes
 from engine.assignment import index_keys
 from engine.bpmn import definitions
 from engine.bpmn.failures import EngineFailure
+from engine.clock import iso
 from engine.errors import StepFailed
 from engine.services.task_opening import assign_on_open, due_instant
 from engine.store import open_tasks
@@ -37,7 +38,7 @@ def save_step(sg, s, instance, pv, runner, log, actor, now, done: str | None = N
     ending = _ending(s, instance, runner, log, end)
     entered = [g.get("stage") for g in log.gate_decisions] + [ht.stage for ht in new_tasks]
     _tell_observers(s, domain.Step(instance, previous_stage, entered, now, ending))
-    _sync_timers(s, instance, timers, timer_rows, fired, model, now)
+    _sync_timers(s, instance, timers, timer_rows, fired, model, now, actor)
     if runner.completed:
         _record_end(s, instance, log, actor, now, end, ending)
     open_tasks.apply(s, counts)  # last: see open_tasks on lock order
@@ -187,13 +188,20 @@ def _element_of(model: dict, item: dict) -> dict:
     return definitions.element(model, item["called_process"], item["element_id"])
 
 
-def _sync_timers(s, instance, timers, rows, fired, model, now) -> None:
+def _sync_timers(s, instance, timers, rows, fired, model, now, actor) -> None:
     """Timer rows in step with the engine; `fired` are the waiting rows whose timer ran."""
     waiting = {t["id"]: t for t in timers}
     for row in rows.values():
         if row.state == "waiting" and row.id not in waiting:
             # Gone from the engine's wait list: it fired, or the task it guarded finished first.
             row.state, row.fired_at = ("fired", now) if row.id in fired else ("cancelled", None)
+        elif row.state == "waiting" and iso(parse_instant(waiting[row.id]["due_at"])) != iso(row.due_at):
+            # A cycle (R3/PT10M) fired and waits for its next turn: the same timer, due again later.
+            audit.record(s, now, "engine", "timer_fired", instance_id=instance.id, process_id=instance.process_id,
+                         version=instance.version, element_id=row.element_id,
+                         details={"timer_id": row.id, "due_at": iso(row.due_at), "next_due_at": waiting[row.id]["due_at"],
+                                  "on_behalf_of": actor})
+            row.due_at, row.fired_at = parse_instant(waiting[row.id]["due_at"]), now
     for t in waiting.values():
         if t["id"] not in rows:
             s.add(Timer(id=t["id"], instance_id=instance.id, element_id=t["element_id"],

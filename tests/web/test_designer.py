@@ -147,6 +147,20 @@ def test_validate_reports_each_problem_on_its_element(sign_in):
     assert "has no stage property" in reasons["Gateway_Discovery"]
 
 
+def test_validate_shows_what_deploy_would_warn_about(sign_in):
+    """A condition reading what nothing sets and a form key are warnings in the designer too."""
+    from tests.test_variables import FORMLESS
+    b = sign_in("dora")
+    xml = FORMLESS.replace('<bpmn:userTask id="Approve"', '<bpmn:userTask camunda:formKey="embedded:app:a.html" '
+                           'id="Approve"')
+    r = post_json(b, "/designer/validate", {"xml": xml}).json
+    assert r["ok"] is True
+    found = {(p["element_id"], p["reason"].split(" ")[0]): p["reason"] for p in r["problems"] if p["severity"] == "warning"}
+    assert found[("Flow_Yes", "condition")].startswith("condition `approved == True and amount < 1000` reads `amount`")
+    assert found[("Approve", "camunda:formKey")].startswith("camunda:formKey `embedded:app:a.html` names a form the "
+                                                            "engine does not show")
+
+
 def test_validate_warns_of_an_escalation_that_would_never_close_and_refuses_a_wrong_one(sign_in):
     b = sign_in("dora")
     xml = OPPORTUNITY.replace(b'<camunda:property name="escalates" value="Task_SignOffPricing" />', b"")
