@@ -1,14 +1,14 @@
 """business keys: the caller's own reference for a deal (a CRM or ERP id), shown and searched
 
 Revision ID: 0019_business_keys
-Revises: 0016_keyed_audit_and_sessions
+Revises: 0018_dmn_language
 Create Date: 2026-12-01 13:10:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0019_business_keys'
-down_revision = '0016_keyed_audit_and_sessions'
+down_revision = '0018_dmn_language'
 branch_labels = None
 depends_on = None
 
