@@ -253,3 +253,19 @@ def test_a_literal_expression_reading_what_the_process_never_has_is_refused(driv
     assert problem.element_id == "price"
     assert "literal expression `amount * (1 - rate) - rebate` reads `rebate`, which process 'harness' at " \
            "Task_Decide (Decide) cannot have when it decides" in problem.reason
+
+
+def test_a_juel_table_deploys_and_decides_in_a_process_and_juel_it_cannot_run_is_refused_at_deploy(sg, staff):
+    """expressionLanguage="juel" on a table: its cells are JUEL, translated (engine/bpmn/juel.py), never evaluated as text."""
+    staff({"alice": ["sales"]})
+    juel = f.decision("discount", language="juel", input_entry="${cellInput &gt;= 1000}",
+                      output="${deal_value &gt; 5000 ? 15 : 10}")
+    deploy(sg, f.files(("deal.bpmn", f.process(decision_ref="discount")), ("discount.dmn", juel)), "cli:test")
+    from engine.queries.records import instance
+    from engine.services.instances import start_instance
+    for value, discount in ((6000, 15), (2000, 10)):
+        deal = start_instance(sg, "deal_review", "alice", {"deal_name": "Acme", "deal_value": value})
+        assert instance(sg, deal["id"])["data"]["discount"] == discount
+    with pytest.raises(InvalidDiagram) as refused:
+        deploy(sg, f.files(("spin.dmn", f.decision("spin", language="juel", output="${S(x).prop('a')}"))), "cli:test")
+    assert any("is JUEL the engine cannot run: `S(...)` is Camunda Spin" in p.reason for p in refused.value.problems)

@@ -8,7 +8,7 @@ from engine.bpmn.dmn import feel
 from engine import sandbox
 from engine.bpmn.dmn.evaluate import decide
 from engine.bpmn.dmn.dialects import evaluate_in, source
-from engine.bpmn.dmn.unary_tests import CellRefused
+from engine.bpmn.dmn.unary_tests import CellRefused, parse
 from tests import diagram_factory as f
 from tests.test_decision_eval import table_of
 
@@ -128,10 +128,40 @@ def test_trivial_juel_reads_as_the_variable_it_names(text, python):
     assert source(text, "juel") == python
 
 
-def test_juel_beyond_a_name_is_refused_until_juel_lands():
+@pytest.mark.parametrize("text, data, value", [
+    ("${amount > 5 ? 'a' : 'b'}", {"amount": 6}, "a"), ("${amount > 5 ? 'a' : 'b'}", {"amount": 5}, "b"),
+    ("${empty reviewer}", {"reviewer": ""}, True), ("amount * 2", {"amount": 21}, 42),
+    ("${category == 'Travel Expenses' && amount lt 250}", {"category": "Travel Expenses", "amount": 100}, True),
+])
+def test_juel_cells_decide_as_the_juel_translator_reads_them(text, data, value):
+    assert evaluate_in(evaluate, text, "juel", data) == value
+
+
+def test_juel_the_engine_cannot_run_is_refused_in_a_cell_naming_it():
     with pytest.raises(CellRefused) as refused:
-        source("${amount > 5 ? 'a' : 'b'}", "juel")
-    assert "write `amount > 5 ? 'a' : 'b'` in FEEL instead" in str(refused.value)
+        source("${ledger.limitFor(amount)}", "juel")
+    assert "is JUEL the engine cannot run: the method call `ledger.limitFor(...)` is not supported" in str(refused.value)
+
+
+def juel_matches(cell: str, value, **data) -> bool:
+    table = table_of(f.table("t", [("R1", [cell], ['"hit"'])], inputs=(("X", "x", "number"),), language="juel"))
+    return decide(table, {"x": value, **data}, evaluate)["outputs"].get("result") == "hit"
+
+
+@pytest.mark.parametrize("cell, value, data, hit", [
+    ("${cellInput > 100}", 101, {}, True), ("${cellInput > 100}", 100, {}, False),
+    ("#{cellInput le limit}", 5, {"limit": 5}, True), ("${cellInput == 'x' || cellInput == 3}", 3, {}, True),
+    ("${limit}", 5, {"limit": 5}, False),  # not a boolean: no match, as Camunda's DMN engine reads it
+    ("", 7, {}, True), ("-", 7, {}, True),
+])
+def test_a_juel_input_entry_is_a_boolean_over_cell_input(cell, value, data, hit):
+    assert juel_matches(cell, value, **data) is hit
+
+
+def test_a_juel_input_entry_the_engine_cannot_run_is_refused():
+    with pytest.raises(CellRefused) as refused:
+        parse("${S(cellInput).prop('a')}", "juel")
+    assert "is JUEL the engine cannot run: `S(...)` is Camunda Spin" in str(refused.value)
 
 
 def test_translations_are_only_what_the_sandbox_accepts():

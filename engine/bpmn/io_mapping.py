@@ -56,7 +56,8 @@ def read(el) -> tuple[dict, list[str]]:
             for p in block.findall(_c(kind)):
                 name = p.get("name") or ""
                 if not name.isidentifier() or name.startswith("_"):
-                    problems.append(f"camunda:{kind} name `{name}` is not a variable name the engine can set")
+                    problems.append(f"camunda:{kind} name `{name}` is not a variable name the engine can set: name "
+                                    "it with letters, digits and _ (a dotted path is not a variable)")
                     continue
                 io[key].append([name, _value(p, problems, f"camunda:{kind} '{name}'")])
     return io, problems

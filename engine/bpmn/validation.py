@@ -235,7 +235,7 @@ def _assignment_problems(el: dict) -> list[str]:
         return [f"user task names who works it only in the Activiti namespace ({', '.join(foreign)}), which the "
                 f"engine does not read: write them in the Camunda namespace (xmlns:camunda=\"{CAMUNDA_NS}\")"]
     return ["user task is outside any lane and names no camunda:candidateGroups, camunda:candidateUsers or "
-            "camunda:assignee, so no role may work it"]
+            "camunda:assignee, so no role may work it: put it in a lane, or name who works it with one of those"]
 
 
 def call_cycle(model: dict, models: dict) -> list[str] | None:

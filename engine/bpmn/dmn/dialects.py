@@ -2,7 +2,7 @@
 
 `source(text, dialect)` is the Python the sandbox evaluates for an input expression, an output
 entry or a literal expression: Python as written, FEEL translated by engine/bpmn/dmn/feel.py, and the
-trivial JUEL Camunda's older tables hold (`amount`, `${invoice.amount}`, a literal). Anything
+JUEL translated by engine/bpmn/juel.py (a name, a path or a literal read null-safe). Anything
 else is refused with unary_tests.CellRefused saying what to write instead.
 """
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from engine import sandbox
+from engine.bpmn import juel
 from engine.bpmn.dmn import feel
 from engine.bpmn.dmn.unary_tests import CellRefused
 
@@ -40,11 +41,12 @@ def source(text: str | None, dialect: str) -> str:
     if dialect == "juel":
         inner = _JUEL.match(text)
         body = inner.group(1) if inner else text
-        if not _JUEL_TRIVIAL.match(body):
-            raise CellRefused("is JUEL, which the engine reads in decision tables only as a variable name, "
-                              f"a dotted path or a literal; write `{body}` in FEEL instead (drop "
-                              "expressionLanguage=\"juel\")")
-        return feel.expression(body.replace("'", '"') if body.startswith("'") else body)
+        if _JUEL_TRIVIAL.match(body):  # a name, a path or a literal: null-safe, as Camunda reads a missing one
+            return feel.expression(body.replace("'", '"') if body.startswith("'") else body)
+        try:
+            return juel.translate(text if inner else "${" + text + "}")
+        except juel.JuelError as exc:
+            raise CellRefused(f"is JUEL the engine cannot run: {exc}") from None
     raise CellRefused(unsupported(dialect))
 
 

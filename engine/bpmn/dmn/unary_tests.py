@@ -26,10 +26,11 @@ import re
 from functools import lru_cache
 
 from engine import sandbox
+from engine.bpmn import juel
 from engine.bpmn.dmn import feel
 
 PLACEHOLDER = "cellInput"  # what `?` becomes (Camunda's name for the value a cell tests)
-DIALECTS = ("python", "feel")
+DIALECTS = ("python", "feel", "juel")
 ORDER_OPS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
 COMPARE_OPS = {**ORDER_OPS, ast.Eq: "==", ast.NotEq: "!="}
 FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
@@ -53,7 +54,21 @@ def parse(text: str | None, dialect: str = "python") -> dict:
     if dialect not in DIALECTS:
         raise CellRefused(f"is in expression language '{dialect}', which the engine does not read in input "
                           "entries; write a FEEL unary test (drop the expressionLanguage)")
+    if dialect == "juel":
+        return _parse_juel((text or "").strip())
     return _parse_python((text or "").strip())
+
+
+def _parse_juel(text: str) -> dict:
+    """A JUEL input entry, as Camunda 7 reads one: an expression over the deal's data and `cellInput`
+    (the column's value) that matches when it is true, and only then (a non-boolean never matches)."""
+    if text in ("", "-"):
+        return _test("any")
+    try:
+        python = juel.translate(text if juel.is_juel(text) else "${" + text + "}")
+    except juel.JuelError as exc:
+        raise CellRefused(f"is JUEL the engine cannot run: {exc}") from None
+    return _read_marked(text, f"({python}) is True")
 
 
 @lru_cache(maxsize=4096)
