@@ -348,3 +348,16 @@ def test_the_designer_warns_of_an_assignee_or_candidate_user_who_is_no_user():
     assert "user task's candidate users ghost are no active users" in reasons
     assert not [p for p in lint.lint_design(model, {"sales"}, {"mary", "ghost", "demo"})
                 if "no active user" in p.reason]
+
+
+def test_a_due_date_written_as_a_duration_counts_from_when_the_task_opens(make_sg, staff):
+    """camunda:dueDate="PT2H" (as Camunda's webapps fixtures write it): due two hours after the task opens."""
+    staff({"mary": ["Accounting"], "sam": ["Sales"]})
+    clock = FrozenClock()
+    make_sg = partial(make_sg, clock=clock)
+    xml = approve_invoice_alone().replace('camunda:dueDate="${dateTime().plusWeeks(1).toDate()}"',
+                                          'camunda:dueDate="PT2H"')
+    assert 'camunda:dueDate="PT2H"' in xml
+    deploy(make_sg(), f.files(("approval.bpmn", xml)), "cli:test")
+    iid = start_instance(make_sg(), "approval", "sam", {"approverGroups": "accounting"})["id"]
+    assert the_task(make_sg(), iid)["due_at"] == iso(clock.now() + timedelta(hours=2))

@@ -94,6 +94,13 @@ def _message(exc: Exception) -> str:
     return text
 
 
+
+def _add_unless_said(problems: list[Problem], found: Problem) -> None:
+    """Add what SpiffWorkflow's parser found, unless the checks already said it (our own parser
+    classes raise the checks' messages too)."""
+    if not any((p.file, p.element_id, p.reason) == (found.file, found.element_id, found.reason) for p in problems):
+        problems.append(found)
+
 def _problem_from_spiff(exc: Exception, default_file: str) -> Problem:
     if isinstance(exc, ValidationException):
         return Problem(exc.file_name or default_file, _message(exc),
@@ -177,7 +184,7 @@ def parse_batch(docs: list[Document], helpers=frozenset()) -> tuple[list[ParsedP
             parser.add_bpmn_xml(doc.root, filename=doc.file_name)
         except Exception as exc:  # noqa: BLE001 - any parser failure is a refusal, never a crash
             unread.add(doc.file_name)
-            problems.append(_locate(_problem_from_spiff(exc, doc.file_name), docs))
+            _add_unless_said(problems, _locate(_problem_from_spiff(exc, doc.file_name), docs))
 
     parsed = []
     for doc in (d for d in new_docs if d.file_name not in unread):
@@ -190,7 +197,7 @@ def parse_batch(docs: list[Document], helpers=frozenset()) -> tuple[list[ParsedP
                 subs = parser.get_subprocess_specs(pid)
                 BpmnWorkflow(spec, subs)  # proves the spec can be instantiated
             except Exception as exc:  # noqa: BLE001
-                problems.append(_locate(_problem_from_spiff(exc, doc.file_name), docs))
+                _add_unless_said(problems, _locate(_problem_from_spiff(exc, doc.file_name), docs))
                 continue
             shas, tables = _dependencies(model, processes, decisions)
             # Stored with its decision tables and the models of the processes it calls, as they

@@ -228,14 +228,18 @@ def _assignment_problems(el: dict) -> list[str]:
     """Why nobody, or not whom the diagram says, could work this user task."""
     written = el.get("assignment") or {}
     problems = list(el.get("assignment_problems") or [])
-    if problems or el.get("roles") or el.get("candidate_users") or el.get("assignee") or el.get("assignment_expressions"):
+    # One pass: a due date or listener problem does not hide that nobody may work the task; a
+    # problem with whom it names (an expression the engine cannot run) says it all.
+    naming = ("candidateGroups", "candidateUsers", "assignee", "potentialOwner", "humanPerformer")
+    if any(any(word in p for word in naming) for p in problems) or el.get("roles") or el.get("candidate_users") \
+            or el.get("assignee") or el.get("assignment_expressions"):
         return problems
     foreign = sorted(a for a in written if a.startswith("activiti:"))
     if foreign:
-        return [f"user task names who works it only in the Activiti namespace ({', '.join(foreign)}), which the "
-                f"engine does not read: write them in the Camunda namespace (xmlns:camunda=\"{CAMUNDA_NS}\")"]
-    return ["user task is outside any lane and names no camunda:candidateGroups, camunda:candidateUsers or "
-            "camunda:assignee, so no role may work it: put it in a lane, or name who works it with one of those"]
+        return problems + [f"user task names who works it only in the Activiti namespace ({', '.join(foreign)}), which "
+                           f"the engine does not read: write them in the Camunda namespace (xmlns:camunda=\"{CAMUNDA_NS}\")"]
+    return problems + ["user task is outside any lane and names no camunda:candidateGroups, camunda:candidateUsers or "
+                       "camunda:assignee, so no role may work it: put it in a lane, or name who works it with one of those"]
 
 
 def call_cycle(model: dict, models: dict) -> list[str] | None:

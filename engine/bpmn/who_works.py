@@ -11,7 +11,10 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
 from engine.bpmn import juel, task_listeners
+from engine.clock import current_now
 
 _PERFORMERS = ("potentialOwner", "humanPerformer")
 _TAGGED = re.compile(r"^(user|group)\((.*)\)$", re.S)
@@ -112,12 +115,19 @@ def resolve(element: dict, data: dict, evaluate, role_key) -> dict:
 
 
 def _instant(value) -> str:
-    """A due date as ISO text (naive means UTC), or ValueError saying it is none."""
+    """A due date as ISO text (naive means UTC), or ValueError saying it is none. A duration (`PT2H`)
+    counts from now, the step's clock, as Camunda's due-date calendar reads it."""
+    text = str(value).strip()
     try:
-        when = datetime.fromisoformat(str(value))
-    except ValueError:
+        if text[:1] in ("P", "p"):
+            now = current_now()
+            return (now + TimerEventDefinition.get_timedelta_from_start(
+                TimerEventDefinition.parse_iso_duration(text), now)).isoformat()
+        when = datetime.fromisoformat(text)
+    except Exception:  # noqa: BLE001 - SpiffWorkflow's duration parser raises a bare Exception
         raise ValueError(f"camunda:dueDate is `{value}`, which is not a date and time (ISO 8601, such as "
-                         "2027-01-31T17:00:00Z, or ${dateTime().plusDays(2).toDate()})") from None
+                         "2027-01-31T17:00:00Z, or ${dateTime().plusDays(2).toDate()}) nor a duration "
+                         "(such as PT2H or P3D)") from None
     return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).isoformat()
 
 
