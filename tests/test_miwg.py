@@ -29,7 +29,7 @@ EXPECTED = {
     "A.1.0.bpmn": NOT_EXECUTABLE, "A.2.0.bpmn": NOT_EXECUTABLE, "A.2.1.bpmn": NOT_EXECUTABLE,
     "A.3.0.bpmn": NOT_EXECUTABLE, "A.4.0.bpmn": NOT_EXECUTABLE, "A.4.1.bpmn": NOT_EXECUTABLE,
     "B.1.0.bpmn": NOT_EXECUTABLE, "B.2.0.bpmn": NOT_EXECUTABLE,
-    "C.1.0.bpmn": "service task needs camunda:type=\"external\" and a camunda:topic",  # its JUEL conditions translate
+    "C.1.0.bpmn": "service task calls Java (camunda:delegateExpression `#{archiveService}`)",  # its JUEL translates
     "C.1.1.bpmn": "this is an XPath expression",
     "C.2.0.bpmn": NOT_EXECUTABLE,
     "C.3.0.bpmn": "user task is outside any lane",
