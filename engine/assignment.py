@@ -47,6 +47,17 @@ def may_work(user: User, roles: list[str], candidate_users: list[str] | None) ->
     return works(roles_of(user), user.name, roles, candidate_users)
 
 
+def acting_as(user: User, task) -> dict:
+    """How `user` works the task, as the audit records it: the task's role they hold, else as one of its
+    candidate users (an assignee is one), else no role (a task open to all)."""
+    held = [r for r in _get(task, "roles") or [] if r in roles_of(user)]
+    if held:
+        return {"role": held[0]}
+    if user.name in (_get(task, "candidate_users") or []):
+        return {"role": None, "as": "candidate user"}
+    return {"role": None}
+
+
 def oversees(user: User, roles: list[str]) -> bool:
     """True if `user` heads the department of one of the task's roles (may read, release, reassign it)."""
     return bool(roles_of(user) & {head_of(r) for r in roles})

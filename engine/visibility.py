@@ -2,16 +2,20 @@
 
 A user may see a deal when one of their roles has a lane (or candidate group) in its process
 or a process it calls, when they head such a role's department, when they are a candidate user
-of one of its tasks, or when they started it; an auditor may see every deal and diagram.
+of one of its tasks, when they may work (or head a role of) one of its open tasks or completed one
+of them (candidates decided when a task opened, `${approverGroups}`, are in no diagram's lanes),
+or when they started it; an auditor may see every deal and diagram.
 """
 from __future__ import annotations
+
+from sqlalchemy import select
 
 from engine.actors import load_user
 from engine.assignment import index_keys, reader_keys
 from engine.bpmn.definitions import every_definition
 from engine.errors import NotFound, Refused
 from engine.readonly import is_auditor
-from engine.store.models import Instance, ProcessVersion
+from engine.store.models import HumanTask, Instance, ProcessVersion, TaskRole
 
 
 def process_workers(model: dict) -> set[str]:
@@ -31,6 +35,14 @@ def visible_deal(sg, s, instance_id: int, user: str) -> Instance:
     inst = s.get(Instance, int(instance_id))
     if inst is None:
         raise NotFound(f"no deal with id {instance_id}")
-    if not (inst.started_by == user or may_see_process(sg, s, user, s.get(ProcessVersion, inst.process_version_id))):
+    if not (inst.started_by == user or may_see_process(sg, s, user, s.get(ProcessVersion, inst.process_version_id))
+            or _works_on(s, user, inst.id)):
         raise Refused(f"{user} may not see deal #{instance_id}")
     return inst
+
+
+def _works_on(s, user: str, instance_id: int) -> bool:
+    """Whether `user` may work (or heads a role of) a task of the deal, or completed one of its tasks."""
+    keys = reader_keys(load_user(s, user))
+    return s.execute(select(HumanTask.id).where(HumanTask.instance_id == instance_id, (HumanTask.completed_by == user) | (
+        HumanTask.id.in_(select(TaskRole.task_id).where(TaskRole.role.in_(keys))))).limit(1)).first() is not None

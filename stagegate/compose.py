@@ -11,6 +11,7 @@ from engine import domain, sandbox
 from engine.audit import KEYS
 from engine.audit import keys as audit_key
 from engine.audit.keys import AuditKeyError, KeyRing
+from engine.bpmn import juel
 from engine.bpmn.script_engine import make_script_engine
 from engine.bpmn.serialization import SpecStore
 from engine.clock import SystemClock
@@ -31,6 +32,8 @@ sandbox_pool.preload(__name__)
 DIAGRAM_HELPERS = dict(SALES.helpers)
 for _name in SALES.bounded_helpers:
     sandbox.register_bounded(_name, SALES.helpers[_name])
+for _name, _fn in juel.HELPERS.items():  # Camunda's date built-ins, for translated JUEL
+    sandbox.register_bounded(_name, _fn)
 
 
 @dataclass

@@ -77,8 +77,9 @@ def definitions(body: str, ident: str = "doc") -> str:
 
 
 def decision(did: str = "discount", *, name: str = "Discount", output: str = "10",
-             input_entry: str = "&gt;= 1000", input_expression: str = "deal_value", table: bool = True) -> str:
-    """A one-rule decision table: deal_value >= 1000 gives discount = `output`."""
+             input_entry: str = "&gt;= 1000", input_expression: str = "deal_value", table: bool = True,
+             language: str = "python") -> str:
+    """A one-rule decision table: deal_value >= 1000 gives discount = `output` (cells in `language`)."""
     if table:
         body = (f'    <decisionTable id="Table_{did}" hitPolicy="FIRST">\n'
                 f'      <input id="In_{did}" label="Deal value"><inputExpression id="InExpr_{did}" typeRef="number">'
@@ -90,7 +91,8 @@ def decision(did: str = "discount", *, name: str = "Discount", output: str = "10
     else:
         body = f'    <literalExpression id="Lit_{did}"><text>{output}</text></literalExpression>\n'
     return ('<?xml version="1.0" encoding="UTF-8"?>\n'
-            f'<definitions xmlns="{DMN_NS}" id="Definitions_{did}" name="{name}" namespace="http://example.com">\n'
+            f'<definitions xmlns="{DMN_NS}" expressionLanguage="{language}" id="Definitions_{did}" name="{name}" '
+            'namespace="http://example.com">\n'
             f'  <decision id="{did}" name="{name}">\n{body}  </decision>\n</definitions>\n')
 
 
@@ -104,8 +106,9 @@ def files(*pairs) -> list[tuple[str, bytes]]:
 
 
 def table(did: str, rules: list, *, inputs=(("Amount", "amount", "number"),), outputs=(("result", "string"),),
-          hit_policy: str = "UNIQUE", aggregation: str | None = None, name: str | None = None) -> str:
-    """A decision table of any shape. inputs: (label, expression, typeRef); outputs: (name, typeRef) or
+          hit_policy: str = "UNIQUE", aggregation: str | None = None, name: str | None = None,
+          language: str = "python") -> str:
+    """A decision table of any shape, its cells in `language`. inputs: (label, expression, typeRef); outputs: (name, typeRef) or
     (name, typeRef, output values text); rules: (rule id, [input cells], [output cells]). Cell text is escaped."""
     head = [f'    <decisionTable id="Table_{did}" hitPolicy="{hit_policy}"'
             + (f' aggregation="{aggregation}"' if aggregation else "") + ">"]
@@ -124,14 +127,17 @@ def table(did: str, rules: list, *, inputs=(("Amount", "amount", "number"),), ou
     head.append("    </decisionTable>")
     body = "\n".join(head)
     return ('<?xml version="1.0" encoding="UTF-8"?>\n'
-            f'<definitions xmlns="{DMN_NS}" id="Definitions_{did}" name="{name or did}" namespace="http://example.com">\n'
+            f'<definitions xmlns="{DMN_NS}" expressionLanguage="{language}" id="Definitions_{did}" '
+            f'name="{name or did}" namespace="http://example.com">\n'
             f'  <decision id="{did}" name="{name or did}">\n{body}\n  </decision>\n</definitions>\n')
 
 
-def deciding_process(pid: str, decision_ref: str, fields: dict[str, str], loop: bool = False) -> str:
+def deciding_process(pid: str, decision_ref: str, fields: dict[str, str], loop: bool = False,
+                     task_attributes: str = "") -> str:
     """Start -> 'Enter data' (a form with `fields`: id -> type) -> the decision -> 'Review' -> end, all
     in the Sales lane: the decision runs when the first task completes, its result is seen at the second.
-    With `loop`, Review's `reviewed == False` goes back to 'Enter data'."""
+    With `loop`, Review's `reviewed == False` goes back to 'Enter data'. `task_attributes` go on the
+    business rule task (e.g. camunda:resultVariable)."""
     form = "".join(f'<camunda:formField id="{fid}" label="{fid}" type="{ftype}" />' for fid, ftype in fields.items())
     body = f"""  <bpmn:process id="{pid}" name="{pid}" isExecutable="true">
     <bpmn:laneSet id="LaneSet_{pid}"><bpmn:lane id="Lane_{pid}" name="Sales">
@@ -142,7 +148,7 @@ def deciding_process(pid: str, decision_ref: str, fields: dict[str, str], loop: 
     <bpmn:startEvent id="Start_{pid}" />
     <bpmn:userTask id="Task_Enter" name="Enter data"><bpmn:extensionElements><camunda:formData>{form}
       </camunda:formData></bpmn:extensionElements></bpmn:userTask>
-    <bpmn:businessRuleTask id="Task_Decide" name="Decide" camunda:decisionRef="{decision_ref}" />
+    <bpmn:businessRuleTask id="Task_Decide" name="Decide" camunda:decisionRef="{decision_ref}" {task_attributes}/>
     <bpmn:userTask id="Task_Review" name="Review"><bpmn:extensionElements><camunda:formData>
       <camunda:formField id="reviewed" label="Reviewed" type="boolean" /></camunda:formData></bpmn:extensionElements>
     </bpmn:userTask>

@@ -101,14 +101,12 @@ def test_the_heads_of_its_candidate_groups_oversee_it(claims):
 
 
 @pytest.mark.parametrize("approve, reason", [
-    ("", "user task is outside any lane and names no camunda:candidateGroups or camunda:candidateUsers, "
-         "so no role may work it"),
-    ('camunda:assignee="demo"', "user task names only camunda:assignee `demo`, which the engine does not honour "
-                                "yet, so no role may work it: put it in a lane or give it camunda:candidateGroups "
-                                "or camunda:candidateUsers"),
-    ('camunda:candidateGroups="${approverGroups}"', "camunda:candidateGroups `${approverGroups}` is an expression, "
-                                                    "which the engine does not evaluate here yet"),
-    ('camunda:candidateUsers="#{owner}"', "camunda:candidateUsers `#{owner}` is an expression"),
+    ("", "user task is outside any lane and names no camunda:candidateGroups, camunda:candidateUsers or "
+         "camunda:assignee, so no role may work it"),
+    ('camunda:candidateGroups="${approverBean.groups()}"', "camunda:candidateGroups `${approverBean.groups()}`: JUEL "
+                                                           "the engine cannot run: the method call"),
+    ('camunda:candidateUsers="#{owner"', "camunda:candidateUsers `#{owner`: JUEL the engine cannot run: the "
+                                         "expression starting at character 1 has no closing `}`"),
 ])
 def test_a_task_nobody_could_work_is_refused_at_deploy(sg, approve, reason):
     with pytest.raises(InvalidDiagram) as exc:
@@ -118,14 +116,13 @@ def test_a_task_nobody_could_work_is_refused_at_deploy(sg, approve, reason):
     assert reason in problem.reason
 
 
-def test_camundas_parallel_user_tasks_are_refused_only_where_no_group_names_who_works_them(sg):
-    """The corpus file's user-task-2 names candidate groups and no lane; the other two name nobody we honour."""
+def test_camundas_parallel_user_tasks_are_refused_only_where_nobody_is_named_to_work_them(sg):
+    """The corpus file's user-task-2 names candidate groups, user-task-3 an assignee; user-task-1 nobody."""
     path = SHARED / "corpus" / "camunda" / "platform-webapps-parallel-user-tasks.bpmn"
     with pytest.raises(InvalidDiagram) as exc:
         deploy(sg, [(path.name, path.read_bytes())], "cli:test")
     assert sorted((p.element_name, p.reason.split(",")[0]) for p in exc.value.problems) == [
-        ("user-task-1", "user task is outside any lane and names no camunda:candidateGroups or camunda:candidateUsers"),
-        ("user-task-3", "user task names only camunda:assignee `user1`"),
+        ("user-task-1", "user task is outside any lane and names no camunda:candidateGroups"),
     ]
 
 
@@ -137,13 +134,10 @@ def test_the_designer_warns_when_no_user_holds_any_of_the_candidate_groups():
                                    "(known roles: accounting, sales)"}
 
 
-def test_camunda_attributes_written_in_the_activiti_namespace_are_named_not_ignored(sg):
+def test_camunda_attributes_written_in_the_activiti_namespace_are_read_as_camunda(sg):
     path = SHARED / "corpus" / "camunda" / "platform-webapps-user-task-identity-links.bpmn"
     with pytest.raises(InvalidDiagram) as exc:
         deploy(sg, [(path.name, path.read_bytes())], "cli:test")
     reasons = {p.element_id: p.reason for p in exc.value.problems}
-    assert reasons["UserTask_1"] == (
-        "user task names who works it only in the Activiti namespace (activiti:assignee, activiti:candidateGroups, "
-        'activiti:candidateUsers), which the engine does not read: write them in the Camunda namespace '
-        '(xmlns:camunda="http://camunda.org/schema/1.0/bpmn")')
+    assert "UserTask_1" not in reasons and "UserTask_3" not in reasons  # activiti:candidateGroups are their roles
     assert reasons["UserTask_2"].startswith("user task is outside any lane and names no camunda:candidateGroups")

@@ -14,7 +14,7 @@ from lxml import etree
 from engine.clock import FrozenClock
 from engine.bpmn.compaction import compact
 from engine.bpmn.dmn.task import Parser
-from engine.bpmn.diagram_model import dmn_decisions
+from engine.bpmn.dmn.model import dmn_decisions
 from engine.bpmn.runtime import Runner, new_workflow
 from engine.bpmn.script_engine import make_script_engine
 from engine.bpmn.serialization import SpecStore

@@ -50,10 +50,10 @@ MISTAKES = {
                                  "served_industries` reads `served_industries`"),
     "FEEL list (a Python tuple)": (INDUSTRY_CELL, '<text>"retail", "mining"</text>',
                                    "cell `\"retail\", \"mining\"` is a FEEL unary test, which means something else in "
-                                   "Python (the engine reads cells as Python; FEEL is not supported yet): write "
-                                   "`? in [\"retail\", \"mining\"]`"),
-    "FEEL range": (REVENUE_CELL, "<text>[0..50[</text>", WHERE_REVENUE + "`[0..50[` is a FEEL unary test, which the "
-                   "engine does not read yet (cells are Python): write `0 <= ? < 50`"),
+                                   "Python (this table declares Python): write `? in [\"retail\", \"mining\"]`, or "
+                                   "drop expressionLanguage=\"python\" to write FEEL"),
+    "FEEL range": (REVENUE_CELL, "<text>[0..50[</text>", WHERE_REVENUE + "`[0..50[` is a FEEL unary test, but this "
+                   "table declares Python: write `0 <= ? < 50`"),
     "FEEL open range": (REVENUE_CELL, "<text>]0..50[</text>", "write `0 < ? < 50`"),
     "FEEL negation": (INDUSTRY_CELL, '<text>not("energy")</text>', 'write `? != "energy"`'),
     "FEEL null": (INDUSTRY_CELL, "<text>null</text>", "write `? is None`"),
@@ -71,8 +71,11 @@ MISTAKES = {
         "input column 'Annual revenue ($MM)' reads `revenue`, which process 'opportunity' at "
         "Task_CheckQualification (Check qualification criteria) cannot have when it decides"),
     "unknown type": ('typeRef="number"', 'typeRef="money"', "column 'Annual revenue ($MM)' has type 'money'"),
-    "FEEL declared": ('hitPolicy="UNIQUE"', 'hitPolicy="UNIQUE" expressionLanguage="feel"',
-                      "expression language 'feel' is not supported yet"),
+    "FEEL declared over Python cells": ('hitPolicy="UNIQUE"', 'hitPolicy="UNIQUE" expressionLanguage="feel"',
+                                       "output 'Qualified' `False` writes `False`, which is Python; in FEEL write "
+                                       "`false`"),
+    "a language the engine does not know": ('hitPolicy="UNIQUE"', 'hitPolicy="UNIQUE" expressionLanguage="javascript"',
+                                            "expression language 'javascript' is not one the engine reads"),
 }
 
 
@@ -155,13 +158,28 @@ def test_a_table_deploys_where_the_process_has_what_it_reads(sg, pieces):
     assert {r["id"] for r in results} == {"rating", "rate"}
 
 
+CUSTOMER_FIELD = '<camunda:formField id="customer" label="Customer" type="string" />'
+
+
 @pytest.mark.parametrize("pieces", [{}, {"after_rule": _form_task("amount")}, {"before_rule": _form_task("amt")}],
                          ids=["nothing sets it", "set only after the decision", "another field"])
 def test_a_table_reading_what_the_process_cannot_have_yet_is_refused(sg, pieces):
+    # A start form says what a deal starts with (it refuses anything else), so nothing brings `amount`.
     with pytest.raises(InvalidDiagram) as info:
-        deploy(sg, f.files(("rating.bpmn", _process(**pieces)), ("rate.dmn", AMOUNT_TABLE)), actor="cli:test")
+        deploy(sg, f.files(("rating.bpmn", _process(start_fields=CUSTOMER_FIELD, **pieces)), ("rate.dmn", AMOUNT_TABLE)),
+               actor="cli:test")
     assert any("input column 'Amount' reads `amount`, which process 'rating' at Rate (Rate) cannot have"
                in p.reason for p in info.value.problems), info.value.problems
+
+
+def test_without_a_start_form_what_a_table_reads_may_come_with_the_start_and_deploy_warns(sg):
+    results = deploy(sg, f.files(("rating.bpmn", _process()), ("rate.dmn", AMOUNT_TABLE)), actor="cli:test")
+    [warning] = [r for r in results if r["kind"] == "warning"]
+    assert warning["reason"].startswith("input column 'Amount' reads `amount`, which process 'rating' at Rate (Rate) "
+                                        "cannot have when it decides")
+    assert warning["reason"].endswith("unless it is sent as a variable when the deal starts or a task without a "
+                                      "form is completed (API data, or `stagegate start/complete --var`), the "
+                                      "decision fails there")
 
 
 def test_a_service_tasks_outputs_can_be_read(sg):
@@ -177,15 +195,20 @@ def test_a_called_process_decides_on_what_its_caller_has(sg):
     parent = _process(start_fields=AMOUNT_FIELD, calls="child")
     assert deploy(sg, f.files(("rating.bpmn", parent), ("child.bpmn", child), ("rate.dmn", AMOUNT_TABLE)),
                   actor="cli:test")
-    with pytest.raises(InvalidDiagram):  # alone, the called process has no amount
-        deploy(sg, f.files(("lonely.bpmn", f.deciding_process("lonely", "rate", {"other": "long"}))), actor="cli:test")
+    # alone, the called process has no amount: started by itself, only as a variable sent with the start
+    alone = deploy(sg, f.files(("lonely.bpmn", f.deciding_process("lonely", "rate", {"other": "long"}))),
+                   actor="cli:test")
+    assert [r["element_id"] for r in alone if r["kind"] == "warning"] == ["Task_Decide"]
 
 
 def test_a_deployed_table_is_checked_against_a_new_process_that_uses_it(sg):
     deploy(sg, f.files(("rating.bpmn", _process(start_fields=AMOUNT_FIELD)), ("rate.dmn", AMOUNT_TABLE)),
            actor="cli:test")
+    other = f.deciding_process("other", "rate", {"total": "long"}).replace(
+        '<bpmn:startEvent id="Start_other" />', '<bpmn:startEvent id="Start_other"><bpmn:extensionElements>'
+        f'<camunda:formData>{CUSTOMER_FIELD}</camunda:formData></bpmn:extensionElements></bpmn:startEvent>')
     with pytest.raises(InvalidDiagram) as info:
-        deploy(sg, f.files(("other.bpmn", f.deciding_process("other", "rate", {"total": "long"}))), actor="cli:test")
+        deploy(sg, f.files(("other.bpmn", other)), actor="cli:test")
     [problem] = info.value.problems
     assert (problem.file, problem.element_id) == ("other.bpmn", "Task_Decide")
     assert "decision 'rate' (deployed): input column 'Amount' reads `amount`" in problem.reason

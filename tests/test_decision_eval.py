@@ -7,7 +7,7 @@ from lxml import etree
 
 from engine import sandbox
 from engine.bpmn.dmn.evaluate import DecisionFailed, decide
-from engine.bpmn.diagram_model import dmn_decisions
+from engine.bpmn.dmn.model import dmn_decisions
 from engine.bpmn.dmn.unary_tests import CellRefused, parse, to_python
 from tests import diagram_factory as f
 from tests.conftest import DIAGRAMS
@@ -154,5 +154,8 @@ def test_each_cell_records_the_language_it_is_written_in():
     table = table_of(xml)
     assert table["inputs"][0]["dialect"] == "juel"  # the input expression's own language only
     assert [r["inputs"][0]["dialect"] for r in table["rules"]] == ["python", "feel"]
+    assert parse("[1..5]", "feel")["kind"] == "range"  # read as FEEL, never as Python
     with pytest.raises(CellRefused):
-        parse("[1..5]", "feel")  # read only once issue 17 brings FEEL; never as Python
+        parse("[1..5]", "python")
+    undeclared = table_of(xml.replace(' expressionLanguage="python"', ""))
+    assert [r["inputs"][0]["dialect"] for r in undeclared["rules"]] == ["feel", "feel"]  # DMN's default

@@ -173,9 +173,10 @@ BROKEN = {
     "condition refused by sandbox": (
         [("deal.bpmn", f.process(yes="__import__('os').system('id') == 0"))],
         "deal.bpmn", "Flow_Yes", None, "name '__import__' is not allowed"),
-    "camunda 7 condition": (
-        [("deal.bpmn", f.process(yes="${approved}"))],
-        "deal.bpmn", "Flow_Yes", None, "this is a JUEL expression"),
+    "camunda 7 condition calling a bean": (
+        [("deal.bpmn", f.process(yes="${pricing.approved(deal)}"))],
+        "deal.bpmn", "Flow_Yes", None, "condition `${pricing.approved(deal)}` does not compile: JUEL the engine cannot "
+        "run: the method call `pricing.approved(...)` is not supported (a bean or Spin method"),
     "user task outside any lane": (
         [("deal.bpmn", f.process(in_lane=False))],
         "deal.bpmn", "Task_Review", "Review deal", "user task is outside any lane"),
@@ -224,10 +225,6 @@ BROKEN = {
     "data object that is not declared (used to hang the parser)": (
         [("deal.bpmn", f.process(yes_target="Sub_Check", extra=SUB_WITH_DANGLING_DATA))],
         "deal.bpmn", "Sub_Read", "Read contract", "data object 'Contract_Nowhere' is not declared"),
-    "data store anywhere in the file": (
-        [("deal.bpmn", f.process().replace("<bpmn:process ", '<bpmn:dataStore id="Store_Crm" name="CRM" />'
-                                           "<bpmn:process ", 1))],
-        "deal.bpmn", "Store_Crm", "CRM", "element type dataStore is not supported by the engine"),
     # Ids are XML names (NCName): a line break, a space or a colon would be another id in a URL, a
     # file name or a header.
     "process id with a line break": (
@@ -314,7 +311,7 @@ def test_collect_files_reports_missing_paths_and_empty_folders(tmp_path):
         collect_files([tmp_path / "nope.bpmn", tmp_path / "empty"])
     reasons = {p.file: p.reason for p in info.value.problems}
     assert reasons == {str(tmp_path / "nope.bpmn"): "no such file or folder",
-                       str(tmp_path / "empty"): "folder holds no .bpmn or .dmn file"}
+                       str(tmp_path / "empty"): "folder holds no .bpmn, .dmn, .bpmn20.xml or .dmn11.xml file"}
 
 
 # -- who may deploy --------------------------------------------------------------------------------

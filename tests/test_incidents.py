@@ -48,7 +48,7 @@ BPMN = b"""<?xml version="1.0" encoding="UTF-8"?>
 """
 
 DMN = b"""<?xml version="1.0" encoding="UTF-8"?>
-<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="Defs_Tier" name="Tier" namespace="http://camunda.org/schema/1.0/dmn">
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" expressionLanguage="python" id="Defs_Tier" name="Tier" namespace="http://camunda.org/schema/1.0/dmn">
   <decision id="probe_tier" name="Tier by amount">
     <decisionTable id="Table_Tier" hitPolicy="UNIQUE">
       <input id="in_amount" label="Amount"><inputExpression id="ie1" typeRef="number"><text>amount</text></inputExpression></input>

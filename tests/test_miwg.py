@@ -24,17 +24,16 @@ CORPUS = SHARED / "corpus" / "miwg"
 FILES = sorted(CORPUS.glob("*.bpmn"))
 
 NOT_EXECUTABLE = "no executable process in this file"
-DATA_STORE = "element type dataStore is not supported by the engine"
 # file -> a reason among its problems (None: the file deploys)
 EXPECTED = {
     "A.1.0.bpmn": NOT_EXECUTABLE, "A.2.0.bpmn": NOT_EXECUTABLE, "A.2.1.bpmn": NOT_EXECUTABLE,
     "A.3.0.bpmn": NOT_EXECUTABLE, "A.4.0.bpmn": NOT_EXECUTABLE, "A.4.1.bpmn": NOT_EXECUTABLE,
-    "B.1.0.bpmn": DATA_STORE, "B.2.0.bpmn": DATA_STORE,
-    "C.1.0.bpmn": "this is a JUEL expression",
+    "B.1.0.bpmn": NOT_EXECUTABLE, "B.2.0.bpmn": NOT_EXECUTABLE,
+    "C.1.0.bpmn": "service task calls Java (camunda:delegateExpression `#{archiveService}`)",  # its JUEL translates
     "C.1.1.bpmn": "this is an XPath expression",
     "C.2.0.bpmn": NOT_EXECUTABLE,
     "C.3.0.bpmn": "user task is outside any lane",
-    "C.4.0.bpmn": DATA_STORE, "C.5.0.bpmn": DATA_STORE,
+    "C.4.0.bpmn": NOT_EXECUTABLE, "C.5.0.bpmn": NOT_EXECUTABLE,
     "C.6.0.bpmn": NOT_EXECUTABLE,
     "C.7.0.bpmn": "business rule task has no camunda:decisionRef (in non-executable process",
     "C.8.0.bpmn": "business rule task has no camunda:decisionRef (in non-executable process",
@@ -54,6 +53,11 @@ EXPECTED_EXECUTABLE = {
     "C.2.0.bpmn": "gateway has neither a default flow nor a condition on every outgoing flow",
     "C.6.0.bpmn": "data association refers to the dataInput 'Travel Request'",
     "C.7.0.bpmn": "service task needs camunda:type=\"external\" and a camunda:topic",
+    # Data stores deploy as documentation (with a warning); what else these files hold decides.
+    "B.1.0.bpmn": "called process 'global-task' is not deployed",
+    "B.2.0.bpmn": "element type sendTask is not supported by the engine",
+    "C.4.0.bpmn": "gateway has neither a default flow nor a condition on every outgoing flow",
+    "C.5.0.bpmn": "gateway has neither a default flow nor a condition on every outgoing flow",
 }
 # What an exception's repr or a stack trace looks like, as opposed to a sentence.
 NOT_A_SENTENCE = re.compile(r"Traceback|\w+(Error|Exception)\(|<Element |object at 0x|KeyError|\{http")
@@ -90,6 +94,7 @@ def _check_outcome(sg, name, content, expected):
         assert any(expected in r for r in reasons), f"{name}: expected {expected!r} among {reasons}"
         return None
     assert expected is None, f"{name} deployed, expected a refusal saying {expected!r}"
+    results = [r for r in results if r["kind"] != "warning"]
     assert results and all(r["version"] == 1 and r["changed"] for r in results)
     assert counts(sg)["process_versions"] == before["process_versions"] + len(results)
     return results

@@ -116,7 +116,9 @@ def openapi():
 
 @bp.post("/instances")
 def start():
-    """Start a deal; an Idempotency-Key header makes a retried request return the first deal."""
+    """Start a deal with {"process_id", "data", "business_key"}; "data" holds the start form's values, or
+    any variables when the start event has no form. An Idempotency-Key header makes a retried request
+    return the first deal."""
     body = _body()
     process_id = body.get("process_id")
     if not isinstance(process_id, str) or not process_id:
@@ -127,7 +129,8 @@ def start():
     except InputRefused as exc:
         raise BadRequest(str(exc), {"process_id": exc.reason}) from None
     key = request.headers.get("Idempotency-Key")
-    result = start_instance(stagegate(), process_id, g.api_user, _data(body), idempotency_key=key)
+    result = start_instance(stagegate(), process_id, g.api_user, _data(body), idempotency_key=key,
+                            business_key=body.get("business_key"))
     replayed = result.pop("replayed", False)
     response = jsonify(result)
     if replayed:
@@ -177,7 +180,8 @@ def claim(task_id):
 
 @bp.post("/tasks/<task_id>/complete")
 def complete(task_id):
-    """Complete a task with form values {"data": {...}}; returns the deal's new state."""
+    """Complete a task with {"data": {...}}: its form's values, or any variables when it has no form;
+    returns the deal's new state."""
     return jsonify(complete_task(stagegate(), task_id, g.api_user, _data(_body())))
 
 

@@ -11,6 +11,7 @@ from engine.queries import views
 from engine.services.external_tasks import may_retry
 
 from . import deal_data
+from . import query
 from .context import current_actor, stagegate
 from .guard import engine_errors
 from .team import assignees
@@ -24,10 +25,11 @@ STATUSES = ("running", "completed", "error")
 @login_required
 @engine_errors
 def index():
-    """The deals the user can see, newest first, with their gate outcomes; filter by status."""
+    """The deals the user can see, newest first, with their gate outcomes; filter by status and business key."""
     status = request.args.get("status") if request.args.get("status") in STATUSES else None
-    rows = inbox_queries.deals(stagegate(), current_actor(), status=status)
-    return render_template("deals.html", deals=rows, status=status, statuses=STATUSES)
+    key = query.text("key")  # the start of a business key
+    rows = inbox_queries.deals(stagegate(), current_actor(), status=status, business_key=key)
+    return render_template("deals.html", deals=rows, status=status, statuses=STATUSES, key=key)
 
 
 @bp.route("/deals/<int:instance_id>")

@@ -15,7 +15,7 @@ from .team import assignees
 
 bp = Blueprint("inbox", __name__)
 
-FILTERS = ("process", "role", "stage")
+FILTERS = ("process", "role", "stage", "key")  # key: the start of a deal's business key
 SORTS = {"due": "due date", "age": "age"}
 
 
@@ -33,7 +33,7 @@ def index():
     sg = stagegate()
     chosen = _chosen()
     result = inbox_queries.inbox(sg, current_actor(), process=chosen["process"], role=chosen["role"],
-                                 stage=chosen["stage"], sort=chosen["sort"])
+                                 stage=chosen["stage"], sort=chosen["sort"], business_key=chosen["key"])
 
     def link(**changes):
         """This inbox URL with some filters changed (None drops one)."""

@@ -54,7 +54,8 @@ SCHEMAS = {
                                                         "ready_tasks"],
                         "properties": {
         "id": {"type": "integer"}, "process_id": {"type": "string"}, "version": {"type": "integer"},
-        "title": NULLABLE_STRING, "status": {"type": "string", "enum": ["running", "completed", "error"]},
+        "title": NULLABLE_STRING, "business_key": NULLABLE_STRING,
+        "status": {"type": "string", "enum": ["running", "completed", "error"]},
         "stage": NULLABLE_STRING, "ended_at_element": NULLABLE_STRING, "outcome": _ref("Outcome"),
         "ready_tasks": {"type": "array", "items": _ref("ReadyTask")}}},
     "Task": {"type": "object", "required": ["id", "instance_id", "process_id", "name", "role"], "properties": {
@@ -77,8 +78,8 @@ SCHEMAS = {
     "Instance": {"type": "object", "required": ["id", "process_id", "status", "outcome", "data", "ready_tasks"],
                  "properties": {
         "id": {"type": "integer"}, "process_id": {"type": "string"}, "version": {"type": "integer"},
-        "title": NULLABLE_STRING, "status": {"type": "string"}, "outcome": _ref("Outcome"), "stage": NULLABLE_STRING,
-        "data": {"type": "object"}, "started_at": {"type": "string"}, "started_by": {"type": "string"},
+        "title": NULLABLE_STRING, "business_key": NULLABLE_STRING, "status": {"type": "string"},
+        "outcome": _ref("Outcome"), "stage": NULLABLE_STRING, "data": {"type": "object"}, "started_at": {"type": "string"}, "started_by": {"type": "string"},
         "ended_at": NULLABLE_STRING, "ended_at_element": NULLABLE_STRING,
         "open_incidents": {"type": "array", "items": {"type": "object"}},
         "ready_tasks": {"type": "array", "items": {"type": "object"}},
@@ -92,9 +93,12 @@ SCHEMAS = {
         "element_id": NULLABLE_STRING, "details": {"type": "object"}}},
     "StartRequest": {"type": "object", "required": ["process_id"], "properties": {
         "process_id": {"type": "string", "minLength": 1, "example": "opportunity"},
-        "data": {"type": "object", "description": "Start form values."}}},
+        "data": {"type": "object", "description": "Start form values; any variables when the start event has "
+                                                  "no form (names a diagram can read, 256 KB at most)."},
+        "business_key": {"type": "string", "minLength": 1, "maxLength": 255,
+                         "description": "Your own reference for the deal (a CRM or ERP id); shown and searchable."}}},
     "CompleteRequest": {"type": "object", "properties": {
-        "data": {"type": "object", "description": "Form values of the task."}}},
+        "data": {"type": "object", "description": "Form values of the task; any variables when it has no form."}}},
 }
 
 
@@ -129,7 +133,7 @@ PATHS = {
         "summary": "The audit log across deals (auditors)", "operationId": "listAuditEvents",
         "parameters": [{**ACTOR, "description": ACTOR_TEXT},
                        *({"name": n, "in": "query", "required": False, "schema": FILTER}
-                         for n in ("process_id", "kind", "outcome")),
+                         for n in ("process_id", "kind", "outcome", "business_key")),
                        {"name": "version", "in": "query", "required": False, "schema": {"type": "integer"}},
                        *({"name": n, "in": "query", "required": False, "schema": {"type": "string", "format": "date"},
                           "description": "YYYY-MM-DD, the whole day included"} for n in ("since", "until")),

@@ -17,6 +17,16 @@ from engine import domain
 from engine.bpmn.dmn.evaluate import output_key
 
 
+def decision_outputs(logic: dict | None) -> list[str]:
+    """The data fields a decision gives: its table's outputs, or its literal expression's variable."""
+    if not logic:
+        return []
+    if logic.get("kind") == "literal":
+        return [logic["variable"]]
+    return [str(output_key(c)).split(".")[0] for c in logic["outputs"] if output_key(c)]
+
+
+
 class _OpenFields(Exception):
     """An external task runs upstream: its worker may send any variable, so any field can exist."""
 
@@ -90,8 +100,9 @@ def _sets(models, el: dict, tables: dict, seen) -> set[str]:
     if kind in ("userTask", "startEvent"):
         return {f["id"] for f in el.get("form", []) if f.get("id")}
     if kind == "businessRuleTask":
-        table = tables.get(el.get("decision_ref") or "")
-        return {str(output_key(c)).split(".")[0] for c in table["outputs"] if output_key(c)} if table else set()
+        if el.get("result_variable"):  # camunda:resultVariable: the mapped result, nothing else
+            return {el["result_variable"]}
+        return set(decision_outputs(tables.get(el.get("decision_ref") or "")))
     if kind == "scriptTask":
         return assigned(el.get("script") or "")
     if kind in ("serviceTask", "sendTask"):

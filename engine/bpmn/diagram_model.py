@@ -5,10 +5,11 @@ so nothing outside the engine needs SpiffWorkflow objects to know what a task as
 """
 from __future__ import annotations
 
-import ast
 import re
 
 from lxml import etree
+
+from engine.bpmn import call_io, io_mapping, who_works
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -20,6 +21,8 @@ DMN_NAMESPACES = {
     "https://www.omg.org/spec/DMN/20230324/MODEL/",
 }
 NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
+#: Where engine/juel_xml.py keeps the JUEL an element held before it was translated into Python.
+JUEL_WRITTEN = "{urn:stagegate:juel}written"
 
 FLOW_NODE_TAGS = {
     "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
@@ -108,6 +111,8 @@ def _form(el) -> list[dict]:
     return fields
 
 
+# How Camunda lets a service task call Java (or a JUEL expression calling a bean).
+JAVA_ATTRIBUTES = ("class", "delegateExpression", "expression")
 ASSIGNMENT_ATTRIBUTES = ("candidateGroups", "candidateUsers", "assignee")
 
 
@@ -117,13 +122,52 @@ def _names(text: str | None) -> list[str]:
 
 
 def _assignment(el) -> dict:
-    """The attributes that say who works a user task, as written (for deploy's checks); those in
-    the older Activiti namespace, which the engine does not read, under "activiti:<name>"."""
-    found = {a: el.get(f"{{{CAMUNDA_NS}}}{a}") for a in ASSIGNMENT_ATTRIBUTES
-             if el.get(f"{{{CAMUNDA_NS}}}{a}") is not None}
-    found.update({f"activiti:{a}": el.get(f"{{{ACTIVITI_NS}}}{a}") for a in ASSIGNMENT_ATTRIBUTES
-                  if el.get(f"{{{ACTIVITI_NS}}}{a}") is not None})
+    """The attributes that say who works a user task, as written (for deploy's checks; the Activiti
+    namespace is read as camunda:, engine/bpmn/camunda_compat.py)."""
+    return {a: el.get(f"{{{CAMUNDA_NS}}}{a}") for a in ASSIGNMENT_ATTRIBUTES if el.get(f"{{{CAMUNDA_NS}}}{a}") is not None}
+
+
+def _unrun_extensions(el) -> list[str]:
+    """Camunda extensions of an element that would run code the engine does not run: listeners, and
+    scripts in other languages than Python (in input/output parameters), each as a phrase."""
+    out = []
+    for listener in el.xpath("./bpmn:extensionElements/camunda:taskListener | "
+                             "./bpmn:extensionElements/camunda:executionListener", namespaces=NS):
+        script = listener.find(f"{{{CAMUNDA_NS}}}script")
+        how = next((f"camunda:{a} `{listener.get(a)}`" for a in JAVA_ATTRIBUTES if listener.get(a)), None) \
+            or (f"a {script.get('scriptFormat') or 'script'} script" if script is not None else "nothing")
+        out.append(f"camunda:{_local(listener)} on {listener.get('event') or 'its event'} ({how})")
+    for script in el.xpath("./bpmn:extensionElements/camunda:inputOutput//camunda:script", namespaces=NS):
+        if (script.get("scriptFormat") or "").strip().lower() != "python":
+            out.append(f"a {script.get('scriptFormat') or 'script'} script in "
+                       f"camunda:{_local(script.getparent())} '{script.getparent().get('name')}'")
+    return out
+
+
+def _execution_listeners(el) -> list[str]:
+    """How each execution listener of an element is written (the engine runs none; deploy refuses them)."""
+    found = []
+    for ns in (CAMUNDA_NS, ACTIVITI_NS):
+        for listener in el.xpath("./bpmn:extensionElements/x:executionListener", namespaces={**NS, "x": ns}):
+            how = next((f"{a} `{listener.get(a)}`" for a in ("class", "expression", "delegateExpression")
+                        if listener.get(a)), "a script")
+            found.append(f"on '{listener.get('event') or 'start'}' by {how}")
     return found
+
+
+def _who_works(el, lane: str | None) -> dict:
+    """A user task's roles, candidate users, assignee and the expressions deciding them when it opens.
+
+    A lane grants its role only to a task that names no candidate groups, users or assignee."""
+    who = who_works.read(el, BPMN_NS, CAMUNDA_NS)
+    named = who_works.names_someone(who)
+    roles = [role_key(g) for g in (who["groups"] if named else [lane] if lane else [])]
+    return {"roles": list(dict.fromkeys(r for r in roles if r)), "assignment": _assignment(el),
+            "candidate_users": list(dict.fromkeys(who["users"])),
+            "assignee": who["assignee"][0] if who["assignee"] else None,
+            "assignment_expressions": {k: v for k, v in who["expressions"].items() if v},
+            "due_date": who["due"][0] if who["due"] else None, "listeners": who["listeners"],
+            "assignment_problems": who["problems"]}
 
 
 def _lanes(process) -> dict[str, str]:
@@ -152,8 +196,10 @@ def process_model(process, file_name: str) -> dict:
                     "source": el.get("sourceRef"),
                     "target": el.get("targetRef"),
                     "condition": (cond.text or "").strip() if cond is not None else None,
+                    **({"juel": cond.get(JUEL_WRITTEN)} if cond is not None and cond.get(JUEL_WRITTEN) else {}),
                     "properties": _properties(el),
                     "line": el.sourceline,
+                    **({"unrun": _unrun_extensions(el)} if _unrun_extensions(el) else {}),
                 }
             elif tag in FLOW_NODE_TAGS:
                 eid = el.get("id")
@@ -177,15 +223,19 @@ def process_model(process, file_name: str) -> dict:
                 if tag in ("userTask", "startEvent"):
                     item["form"] = _form(el)
                 if tag == "userTask":
-                    item["assignment"] = _assignment(el)
-                    item["candidate_users"] = list(dict.fromkeys(_names(el.get(f"{{{CAMUNDA_NS}}}candidateUsers"))))
+                    item.update(_who_works(el, lane))
+                if tag == "startEvent" and el.get(f"{{{CAMUNDA_NS}}}initiator"):
+                    item["initiator"] = el.get(f"{{{CAMUNDA_NS}}}initiator").strip()
                 if tag == "businessRuleTask":
                     item["decision_ref"] = el.get(f"{{{CAMUNDA_NS}}}decisionRef")
+                    item["result_variable"] = el.get(f"{{{CAMUNDA_NS}}}resultVariable")
+                    item["map_decision_result"] = el.get(f"{{{CAMUNDA_NS}}}mapDecisionResult")
                 if tag in ("serviceTask", "sendTask"):
                     item["topic"] = external_topic(el)
                     item["priority"] = el.get(f"{{{CAMUNDA_NS}}}taskPriority")
                 if tag == "callActivity":
                     item["called_element"] = el.get("calledElement")
+                    item["mapping_problems"] = call_io.problems(el)
                 if tag == "boundaryEvent":
                     item["attached_to"] = el.get("attachedToRef")
                     item["cancel_activity"] = el.get("cancelActivity", "true") != "false"
@@ -196,9 +246,14 @@ def process_model(process, file_name: str) -> dict:
                 if tag == "scriptTask":
                     script = el.find(f"{{{BPMN_NS}}}script")
                     item["script"] = script.text if script is not None else None
+                    item["script_format"] = el.get("scriptFormat")
                 timer = el.xpath("./bpmn:timerEventDefinition/*", namespaces=NS)
                 if timer:
                     item["timer"] = {"kind": _local(timer[0]), "expression": (timer[0].text or "").strip()}
+                item["execution_listeners"] = _execution_listeners(el)
+                io, io_problems = io_mapping.read(el)
+                if io["inputs"] or io["outputs"] or io_problems:
+                    item["io"], item["io_problems"] = io, io_problems
                 item["event_definitions"] = [
                     _local(d) for d in el if _local(d).endswith("EventDefinition")
                 ]
@@ -223,8 +278,6 @@ def process_model(process, file_name: str) -> dict:
         ".//bpmn:dataObject | .//bpmn:dataInput | .//bpmn:dataOutput | .//bpmn:property", namespaces=NS)}
     data_references.update({r.get("id"): {"kind": "object", "ref": r.get("dataObjectRef")}
                             for r in root.xpath(".//bpmn:dataObjectReference", namespaces=NS)})
-    data_references.update({r.get("id"): {"kind": "store", "ref": r.get("dataStoreRef")}
-                            for r in root.xpath(".//bpmn:dataStoreReference", namespaces=NS)})
     for flow in flows.values():
         for end, key in ((flow["source"], "outgoing"), (flow["target"], "incoming")):
             if end in elements:
@@ -236,6 +289,7 @@ def process_model(process, file_name: str) -> dict:
         "name": process.get("name"),
         "file": file_name,
         "executable": process.get("isExecutable", "false") == "true",
+        "unrun": _unrun_extensions(process),
         "line": process.sourceline,
         "lanes": sorted(set(lanes.values())),
         "elements": elements,
@@ -249,92 +303,3 @@ def process_model(process, file_name: str) -> dict:
 def bpmn_models(root, file_name: str) -> list[dict]:
     """The index of every process in a BPMN document."""
     return [process_model(p, file_name) for p in root.xpath("./bpmn:process", namespaces=NS)]
-
-
-FEEL_LANGUAGES = {"feel", "http://www.omg.org/spec/feel/20140401", "https://www.omg.org/spec/dmn/20191111/feel/",
-                  "http://www.omg.org/spec/dmn/20180521/feel/", "https://www.omg.org/spec/dmn/20230324/feel/"}
-
-
-def _dialect(*languages) -> str:
-    """The expression language a DMN element is written in: the nearest one declared, else Python."""
-    for language in languages:
-        text = (language or "").strip()
-        if text.lower() in FEEL_LANGUAGES:
-            return "feel"
-        if text:
-            return text.lower() if text.lower() in ("python", "juel") else text
-    return "python"
-
-
-def _text(el, q) -> str | None:
-    found = el.find("dmn:text", namespaces=q)
-    return found.text if found is not None else None
-
-
-def _listed_values(text: str | None) -> list[str] | None:
-    """The items of an output values list (`"high","medium","low"`) as expression texts."""
-    if not (text or "").strip():
-        return None
-    try:
-        node = ast.parse(text.strip(), mode="eval").body
-    except (SyntaxError, ValueError):
-        return [text.strip()]
-    items = node.elts if isinstance(node, (ast.Tuple, ast.List)) else [node]
-    return [ast.get_source_segment(text.strip(), e) or ast.unparse(e) for e in items]
-
-
-def decision_table(table, decision, file_name: str, language: str | None) -> dict:
-    """Plain data of one dmn:decisionTable: columns, rules and their cells, hit policy, aggregation."""
-    q = {"dmn": etree.QName(table).namespace}
-    language = table.get("expressionLanguage") or language
-    inputs, outputs, rules = [], [], []
-    for inp in table.xpath("./dmn:input", namespaces=q):
-        expr = inp.find("dmn:inputExpression", namespaces=q)
-        inputs.append({
-            "id": inp.get("id"), "label": inp.get("label"), "line": inp.sourceline,
-            "expression": (_text(expr, q) or "").strip() if expr is not None else "",
-            "type_ref": expr.get("typeRef") if expr is not None else None,
-            "dialect": _dialect(expr.get("expressionLanguage") if expr is not None else None, language),
-        })
-    for out in table.xpath("./dmn:output", namespaces=q):
-        values = out.find("dmn:outputValues", namespaces=q)
-        values_text = _text(values, q) if values is not None else None
-        outputs.append({"id": out.get("id"), "label": out.get("label"), "name": out.get("name"),
-                        "type_ref": out.get("typeRef"), "line": out.sourceline,
-                        "values_text": values_text, "values": _listed_values(values_text)})
-    for row, rule in enumerate(table.xpath("./dmn:rule", namespaces=q), start=1):
-        description = rule.find("dmn:description", namespaces=q)
-        # An entry is in its own expressionLanguage, else the table's (an inputExpression's is its own).
-        cells = {kind: [{"text": _text(e, q), "line": e.sourceline, "id": e.get("id"),
-                         "dialect": _dialect(e.get("expressionLanguage"), language)}
-                        for e in rule.xpath(f"./dmn:{kind}", namespaces=q)] for kind in ("inputEntry", "outputEntry")}
-        rules.append({"id": rule.get("id"), "row": row, "line": rule.sourceline,
-                      "description": " ".join(description.text.split()) if description is not None
-                      and description.text else None,
-                      "inputs": cells["inputEntry"], "outputs": cells["outputEntry"]})
-    return {"decision": decision.get("id"), "decision_name": decision.get("name"), "id": table.get("id"),
-            "file": file_name, "line": table.sourceline,
-            "hit_policy": " ".join((table.get("hitPolicy") or "UNIQUE").split()).upper(),
-            "aggregation": (table.get("aggregation") or "").strip().upper() or None,
-            "inputs": inputs, "outputs": outputs, "rules": rules}
-
-
-def dmn_decisions(root, file_name: str) -> list[dict]:
-    """Each decision in a DMN document, with its decision table as plain data (engine/bpmn/dmn/evaluate.py runs it)."""
-    ns = etree.QName(root).namespace
-    q = {"dmn": ns}
-    decisions = []
-    for d in root.xpath("./dmn:decision", namespaces=q):
-        tables = d.xpath("./dmn:decisionTable", namespaces=q)
-        decisions.append({
-            "id": d.get("id"),
-            "name": d.get("name"),
-            "file": file_name,
-            "line": d.sourceline,
-            "has_table": bool(tables),
-            "tables": len(tables),
-            "requires": list(dict.fromkeys(r.get("href") or "" for r in d.xpath(
-                "./dmn:informationRequirement/dmn:requiredDecision", namespaces=q))),
-            "table": decision_table(tables[0], d, file_name, root.get("expressionLanguage")) if tables else None,
-        })
-    return decisions

@@ -17,16 +17,23 @@ def _warn(model: dict, el: dict, reason: str) -> Problem:
     return Problem(model["file"], reason, el.get("id"), name, el.get("line"))
 
 
-def lint_design(model: dict, known_roles: set[str]) -> list[Problem]:
-    """Warnings for one process model, each on the element that has it."""
+def lint_design(model: dict, known_roles: set[str], known_users: set[str] | None = None) -> list[Problem]:
+    """Warnings for one process model, each on the element that has it (`known_users`: the active users'
+    names, to check the names a task gives as assignee or candidate users)."""
     problems = []
     for el in model["elements"].values():
+        if known_users is not None and el["type"] == "userTask":
+            problems += [_warn(model, el, reason) for reason in _unknown_people(el, known_users)]
         lane = el.get("lane")
         known = f"(known roles: {', '.join(sorted(known_roles)) or 'none'})"
-        if el["type"] == "userTask" and lane and role_key(lane) not in known_roles:
+        lane_grants = bool(lane) and role_key(lane) in el.get("roles", [])
+        if el["type"] == "userTask" and lane and not lane_grants:
+            problems.append(_warn(model, el, f"user task is in lane '{lane}' but names who works it ({_named(el)}), "
+                                  "so the lane grants it nothing: only those may work it"))
+        if el["type"] == "userTask" and lane_grants and role_key(lane) not in known_roles:
             problems.append(_warn(model, el, f"user task is in lane '{lane}', which is no role any user holds {known}"))
-        elif (el["type"] == "userTask" and not lane and el.get("roles") and not el.get("candidate_users")
-              and not set(el["roles"]) & known_roles):
+        elif (el["type"] == "userTask" and not lane_grants and el.get("roles") and not el.get("candidate_users")
+              and not el.get("assignment_expressions") and not set(el["roles"]) & known_roles):
             problems.append(_warn(model, el, f"user task's candidate groups ({', '.join(el['roles'])}) are no role "
                                   f"any user holds {known}"))
         props = el.get("properties") or {}
@@ -44,6 +51,25 @@ def lint_design(model: dict, known_roles: set[str]) -> list[Problem]:
         el = model["elements"][eid]
         problems.append(_warn(model, el, "no path from a start event leads to this element, so it never runs"))
     return problems
+
+
+def _unknown_people(el: dict, known_users: set[str]) -> list[str]:
+    """The names a user task gives as its assignee or candidate users that are no active user."""
+    out = []
+    if el.get("assignee") and el["assignee"] not in known_users:
+        out.append(f"user task is assigned to '{el['assignee']}', who is no active user: it would open unclaimed, "
+                   "for its candidates only")
+    unknown = [u for u in el.get("candidate_users") or [] if u not in known_users and u != el.get("assignee")]
+    if unknown:
+        out.append(f"user task's candidate users {', '.join(unknown)} are no active users")
+    return out
+
+
+def _named(el: dict) -> str:
+    """Who a user task names to work it, as the designer says it."""
+    written = {k: v for k, v in (el.get("assignment") or {}).items() if not k.startswith("activiti:")}
+    parts = [f"camunda:{k} {v}" for k, v in written.items()]
+    return ", ".join(parts) or "potentialOwner / humanPerformer"
 
 
 def _escalating_timer(model: dict, el: dict) -> dict | None:

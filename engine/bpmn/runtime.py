@@ -13,10 +13,12 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine import domain
-from engine.bpmn import definitions
+from engine.bpmn import definitions, io_mapping, who_works
+from engine.bpmn.diagram_model import role_key
 from engine import sandbox
 from engine.bpmn.compaction import compact
-from engine.bpmn.dmn.evaluate import DecisionFailed, decide
+from engine.bpmn.dmn.evaluate import DecisionFailed
+from engine.bpmn.dmn.graph import decide_for_task
 from engine.bpmn.dmn.task import decision_key, is_decision
 from engine.sandbox.limits import limit_of
 from engine.bpmn import timekeeping  # noqa: F401 - SpiffWorkflow's timers read the step's clock
@@ -57,6 +59,7 @@ class Runner:
         # Who or what set each data key during this step: the gate records who decided.
         self.origins: dict[str, dict] = {}
         self._current = None  # the engine task being run, to say where a failure happened
+        self._unmatched: list[str] = []  # decisions that matched no rule this step (a gateway may then fail)
         self._owners: dict = {}  # sub-workflow's parent task id -> the called process defining its tasks
         # Whether any process of this version has an escalation task (an `escalates` property).
         self._escalates = any(escalates(el) for m in definitions.every_definition(model)
@@ -101,13 +104,19 @@ class Runner:
         if table is None:
             raise EngineFailure(f"this version has no decision table for business rule task {where[0]} "
                                 f"({' '.join(decision_key(task.task_spec))})", *where, plain(task.data))
+        logics = {**(self.model.get("decision_tables") or {}), table["decision"]: table}
         try:
-            result = decide(table, task.data, evaluator(task.workflow.script_engine))
+            result = decide_for_task(logics, table["decision"], el, task.data, evaluator(task.workflow.script_engine))
         except DecisionFailed as exc:
             if limit_of(exc) is not None:  # the sandbox stopped a cell: say which limit
                 raise failure(exc, {**el, "type": "businessRuleTask"}, plain(task.data)) from None
             raise EngineFailure(str(exc), *where, plain(task.data)) from None
-        merge_outputs(task.data, result["outputs"])
+        if not result["results"]:
+            self._unmatched.append(f"decision '{table['decision']}' at {where[0]} matched no rule")
+        if el.get("result_variable"):
+            task.data.update(result["outputs"])  # the mapped result replaces the variable whole
+        else:
+            merge_outputs(task.data, result["outputs"])
         origin = {"kind": "rule", "decision": table["decision"], "element_id": where[0],
                   "rules": [r["id"] for r in result["rules"]], "description": result["description"]}
         for key in result["outputs"]:
@@ -120,7 +129,9 @@ class Runner:
                 "element_name": where[1],
                 "decision": table["decision"],
                 "table": table["id"],
-                "hit_policy": table["hit_policy"],
+                "hit_policy": table.get("hit_policy"),
+                **({"required": [{"decision": r["decision"], "matched_rules": r["rules"], "outputs": plain(r["outputs"])}
+                                 for r in result["required"]]} if result["required"] else {}),
                 **({"aggregation": table["aggregation"]} if table.get("aggregation") else {}),
                 "inputs": plain(result["inputs"]),
                 "matched_rules": result["rules"],
@@ -179,7 +190,8 @@ class Runner:
             **self._where(task),
             "element_name": el.get("name"),
             "flows_taken": [{"id": fid, "name": flows[fid]["name"], "target": flows[fid]["target"],
-                             "condition": flows[fid]["condition"], "default": fid == el.get("default_flow")}
+                             "condition": flows[fid]["condition"], "default": fid == el.get("default_flow"),
+                             **({"juel": flows[fid]["juel"]} if flows[fid].get("juel") else {})}
                             for fid in taken],
             "values_read": read,
         }
@@ -218,13 +230,18 @@ class Runner:
                     if not any(t.state == TaskState.READY and not t.task_spec.manual and not self.waits_for_worker(t)
                                for t in all_tasks(self.workflow)):
                         break
+                self._decide_who_works()
         except EngineFailure:
             raise
         except SpiffWorkflowException as exc:
             task = getattr(exc, "task", None) or self._current
             el = self._element(task) if task is not None else {}
             el = el if el.get("id") else {**el, "id": bpmn_id(task) if task else None}
-            raise failure(exc, el, plain(task.data) if task is not None else {}) from None
+            found = failure(exc, el, plain(task.data) if task is not None else {})
+            if self._unmatched and el.get("type") in ("exclusiveGateway", "inclusiveGateway"):
+                found = EngineFailure(f"{found.message} ({'; '.join(self._unmatched)}, so it set nothing)",
+                                      found.element_id, found.element_name, found.data, found.limit)
+            raise found from None
         except Exception as exc:  # noqa: BLE001 - anything else is still an incident, not a crash
             el = self._element(self._current) if self._current is not None else {}
             raise failure(exc, el, plain(self._current.data) if self._current is not None else {}) from None
@@ -257,6 +274,19 @@ class Runner:
                 "escalated_task_state": "cancelled" if chased is not None and chased.state == TaskState.CANCELLED
                 else "completed" if chased is not None else "ended"}
         return closed
+
+    def _decide_who_works(self) -> None:
+        """Decide, once, who works each user task that has just opened (its expressions read the task's data)."""
+        for t in list(all_tasks(self.workflow)):
+            if t.state != TaskState.READY or not t.task_spec.manual or t._get_internal_data("who") is not None:
+                continue
+            el = self._element(t)
+            if el.get("type") == "userTask":
+                self._current = t
+                evaluate = evaluator(t.workflow.script_engine)
+                if el.get("io"):
+                    t._set_internal_data(io_prior=io_mapping.open_task(el["io"], t.data, evaluate))
+                t._set_internal_data(who=who_works.resolve(el, t.data, evaluate, role_key))
 
     def _engine_pass(self) -> bool:
         # Mirrors BpmnWorkflow._do_engine_steps, with ready tasks found without the depth limit.
@@ -294,11 +324,15 @@ class Runner:
         task = self.task(task_id)
         el = self._element(task)
         task.data.update(data)
+        who_works.on_completion(el, task.data, actor)
         origin = {"kind": "person", "user": actor, "element_id": el.get("id"), "task": el.get("name")}
         for key in data:
             self.origins[key] = origin
         try:
             with clock_in_use(self.clock):
+                if el.get("io"):  # its output parameters, computed on what was submitted
+                    io_mapping.complete_task(el["io"], task.data, task._get_internal_data("io_prior"),
+                                             evaluator(task.workflow.script_engine))
                 task.run()
         except Exception as exc:  # noqa: BLE001 - whatever the library raises becomes an incident
             raise failure(exc, el, plain(task.data)) from None
@@ -319,7 +353,8 @@ class Runner:
         out = []
         for t in all_tasks(self.workflow):
             if t.state == TaskState.READY and t.task_spec.manual:
-                out.append({"id": str(t.id), "element_id": bpmn_id(t), "called_process": self.called_process(t)})
+                out.append({"id": str(t.id), "element_id": bpmn_id(t), "called_process": self.called_process(t),
+                            "who": t._get_internal_data("who")})
         return out
 
     def task_finished(self, task_id) -> bool:

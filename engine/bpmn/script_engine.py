@@ -6,7 +6,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
 from engine import sandbox
-from engine.bpmn import timekeeping  # noqa: F401 - SpiffWorkflow's timers read the step's clock
+from engine.bpmn import juel, timekeeping  # noqa: F401 - SpiffWorkflow's timers read the step's clock
 
 
 class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
@@ -26,8 +26,8 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
 
 
 def make_script_engine(helpers: dict) -> PythonScriptEngine:
-    """The script engine every workflow runs with."""
-    return PythonScriptEngine(environment=SandboxedEnvironment(dict(helpers)))
+    """The script engine every workflow runs with (Camunda's date built-ins too, for translated JUEL)."""
+    return PythonScriptEngine(environment=SandboxedEnvironment({**juel.HELPERS, **helpers}))
 
 
 def evaluator(script_engine):

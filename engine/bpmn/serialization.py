@@ -14,6 +14,7 @@ from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 
+from engine.bpmn.call_mapping import MappedCallActivity, MappedCallActivityConverter
 from engine.bpmn.dmn.task import DecisionTask, DecisionTaskConverter
 from engine.bpmn.definitions import every_definition
 from engine.bpmn.version_models import runnable_model
@@ -43,6 +44,7 @@ def _make_serializer() -> BpmnWorkflowSerializer:
     config = dict(CAMUNDA_CONFIG)
     config[BpmnWorkflow] = _StateOnlyWorkflowConverter
     config[ServiceTask] = BpmnTaskSpecConverter  # run by our handlers (runtime.py), so no extra state
+    config[MappedCallActivity] = MappedCallActivityConverter  # camunda:in/out; older versions keep CallActivity
     config[DecisionTask] = DecisionTaskConverter  # decided by engine/bpmn/dmn/evaluate.py; older versions keep
     # SpiffWorkflow's BusinessRuleTask (CAMUNDA_CONFIG's converter), so their stored specs still restore
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))

@@ -4,11 +4,12 @@ from __future__ import annotations
 import re
 
 from engine.bpmn.dmn import checks as decision_checks
-from engine.bpmn import forms
+from engine.bpmn import forms, juel
 from engine import outcomes, sandbox
 from engine.bpmn.diagram_model import BPMN_NS, CAMUNDA_NS
 from engine.bpmn.external_checks import external_task_problems
 from engine.errors import Problem
+from engine.bpmn.dmn.graph import MAPPINGS
 
 # Flow node types SpiffWorkflow parses but this engine cannot run or store: no message
 # transport, no complex gateway. Refused by name instead of by a crash.
@@ -19,6 +20,8 @@ UNSUPPORTED_TYPES = {
 # Elements that may fork the flow themselves; anything else needs a gateway to split.
 MAY_SPLIT = {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway",
              "complexGateway", "startEvent", "boundaryEvent"}
+# A Quartz cron expression as Camunda takes in timeCycle: 6 or 7 fields of digits, * ? / , - L W #.
+_QUARTZ = re.compile(r"^\s*[\d*?/,\-LW#A-Z]+(\s+[\d*?/,\-LW#A-Z]+){5,6}\s*$")
 # Names SpiffWorkflow gives its own task specs; an element with such an id replaces them.
 RESERVED_IDS = {"Start", "End", "Root"}
 
@@ -39,7 +42,13 @@ def _problem(model: dict, el: dict | None, reason: str, line=None) -> Problem:
 
 
 def check_expression(source: str, mode: str = "eval") -> str | None:
-    """None if the expression compiles in the sandbox, else the reason it does not."""
+    """None if the expression compiles in the sandbox, else the reason it does not (JUEL is checked as
+    the Python it translates into)."""
+    if juel.is_juel(source):
+        try:
+            source = juel.translate(source)
+        except juel.JuelError as exc:
+            return f"JUEL the engine cannot run: {exc}"
     try:
         sandbox.check(source, mode)
     except sandbox.SandboxError as exc:
@@ -50,8 +59,6 @@ def check_expression(source: str, mode: str = "eval") -> str | None:
 def _dialect_hint(source: str) -> str:
     """Say so when an expression is written for another engine (diagrams drawn elsewhere)."""
     text = source.strip()
-    if re.match(r"^[$#]\{.*\}$", text, re.S):
-        return " (this is a JUEL expression as Camunda 7 uses; write a Python expression, e.g. `approved == True`)"
     if text.startswith("="):
         return " (this is a FEEL expression as Camunda 8 uses; write a Python expression without the leading '=')"
     if "getDataObject(" in text or re.match(r"^\w+:\w+\(", text):
@@ -75,6 +82,10 @@ def lint_process(model: dict, known_decisions: set[str], known_processes: set[st
                 problems.append(_problem(model, flow, f"condition `{flow['condition']}` does not compile: {reason}"))
     if not model["process_id"]:
         problems.append(_problem(model, None, "a process has no id", model.get("line")))
+    for what in model.get("unrun", []):
+        problems.append(_problem(model, {"id": model["process_id"], "name": model["name"]}, _unrun(what),
+                                 model.get("line")))
+    problems += [_problem(model, flow, _unrun(what)) for flow in flows.values() for what in flow.get("unrun", [])]
     for el in list(elements.values()) + list(flows.values()):
         if not el["id"]:
             problems.append(_problem(model, el, f"a {el.get('type') or 'sequenceFlow'} has no id"))
@@ -106,21 +117,43 @@ def lint_process(model: dict, known_decisions: set[str], known_processes: set[st
                     f"(no condition on {', '.join(bare)})"))
         if tag == "userTask":
             problems.extend(_problem(model, el, reason) for reason in _assignment_problems(el))
+        problems.extend(_problem(model, el, f"execution listener {how} is not run by the engine (it runs no Java, "
+                                 "beans or listener scripts): do the work in a Python script task, or a service task")
+                        for how in el.get("execution_listeners", []))
         if tag == "businessRuleTask":
             ref = el.get("decision_ref")
             if not ref:
                 problems.append(_problem(model, el, "business rule task has no camunda:decisionRef"))
             elif ref not in known_decisions:
                 problems.append(_problem(model, el, f"decision '{ref}' is not deployed and not in this deployment"))
+            mapping = el.get("map_decision_result")
+            if mapping and mapping not in MAPPINGS:
+                problems.append(_problem(model, el, f"camunda:mapDecisionResult '{mapping}' is not one Camunda knows "
+                                         f"({', '.join(MAPPINGS)})"))
+        problems.extend(_problem(model, el, reason) for reason in el.get("mapping_problems", []) + el.get("io_problems", []))
+        if el.get("io") and tag != "userTask":
+            problems.append(_problem(model, el, f"camunda:inputOutput on a {tag} is not run by the engine (only on user "
+                                     "tasks): set the variables in a Python script task before or after it"))
         if tag == "callActivity" and el.get("called_element") not in known_processes:
             problems.append(_problem(model, el, f"called process '{el.get('called_element')}' is not deployed and not in this deployment"))
         if tag == "boundaryEvent" and el.get("attached_to") not in elements:
             problems.append(_problem(model, el, f"boundary event is attached to unknown element '{el.get('attached_to')}'"))
-        if tag == "scriptTask" and el.get("script"):
+        if tag == "scriptTask" and (el.get("script_format") or "python").strip().lower() != "python":
+            problems.append(_problem(model, el, f"script is written in {el['script_format']}, which the engine does not "
+                                     "run: rewrite it in Python (scriptFormat=\"python\"), which runs sandboxed over "
+                                     "the process data"))
+        elif tag == "scriptTask" and el.get("script"):
             reason = check_expression(el["script"], "exec")
             if reason:
                 problems.append(_problem(model, el, f"script does not compile: {reason}"))
-        if el.get("timer"):
+        if el.get("timer") and tag == "startEvent" and not el.get("parent"):
+            problems.append(_problem(model, el, "a timer start event starts deals on a schedule, which the engine does "
+                                     "not do yet: remove the timer, so people, the API or the CLI start the deals"))
+        elif el.get("timer") and _QUARTZ.match(el["timer"]["expression"]):
+            problems.append(_problem(model, el, f"timer cycle `{el['timer']['expression']}` is a Quartz cron "
+                                     "expression, which the engine does not read yet: write an ISO-8601 repetition, "
+                                     "e.g. R/PT5M (every 5 minutes) or R3/PT10M (three times, 10 minutes apart)"))
+        elif el.get("timer"):
             reason = check_expression(el["timer"]["expression"]) if el["timer"]["expression"] else "is empty"
             if reason:
                 problems.append(_problem(model, el, f"timer expression `{el['timer']['expression']}` {reason}"
@@ -152,6 +185,11 @@ def lint_process(model: dict, known_decisions: set[str], known_processes: set[st
     return problems
 
 
+def _unrun(what: str) -> str:
+    return (f"{what} is code the engine does not run (listeners and scripts in other languages than Python): do the "
+            "work in a Python script task before or after this element")
+
+
 ACTIVITIES = {"userTask", "manualTask", "task", "scriptTask", "serviceTask", "businessRuleTask", "sendTask",
               "receiveTask", "callActivity", "subProcess", "transaction", "adHocSubProcess"}
 
@@ -174,22 +212,19 @@ def _escalation_problem(elements: dict, el: dict) -> str | None:
 def _assignment_problems(el: dict) -> list[str]:
     """Why nobody, or not whom the diagram says, could work this user task."""
     written = el.get("assignment") or {}
-    problems = [f"camunda:{attr} `{text}` is an expression, which the engine does not evaluate here yet; "
-                "write a comma-separated list of names" + (" (or put the task in a lane)" if attr == "candidateGroups" else "")
-                for attr, text in written.items() if attr in ("candidateGroups", "candidateUsers")
-                and re.search(r"[$#]\{", text)]
-    if problems or el.get("roles") or el.get("candidate_users"):
+    problems = list(el.get("assignment_problems") or [])
+    # One pass: a due date or listener problem does not hide that nobody may work the task; a
+    # problem with whom it names (an expression the engine cannot run) says it all.
+    naming = ("candidateGroups", "candidateUsers", "assignee", "potentialOwner", "humanPerformer")
+    if any(any(word in p for word in naming) for p in problems) or el.get("roles") or el.get("candidate_users") \
+            or el.get("assignee") or el.get("assignment_expressions"):
         return problems
     foreign = sorted(a for a in written if a.startswith("activiti:"))
     if foreign:
-        return [f"user task names who works it only in the Activiti namespace ({', '.join(foreign)}), which the "
-                f"engine does not read: write them in the Camunda namespace (xmlns:camunda=\"{CAMUNDA_NS}\")"]
-    if written.get("assignee"):
-        return [f"user task names only camunda:assignee `{written['assignee']}`, which the engine does not "
-                "honour yet, so no role may work it: put it in a lane or give it camunda:candidateGroups "
-                "or camunda:candidateUsers"]
-    return ["user task is outside any lane and names no camunda:candidateGroups or camunda:candidateUsers, "
-            "so no role may work it"]
+        return problems + [f"user task names who works it only in the Activiti namespace ({', '.join(foreign)}), which "
+                           f"the engine does not read: write them in the Camunda namespace (xmlns:camunda=\"{CAMUNDA_NS}\")"]
+    return problems + ["user task is outside any lane and names no camunda:candidateGroups, camunda:candidateUsers or "
+                       "camunda:assignee, so no role may work it: put it in a lane, or name who works it with one of those"]
 
 
 def call_cycle(model: dict, models: dict) -> list[str] | None:
@@ -215,6 +250,17 @@ def call_cycle(model: dict, models: dict) -> list[str] | None:
     return walk(start, [start])
 
 
+def hangs_parser(model: dict) -> bool:
+    """Whether SpiffWorkflow's parser would fail or loop on this process's data associations."""
+    return any(_data_ref_problem(model, el, ref) for el in model["elements"].values() for ref in el.get("data_refs", []))
+
+
+def calls_unknown(model: dict, known_processes: set[str]) -> bool:
+    """Whether a call activity of this process names a process that is neither deployed nor deployed with it."""
+    return any(el.get("called_element") not in known_processes for el in model["elements"].values()
+               if el["type"] == "callActivity")
+
+
 def _data_ref_problem(model: dict, el: dict, ref: str) -> str | None:
     """Why a data association of `el` cannot be resolved the way SpiffWorkflow resolves it, if so.
 
@@ -225,8 +271,6 @@ def _data_ref_problem(model: dict, el: dict, ref: str) -> str | None:
     target = model.get("data_references", {}).get(ref)
     if target is None:
         return f"data association refers to '{ref}', which is not a data object reference of this diagram"
-    if target["kind"] == "store":
-        return None  # data stores are refused as a whole by lint_document
     if target["kind"] != "object":
         label = f"'{target['name']}' ({ref})" if target.get("name") else f"'{ref}'"
         return (f"data association refers to the {target['kind']} {label} directly; the engine only "
@@ -244,7 +288,8 @@ def _data_ref_problem(model: dict, el: dict, ref: str) -> str | None:
 def lint_document(root, file_name: str) -> list[Problem]:
     """Problems in a BPMN file outside its executable processes that still stop the parser.
 
-    SpiffWorkflow reads every process and data store of a file, executable or not.
+    SpiffWorkflow reads every process of a file, executable or not (data stores are dropped before,
+    engine/bpmn/camunda_compat.py).
     """
     problems = []
     ns = {"bpmn": BPMN_NS}
@@ -259,10 +304,6 @@ def lint_document(root, file_name: str) -> list[Problem]:
                                     ident, _one_line(el.get("name")), el.sourceline))
         else:
             seen[ident] = el
-    for store in root.xpath(".//bpmn:dataStore", namespaces=ns):
-        problems.append(Problem(file_name, "element type dataStore is not supported by the engine "
-                                "(no data store implementation); remove it or use a data object",
-                                store.get("id"), _one_line(store.get("name")), store.sourceline))
     for process in root.xpath("./bpmn:process[not(@isExecutable='true')]", namespaces=ns):
         for task in process.xpath(".//bpmn:businessRuleTask", namespaces=ns):
             if task.get(f"{{{CAMUNDA_NS}}}decisionRef") is None:
@@ -273,22 +314,22 @@ def lint_document(root, file_name: str) -> list[Problem]:
     return problems
 
 
-def lint_decision(decision: dict) -> list[Problem]:
-    """Problems that make a decision table unfit to deploy (engine/bpmn/dmn/checks.py checks the table)."""
+def lint_decision(decision: dict, siblings: dict | None = None) -> list[Problem]:
+    """Problems that make a decision unfit to deploy (engine/bpmn/dmn/checks.py checks its logic).
+
+    `siblings`: the decisions of the same file by id, where its required decisions must be."""
     problems = []
     if not decision["id"]:
         problems.append(Problem(decision["file"], "a decision has no id", None, decision["name"], decision["line"]))
-    if not decision["has_table"]:
-        problems.append(Problem(decision["file"], "decision has no decision table (only tables are supported)",
-                                decision["id"], decision["name"], decision["line"]))
+    if not decision["has_table"] and decision.get("literal") is None:
+        problems.append(Problem(decision["file"], "decision has neither a decision table nor a literal expression "
+                                "(those are what the engine decides)", decision["id"], decision["name"], decision["line"]))
     elif decision["tables"] > 1:
         problems.append(Problem(decision["file"], "decision has more than one decision table; give each its own "
                                 "decision", decision["id"], decision["name"], decision["line"]))
-    if decision["requires"]:
-        problems.append(Problem(decision["file"], "decision requires other decisions ("
-                                + ", ".join(r.lstrip("#") for r in decision["requires"]) + "); decision graphs "
-                                "are not supported yet: give the business rule task one decision table that "
-                                "reads the process's data", decision["id"], decision["name"], decision["line"]))
+    problems.extend(decision_checks.lint_requirements(decision, siblings if siblings is not None else {}))
     if decision["table"] is not None:
         problems.extend(decision_checks.lint_table(decision))
+    elif decision.get("literal") is not None:
+        problems.extend(decision_checks.lint_literal(decision))
     return problems

@@ -39,6 +39,6 @@ def _stored_documents(pv):
         src = session.get(Source, sha) if session is not None else None
         if src is None:
             continue
-        doc = parsing.read_document(src.file_name, src.content, deployed=True)
+        doc = parsing.read_stored(src)
         if not isinstance(doc, parsing.Problem):
             yield doc

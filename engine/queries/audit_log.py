@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select
 from engine import domain
 from engine.audit import verify as audit_verify
 from engine.queries import views
+from engine.queries.inbox import key_prefix
 from engine.actors import OPERATOR_PREFIX, load_user
 from engine.bpmn.definitions import definition, every_definition
 from engine.clock import iso
@@ -102,6 +103,7 @@ class LogFilter:
     outcome: str | None = None
     since: date | None = None
     until: date | None = None
+    business_key: str | None = None  # events of the deals whose business key starts so
 
     def as_args(self) -> dict:
         """The filter as query-string values (what a search form would send)."""
@@ -111,7 +113,8 @@ class LogFilter:
 FILTERS = tuple(f.name for f in fields(LogFilter))  # the query-string names of a filter
 
 
-def log_filter(actor=None, process_id=None, version=None, kind=None, outcome=None, since=None, until=None) -> LogFilter:
+def log_filter(actor=None, process_id=None, version=None, kind=None, outcome=None, since=None, until=None,
+               business_key=None) -> LogFilter:
     """A LogFilter from form text; FormInvalid names each value that cannot be used."""
     errors = {}
 
@@ -129,7 +132,8 @@ def log_filter(actor=None, process_id=None, version=None, kind=None, outcome=Non
     if outcome is not None and outcome not in gate_outcomes:
         errors["outcome"] = f"'{outcome}' is not a gate outcome ({', '.join(gate_outcomes)})"
     f = LogFilter(read(text_value, "actor", actor), read(text_value, "process_id", process_id), number,
-                  read(text_value, "kind", kind), outcome, read(day, "since", since), read(day, "until", until))
+                  read(text_value, "kind", kind), outcome, read(day, "since", since), read(day, "until", until),
+                  read(text_value, "business_key", business_key))
     if f.since and f.until and f.until < f.since:
         errors["until"] = "the end date is before the start date"
     if errors:
@@ -148,6 +152,8 @@ def _filtered(q, f: LogFilter):
                           (AuditEvent.kind, f.kind)):
         if value is not None:
             q = q.where(column == value)
+    if f.business_key is not None:
+        q = q.where(AuditEvent.instance_id.in_(select(Instance.id).where(key_prefix(f.business_key))))
     if f.outcome:
         q = q.where(AuditEvent.kind == "gate_decided", AuditEvent.details["outcome"].as_string() == f.outcome)
     if f.since:

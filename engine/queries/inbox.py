@@ -29,7 +29,7 @@ _SHOWN = (HumanTask.id, HumanTask.instance_id, HumanTask.process_id, HumanTask.e
 
 
 def inbox(sg, user: str, process: str | None = None, role: str | None = None, stage: str | None = None,
-          sort: str = "due", limit: int = PAGE) -> dict:
+          sort: str = "due", limit: int = PAGE, business_key: str | None = None) -> dict:
     """The ready tasks `user` may work or, as department head, oversee: filtered, sorted, with counts.
 
     Reads the open-task counters for the counts, the index of open tasks (human_task_roles) for the
@@ -46,12 +46,16 @@ def inbox(sg, user: str, process: str | None = None, role: str | None = None, st
         chosen = (process, role.casefold() if role else None, stage)
         matching = sum(n for *key, n in groups if _matches(key, chosen))
         # Nothing matches the filters: skip the ordered read, which would walk all of the roles' tasks.
-        ids = _page(s, per_role, chosen, sort, limit) if matching else []
+        if business_key and matching:  # the counts are the roles' own; the page and its total the key's
+            ids = _of_deals_keyed(s, per_role, chosen, sort, business_key)
+            matching, ids = len(ids), ids[:limit]
+        else:
+            ids = _page(s, per_role, chosen, sort, limit) if matching else []
         # Plain rows of the columns shown, not mapped objects: a page is read, never changed. The
         # state is checked here, not in SQL: there SQLite without statistics would read every
         # open task by the state index rather than the page's few by primary key.
         rows = {ht.id: ht for ht in s.execute(
-            select(*_SHOWN, HumanTask.state, Instance.title).join(Instance, Instance.id == HumanTask.instance_id)
+            select(*_SHOWN, HumanTask.state, Instance.title, Instance.business_key).join(Instance, Instance.id == HumanTask.instance_id)
             .where(HumanTask.id.in_(ids))) if ht.state == "ready"} if ids else {}
         items = []
         for task_id in ids:
@@ -65,6 +69,7 @@ def inbox(sg, user: str, process: str | None = None, role: str | None = None, st
             items.append({
                 "id": ht.id, "instance_id": ht.instance_id, "process_id": ht.process_id, "element_id": ht.element_id,
                 "name": ht.name, "role": ht.role, "roles": list(ht.roles), "stage": ht.stage, "deal": ht.title,
+                "business_key": ht.business_key,
                 "created_at": iso(ht.created_at), "age_hours": round((now - created).total_seconds() / 3600, 1),
                 "due_at": iso(ht.due_at), "overdue": bool(due and due < now),
                 "claimed_by": ht.claimed_by, "mine": ht.claimed_by == user,
@@ -147,6 +152,22 @@ def _page(s, per_role: dict[str, dict[tuple, int]], chosen: tuple, sort: str, li
     return list(ids)
 
 
+def _of_deals_keyed(s, per_role: dict, chosen: tuple, sort: str, key: str) -> list[str]:
+    """The ids of the matching tasks of deals whose business key starts with `key`, in order (a key names few deals)."""
+    deals = select(Instance.id).where(key_prefix(key))
+    filters = [col == value for col, value in zip((TaskRole.process_id, TaskRole.lane_role, TaskRole.stage), chosen)
+               if value is not None]
+    rows = s.execute(select(TaskRole.task_id, TaskRole.due_at, TaskRole.created_at)
+                     .join(HumanTask, HumanTask.id == TaskRole.task_id)
+                     .where(TaskRole.role.in_(per_role), HumanTask.instance_id.in_(deals), *filters)).all()
+    return list(dict.fromkeys(r.task_id for r in sorted(rows, key=lambda r: _order(r, sort))))
+
+
+def key_prefix(key: str):
+    """Deals whose business key starts with `key` (% and _ in it are plain characters)."""
+    return Instance.business_key.startswith(key, autoescape=True)
+
+
 def _order(row, sort: str) -> tuple:
     """A task's place in the chosen order: by age; or by due date, the undated after by age."""
     if sort == "age":
@@ -166,9 +187,9 @@ def _tally(groups: list[tuple], key: int) -> dict:
     return dict(sorted(out.items(), key=lambda kv: str(kv[0])))
 
 
-def deals(sg, user: str, status: str | None = None, limit: int = 200) -> list[dict]:
+def deals(sg, user: str, status: str | None = None, limit: int = 200, business_key: str | None = None) -> list[dict]:
     """Deals the user can see (see views.py for the rule), newest first, with their gate outcomes and
-    how each stands (open, won, lost, killed at a gate...)."""
+    how each stands (open, won, lost, killed at a gate...); `business_key`: those whose key starts so."""
     with sg.uow(write=False) as uow:
         s = uow.session
         load_user(s, user)
@@ -176,6 +197,8 @@ def deals(sg, user: str, status: str | None = None, limit: int = 200) -> list[di
         q = select(Instance).where(Instance.process_id.in_(visible) | (Instance.started_by == user))
         if status:
             q = q.where(Instance.status == status)
+        if business_key:
+            q = q.where(key_prefix(business_key))
         rows = s.execute(q.order_by(Instance.started_at.desc(), Instance.id.desc()).limit(limit)).scalars().all()
         ids = [r.id for r in rows]
         gates: dict[int, list] = {}
@@ -187,7 +210,7 @@ def deals(sg, user: str, status: str | None = None, limit: int = 200) -> list[di
             HumanTask.instance_id.in_(ids), HumanTask.state == "ready").group_by(HumanTask.instance_id)).all()) if ids else {}
         ended = outcomes.read(s, rows)
         return [{
-            "id": r.id, "title": r.title, "process_id": r.process_id, "version": r.version, "status": r.status,
+            "id": r.id, "title": r.title, "business_key": r.business_key, "process_id": r.process_id, "version": r.version, "status": r.status,
             "stage": r.stage, "started_at": iso(r.started_at), "started_by": r.started_by, "ended_at": iso(r.ended_at),
             "ended_at_element": r.ended_at_element, "gates": gates.get(r.id, []), "outcome": ended[r.id],
             "open_tasks": open_counts.get(r.id, 0),

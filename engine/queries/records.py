@@ -76,6 +76,7 @@ def instance(sg, instance_id: int) -> dict:
             "process_id": i.process_id,
             "version": i.version,
             "title": i.title,
+            "business_key": i.business_key,
             "status": i.status,
             "stage": i.stage,
             "data": i.data,

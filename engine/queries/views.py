@@ -15,7 +15,7 @@ from engine.bpmn.definitions import entries, every_definition
 from engine.services.deployment import latest_process_versions
 from engine.errors import NotFound, Refused
 from engine.clock import utc
-from engine.store.models import AuditEvent, GateDecision, HumanTask, Instance, ProcessVersion, Source
+from engine.store.models import AuditEvent, GateDecision, HumanTask, Instance, ProcessVersion, Source, TaskRole
 from engine.queries.records import _event_row, _task_row, gate_query, gate_row, instance as instance_query
 from engine.readonly import is_auditor
 from engine.visibility import may_see_process, process_workers, visible_deal

@@ -17,10 +17,12 @@ FILENAME = "<sandbox>"
 
 FORBIDDEN_NAMES = frozenset({
     "open", "exec", "eval", "compile", "getattr", "setattr", "delattr", "globals",
-    "locals", "vars", "dir", "__import__", "breakpoint", "input", "help", "memoryview",
-    "type", "object", "super", "classmethod", "staticmethod", "property", "exit", "quit",
-    "id", "hasattr",
+    "locals", "vars", "dir", "__import__", "breakpoint", "help", "memoryview",
+    "object", "super", "classmethod", "staticmethod", "property", "exit", "quit",
+    "hasattr",
 })
+# Not here: type, input and id, common words in diagrams' data (a deal's `type`, a table's `input`):
+# they are data names, since no namespace offers those builtins (see SAFE_BUILTINS).
 
 FORBIDDEN_ATTRIBUTES = frozenset({
     # str.format / format_map walk attributes named inside the format string.

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from engine import audit
 from engine.bpmn import parsing, xmlsafe
+from engine.bpmn.dmn import model as dmn_model
 from engine.actors import is_operator, load_user, require_any_role
 from engine.errors import InvalidDiagram, Problem
 from engine.store.models import DecisionVersion, ProcessVersion, Source
@@ -16,7 +17,8 @@ from engine.readonly import audited_refusals, forbid_auditor
 from engine.bpmn.script_engine import helper_names
 from engine.roles import DESIGNER_ROLE
 
-SUFFIXES = {".bpmn", ".dmn", ".xml"}
+# What a folder deploy picks up: Camunda's engine also names its files *.bpmn20.xml and *.dmn11.xml.
+FOLDER_SUFFIXES = (".bpmn", ".dmn", ".bpmn20.xml", ".dmn11.xml")
 
 
 def collect_files(paths) -> list[tuple[str, bytes]]:
@@ -25,9 +27,9 @@ def collect_files(paths) -> list[tuple[str, bytes]]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in (".bpmn", ".dmn") and p.is_file())
+            found = sorted(p for p in path.rglob("*") if p.name.lower().endswith(FOLDER_SUFFIXES) and p.is_file())
             if not found:
-                problems.append(Problem(str(path), "folder holds no .bpmn or .dmn file"))
+                problems.append(Problem(str(path), "folder holds no .bpmn, .dmn, .bpmn20.xml or .dmn11.xml file"))
             for p in found:
                 out.append(_read(p, problems))
         elif path.is_file():
@@ -50,6 +52,8 @@ def _read(path: Path, problems: list) -> tuple[str, bytes] | None:
 def deploy(sg, files: list[tuple[str, bytes]], actor: str, comment: str | None = None, also=None) -> list[dict]:
     """Deploy a set of files as a whole: every process gets a new version if its content changed.
 
+    The results list each process and decision, then what deploys with a warning (kind "warning").
+
     `also(session, results)`, if given, runs in the same transaction before it commits.
     """
     if not is_operator(actor):
@@ -57,69 +61,88 @@ def deploy(sg, files: list[tuple[str, bytes]], actor: str, comment: str | None =
             user = load_user(uow.session, actor)
             forbid_auditor(user, "deploy diagrams")
             require_any_role(user, [DESIGNER_ROLE], "deploy diagrams")
-    docs = _read_documents(files)
+    read = _read_documents(files)
     with sg.uow() as uow:
         s = uow.session
-        docs, parsed, dumps = _prepare(sg, s, docs)
+        docs, parsed, dumps = _prepare(sg, s, read)
         now = sg.now()
         for doc in docs:
             if not doc.deployed and s.get(Source, doc.sha256) is None:
                 s.add(Source(sha256=doc.sha256, kind=doc.kind, file_name=Path(doc.file_name).name,
-                             content=doc.content, stored_at=now))
+                             content=doc.content, stored_at=now,
+                             dmn_language=dmn_model.DEFAULT_LANGUAGE if doc.kind == "dmn" else None))
         s.flush()
         results = (_store_decisions(s, docs, actor, comment, now)
-                   + _store_processes(s, parsed, dumps, actor, comment, now))
+                   + _store_processes(s, parsed, dumps, actor, comment, now)
+                   + [{"kind": "warning", **w.as_dict(), "text": str(w)} for d in docs if not d.deployed
+                      for w in d.warnings])
         if also is not None:
             also(s, results)
         uow.commit()
     return results
 
 
-def check(sg, files: list[tuple[str, bytes]]) -> list[Problem]:
-    """Every problem deploy would refuse these files for, against what is deployed now; stores nothing."""
+def check(sg, files: list[tuple[str, bytes]], warnings: list | None = None) -> list[Problem]:
+    """Every problem deploy would refuse these files for, against what is deployed now; stores nothing.
+    `warnings`, if given, gets what deploy would warn about."""
+    read, problems = ([], []), []
     try:
-        docs = _read_documents(files)
+        read = _read_documents(files)
         with sg.uow(write=False) as uow:
-            _prepare(sg, uow.session, docs)
+            _prepare(sg, uow.session, read)
     except InvalidDiagram as exc:
-        return exc.problems
-    return []
+        problems = exc.problems
+    if warnings is not None:
+        warnings.extend(w for d in read[0] for w in d.warnings)
+    return problems
 
 
-def _read_documents(files) -> list:
+def _read_documents(files) -> tuple[list, list[Problem]]:
+    """The readable documents, and the problems of the unreadable ones and of ids defined twice."""
     docs, problems = [], []
     for name, content in files:
         doc = parsing.read_document(name, content)
         (problems if isinstance(doc, Problem) else docs).append(doc)
-    if problems:
-        raise InvalidDiagram(problems)
-    _refuse_duplicates(docs)
-    return docs
+    return docs, problems + _duplicates(docs)
 
 
-def _prepare(sg, s, docs) -> tuple[list, list, dict]:
-    """The documents with their deployed context, parsed and serialized; or InvalidDiagram."""
+def _prepare(sg, s, read) -> tuple[list, list, dict]:
+    """The documents with their deployed context, parsed and serialized; or InvalidDiagram with
+    every problem of the deployment at once."""
+    docs, problems = read
+    docs = [_as_stored(s, d) for d in docs]
     docs = docs + _deployed_context(s, docs)
-    parsed, problems = parsing.parse_batch(docs, helper_names(sg.script_engine))
-    if problems:
-        raise InvalidDiagram(problems)
-    dumps = {}
-    for p in parsed:
-        dumps[p.process_id] = _dump_spec(sg, p, problems)
+    parsed, found = parsing.parse_batch(docs, helper_names(sg.script_engine))
+    problems = problems + found
+    dumps = {p.process_id: _dump_spec(sg, p, problems) for p in parsed}
     if problems:
         raise InvalidDiagram(problems)
     return docs, parsed, dumps
 
 
-def _refuse_duplicates(docs) -> None:
+def _as_stored(s, doc):
+    """A DMN file stored before FEEL was the default is read as it was then (Python), so
+    deploying it again changes nothing of what it decides."""
+    if doc.kind != "dmn":
+        return doc
+    src = s.get(Source, doc.sha256)
+    if src is None or src.dmn_language:
+        return doc
+    again = parsing.read_stored(src, deployed=False)
+    if isinstance(again, Problem):
+        return doc
+    again.file_name = doc.file_name
+    return again
+
+
+def _duplicates(docs) -> list[Problem]:
     seen, problems = {}, []
     for doc in docs:
         for key in [("process", p["process_id"]) for p in doc.processes] + [("decision", d["id"]) for d in doc.decisions]:
             if key in seen and seen[key] != doc.file_name:
                 problems.append(Problem(doc.file_name, f"{key[0]} id '{key[1]}' is also defined in {seen[key]}", key[1]))
             seen.setdefault(key, doc.file_name)
-    if problems:
-        raise InvalidDiagram(problems)
+    return problems
 
 
 def latest_process_versions(s):
@@ -175,7 +198,7 @@ def _deployed_context(s, docs) -> list:
             return
         loaded.add(sha)
         src = s.get(Source, sha)
-        doc = parsing.read_document(src.file_name, src.content, deployed=deployed)
+        doc = parsing.read_stored(src, deployed=deployed)
         if isinstance(doc, Problem):
             return
         context.append(doc)

@@ -17,7 +17,7 @@ from engine.actors import load_user, require_any_role
 from engine.clock import iso
 from engine.errors import Conflict, InvalidDiagram, NotFound, Problem, Refused
 from engine.readonly import audited_refusals, forbid_auditor
-from engine.store.models import DecisionVersion, Draft, Instance, ProcessVersion, Source, UserRole
+from engine.store.models import DecisionVersion, Draft, Instance, ProcessVersion, Source, User, UserRole
 from engine.roles import AUDITOR_ROLE, DESIGNER_ROLE
 
 READERS = [DESIGNER_ROLE, AUDITOR_ROLE]
@@ -136,13 +136,16 @@ def validate(sg, actor: str, file_name: str, content: bytes) -> list[dict]:
     with sg.uow(write=False) as uow:
         _require(uow, actor, [DESIGNER_ROLE], "validate diagrams")
         known_roles = set(uow.session.execute(select(UserRole.role).distinct()).scalars())
-    errors = deployment.check(sg, [(file_name, content)])
-    out = [{**p.as_dict(), "severity": "error"} for p in errors]
+        known_users = set(uow.session.execute(select(User.name).where(User.active.is_(True))).scalars())
+    warnings: list[Problem] = []
+    errors = deployment.check(sg, [(file_name, content)], warnings)
+    out = [{**p.as_dict(), "severity": "error"} for p in errors] + [{**p.as_dict(), "severity": "warning"}
+                                                                     for p in warnings]
     doc = parsing.read_document(file_name, content)
     if not isinstance(doc, Problem):
         for model in doc.processes:
             if model["executable"]:
-                out += [{**p.as_dict(), "severity": "warning"} for p in lint.lint_design(model, known_roles)]
+                out += [{**p.as_dict(), "severity": "warning"} for p in lint.lint_design(model, known_roles, known_users)]
     return out
 
 

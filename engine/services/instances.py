@@ -9,8 +9,9 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine import audit, outcomes
 from engine.bpmn import definitions, forms
+from engine.services import variables
 from engine.actors import load_user, require_any_role
-from engine.assignment import require_worker
+from engine.assignment import acting_as, require_worker
 from engine.clock import iso
 from engine.errors import Conflict, FormInvalid, KeyReused, NotFound, Refused
 from engine.store.models import HumanTask, IdempotencyKey, Instance, ProcessVersion
@@ -38,33 +39,36 @@ def _start_event(model: dict) -> dict:
     return starts[0] if starts else {}
 
 
-def _title(model: dict, data: dict, instance_id: int) -> str:
+def _title(model: dict, data: dict, instance_id: int, business_key: str | None) -> str:
     for field in model.get("start_form", []):
         if field.get("type") in (None, "string") and isinstance(data.get(field["id"]), str) and data[field["id"]]:
             return data[field["id"]][:255]
-    return f"{model.get('name') or model['process_id']} #{instance_id}"
+    return f"{model.get('name') or model['process_id']} {business_key or f'#{instance_id}'}"[:255]
 
 
 @audited_refusals
 def start_instance(sg, process_id: str, actor: str, data: dict | None = None,
-                   idempotency_key: str | None = None) -> dict:
-    """Start the newest version of a process with the start form's data.
+                   idempotency_key: str | None = None, business_key: str | None = None) -> dict:
+    """Start the newest version of a process with the start form's data (variables, if it has no
+    form), and the caller's business key for the deal, if given.
 
     With an idempotency key, a repeated request (same actor, key and content) returns the
     first request's result, marked "replayed", instead of starting a second deal; the same
     key with other content is refused with KeyReused.
     """
+    key = variables.business_key(business_key)
     if idempotency_key is None:
-        return _start_once(sg, process_id, actor, data, None)
+        return _start_once(sg, process_id, actor, data, None, key)
     if not idempotency_key.strip() or len(idempotency_key) > 255:
         raise FormInvalid({"idempotency_key": "must be 1 to 255 characters"})
-    once = (idempotency_key, hashlib.sha256(audit.canonical([process_id, data or {}]).encode()).hexdigest())
+    request = [process_id, data or {}] + ([key] if key else [])
+    once = (idempotency_key, hashlib.sha256(audit.canonical(request).encode()).hexdigest())
     try:
-        return _start_once(sg, process_id, actor, data, once)
+        return _start_once(sg, process_id, actor, data, once, key)
     except IntegrityError:
         # A concurrent request with the same key committed first (its row won the primary
         # key); this one rolled back whole, so there is still one deal. Answer with that one's.
-        return _start_once(sg, process_id, actor, data, once)
+        return _start_once(sg, process_id, actor, data, once, key)
 
 
 def _replay(s, actor: str, once) -> dict | None:
@@ -77,7 +81,7 @@ def _replay(s, actor: str, once) -> dict | None:
     return {**row.result, "replayed": True}
 
 
-def _start_once(sg, process_id, actor, data, once) -> dict:
+def _start_once(sg, process_id, actor, data, once, business_key) -> dict:
     with sg.uow() as uow:
         s = uow.session
         user = load_user(s, actor)
@@ -89,11 +93,14 @@ def _start_once(sg, process_id, actor, data, once) -> dict:
         start = _start_event(pv.model)
         require_any_role(user, start.get("roles", []), f"start '{pv.name or process_id}'")
         values = _validated(sg, uow, actor, None, pv, start, pv.model.get("start_form", []), data)
+        if start.get("initiator"):
+            values[start["initiator"]] = actor  # camunda:initiator: the variable naming who started the deal
         spec, subs = sg.specs.spec_for(pv.id, lambda: row.spec)
         runner = Runner(new_workflow(spec, subs, sg.script_engine, values), pv.model, sg.clock)
         now = sg.now()
         instance = Instance(process_version_id=pv.id, process_id=pv.process_id, version=pv.version,
-                            status="running", data={}, state={}, started_at=now, started_by=actor)
+                            business_key=business_key, status="running", data={}, state={}, started_at=now,
+                            started_by=actor)
         s.add(instance)
         s.flush()
         if once:
@@ -103,13 +110,14 @@ def _start_once(sg, process_id, actor, data, once) -> dict:
             s.add(key_row)
             s.flush()
         audit.record(s, now, actor, "instance_started", instance_id=instance.id, process_id=pv.process_id,
-                     version=pv.version, element_id=start.get("id"), details={"data": values})
+                     version=pv.version, element_id=start.get("id"),
+                     details={"data": values, **({"business_key": business_key} if business_key else {})})
         try:
             log = runner.advance()
         except EngineFailure as failure:
             uow.session.rollback()
             raise record_incident(sg, actor, None, pv, failure) from None
-        instance.title = _title(pv.model, values, instance.id)
+        instance.title = _title(pv.model, values, instance.id, business_key)
         outbox.emit(s, "deal.started", now, instance, started_by=actor, data=values)
         result = _instance_summary(s, instance, save_step(sg, s, instance, pv, runner, log, actor, now))
         if once:
@@ -156,7 +164,7 @@ def _complete_once(sg, task_id, actor, data) -> dict:
         now = sg.now()
         audit.record(s, now, actor, "task_completed", instance_id=instance.id, process_id=instance.process_id,
                      version=instance.version, element_id=ht.element_id,
-                     details={"task_id": ht.id, "task_name": ht.name, "role": ht.role, "data": values,
+                     details={"task_id": ht.id, "task_name": ht.name, **acting_as(user, ht), "data": values,
                               **({"called_process": ht.called_process} if ht.called_process else {})})
         try:
             runner.complete(ht.id, values, actor)
@@ -172,7 +180,10 @@ def _complete_once(sg, task_id, actor, data) -> dict:
 
 
 def _validated(sg, uow, actor, instance_id, pv, element: dict, fields: list, data) -> dict:
-    """The form's values; a required_if condition the sandbox had to stop is an incident at the element."""
+    """The form's values (the variables, where the element has no form); a required_if condition the
+    sandbox had to stop is an incident at the element."""
+    if not fields:
+        return variables.checked(data)
     try:
         return forms.validate(fields, data)
     except LimitExceeded as hit:
@@ -225,6 +236,7 @@ def _instance_summary(s, instance: Instance, open_tasks: list[HumanTask]) -> dic
         "process_id": instance.process_id,
         "version": instance.version,
         "title": instance.title,
+        "business_key": instance.business_key,
         "status": instance.status,
         "stage": instance.stage,
         "ended_at_element": instance.ended_at_element,

@@ -14,9 +14,11 @@ from engine.assignment import index_keys
 from engine.bpmn import definitions
 from engine.bpmn.external_runtime import waiting_for_workers
 from engine.bpmn.failures import EngineFailure
+from engine.clock import iso
 from engine.errors import StepFailed
 from engine.services import outbox
 from engine.services.external_sync import sync_external_tasks
+from engine.services.task_opening import assign_on_open, due_instant
 from engine.store import open_tasks
 from engine.store.models import GateDecision, HumanTask, Incident, Instance, TaskRole, Timer
 
@@ -34,7 +36,7 @@ def save_step(sg, s, instance, pv, runner, log, actor, now, done: str | None = N
     counts = Counter()  # the inbox's counts, changed by the tasks this step closes and opens
     rows = _open_rows(s, HumanTask, instance.id, HumanTask.state == "ready", {t["id"] for t in ready})
     still_open = _close_tasks(s, instance, rows, ready, log, actor, now, done, counts)
-    new_tasks = _open_new_tasks(s, instance, model, rows, ready, timers, now, counts)
+    new_tasks = _open_new_tasks(s, instance, model, rows, ready, timers, now, counts, actor)
     _record_gate_decisions(s, instance, log, now)
     end = model["elements"].get(log.ended_at_element or "", {})
     ending = _ending(s, instance, runner, log, end)
@@ -42,7 +44,7 @@ def save_step(sg, s, instance, pv, runner, log, actor, now, done: str | None = N
     _tell_observers(s, domain.Step(instance, previous_stage, entered, now, ending, tuple(new_tasks),
                                    tuple(log.gate_decisions), model))
     sync_external_tasks(s, instance, waiting, now, actor)
-    _sync_timers(s, instance, timers, timer_rows, fired, model, now)
+    _sync_timers(s, instance, timers, timer_rows, fired, model, now, actor)
     if runner.completed:
         _record_end(s, instance, log, actor, now, end, ending)
     open_tasks.apply(s, counts)  # last: see open_tasks on lock order
@@ -109,7 +111,7 @@ def _close_tasks(s, instance, rows, ready, log, actor, now, done, counts) -> lis
     return [row for row in rows.values() if row.state == "ready" and row.id in ready_ids]
 
 
-def _open_new_tasks(s, instance, model, rows, ready, timers, now, counts) -> list[HumanTask]:
+def _open_new_tasks(s, instance, model, rows, ready, timers, now, counts, actor) -> list[HumanTask]:
     """A row for each task the step made ready, with its inbox index entries and due date."""
     new = []
     for t in ready:
@@ -118,13 +120,17 @@ def _open_new_tasks(s, instance, model, rows, ready, timers, now, counts) -> lis
         el = _element_of(model, t)  # as the task's own process defines it, a called one included
         sla = [parse_instant(x["due_at"]) for x in timers if x["called_process"] == t["called_process"]
                and _element_of(model, x).get("attached_to") == t["element_id"]]
+        who = t.get("who") or {"roles": el.get("roles", []), "candidate_users": el.get("candidate_users", [])}
+        sla += [due_instant(who["due"])] if who.get("due") else []  # camunda:dueDate
         ht = HumanTask(id=t["id"], instance_id=instance.id, process_id=instance.process_id,
                        element_id=t["element_id"], name=el.get("name") or t["element_id"],
-                       role=(el.get("roles") or [""])[0], roles=el.get("roles", []),
-                       candidate_users=el.get("candidate_users", []), called_process=t["called_process"],
+                       role=(who["roles"] or [""])[0], roles=who["roles"],
+                       candidate_users=who["candidate_users"], called_process=t["called_process"],
                        stage=el.get("properties", {}).get("stage"), form=el.get("form", []),
                        state="ready", created_at=now, due_at=min(sla) if sla else None)
         s.add(ht)
+        if who.get("assignee"):
+            assign_on_open(s, ht, who["assignee"], now, actor)
         new.append(ht)
         keys = index_keys(ht.roles, ht.candidate_users)
         for key in keys:  # (a task of candidate users only has no role: NULL, as a task without stage)
@@ -189,13 +195,20 @@ def _element_of(model: dict, item: dict) -> dict:
     return definitions.element(model, item["called_process"], item["element_id"])
 
 
-def _sync_timers(s, instance, timers, rows, fired, model, now) -> None:
+def _sync_timers(s, instance, timers, rows, fired, model, now, actor) -> None:
     """Timer rows in step with the engine; `fired` are the waiting rows whose timer ran."""
     waiting = {t["id"]: t for t in timers}
     for row in rows.values():
         if row.state == "waiting" and row.id not in waiting:
             # Gone from the engine's wait list: it fired, or the task it guarded finished first.
             row.state, row.fired_at = ("fired", now) if row.id in fired else ("cancelled", None)
+        elif row.state == "waiting" and iso(parse_instant(waiting[row.id]["due_at"])) != iso(row.due_at):
+            # A cycle (R3/PT10M) fired and waits for its next turn: the same timer, due again later.
+            audit.record(s, now, "engine", "timer_fired", instance_id=instance.id, process_id=instance.process_id,
+                         version=instance.version, element_id=row.element_id,
+                         details={"timer_id": row.id, "due_at": iso(row.due_at), "next_due_at": waiting[row.id]["due_at"],
+                                  "on_behalf_of": actor})
+            row.due_at, row.fired_at = parse_instant(waiting[row.id]["due_at"]), now
     for t in waiting.values():
         if t["id"] not in rows:
             s.add(Timer(id=t["id"], instance_id=instance.id, element_id=t["element_id"],

@@ -8,17 +8,20 @@ import click
 from engine.queries import records as queries
 from engine.services.instances import complete_task, start_instance
 from stagegate.cli.common import DATABASE_ID, echo_rows, json_arg, main, run
+from stagegate.cli.variables import variable_options, with_variables
 
 
 @main.command()
 @click.argument("process_id")
 @click.option("--user", "user_name", required=True)
-@click.option("--data", default=None, help="Start form values as a JSON object.")
+@click.option("--data", default=None, help="Start form values (or variables, without a form) as a JSON object.")
+@variable_options
+@click.option("--business-key", default=None, help="Your own reference for the deal (a CRM or ERP id).")
 @click.pass_obj
-def start(obj, process_id, user_name, data):
+def start(obj, process_id, user_name, data, var, vars_file, business_key):
     """Start an instance of the newest version; prints the instance id."""
-    values = json_arg(data)
-    run(lambda: click.echo(start_instance(obj.sg, process_id, user_name, values)["id"]))
+    values = with_variables(json_arg(data), var, vars_file)
+    run(lambda: click.echo(start_instance(obj.sg, process_id, user_name, values, business_key=business_key)["id"]))
 
 
 @main.command()
@@ -38,11 +41,12 @@ def tasks(obj, user_name, role, instance_id, as_json):
 @main.command()
 @click.argument("task_id")
 @click.option("--user", "user_name", required=True)
-@click.option("--data", default=None, help="Form values as a JSON object.")
+@click.option("--data", default=None, help="Form values (or variables, without a form) as a JSON object.")
+@variable_options
 @click.pass_obj
-def complete(obj, task_id, user_name, data):
+def complete(obj, task_id, user_name, data, var, vars_file):
     """Complete a ready task; exit 1 with the reason on refusal."""
-    values = json_arg(data)
+    values = with_variables(json_arg(data), var, vars_file)
     def go():
         r = complete_task(obj.sg, task_id, user_name, values)
         click.echo(f"completed; instance {r['id']} is {r['status']}")
@@ -62,6 +66,8 @@ def show(obj, instance_id, as_json):
         else:
             click.echo(f"#{r['id']} {r['title']} [{r['process_id']} v{r['version']}] {r['status']}"
                        + (f" at {r['ended_at_element']}" if r["ended_at_element"] else ""))
+            if r["business_key"]:
+                click.echo(f"business key: {r['business_key']}")
             click.echo(f"outcome: {r['outcome']['text']}")
             click.echo(json.dumps(r["data"], indent=2))
     run(go)

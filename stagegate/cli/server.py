@@ -107,6 +107,9 @@ def deploy_cmd(obj, paths, user, comment):
     def go():
         results = deploy(obj.sg, collect_files(paths), user or operator_name(), comment)
         for r in results:
+            if r["kind"] == "warning":
+                click.echo(f"warning: {r['text']}", err=True)
+                continue
             suffix = "" if r["changed"] else " (unchanged)"
             if r["kind"] == "process":
                 click.echo(f"{r['id']} v{r['version']}{suffix}")

@@ -194,3 +194,31 @@ def test_edit_a_decision_rule_see_its_cell_marked_and_confirm_its_what_if_before
     assert row.get_attribute("data-version") == "2" and "$40MM is enough" in row.inner_text()
     assert "&lt; 40" in page.request.get("/designer/dmn/qualification/versions/2").text()
     assert not _unexpected(page), page.errors
+
+
+def test_a_camunda_feel_table_opens_and_a_broken_feel_cell_is_marked(sign_in, live_app, artifacts):
+    """Camunda's invoice decisions (FEEL, a decision graph), deployed unchanged, open in the editor
+    with no problem; a FEEL cell that is no unary test is marked on its cell, with what is wrong."""
+    from engine.services.deployment import deploy
+    from tests.conftest import SHARED
+
+    invoice = SHARED / "corpus" / "camunda" / "platform-invoiceBusinessDecisions.dmn"
+    deploy(live_app.sg, [(invoice.name, invoice.read_bytes())], actor="cli:test")
+    page = sign_in("dora")
+    _watch_csp(page)
+    page.reload()
+    _open_editor(page, "#decision-invoiceClassification")
+    _wait_problems(page, 0)
+    cell = page.locator("td.input-cell .content-editable").nth(2)
+    assert cell.inner_text().strip() == "[250..1000]"
+    cell.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("<< 250")  # the editor closes brackets itself: a doubled operator stays broken
+    page.locator("td.input-cell .content-editable").nth(0).click()  # leave the cell
+    _wait_problems(page, 1)
+    problems = page.inner_text(".designer-problems")
+    assert "`<< 250` is not FEEL the engine reads" in problems, problems
+    marked = page.locator("td.dmn-problem")
+    assert marked.count() == 1 and marked.get_attribute("data-row-id") == "DecisionRule_1ak4z14"
+    page.screenshot(path=str(artifacts / "designer-feel-problem.png"), full_page=True)
+    assert not _unexpected(page), page.errors

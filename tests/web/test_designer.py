@@ -90,6 +90,7 @@ def test_designer_sees_every_process_and_decision_with_its_versions(sign_in):
     for name in ("Opportunity", "Discount approval", "qualification", "pricing"):
         assert name.casefold() in page.casefold()
     assert "v1" in page and "cli:test" in page
+    assert "unless the task names candidate groups, candidate users or an assignee" in page  # who works a task
 
 
 def test_save_draft_then_deploy_keeps_running_deals_on_their_version(sign_in, sg, driver):
@@ -144,6 +145,20 @@ def test_validate_reports_each_problem_on_its_element(sign_in):
     assert r["ok"] is True and all(p["severity"] == "warning" for p in r["problems"])
     assert "lane 'Lawyers', which is no role any user holds" in reasons["Task_ContractReview"]
     assert "has no stage property" in reasons["Gateway_Discovery"]
+
+
+def test_validate_shows_what_deploy_would_warn_about(sign_in):
+    """A condition reading what nothing sets and a form key are warnings in the designer too."""
+    from tests.test_variables import FORMLESS
+    b = sign_in("dora")
+    xml = FORMLESS.replace('<bpmn:userTask id="Approve"', '<bpmn:userTask camunda:formKey="embedded:app:a.html" '
+                           'id="Approve"')
+    r = post_json(b, "/designer/validate", {"xml": xml}).json
+    assert r["ok"] is True
+    found = {(p["element_id"], p["reason"].split(" ")[0]): p["reason"] for p in r["problems"] if p["severity"] == "warning"}
+    assert found[("Flow_Yes", "condition")].startswith("condition `approved == True and amount < 1000` reads `amount`")
+    assert found[("Approve", "camunda:formKey")].startswith("camunda:formKey `embedded:app:a.html` names a form the "
+                                                            "engine does not show")
 
 
 def test_validate_warns_of_an_escalation_that_would_never_close_and_refuses_a_wrong_one(sign_in):

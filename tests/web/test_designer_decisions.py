@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.services.instances import start_instance
-from tests.conftest import DIAGRAMS
+from tests.conftest import DIAGRAMS, SHARED
 from tests.drive import GOOD_PROSPECT
 from tests.snapshot import stored
 
@@ -35,6 +35,27 @@ def test_validation_puts_a_mistyped_cell_on_its_rule_and_column(sign_in, old, ne
     assert problem["severity"] == "error" and problem["element_id"] == "qualification"
     assert problem["cell"]["rule"] == rule and problem["cell"]["column"] == column
     assert said in problem["reason"] and f"rule {rule} (row " in problem["reason"]
+
+
+INVOICE = (SHARED / "corpus" / "camunda" / "platform-invoiceBusinessDecisions.dmn").read_text()
+
+
+@pytest.mark.parametrize("old, new, rule, column, said", [
+    ("<text>[250..1000]</text>", "<text>[250..1000</text>", "DecisionRule_1ak4z14", "clause1",
+     "`[250..1000` is not FEEL the engine reads"),
+    ('<text>"budget", "exceptional"</text>', "<text>? in ['budget']</text>", "row-49839158-5",
+     "InputClause_0og2hn3", "is not FEEL the engine reads"),
+    ("<text>&lt; 250</text>", "<text>&lt; limit</text>", "DecisionRule_1of5a87", "clause1", "reads `limit`"),
+])
+def test_a_feel_table_is_checked_cell_by_cell_in_the_designer(sign_in, old, new, rule, column, said):
+    """Camunda's invoice decisions, as Camunda Modeler wrote them, validate clean; a broken FEEL cell is
+    put on its rule and column."""
+    b = sign_in("dora")
+    assert post_json(b, "/designer/validate", {"kind": "dmn", "xml": INVOICE}).json == {"ok": True, "problems": []}
+    r = post_json(b, "/designer/validate", {"kind": "dmn", "xml": INVOICE.replace(old, new, 1)})
+    [problem] = r.json["problems"]
+    assert problem["cell"]["rule"] == rule and problem["cell"]["column"] == column
+    assert said in problem["reason"], problem["reason"]
 
 
 @pytest.fixture

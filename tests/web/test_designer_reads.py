@@ -25,9 +25,9 @@ def reads(monkeypatch):
     seen = {"files": [], "loaded": []}
     real = parsing.read_document
 
-    def read_document(file_name, content, deployed=False):
+    def read_document(file_name, content, deployed=False, *language):
         seen["files"].append(file_name)
-        return real(file_name, content, deployed)
+        return real(file_name, content, deployed, *language)
 
     def loaded(target, context):
         seen["loaded"].append(getattr(target, "file_name", None) or getattr(target, "process_id", None))

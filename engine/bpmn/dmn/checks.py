@@ -8,13 +8,19 @@ from __future__ import annotations
 import ast
 
 from engine import sandbox
-from engine.bpmn.dmn import unary_tests
+from engine.bpmn.dmn import dialects as dmn_dialects, unary_tests
 from engine.bpmn.dmn.evaluate import (AGGREGATIONS, HIT_POLICIES, NUMERIC_TYPES, ORDERED, TYPES, column_name, fits,
-                            output_key, rule_name, type_name)
+                                      language, output_key, rule_name, type_name)
 from engine.errors import Problem
 from engine.bpmn.dmn.unary_tests import CellRefused
 
-SUPPORTED_DIALECTS = ("python",)
+
+def _python(text: str | None, dialect: str) -> str | None:
+    """The Python an expression in `dialect` translates to, None when it is refused (lint says why)."""
+    try:
+        return dmn_dialects.source(text, dialect or "python")
+    except CellRefused:
+        return None
 
 
 def _problem(decision: dict, reason: str, line=None, cell: dict | None = None) -> Problem:
@@ -43,18 +49,50 @@ def lint_table(decision: dict) -> list[Problem]:
     problems = _declarations(decision, table)
     for column in table["inputs"]:
         where = f"input column '{column_name(column)}'"
-        if column["dialect"] not in SUPPORTED_DIALECTS:
-            problems.append(_problem(decision, f"{where}: expression language '{column['dialect']}' is not supported "
-                                     "yet; write the expression and its cells in Python", column["line"]))
         if not column["expression"]:
             problems.append(_problem(decision, f"{where} has no input expression (say which data field it reads)",
                                      column["line"]))
-        elif (reason := _compiles(column["expression"])) is not None:
-            problems.append(_problem(decision, f"input expression `{column['expression']}` does not compile: {reason}",
-                                     column["line"]))
+        elif (reason := expression_problem(column["expression"], column["dialect"])) is not None:
+            problems.append(_problem(decision, f"input expression `{column['expression']}` {reason}", column["line"]))
     for rule in table["rules"]:
         problems += _rule_problems(decision, table, rule)
     return problems
+
+
+def lint_requirements(decision: dict, siblings: dict) -> list[Problem]:
+    """A decision's required decisions must be decisions of its own file, and never require it back."""
+    problems = []
+    for required in decision["requires"]:
+        if required not in siblings:
+            problems.append(_problem(decision, f"requires decision '{required}', which is not in this file (a "
+                                     "required decision is one of its own file's decisions, as in Camunda)"))
+    path, seen, todo = None, set(), [(decision["id"], (decision["id"],))]
+    while todo and path is None:  # each decision visited once: linear however the graph is drawn
+        did, trail = todo.pop()
+        for required in (siblings.get(did) or {}).get("requires") or []:
+            if required == decision["id"]:
+                path = [*trail, required]
+                break
+            if required not in seen:
+                seen.add(required)
+                todo.append((required, (*trail, required)))
+    if path:
+        problems.append(_problem(decision, "requires itself (" + " -> ".join(path) + "); a decision graph cannot "
+                                 "go round in a circle"))
+    return problems
+
+
+def lint_literal(decision: dict) -> list[Problem]:
+    """Problems with a literal-expression decision: its expression, and its variable's type."""
+    literal = decision["literal"]
+    if not literal["expression"]:
+        return [_problem(decision, "the literal expression is empty (write the value it gives)", literal["line"])]
+    if (reason := expression_problem(literal["expression"], literal["dialect"])) is not None:
+        return [_problem(decision, f"literal expression `{literal['expression']}` {reason}", literal["line"])]
+    if type_name(literal["type_ref"]) not in (None, *TYPES):
+        return [_problem(decision, f"the variable has type '{literal['type_ref']}', which the engine does not know "
+                         f"({', '.join(TYPES)})", literal["line"])]
+    return []
 
 
 def _declarations(decision: dict, table: dict) -> list[Problem]:
@@ -69,7 +107,7 @@ def _declarations(decision: dict, table: dict) -> list[Problem]:
     elif aggregation and aggregation not in AGGREGATIONS:
         problems.append(_problem(decision, f"aggregation '{aggregation}' is not one the engine knows "
                                  f"({', '.join(AGGREGATIONS)})", table["line"]))
-    elif aggregation and len(table["outputs"]) != 1:
+    elif aggregation and len(table["outputs"]) != 1 and language(table) == "python":
         problems.append(_problem(decision, f"COLLECT {aggregation} aggregates one output, but the table has "
                                  f"{len(table['outputs'])} output columns (DMN 1.3 allows no aggregation of compound "
                                  "outputs); split the table or drop the aggregation", table["line"]))
@@ -77,6 +115,11 @@ def _declarations(decision: dict, table: dict) -> list[Problem]:
         problems.append(_problem(decision, f"COLLECT {aggregation} needs numbers, but output "
                                  f"'{column_name(table['outputs'][0])}' is of type {table['outputs'][0]['type_ref']}",
                                  table["line"]))
+    if aggregation and len(table["outputs"]) > 1 and language(table) != "python":
+        for rule in table["rules"]:  # Camunda aggregates a compound table's outputs if each rule fills one
+            if sum(1 for c in rule["outputs"] if (c["text"] or "").strip()) > 1:
+                problems.append(_problem(decision, f"{rule_name(rule)} fills several outputs, but COLLECT {aggregation} "
+                                         "aggregates one output per rule; leave all but one empty", rule["line"]))
     if policy in ORDERED and not any(c["values"] for c in table["outputs"]):
         problems.append(_problem(decision, f"hit policy {policy} orders the matching rules by their outputs' output "
                                  "values, but no output column lists its output values (e.g. \"high\",\"medium\",\"low\")",
@@ -124,10 +167,19 @@ def _rule_problems(decision: dict, table: dict, rule: dict) -> list[Problem]:
     return problems
 
 
+def expression_problem(text: str, dialect: str) -> str | None:
+    """Why an expression in `dialect` cannot be evaluated, if it cannot: refused, or not compiling."""
+    try:
+        translated = dmn_dialects.source(text, dialect or "python")
+    except CellRefused as exc:
+        return str(exc)
+    if (reason := _compiles(translated)) is not None:
+        return f"does not compile: {reason}"
+    return None
+
+
 def input_entry_problem(column: dict, cell: dict) -> str | None:
     """Why an input entry is no test of its column, if it is not."""
-    if cell["dialect"] not in SUPPORTED_DIALECTS:
-        return f"is in expression language '{cell['dialect']}', which the engine does not read yet; write it in Python"
     try:
         test = unary_tests.parse(cell["text"], cell["dialect"])
     except CellRefused as exc:
@@ -183,12 +235,11 @@ def _kind_of(value) -> str:
 def output_entry_problem(column: dict, cell: dict) -> str | None:
     """Why an output entry cannot give its column's value, if it cannot."""
     text = (cell["text"] or "").strip()
-    if cell["dialect"] not in SUPPORTED_DIALECTS:
-        return f"is in expression language '{cell['dialect']}', which the engine does not read yet; write it in Python"
     if not text:
         return None
-    if (reason := _compiles(text)) is not None:
-        return f"does not compile: {reason}"
+    if (reason := expression_problem(text, cell["dialect"])) is not None:
+        return reason
+    text = dmn_dialects.source(text, cell["dialect"] or "python")
     kind = type_name(column["type_ref"])
     node = _expression(text)
     value = _literal(node)
@@ -241,12 +292,21 @@ def static_type(node) -> str | None:
 def names_problems(decision: dict, fields: set[str] | None, helpers: set[str], usage: str | None) -> list[Problem]:
     """Every name the table reads that is neither an input column's data, nor a field the process
     can have where it decides (`fields`; None when no process uses the table), nor a helper."""
-    table = decision["table"]
     where = f"process {usage}"
+    if decision["table"] is None:
+        literal = decision["literal"]
+        missing = [n for n in _names(literal["expression"], literal["dialect"]) if n not in (fields or set()) | helpers]
+        if not missing:
+            return []
+        context = (f"which {where} cannot have when it decides ({_known(fields)})" if fields is not None
+                   else "which is not a helper (no process uses this decision yet to say which data fields there are)")
+        return [_problem(decision, f"literal expression `{literal['expression']}` reads {_listing(missing)}, "
+                         f"{context}", literal["line"])]
+    table = decision["table"]
     problems = []
     if fields is not None:
         for column in table["inputs"]:
-            missing = [n for n in _names(column["expression"]) if n not in fields | helpers]
+            missing = [n for n in _names(column["expression"], column["dialect"]) if n not in fields | helpers]
             if missing:
                 problems.append(_problem(decision, f"input column '{column_name(column)}' reads "
                                          f"{_listing(missing)}, which {where} cannot have when it decides "
@@ -256,14 +316,15 @@ def names_problems(decision: dict, fields: set[str] | None, helpers: set[str], u
     else:
         context = ("not read by any input column and not a helper (no process uses this table yet to say which "
                    "data fields there are)")
-    readable = {n for c in table["inputs"] for n in _names(c["expression"])} | helpers | (fields or set())
+    readable = ({n for c in table["inputs"] for n in _names(c["expression"], c["dialect"])} | helpers | (fields or set())
+                | {c["input_variable"] for c in table["inputs"] if c.get("input_variable")})
     for rule in table["rules"]:
         for kind, columns, cells in (("input", table["inputs"], rule["inputs"]),
                                      ("output", table["outputs"], rule["outputs"])):
             for column, cell in zip(columns, cells):
                 text = (cell["text"] or "").strip()
-                names = (unary_tests.names_read(unary_tests.parse(text)) if kind == "input" else _names(text)) \
-                    if text else []
+                names = (unary_tests.names_read(unary_tests.parse(text, cell["dialect"])) if kind == "input"
+                         else _names(text, cell["dialect"])) if text else []
                 missing = [n for n in names if n not in readable]
                 if missing:
                     problems.append(_cell_problem(decision, rule, column, cell, kind,
@@ -271,7 +332,8 @@ def names_problems(decision: dict, fields: set[str] | None, helpers: set[str], u
     return problems
 
 
-def _names(source: str) -> list[str]:
+def _names(text: str, dialect: str = "python") -> list[str]:
+    source = _python(text, dialect) if text else None
     if not source:
         return []
     try:

@@ -1,12 +1,15 @@
-"""Decision tables outside a running workflow: read a draft DMN and decide it exactly as the
-engine's business rule tasks do (engine/bpmn/dmn/evaluate.py over the sandboxed evaluation)."""
+"""Decisions outside a running workflow: read a draft DMN and decide it exactly as the engine's
+business rule tasks do (engine/bpmn/dmn/graph.py over the sandboxed evaluation: a decision with
+the decisions of its file it requires)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from engine.bpmn import validation
-from engine.bpmn.dmn.evaluate import DecisionFailed, decide
+from engine.bpmn.dmn.evaluate import DecisionFailed
+from engine.bpmn.dmn.graph import decide_graph
 from engine.bpmn.definitions import owner_of
+from engine.bpmn.dmn.model import logic_of
 from engine.errors import InvalidDiagram, Problem
 from engine.bpmn.parsing import read_document
 from engine.bpmn.script_engine import evaluator
@@ -18,16 +21,17 @@ __all__ = ["DecisionFailed", "DraftDecision", "gate_outcome", "read_draft"]
 
 @dataclass
 class DraftDecision:
-    """One decision table of a DMN document, ready to evaluate."""
+    """One decision of a DMN document (a table or a literal expression), ready to evaluate."""
 
     id: str
     name: str | None
     table: dict
+    logics: dict  # every decision of its file, by id: what it may require
 
     def decide(self, script_engine, data: dict) -> dict:
         """The hit rules, inputs and outputs for `data`, as the engine's business rule task computes them."""
         try:
-            result = decide(self.table, dict(data), evaluator(script_engine))
+            result = decide_graph(self.logics, self.id, dict(data), evaluator(script_engine))
         except DecisionFailed as exc:
             if (hit := limit_of(exc)) is not None:
                 raise hit from None  # the sandbox stopped a cell: the whole replay stops
@@ -42,12 +46,14 @@ def read_draft(content: bytes, file_name: str = "draft.dmn") -> list[DraftDecisi
         raise InvalidDiagram([doc])
     if doc.kind != "dmn":
         raise InvalidDiagram([Problem(file_name, "this is a BPMN diagram, not a DMN decision table")])
-    problems = [p for d in doc.decisions for p in validation.lint_decision(d)]
+    siblings = {d["id"]: d for d in doc.decisions}
+    problems = [p for d in doc.decisions for p in validation.lint_decision(d, siblings)]
     if not doc.decisions:
         problems.append(Problem(file_name, "no decision in this DMN file"))
     if problems:
         raise InvalidDiagram(problems)
-    return [DraftDecision(d["id"], d["name"], d["table"]) for d in doc.decisions]
+    logics = {d["id"]: logic_of(d) for d in doc.decisions}
+    return [DraftDecision(d["id"], d["name"], logic_of(d), logics) for d in doc.decisions]
 
 
 def gate_outcome(script_engine, model: dict, gateway_id: str, data: dict) -> str | None:

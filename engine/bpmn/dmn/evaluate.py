@@ -14,7 +14,11 @@ the hit policy then picks the hits, as DMN 1.3 defines them (and Camunda 7 runs 
 - COLLECT: every matching rule; with an aggregation, the SUM, MIN, MAX or COUNT of the one
   output's values (empty output entries are left out, as Camunda does).
 
-Single-hit tables with no matching rule fail; multiple-hit tables then give empty lists (COUNT 0).
+Expressions and cells are in the language their table records (engine/bpmn/dmn/dialects.py turns
+FEEL into the sandbox's Python). When no rule matches, a table in FEEL (Camunda's and DMN's
+default) gives an empty result, as Camunda does; a Python table fails, as it always has, saying
+so. Multiple-hit tables then give empty lists (COUNT 0). FEEL's null: an order comparison with
+no value, or with a value of another type, does not match (it fails in a Python table).
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ import operator
 import re
 from datetime import date
 
+from engine.bpmn.dmn.dialects import evaluate_in, with_nulls
 from engine.bpmn.dmn.unary_tests import PLACEHOLDER, CellRefused, parse
 
 HIT_POLICIES = ("UNIQUE", "FIRST", "PRIORITY", "ANY", "RULE ORDER", "OUTPUT ORDER", "COLLECT")
@@ -78,8 +83,14 @@ def rule_name(rule: dict) -> str:
     return f"rule {rule['id']} (row {rule['row']})" if rule.get("id") else f"row {rule['row']}"
 
 
+def language(table: dict) -> str:
+    """The language a table is written in (tables stored before it was recorded are Python)."""
+    return table.get("language") or "python"
+
+
 def decide(table: dict, data: dict, evaluate) -> dict:
-    """{'inputs': {column: value}, 'rules': [hit rules], 'outputs': {field: value or list}, 'description'}."""
+    """{'inputs': {column: value}, 'rules': [hit rules], 'outputs': {field: value or list},
+    'results': [{field: value} per hit, as Camunda's result list], 'description'}."""
     values = _input_values(table, data, evaluate)
     inputs = {column_name(c): v for c, v in zip(table["inputs"], values)}
     policy = table.get("hit_policy") or "UNIQUE"
@@ -89,17 +100,29 @@ def decide(table: dict, data: dict, evaluate) -> dict:
             matched.append(rule)
             if policy == "FIRST":
                 break
-    if not matched and policy in SINGLE_HIT:
+    if not matched and policy in SINGLE_HIT and language(table) == "python":
         raise DecisionFailed(f"decision '{table['decision']}' has no rule matching the inputs {inputs}")
     if policy == "UNIQUE" and len(matched) > 1:
         raise DecisionFailed(f"decision '{table['decision']}' has hit policy UNIQUE, but {_names(matched)} all "
                              f"match the inputs {inputs}; make the rules exclusive or choose another hit policy")
     results = [(rule, _outputs(table, rule, data, evaluate)) for rule in matched]
+    if not results and policy in SINGLE_HIT:
+        return {"inputs": inputs, "rules": [], "description": None, "outputs": {}, "results": []}
     hits, outputs = _apply(table, policy, results, data, evaluate, inputs)
-    return {"inputs": inputs, "rules": [{"id": r["id"], "row": r["row"], "description": r.get("description")}
-                                        for r in hits],
+    by_rule = {id(rule): out for rule, out in results}
+    # Camunda's result entries leave out the outputs a rule leaves empty.
+    listed = [_given(rule, by_rule[id(rule)]) for rule in hits]
+    if policy == "COLLECT" and table.get("aggregation"):
+        listed = [outputs] if matched and None not in outputs.values() else []
+    return {"inputs": inputs, "results": [_nest(out) for out in listed],
+            "rules": [{"id": r["id"], "row": r["row"], "description": r.get("description")} for r in hits],
             "description": "; ".join(r["description"] for r in hits if r.get("description")) or None,
             "outputs": _nest(outputs)}
+
+
+def _given(rule: dict, out: dict) -> dict:
+    """The outputs a rule's non-empty output entries give."""
+    return {k: v for (k, v), cell in zip(out.items(), rule["outputs"]) if (cell.get("text") or "").strip()}
 
 
 def _names(rules: list[dict]) -> str:
@@ -115,7 +138,10 @@ def _input_values(table: dict, data: dict, evaluate) -> list:
             values.append(None)
             continue
         try:
-            values.append(evaluate(expression, data))
+            values.append(evaluate_in(evaluate, expression, column.get("dialect") or "python", data))
+        except CellRefused as exc:
+            raise DecisionFailed(f"decision '{table['decision']}': input '{column_name(column)}' (`{expression}`) "
+                                 f"{exc}") from None
         except Exception as exc:  # noqa: BLE001 - any failure of diagram code is this deal's failure
             raise DecisionFailed(f"decision '{table['decision']}': input '{column_name(column)}' (`{expression}`) "
                                  f"failed: {_said(exc)}") from None
@@ -131,8 +157,10 @@ def _rule_matches(table: dict, rule: dict, values: list, data: dict, evaluate) -
         raise DecisionFailed(f"decision '{table['decision']}' {rule_name(rule)} has {len(rule['inputs'])} input "
                              f"entries for {len(values)} input columns")
     for column, cell, value in zip(table["inputs"], rule["inputs"], values):
+        # camunda:inputVariable names the column's value for its cells, besides `?`/cellInput
+        scope = {**data, column["input_variable"]: value} if column.get("input_variable") else data
         try:
-            if not _test(parse(cell.get("text"), cell.get("dialect") or "python"), value, data, evaluate):
+            if not _test(parse(cell.get("text"), cell.get("dialect") or "python"), value, scope, evaluate):
                 return False
         except (CellRefused, _CellFailed) as exc:
             raise DecisionFailed(f"decision '{table['decision']}' {rule_name(rule)}, column '{column_name(column)}', "
@@ -144,17 +172,23 @@ class _CellFailed(Exception):
     pass
 
 
-def _value(expression: str, context: dict, evaluate):
+def _value(expression: str, context: dict, evaluate, feel: bool = False):
     try:
-        return evaluate(expression, context)
+        return evaluate(expression, with_nulls(expression, context) if feel else context)
     except Exception as exc:  # noqa: BLE001
         raise _CellFailed(f"`{expression}` failed: {_said(exc)}") from None
 
 
-def _compare(op: str, value, operand) -> bool:
+def _compare(op: str, value, operand, feel: bool = False) -> bool:
+    if feel and op in ("==", "!=") and isinstance(value, bool) != isinstance(operand, bool):
+        return op == "!="  # FEEL: true is not 1
+    if feel and op not in ("==", "!=") and (value is None or operand is None):
+        return False  # FEEL: ordering null gives null, which matches nothing
     try:
         return bool(OPERATORS[op](value, operand))
     except TypeError:
+        if feel:
+            return False  # FEEL: comparing values of different types gives null
         raise _CellFailed(f"cannot compare {value!r} {op} {operand!r}") from None
 
 
@@ -162,16 +196,24 @@ def _test(test: dict, value, data: dict, evaluate) -> bool:
     kind = test["kind"]
     if kind == "any":
         return True
+    feel = test.get("dialect") == "feel"
     if kind == "comparison":
-        return _compare(test["op"], value, _value(test["operand"], data, evaluate))
+        operand = _value(test["operand"], data, evaluate, feel)
+        if test.get("plain") and isinstance(operand, bool) and not isinstance(value, bool):
+            return operand  # FEEL: an expression that gives true (or false) with the input is the test itself
+        if test.get("plain") and isinstance(operand, list) and not isinstance(value, list):
+            return any(_compare("==", value, item, feel) for item in operand)  # FEEL: equal to one in the list
+        return _compare(test["op"], value, operand, feel)
     if kind == "range":
-        low, high = _value(test["low"], data, evaluate), _value(test["high"], data, evaluate)
-        return (_compare("<=" if test["low_closed"] else "<", low, value)
-                and _compare("<=" if test["high_closed"] else "<", value, high))
+        low, high = _value(test["low"], data, evaluate, feel), _value(test["high"], data, evaluate, feel)
+        return (_compare("<=" if test["low_closed"] else "<", low, value, feel)
+                and _compare("<=" if test["high_closed"] else "<", value, high, feel))
     if kind == "list":
         hit = any(_test(item, value, data, evaluate) for item in test["items"])
         return not hit if test["negated"] else hit
-    result = _value(test["expression"], {**data, PLACEHOLDER: value}, evaluate)
+    result = _value(test["expression"], {**data, PLACEHOLDER: value}, evaluate, feel)
+    if feel and result is None:
+        return False  # FEEL: a test that gives null does not match
     if not isinstance(result, bool):
         raise _CellFailed(f"gave {result!r}, not True or False")
     return result
@@ -183,7 +225,9 @@ def _outputs(table: dict, rule: dict, data: dict, evaluate) -> dict:
         text = (cell.get("text") or "").strip()
         where = f"decision '{table['decision']}' {rule_name(rule)}, output '{column_name(column)}'"
         try:
-            value = evaluate(text, data) if text else None
+            value = evaluate_in(evaluate, text, cell.get("dialect") or "python", data) if text else None
+        except CellRefused as exc:
+            raise DecisionFailed(f"{where} `{text}` {exc}") from None
         except Exception as exc:  # noqa: BLE001
             raise DecisionFailed(f"{where} `{text}` failed: {_said(exc)}") from None
         if not fits(value, column.get("type_ref")):
@@ -207,7 +251,8 @@ def _apply(table, policy, results, data, evaluate, inputs) -> tuple[list, dict]:
         results = _by_output_order(table, results, data, evaluate)
     aggregation = table.get("aggregation")
     if policy == "COLLECT" and aggregation:
-        return [r for r, _ in results], {keys[0]: _aggregate(table, aggregation, [o for _, o in results])}
+        key, value = _aggregate(table, aggregation, results)
+        return [r for r, _ in results], {key: value}
     return [r for r, _ in results], {k: [out[k] for _, out in results] for k in keys}
 
 
@@ -234,24 +279,33 @@ def _by_output_order(table, results, data, evaluate) -> list:
 
 def _output_value(table, column, text, data, evaluate):
     try:
-        return evaluate(text, data)
-    except Exception as exc:  # noqa: BLE001
+        return evaluate_in(evaluate, text, language(table), data)
+    except Exception as exc:  # noqa: BLE001 - a refused value too: the deploy check names it
         raise DecisionFailed(f"decision '{table['decision']}': output value `{text}` of '{column_name(column)}' "
                              f"failed: {_said(exc)}") from None
 
 
-def _aggregate(table: dict, aggregation: str, outputs: list[dict]):
-    if len(table["outputs"]) != 1:
-        raise DecisionFailed(f"decision '{table['decision']}': COLLECT {aggregation} needs exactly one output column")
-    key = output_key(table["outputs"][0])
-    values = [o[key] for o in outputs if o[key] is not None]
+def _aggregate(table: dict, aggregation: str, results: list) -> tuple[str, object]:
+    """(output name, aggregate) of the matching rules' values. As in Camunda, each rule gives at most
+    one output (a table may have several columns, each rule filling one); the name is the first given."""
+    key, values = None, []
+    for rule, out in results:
+        given = list(_given(rule, out).items())
+        if len(given) > 1:
+            raise DecisionFailed(f"decision '{table['decision']}' {rule_name(rule)} gives {len(given)} outputs; "
+                                 f"COLLECT {aggregation} aggregates one output per rule")
+        if given:
+            key = key or given[0][0]
+            if given[0][1] is not None:
+                values.append(given[0][1])
+    key = key or output_key(table["outputs"][0])
     if aggregation == "COUNT":
-        return len(values)
+        return key, len(values)
     if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in values):
         raise DecisionFailed(f"decision '{table['decision']}': COLLECT {aggregation} needs numbers, got {values}")
     if not values:
-        return None
-    return {"SUM": sum, "MIN": min, "MAX": max}[aggregation](values)
+        return key, None
+    return key, {"SUM": sum, "MIN": min, "MAX": max}[aggregation](values)
 
 
 def _nest(outputs: dict) -> dict:

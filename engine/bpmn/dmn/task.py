@@ -15,6 +15,8 @@ from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, CamundaTaskParser
 from SpiffWorkflow.dmn.specs import BusinessRuleTaskMixin
 
+from engine.bpmn.call_mapping import MappedCallActivity, MappedCallActivityParser
+
 
 class DecisionTask(BpmnSpecMixin):
     """A business rule task: decided by the Runner, never run by SpiffWorkflow itself."""
@@ -49,10 +51,12 @@ class DecisionTaskConverter(BpmnTaskSpecConverter):
 
 
 class Parser(CamundaParser):
-    """Camunda's BPMN parser with our business rule tasks (no DMN goes through SpiffWorkflow)."""
+    """Camunda's BPMN parser with our business rule tasks (no DMN goes through SpiffWorkflow) and call
+    activities honouring camunda:in/out."""
 
     OVERRIDE_PARSER_CLASSES = {**CamundaParser.OVERRIDE_PARSER_CLASSES,
-                               full_tag("businessRuleTask"): (DecisionTaskParser, DecisionTask)}
+                               full_tag("businessRuleTask"): (DecisionTaskParser, DecisionTask),
+                               full_tag("callActivity"): (MappedCallActivityParser, MappedCallActivity)}
 
 
 def is_decision(task_spec) -> bool:

@@ -13,9 +13,10 @@ text into one of these plain-data tests (each carries the dialect it was read in
   expression where ``?`` (here ``cellInput``) stands for the column's value.
 
 Operands and expressions stay source text: they are evaluated later, through the sandbox,
-by engine/bpmn/dmn/evaluate.py. Only the ``python`` dialect is read today. A cell that would
-mean something else than it looks (FEEL's ``"a", "b"``, ``[1..5]``, ``not("x")``, ``null``,
-a Python list or a comparison written without ``?``) is refused with `CellRefused`, whose
+by engine/bpmn/dmn/evaluate.py. FEEL cells are read by engine/bpmn/dmn/feel.py's grammar into the same
+structure, with their operands translated into Python. In a ``python`` cell, what would mean
+something else than it looks (FEEL's ``"a", "b"``, ``[1..5]``, ``not("x")``, ``null``, a
+Python list or a comparison written without ``?``) is refused with `CellRefused`, whose
 message writes out what to use instead.
 """
 from __future__ import annotations
@@ -25,9 +26,11 @@ import re
 from functools import lru_cache
 
 from engine import sandbox
+from engine.bpmn import juel
+from engine.bpmn.dmn import feel
 
 PLACEHOLDER = "cellInput"  # what `?` becomes (Camunda's name for the value a cell tests)
-DIALECTS = ("python",)
+DIALECTS = ("python", "feel", "juel")
 ORDER_OPS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
 COMPARE_OPS = {**ORDER_OPS, ast.Eq: "==", ast.NotEq: "!="}
 FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
@@ -42,9 +45,30 @@ class CellRefused(Exception):
 
 def parse(text: str | None, dialect: str = "python") -> dict:
     """The test an input entry stands for, or CellRefused."""
+    if dialect == "feel":
+        try:
+            return feel.unary_tests(text or "")
+        except feel.FeelRefused as exc:
+            raise CellRefused(f"{exc}; write a FEEL unary test (e.g. `< 250`, `[250..1000]`, "
+                              "`\"a\", \"b\"`, `not(\"x\")`, `-`)") from None
     if dialect not in DIALECTS:
-        raise CellRefused(f"cells in {dialect!r} are not supported yet; write them in Python")
+        raise CellRefused(f"is in expression language '{dialect}', which the engine does not read in input "
+                          "entries; write a FEEL unary test (drop the expressionLanguage)")
+    if dialect == "juel":
+        return _parse_juel((text or "").strip())
     return _parse_python((text or "").strip())
+
+
+def _parse_juel(text: str) -> dict:
+    """A JUEL input entry, as Camunda 7 reads one: an expression over the deal's data and `cellInput`
+    (the column's value) that matches when it is true, and only then (a non-boolean never matches)."""
+    if text in ("", "-"):
+        return _test("any")
+    try:
+        python = juel.translate(text if juel.is_juel(text) else "${" + text + "}")
+    except juel.JuelError as exc:
+        raise CellRefused(f"is JUEL the engine cannot run: {exc}") from None
+    return _read_marked(text, f"({python}) is True")
 
 
 @lru_cache(maxsize=4096)
@@ -168,14 +192,14 @@ def _read_leading(text: str) -> dict:
 
 
 def _refuse_feel(text: str) -> None:
-    feel = feel_equivalent(text)
-    if feel is None:
+    written = feel_equivalent(text)
+    if written is None:
         return
     if _is_python(text):
-        raise CellRefused(f"is a FEEL unary test, which means something else in Python (the engine reads "
-                          f"cells as Python; FEEL is not supported yet): write `{feel}`")
-    raise CellRefused(f"is a FEEL unary test, which the engine does not read yet (cells are Python): "
-                      f"write `{feel}`")
+        raise CellRefused(f"is a FEEL unary test, which means something else in Python (this table declares "
+                          f"Python): write `{written}`, or drop expressionLanguage=\"python\" to write FEEL")
+    raise CellRefused(f"is a FEEL unary test, but this table declares Python: write `{written}`, or drop "
+                      "expressionLanguage=\"python\" to write FEEL")
 
 
 def _read_value(text: str) -> dict:

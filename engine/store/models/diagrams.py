@@ -28,6 +28,9 @@ class Source(Base):
     file_name: Mapped[str] = mapped_column(String(255))
     content: Mapped[bytes] = mapped_column(LargeBinary)
     stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # What a DMN file's cells without an expressionLanguage are in; NULL: stored before FEEL
+    # was supported, when they were Python (engine/bpmn/dmn/model.py).
+    dmn_language: Mapped[str | None] = mapped_column(String(16))
 
 class ProcessVersion(Base):
     """One deployed version of one process, with its parsed spec stored once."""

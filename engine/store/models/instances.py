@@ -32,6 +32,8 @@ class Instance(Base):
     process_id: Mapped[str] = mapped_column(String(255), index=True)
     version: Mapped[int] = mapped_column(Integer)
     title: Mapped[str | None] = mapped_column(String(255))
+    # The starter's own reference for the deal (Camunda's business key: a CRM or ERP id); not unique.
+    business_key: Mapped[str | None] = mapped_column(String(255), index=True)
     status: Mapped[str] = mapped_column(String(16), index=True)  # running | completed | error
     stage: Mapped[str | None] = mapped_column(String(120))
     data: Mapped[dict] = mapped_column(JSON, default=dict)

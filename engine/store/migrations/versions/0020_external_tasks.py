@@ -1,7 +1,7 @@
 """external tasks: service and send tasks that workers fetch and lock through /engine-rest
 
 Revision ID: 0020_external_tasks
-Revises: 0021_outbox_webhooks_mail
+Revises: 0019_business_keys
 Create Date: 2026-12-01 13:00:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0020_external_tasks'
-down_revision = '0021_outbox_webhooks_mail'
+down_revision = '0019_business_keys'
 branch_labels = None
 depends_on = None
 

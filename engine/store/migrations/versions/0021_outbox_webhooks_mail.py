@@ -4,7 +4,7 @@ Events are written in the transaction of the step that causes them (engine/outbo
 relays them to webhook deliveries and mail (engine/relay.py, engine/mail.py).
 
 Revision ID: 0021_outbox_webhooks_mail
-Revises: 0016_keyed_audit_and_sessions
+Revises: 0020_external_tasks
 Create Date: 2026-12-01 13:00:00
 """
 from alembic import op
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = '0021_outbox_webhooks_mail'
-down_revision = '0023_comments_and_attachments'
+down_revision = '0020_external_tasks'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """comments on deals with @mentions, in-app notifications, attachments on deals and tasks
 
 Revision ID: 0023_comments_and_attachments
-Revises: 0016_keyed_audit_and_sessions
+Revises: 0021_outbox_webhooks_mail
 Create Date: 2026-12-01 13:00:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0023_comments_and_attachments'
-down_revision = '0016_keyed_audit_and_sessions'
+down_revision = '0021_outbox_webhooks_mail'
 branch_labels = None
 depends_on = None
 

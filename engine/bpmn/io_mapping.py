@@ -1,0 +1,95 @@
+"""camunda:inputOutput on a user task: local variables as it opens, output variables as it completes.
+
+A parameter's value is its text (a constant, or JUEL such as `${amount * 2}` or `Dear ${name}`),
+nothing (null), a camunda:list or a camunda:map of such values. Input parameters are the task's
+own variables: the process's variables of those names are as they were once the task completes.
+Output parameters are computed on the task's data as it completes and set in the process.
+Scripts in parameters, and parameters on other elements than user tasks, are refused at deploy.
+"""
+from __future__ import annotations
+
+from engine import sandbox
+from engine.bpmn import juel
+
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+
+
+def _c(tag: str) -> str:
+    return f"{{{CAMUNDA_NS}}}{tag}"
+
+
+def _value(el, problems: list, where: str):
+    """A parameter's (or list item's, or map entry's) value as plain data."""
+    children = [c for c in el if isinstance(c.tag, str)]
+    if not children:
+        text = (el.text or "").strip()
+        if not text:
+            return {"null": True}
+        if not juel.is_juel(text):
+            return {"text": text}
+        try:
+            source = juel.translate(text)
+            sandbox.check(source)
+            return {"expression": source}
+        except (juel.JuelError, sandbox.SandboxError) as exc:
+            problems.append(f"{where} `{text}`: JUEL the engine cannot run: {exc}")
+            return {"null": True}
+    child = children[0]
+    if child.tag == _c("list"):
+        return {"list": [_value(v, problems, where) for v in child if v.tag == _c("value")]}
+    if child.tag == _c("map"):
+        return {"map": {e.get("key"): _value(e, problems, f"{where} entry '{e.get('key')}'")
+                        for e in child if e.tag == _c("entry")}}
+    kind = child.get("scriptFormat") or "a script"
+    problems.append(f"{where} is {kind} script, which the engine does not run: write its value as text or JUEL "
+                    "(`${...}`), or compute it in a Python script task before")
+    return {"null": True}
+
+
+def read(el) -> tuple[dict, list[str]]:
+    """The input and output parameters of an element, and why any cannot be honoured."""
+    io = {"inputs": [], "outputs": []}
+    problems: list[str] = []
+    for block in el.findall(f"{{{BPMN_NS}}}extensionElements/{_c('inputOutput')}"):
+        for kind, key in (("inputParameter", "inputs"), ("outputParameter", "outputs")):
+            for p in block.findall(_c(kind)):
+                name = p.get("name") or ""
+                if not name.isidentifier() or name.startswith("_"):
+                    problems.append(f"camunda:{kind} name `{name}` is not a variable name the engine can set: name "
+                                    "it with letters, digits and _ (a dotted path is not a variable)")
+                    continue
+                io[key].append([name, _value(p, problems, f"camunda:{kind} '{name}'")])
+    return io, problems
+
+
+def _evaluate(value: dict, data: dict, evaluate):
+    if "list" in value:
+        return [_evaluate(v, data, evaluate) for v in value["list"]]
+    if "map" in value:
+        return {k: _evaluate(v, data, evaluate) for k, v in value["map"].items()}
+    if "expression" in value:
+        return evaluate(value["expression"], data)
+    return value.get("text")
+
+
+def open_task(io: dict, data: dict, evaluate) -> dict:
+    """Set the input parameters in the task's data; returns what to restore when it completes."""
+    prior = {"values": {}, "absent": []}
+    for name, value in io.get("inputs", []):
+        if name in data:
+            prior["values"].setdefault(name, data[name])
+        elif name not in prior["absent"]:
+            prior["absent"].append(name)
+        data[name] = _evaluate(value, data, evaluate)
+    return prior
+
+
+def complete_task(io: dict, data: dict, prior: dict | None, evaluate) -> None:
+    """Compute the output parameters on the task's data, end its local variables, set the outputs."""
+    outputs = {name: _evaluate(value, data, evaluate) for name, value in io.get("outputs", [])}
+    prior = prior or {"values": {}, "absent": []}
+    for name in prior["absent"]:
+        data.pop(name, None)
+    data.update(prior["values"])
+    data.update(outputs)
