@@ -21,7 +21,8 @@ if str(ROOT) not in sys.path:
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser  # noqa: E402
 
 from engine.clock import SystemClock  # noqa: E402
-from engine.bpmn.runtime import Runner, new_workflow  # noqa: E402
+from engine.bpmn.runtime import Runner
+from engine.bpmn.tasks import new_workflow  # noqa: E402
 from engine.bpmn.script_engine import make_script_engine  # noqa: E402
 from engine.bpmn.serialization import SpecStore  # noqa: E402
 from workflows.expressions import HELPERS  # noqa: E402

@@ -15,7 +15,8 @@ from engine.clock import FrozenClock
 from engine.bpmn.compaction import compact
 from engine.bpmn.dmn.task import Parser
 from engine.bpmn.dmn.model import dmn_decisions
-from engine.bpmn.runtime import Runner, new_workflow
+from engine.bpmn.runtime import Runner
+from engine.bpmn.tasks import new_workflow
 from engine.bpmn.script_engine import make_script_engine
 from engine.bpmn.serialization import SpecStore
 from workflows.expressions import HELPERS

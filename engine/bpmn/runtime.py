@@ -25,16 +25,8 @@ from engine.bpmn import timekeeping  # noqa: F401 - SpiffWorkflow's timers read 
 from engine.clock import clock_in_use
 from engine.bpmn.failures import EngineFailure, failure
 from engine.bpmn.script_engine import evaluator
-from engine.bpmn.tasks import all_tasks, bpmn_id, chased_task, escalates, flow_outcome, plain, taken_flows
-
-
-def merge_outputs(data: dict, outputs: dict) -> None:
-    """Set a decision's outputs in the data; a nested output ('item.y') goes inside its field."""
-    for key, value in outputs.items():
-        if isinstance(value, dict) and isinstance(data.get(key), dict):
-            merge_outputs(data[key], value)
-        else:
-            data[key] = value
+from engine.bpmn.tasks import (all_tasks, bpmn_id, chased_task, escalates, flow_outcome, merge_outputs, plain,
+                               taken_flows)
 
 
 @dataclass
@@ -396,13 +388,3 @@ class Runner:
                 merged.update(t.data)
         merged.pop("data_objects", None)
         return plain(merged)
-
-
-def new_workflow(spec, subprocess_specs: dict, script_engine, data: dict) -> BpmnWorkflow:
-    """A fresh workflow whose start carries the start form's data."""
-    wf = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)
-    wf.task_tree.data.update(data)
-    for t in wf.tasks.values():
-        if t.state in (TaskState.READY, TaskState.FUTURE, TaskState.LIKELY):
-            t.data.update(data)
-    return wf

@@ -107,3 +107,22 @@ def chased_task(escalation, element_id: str, owner):
         branch = branch.parent
     return next((t for t in all_tasks(escalation.workflow.top_workflow) if runs(t)
                  and t.has_state(TaskState.READY | TaskState.WAITING | TaskState.STARTED)), None)
+
+
+def merge_outputs(data: dict, outputs: dict) -> None:
+    """Set a decision's outputs in the data; a nested output ('item.y') goes inside its field."""
+    for key, value in outputs.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            merge_outputs(data[key], value)
+        else:
+            data[key] = value
+
+
+def new_workflow(spec, subprocess_specs: dict, script_engine, data: dict) -> BpmnWorkflow:
+    """A fresh workflow whose start carries the start form's data."""
+    wf = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)
+    wf.task_tree.data.update(data)
+    for t in wf.tasks.values():
+        if t.state in (TaskState.READY, TaskState.FUTURE, TaskState.LIKELY):
+            t.data.update(data)
+    return wf

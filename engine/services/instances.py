@@ -17,7 +17,8 @@ from engine.errors import Conflict, FormInvalid, KeyReused, NotFound, Refused
 from engine.store.models import HumanTask, IdempotencyKey, Instance, ProcessVersion
 from engine.readonly import audited_refusals, forbid_auditor
 from engine.bpmn.failures import EngineFailure
-from engine.bpmn.runtime import Runner, new_workflow
+from engine.bpmn.runtime import Runner
+from engine.bpmn.tasks import new_workflow
 from engine.bpmn.tasks import plain
 from engine.services import outbox
 from engine.services.steps import record_incident, save_step
