@@ -293,9 +293,10 @@ def test_invalid_new_decision_does_not_touch_the_processes_using_it(sg, catalog)
 
 def test_unstorable_spec_is_refused_not_crashed(sg, monkeypatch):
     """If the lint lets through a type the serializer cannot write, deploy still refuses cleanly."""
-    monkeypatch.delitem(validation.UNSUPPORTED_TYPES, "receiveTask")
+    monkeypatch.delitem(validation.UNSUPPORTED_TYPES, "sendTask")
+    monkeypatch.setattr(validation, "message_problem", lambda el: None)
     body = f.process(yes_target="Task_Erp", wrap=False,
-                     extra='<bpmn:receiveTask id="Task_Erp" name="Book in ERP" messageRef="Msg_Po" />'
+                     extra='<bpmn:sendTask id="Task_Erp" name="Book in ERP" messageRef="Msg_Po" />'
                                                   '<bpmn:sequenceFlow id="Flow_Erp" sourceRef="Task_Erp" '
                                                   'targetRef="EndEvent_Yes" />')
     xml = f.definitions('<bpmn:message id="Msg_Po" name="purchase order" />\n' + body, "deal_review")

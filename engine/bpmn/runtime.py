@@ -23,7 +23,7 @@ from engine.bpmn import timekeeping  # noqa: F401 - SpiffWorkflow's timers read 
 from engine.clock import clock_in_use
 from engine.bpmn.failures import EngineFailure, failure
 from engine.bpmn.script_engine import evaluator
-from engine.bpmn.tasks import all_tasks, bpmn_id, chased_task, escalates, flow_outcome, plain, taken_flows
+from engine.bpmn.tasks import all_tasks, bpmn_id, chased_task, escalates, flow_outcome, plain, spec_id, taken_flows
 
 
 def merge_outputs(data: dict, outputs: dict) -> None:
@@ -323,13 +323,13 @@ class Runner:
         """Timers the instance waits on, with the instant each is due (UTC ISO text)."""
         out = []
         for t in all_tasks(self.workflow):
-            definition = getattr(t.task_spec, "event_definition", None)
-            if t.state != TaskState.WAITING or not isinstance(definition, TimerEventDefinition):
+            element_id = timer_element(t) if t.state == TaskState.WAITING else None
+            if element_id is None:
                 continue
             value = t._get_internal_data("event_value")
             due = value.get("next") if isinstance(value, dict) else value
             if due:
-                out.append({"id": str(t.id), "element_id": bpmn_id(t), "called_process": self.called_process(t),
+                out.append({"id": str(t.id), "element_id": element_id, "called_process": self.called_process(t),
                             "due_at": due})
         return out
 
@@ -353,6 +353,17 @@ class Runner:
                 merged.update(t.data)
         merged.pop("data_objects", None)
         return plain(merged)
+
+
+def timer_element(task) -> str | None:
+    """The timer event a waiting task stands for: its own, or the one behind an event-based gateway."""
+    definition = getattr(task.task_spec, "event_definition", None)
+    if isinstance(definition, TimerEventDefinition):
+        return bpmn_id(task)
+    for index, inner in enumerate(getattr(definition, "event_definitions", None) or []):
+        if isinstance(inner, TimerEventDefinition):
+            return spec_id(task.task_spec.outputs[index])
+    return None
 
 
 def new_workflow(spec, subprocess_specs: dict, script_engine, data: dict) -> BpmnWorkflow:

@@ -1,0 +1,164 @@
+"""Messages from outside drive deals: receive tasks, message catch events (behind an event-based
+gateway with a timer too), boundary events both ways, and message start events; correlation
+by business key or correlation keys; 404 for none waiting, 409 for several; message ids make
+retries harmless. Each step runs on a fresh Stagegate, so state goes through the serializer."""
+import pytest
+
+from engine.errors import Conflict, InvalidDiagram, KeyReused, NotFound, Refused
+from engine.queries import records as queries
+from engine.services.deployment import deploy
+from engine.services.instances import complete_task, start_instance
+from engine.services.messages import correlate_message
+from engine.services.timers import fire_due_timers
+from engine.services.users import add_user
+from tests.diagram_factory import definitions
+from tests.message_diagrams import MESSAGES, contract, invoice, lead
+
+
+@pytest.fixture
+def world(sg, make_sg, staff):
+    staff()
+    add_user(sg, "esign", ["Integration"], actor="cli:test")
+    deploy(sg, [("contract.bpmn", contract()), ("invoice.bpmn", invoice()), ("lead.bpmn", lead())], actor="dora")
+
+    class World:
+        def fresh(self):
+            return make_sg(clock=sg.clock)
+
+        def start(self, process_id, user, **data):
+            return start_instance(self.fresh(), process_id, user, data)["id"]
+
+        def ready(self, iid):
+            return {t["element_id"]: t for t in queries.ready_tasks(self.fresh(), instance_id=iid)}
+
+        def work(self, iid, element_id, user, **data):
+            return complete_task(self.fresh(), self.ready(iid)[element_id]["id"], user, data)
+
+        def send(self, name, user="esign", **kw):
+            return correlate_message(self.fresh(), name, user, **kw)
+
+        def show(self, iid):
+            return queries.instance(self.fresh(), iid)
+
+        def history(self, iid):
+            return queries.history(self.fresh(), iid)
+    w = World()
+    w.sg = sg
+    return w
+
+
+def _to_gateway(world, customer="Acme"):
+    iid = world.start("contract", "lou", customer=customer)
+    world.work(iid, "Send", "lou")
+    return iid
+
+
+def test_a_signed_contract_message_ends_the_wait_at_the_event_gateway_and_its_variables_reach_the_deal(world):
+    iid = _to_gateway(world)
+    assert world.ready(iid) == {}, "the deal waits for the message or the timer, no task is open"
+    result = world.send("contract signed", business_key=str(iid), variables={"signed_by": "Jane Roe"})
+    (hit,) = result["correlations"]
+    assert (hit["instance_id"], hit["started"], hit["element_ids"], hit["status"]) == (
+        iid, False, ["Signed"], "completed")
+    deal = world.show(iid)
+    assert deal["ended_at_element"] == "EndSigned" and deal["data"]["signed_by"] == "Jane Roe"
+    kinds = [(e["kind"], e["actor"]) for e in world.history(iid)]
+    assert ("message_correlated", "esign") in kinds and ("message_received", "engine") in kinds
+    world.sg.clock.advance(days=6)
+    assert fire_due_timers(world.fresh())["fired"] == 0, "the timer of the path not taken is gone"
+
+
+def test_without_the_message_the_timer_path_chases_after_five_days_and_the_message_then_finds_nobody(world):
+    iid = _to_gateway(world)
+    world.sg.clock.advance(days=5, minutes=1)
+    assert fire_due_timers(world.fresh())["fired"] == 1
+    assert set(world.ready(iid)) == {"Chase"}
+    with pytest.raises(NotFound, match="no running deal waits for the message 'contract signed'"):
+        world.send("contract signed", business_key=str(iid))
+
+
+def test_several_waiting_deals_are_a_conflict_unless_all_is_asked_and_correlation_keys_pick_one(world):
+    acme, bolt = _to_gateway(world, "Acme"), _to_gateway(world, "Bolt")
+    with pytest.raises(Conflict, match=f"2 deals wait .*#{acme}, #{bolt}"):
+        world.send("contract signed")
+    assert world.show(acme)["status"] == world.show(bolt)["status"] == "running", "nothing was delivered"
+    (hit,) = world.send("contract signed", correlation_keys={"customer": "Bolt"})["correlations"]
+    assert hit["instance_id"] == bolt and world.show(acme)["status"] == "running"
+    third = _to_gateway(world, "Acme")
+    hits = world.send("contract signed", all=True)["correlations"]
+    assert sorted(h["instance_id"] for h in hits) == [acme, third]
+
+
+def test_a_retry_with_the_same_message_id_delivers_once_and_a_reused_id_is_refused(world):
+    first, second = _to_gateway(world, "Acme"), _to_gateway(world, "Bolt")
+    once = world.send("contract signed", business_key=str(first), message_id="esig-771")
+    again = world.send("contract signed", business_key=str(first), message_id="esig-771")
+    assert again["replayed"] is True and again["correlations"] == once["correlations"]
+    assert [e["kind"] for e in world.history(first)].count("message_correlated") == 1
+    with pytest.raises(KeyReused, match="esig-771"):
+        world.send("contract signed", business_key=str(second), message_id="esig-771")
+    assert world.show(second)["status"] == "running"
+
+
+def test_who_may_send_the_lane_of_the_waiting_element_or_the_integration_role(world):
+    iid = _to_gateway(world)
+    with pytest.raises(Refused, match="sam may not send this message: it needs the role 'integration' or 'legal'"):
+        world.send("contract signed", user="sam", business_key=str(iid))
+    with pytest.raises(Refused):
+        world.send("contract signed", user="ada", business_key=str(iid))
+    assert world.send("contract signed", user="lou", business_key=str(iid))["correlations"][0]["status"] == "completed"
+
+
+def test_receive_task_with_boundary_messages_non_interrupting_then_interrupting(world):
+    iid = world.start("invoice", "fiona", customer="Acme")
+    world.send("customer note", business_key=str(iid), variables={"note": "pays Friday"})
+    assert set(world.ready(iid)) == {"Read"}, "the note opens a task; the receive task still waits"
+    # SpiffWorkflow arms a non-interrupting boundary event once per activity (Camunda: every time).
+    with pytest.raises(NotFound):
+        world.send("customer note", business_key=str(iid), variables={"note": "really"})
+    world.send("invoice paid", business_key=str(iid), variables={"amount_paid": 1200})
+    assert {"Book", "Read"} <= set(world.ready(iid))
+    assert world.show(iid)["data"]["amount_paid"] == 1200
+
+    other = world.start("invoice", "fiona", customer="Bolt")
+    hit = world.send("customer cancelled", business_key=str(other))["correlations"][0]
+    assert (hit["status"], hit["ended_at_element"]) == ("completed", "EndCancelled")
+    with pytest.raises(NotFound):
+        world.send("invoice paid", business_key=str(other))
+
+
+def test_a_message_start_event_starts_a_deal_which_cannot_be_started_by_hand(world):
+    hit = world.send("web lead", variables={"company": "Cobalt"})["correlations"][0]
+    assert hit["started"] is True and [t["element_id"] for t in hit["ready_tasks"]] == ["Qualify"]
+    assert world.show(hit["instance_id"])["data"]["company"] == "Cobalt"
+    with pytest.raises(Refused, match="starts when the message 'web lead' arrives"):
+        start_instance(world.fresh(), "lead", "sam", {})
+    with pytest.raises(NotFound, match="no process starts with it"):
+        world.send("no such message")
+
+
+@pytest.mark.parametrize("body, reason", [
+    ('<bpmn:intermediateThrowEvent id="X"><bpmn:messageEventDefinition messageRef="Msg_Signed" />'
+     "</bpmn:intermediateThrowEvent>", "no outgoing message transport"),
+    ('<bpmn:receiveTask id="X" />', "names no message"),
+    ('<bpmn:intermediateCatchEvent id="X"><bpmn:messageEventDefinition messageRef="Msg_Unnamed" />'
+     "</bpmn:intermediateCatchEvent>", "has no name"),
+])
+def test_message_elements_the_engine_could_not_honour_are_refused_at_deploy(sg, staff, body, reason):
+    staff()
+    doc = definitions(MESSAGES + '<bpmn:message id="Msg_Unnamed" />'
+                      '<bpmn:process id="p" isExecutable="true"><bpmn:startEvent id="S0" />' + body
+                      + '<bpmn:endEvent id="E" /><bpmn:sequenceFlow id="f1" sourceRef="S0" targetRef="X" />'
+                      '<bpmn:sequenceFlow id="f2" sourceRef="X" targetRef="E" /></bpmn:process>', "p")
+    with pytest.raises(InvalidDiagram) as refused:
+        deploy(sg, [("p.bpmn", doc.encode())], actor="dora")
+    assert any(p.element_id == "X" and reason in p.reason for p in refused.value.problems)
+
+
+def test_the_miwg_receive_task_is_accepted_and_only_its_send_tasks_are_refused(sg, staff):
+    from tests.test_miwg import CORPUS
+    staff()
+    with pytest.raises(InvalidDiagram) as refused:
+        deploy(sg, [("C.9.1.bpmn", (CORPUS / "C.9.1.bpmn").read_bytes())], actor="dora")
+    flagged = {p.element_id for p in refused.value.problems}
+    assert "ReceiveTask_WaitForDocument" not in flagged and "SendTask_RequestDocument" in flagged
