@@ -3,14 +3,16 @@ gateway with a timer too), boundary events both ways, and message start events; 
 by business key or correlation keys; 404 for none waiting, 409 for several; message ids make
 retries harmless. Each step runs on a fresh Stagegate, so state goes through the serializer."""
 import pytest
+from sqlalchemy import select
 
-from engine.errors import Conflict, InvalidDiagram, KeyReused, NotFound, Refused
+from engine.errors import Conflict, InvalidDiagram, KeyReused, NotFound, Refused, StepFailed
 from engine.queries import records as queries
 from engine.services.deployment import deploy
 from engine.services.instances import complete_task, start_instance
 from engine.services.messages import correlate_message
 from engine.services.timers import fire_due_timers
 from engine.services.users import add_user
+from engine.store.models import Timer
 from tests.diagram_factory import definitions
 from tests.message_diagrams import MESSAGES, contract, invoice, lead
 
@@ -47,6 +49,12 @@ def world(sg, make_sg, staff):
     return w
 
 
+def timer_states(world, iid):
+    with world.fresh().uow(write=False) as uow:
+        return [(t.element_id, t.state) for t in uow.session.execute(
+            select(Timer).where(Timer.instance_id == iid)).scalars()]
+
+
 def _to_gateway(world, customer="Acme"):
     iid = world.start("contract", "lou", customer=customer)
     world.work(iid, "Send", "lou")
@@ -64,6 +72,7 @@ def test_a_signed_contract_message_ends_the_wait_at_the_event_gateway_and_its_va
     assert deal["ended_at_element"] == "EndSigned" and deal["data"]["signed_by"] == "Jane Roe"
     kinds = [(e["kind"], e["actor"]) for e in world.history(iid)]
     assert ("message_correlated", "esign") in kinds and ("message_received", "engine") in kinds
+    assert timer_states(world, iid) == [("Late", "cancelled")], "the chase timer lost to the message"
     world.sg.clock.advance(days=6)
     assert fire_due_timers(world.fresh())["fired"] == 0, "the timer of the path not taken is gone"
 
@@ -72,7 +81,7 @@ def test_without_the_message_the_timer_path_chases_after_five_days_and_the_messa
     iid = _to_gateway(world)
     world.sg.clock.advance(days=5, minutes=1)
     assert fire_due_timers(world.fresh())["fired"] == 1
-    assert set(world.ready(iid)) == {"Chase"}
+    assert set(world.ready(iid)) == {"Chase"} and timer_states(world, iid) == [("Late", "fired")]
     with pytest.raises(NotFound, match="no running deal waits for the message 'contract signed'"):
         world.send("contract signed", business_key=str(iid))
 
@@ -162,3 +171,31 @@ def test_the_miwg_receive_task_is_accepted_and_only_its_send_tasks_are_refused(s
         deploy(sg, [("C.9.1.bpmn", (CORPUS / "C.9.1.bpmn").read_bytes())], actor="dora")
     flagged = {p.element_id for p in refused.value.problems}
     assert "ReceiveTask_WaitForDocument" not in flagged and "SendTask_RequestDocument" in flagged
+
+
+def test_a_message_whose_step_fails_changes_nothing_and_records_an_incident(sg, make_sg, staff):
+    staff()
+    add_user(sg, "esign", ["Integration"], actor="cli:test")
+    doc = definitions(MESSAGES + '<bpmn:process id="pay" isExecutable="true"><bpmn:startEvent id="S0" />'
+                      '<bpmn:receiveTask id="Wait" name="Wait for payment" messageRef="Msg_Paid" />'
+                      '<bpmn:exclusiveGateway id="G" name="Paid enough?" default="f_low" />'
+                      '<bpmn:endEvent id="E_ok" /><bpmn:endEvent id="E_low" />'
+                      '<bpmn:sequenceFlow id="f1" sourceRef="S0" targetRef="Wait" />'
+                      '<bpmn:sequenceFlow id="f2" sourceRef="Wait" targetRef="G" />'
+                      '<bpmn:sequenceFlow id="f_ok" sourceRef="G" targetRef="E_ok"><bpmn:conditionExpression '
+                      'xsi:type="bpmn:tFormalExpression">amount_paid &gt;= 100</bpmn:conditionExpression>'
+                      '</bpmn:sequenceFlow><bpmn:sequenceFlow id="f_low" sourceRef="G" targetRef="E_low" />'
+                      "</bpmn:process>", "pay")
+    deploy(sg, [("pay.bpmn", doc.encode())], actor="dora")
+    iid = start_instance(sg, "pay", "sam", {})["id"]
+    before = queries.instance(make_sg(clock=sg.clock), iid)
+    with pytest.raises(StepFailed, match="amount_paid") as failed:
+        correlate_message(make_sg(clock=sg.clock), "invoice paid", "esign", business_key=str(iid))
+    assert failed.value.element_id == "G"
+    after = queries.instance(make_sg(clock=sg.clock), iid)
+    assert after["status"] == "running" and after["data"] == before["data"]
+    kinds = [e["kind"] for e in queries.history(make_sg(clock=sg.clock), iid)]
+    assert "incident" in kinds and "message_correlated" not in kinds, "the failed delivery left no trace but its incident"
+    hit = correlate_message(make_sg(clock=sg.clock), "invoice paid", "esign", business_key=str(iid),
+                            variables={"amount_paid": 150})["correlations"][0]
+    assert hit["ended_at_element"] == "E_ok"

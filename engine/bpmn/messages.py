@@ -10,6 +10,7 @@ from __future__ import annotations
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as CamundaMessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from engine.bpmn.message_checks import CATCHING
@@ -72,14 +73,25 @@ def deliver(runner: Runner, name: str, variables: dict, origin: dict) -> list[di
 
 
 def _catch(task, name: str, variables: dict) -> None:
-    """The waiting task catches the message, its data holding the variables.
-
-    Camunda's message definition (the parser's) puts its payload in one variable when the task
-    runs; handing it one of the variables (or a value the task already holds) as that keeps the
-    message's variables as they are, set on the task as Camunda sets process variables."""
-    task.data.update(variables)
-    key = next(iter(variables), None) or next(iter(task.data), None)
+    """The waiting task catches the message; its variables are set on the task's data when it runs."""
     definition, _element = _definition(task, name)
-    payload = {"payload": task.data.get(key), "result_var": key} if key else None
-    task.task_spec.catch(task, BpmnEvent(definition, payload=payload))
+    task.task_spec.catch(task, BpmnEvent(definition, payload={VARIABLES: dict(variables), "result_var": VARIABLES}))
     task.task_spec._update(task)
+
+
+# Camunda's message definition (the parser's) puts a payload in one variable when the catching
+# task runs; a message from outside (the only kind: throws are refused at deploy) sets its
+# variables, as Camunda sets process variables.
+VARIABLES = "stagegate:variables"
+_camunda_update_task_data = CamundaMessageEventDefinition.update_task_data
+
+
+def _update_task_data(self, my_task):
+    event_data = my_task.internal_data.get(self.name)
+    if isinstance(event_data, dict) and event_data.get("result_var") == VARIABLES:
+        my_task.data.update(event_data[VARIABLES])
+    else:
+        _camunda_update_task_data(self, my_task)
+
+
+CamundaMessageEventDefinition.update_task_data = _update_task_data

@@ -319,6 +319,14 @@ class Runner:
         t = self.task(task_id)
         return t is not None and t.state == TaskState.COMPLETED
 
+    def timer_fired(self, task_id, element_id: str) -> bool:
+        """True if the timer `element_id` waited on by task `task_id` fired: the task ran and, for an
+        event-based gateway (which also ends when another of its events comes), took the timer's way."""
+        t = self.task(task_id)
+        if t is None or t.state != TaskState.COMPLETED:
+            return False
+        return bpmn_id(t) == element_id or any(bpmn_id(c) == element_id for c in t.children)
+
     def waiting_timers(self) -> list[dict]:
         """Timers the instance waits on, with the instant each is due (UTC ISO text)."""
         out = []
