@@ -143,23 +143,28 @@ def _waiting_deals(sg, s, request) -> list[tuple]:
                 if any(el["type"] != "startEvent" or el.get("parent") for _o, el in catches(pv.model, name))]
     found = []
     for pv in versions:
-        q = select(Instance.id).where(Instance.process_version_id == pv.id, Instance.status == "running")
+        q = select(Instance.id, Instance.data).where(Instance.process_version_id == pv.id, Instance.status == "running")
         if key is not None:
             if not key.strip().lstrip("#").isdigit():
                 continue  # the business key is the deal's number
             q = q.where(Instance.id == int(key.strip().lstrip("#")))
-        for iid in s.execute(q.order_by(Instance.id)).scalars().all():
+        # Narrowed by the keys first, without locks: only the deals that match are locked and read.
+        for iid in [i for i, data in s.execute(q.order_by(Instance.id)) if _matches(data, wanted)]:
             s.execute(select(Instance.id).where(Instance.id == iid).with_for_update())
             instance = s.get(Instance, iid)
             s.refresh(instance)
-            if instance.status != "running" or any(instance.data.get(k) != v for k, v in wanted.items()):
-                continue
+            if instance.status != "running" or not _matches(instance.data, wanted):
+                continue  # changed by a step that committed while we waited for the lock
             spec, subs = sg.specs.spec_for(pv.id, lambda pv=pv: s.get(ProcessVersion, pv.id).spec)
             runner = Runner(sg.specs.load_state(instance.state, spec, subs, sg.script_engine), pv.model, sg.clock)
             tasks = waiting_for(runner, name)
             if tasks:
                 found.append((instance, pv, runner, tasks))
     return found
+
+
+def _matches(data: dict | None, wanted: dict) -> bool:
+    return all((data or {}).get(k) == v for k, v in wanted.items())
 
 
 def may_send(user, model: dict, waiting: list[dict]) -> None:

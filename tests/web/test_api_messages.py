@@ -50,3 +50,12 @@ def test_bad_message_requests_are_400_and_other_roles_403(sg, api, waiting):
     r = api("sam")("POST", "/api/v1/messages", {"name": "contract signed", "business_key": str(waiting[0])})
     assert r.status_code == 403 and "'integration' or 'legal'" in r.get_json()["error"]
     assert queries.instance(sg, waiting[0])["status"] == "running"
+
+
+def test_the_deal_page_tells_who_sent_which_message_and_where_it_was_caught(sg, api, waiting, sign_in):
+    acme = waiting[0]
+    api("esign")("POST", "/api/v1/messages", {"name": "contract signed", "business_key": str(acme),
+                                              "variables": {"signed_by": "Jane"}, "message_id": "env-9"})
+    page = sign_in("lou").get(f"/deals/{acme}").get_data(as_text=True)
+    assert "sent the message &#39;contract signed&#39; (id env-9)" in page
+    assert "message &#39;contract signed&#39; received at Contract signed" in page
