@@ -42,7 +42,10 @@ def startable(sg, user: str) -> list[dict]:
         mine = roles_of(load_user(uow.session, user))
         out = []
         for pv in latest_process_versions(uow.session):
-            start = [e for e in pv.model["elements"].values() if e["type"] == "startEvent" and e["parent"] is None]
+            start = [e for e in pv.model["elements"].values() if e["type"] == "startEvent" and e["parent"] is None
+                     and not e.get("message")]  # a message starts those: nobody starts them by hand
+            if not start and any(e["type"] == "startEvent" and e["parent"] is None for e in pv.model["elements"].values()):
+                continue
             roles = start[0].get("roles", []) if start else []
             if not roles or set(roles) & mine:
                 out.append({"process_id": pv.process_id, "version": pv.version, "name": pv.name or pv.process_id,

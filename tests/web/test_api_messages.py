@@ -6,7 +6,7 @@ from engine.queries import records as queries
 from engine.services.deployment import deploy
 from engine.services.instances import complete_task, start_instance
 from engine.services.users import add_user
-from tests.message_diagrams import contract
+from tests.message_diagrams import contract, lead
 
 
 @pytest.fixture
@@ -59,3 +59,9 @@ def test_the_deal_page_tells_who_sent_which_message_and_where_it_was_caught(sg, 
     page = sign_in("lou").get(f"/deals/{acme}").get_data(as_text=True)
     assert "sent the message &#39;contract signed&#39; (id env-9)" in page
     assert "message &#39;contract signed&#39; received at Contract signed" in page
+
+
+def test_a_process_started_by_a_message_is_not_offered_on_the_start_page(sg, sign_in):
+    deploy(sg, [("lead.bpmn", lead())], actor="dora")
+    page = sign_in("sam").get("/start").get_data(as_text=True)
+    assert "Web lead" not in page and "Opportunity" in page
