@@ -42,10 +42,11 @@ demo: setup
 	@echo "--- ready tasks (stagegate tasks) ---"
 	@STAGEGATE_DATABASE_URL=sqlite:///$(abspath $(DB)) $(BIN)/stagegate tasks
 
-# The web app on $(DB) (the demo database, made on first run) at http://localhost:$(PORT)/.
+# The web app on $(DB) (the demo database, made on first run) at http://localhost:$(PORT)/, with the
+# worker, a local gate.decided webhook receiver and the mail log (README: Integrations) in-process.
 run: setup assets
 	@if [ ! -f $(DB) ]; then STAGEGATE_DATABASE_URL=sqlite:///$(abspath $(DB)) $(BIN)/stagegate demo; fi
-	STAGEGATE_DATABASE_URL=sqlite:///$(abspath $(DB)) $(BIN)/python -m web --port $(PORT)
+	STAGEGATE_DATABASE_URL=sqlite:///$(abspath $(DB)) $(BIN)/python -m web --port $(PORT) --demo-integrations
 
 test: setup assets
 	$(BIN)/pytest

@@ -18,6 +18,9 @@ class Step:
     entered: list[str | None]  # the stages the step entered, in order: its gate decisions', its new tasks'
     now: datetime
     ending: dict | None  # how the instance ended (engine/outcomes.py), when this step ended it
+    opened: tuple = ()  # the HumanTask rows the step opened, in order
+    gate_decisions: tuple = ()  # the gates the step decided (the runner's log entries), in order
+    model: dict | None = None  # the process version's model (engine/bpmn/definitions.py reads it)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,9 @@ AUDITOR_ROLE = "auditor"
 # any message; a person may send one only to an element in a lane of a role they hold.
 INTEGRATION_ROLE = "integration"
 
+# The role that administers the installation (users, webhooks, mail); it reads no deal data.
+ADMIN_ROLE = "administrator"
+
 
 def head_of(role: str) -> str:
     """The role that heads `role` (case-folded names): "X head", unless the domain names another."""

@@ -2,7 +2,7 @@
 script engine, sandbox and clock once."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
@@ -14,7 +14,9 @@ from engine.audit.keys import AuditKeyError, KeyRing
 from engine.bpmn.script_engine import make_script_engine
 from engine.bpmn.serialization import SpecStore
 from engine.clock import SystemClock
+from engine.integration_settings import IntegrationSettings
 from engine.sandbox import pool as sandbox_pool
+from engine.services import outbox
 from engine.services.jobs import JobRunner
 from engine.store import append_only  # noqa: F401 - the audit table's guards, before any create_all
 from engine.store.db import UnitOfWork, database_url, make_engine, owner_database_url
@@ -22,8 +24,9 @@ from engine.store.file_store import FileStore, LocalFileStore
 from workflows.domain import SALES
 
 # The sales domain plugged into the engine, in this process and in its sandbox workers (which
-# import this module before they start: the helpers diagrams call and the what-if replay).
-domain.install(SALES)
+# import this module before they start: the helpers diagrams call and the what-if replay). The
+# engine's outbox watches every step too: the events webhooks and mail are made from.
+domain.install(replace(SALES, step_observers=(*SALES.step_observers, outbox.observe_step)))
 sandbox_pool.preload(__name__)
 DIAGRAM_HELPERS = dict(SALES.helpers)
 for _name in SALES.bounded_helpers:
@@ -41,6 +44,7 @@ class Stagegate:
     clock: object
     audit_keys: KeyRing
     jobs: JobRunner = field(default_factory=JobRunner)
+    integrations: IntegrationSettings = field(default_factory=IntegrationSettings.from_env)
     _disposed: bool = False
 
     def uow(self, write: bool = True) -> UnitOfWork:

@@ -22,8 +22,8 @@ from tests.tamper import tamper
 def cli(database_url):
     env = {**os.environ, "STAGEGATE_DATABASE_URL": database_url}
 
-    def run(*args, ok=True):
-        p = subprocess.run([sys.executable, "-m", "stagegate.cli", *args], cwd=ROOT, env=env,
+    def run(*args, ok=True, **extra_env):
+        p = subprocess.run([sys.executable, "-m", "stagegate.cli", *args], cwd=ROOT, env={**env, **extra_env},
                            capture_output=True, text=True, timeout=120)
         assert "Traceback" not in p.stdout + p.stderr, p.stderr
         if ok:
@@ -138,7 +138,8 @@ def test_audit_verify_exits_1_naming_the_broken_event(cli, database_url):
 
 def test_worker_once_reports_its_pass(cli):
     p = cli("worker", "--once")
-    assert p.stdout.strip() == "fired 0 timers, 0 failed, 0 skipped"
+    assert p.stdout.strip() == ("fired 0 timers, 0 failed, 0 skipped; 0 events relayed; mail 0 sent, 0 failed, "
+                                "0 logged; webhooks 0 delivered, 0 failed, 0 dead")
 
 
 def test_token_commands_create_once_list_and_revoke(cli, database_url):

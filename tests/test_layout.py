@@ -162,7 +162,7 @@ def test_the_files_the_code_finds_by_path_are_where_the_layout_puts_them():
     from web import settings
 
     assert keys.DEFAULT_FILE == settings.REPO_ROOT / "instance" / "audit_key"  # beside the app's secret key
-    assert "0016_keyed_audit_and_sessions.py" in {p.name for p in (schema.MIGRATIONS / "versions").glob("00*.py")}
+    assert (schema.MIGRATIONS / "versions" / "0016_keyed_audit_and_sessions.py").is_file()  # later ones may follow
     assert domain.current().new_process_template.read_bytes().startswith(b"<?xml")
 
 

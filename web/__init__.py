@@ -6,7 +6,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from stagegate.compose import bootstrap
 
-from . import (account, api, attachments, audit, auth, comments, converters, deals, designer, diagrams, errors, formatting,
+from . import (account, admin, api, attachments, audit, auth, comments, converters, deals, designer, diagrams, errors, formatting,
                inbox, limits, login, metrics, readonly, security, settings, start, tasks)
 from .context import STAGEGATE_KEY
 
@@ -31,6 +31,6 @@ def create_app(config: dict | None = None) -> Flask:
     attachments.init_app(app)
     comments.init_app(app)
     for module in (auth, inbox, tasks, start, deals, diagrams, designer, audit, metrics, api, account, comments,
-                   attachments):
+                   attachments, admin):
         app.register_blueprint(module.bp)
     return app

@@ -16,6 +16,7 @@ from engine.services.deployment import collect_files, deploy
 from engine.services.instances import complete_task, start_instance
 from engine.services.timers import fire_due_timers
 from engine.services.users import add_user
+from workflows import demo_integrations
 
 DIAGRAMS = Path(__file__).resolve().parent.parent / "diagrams"
 
@@ -206,4 +207,5 @@ def load_demo(sg_factory, now: datetime | None = None, days: int = 150, seed: in
             heapq.heappush(queue, (at + timedelta(hours=wait), i, "step", fate, (element, user, values)))
     clock._now = now
     fire_due_timers(sg)
-    return {"deployed": deployed, "users": DEMO_USERS, "deals": sorted(deals.values())}
+    demo_integrations.set_up(sg, DEMO_USERS, DEMO_PASSWORD, now)
+    return {"deployed": deployed, "users": {**DEMO_USERS, **demo_integrations.DEMO_ADMIN}, "deals": sorted(deals.values())}

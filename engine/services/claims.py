@@ -6,8 +6,10 @@ from engine.actors import load_user
 from engine.assignment import may_work, require_head, require_worker
 from engine.clock import iso
 from engine.errors import Conflict, Refused
-from engine.services.instances import locked_task
 from engine.readonly import audited_refusals, forbid_auditor
+from engine.services import outbox
+from engine.services.instances import locked_task
+from engine.store.models import Instance
 
 
 def _ready_task(s, task_id, actor: str, action: str):
@@ -82,6 +84,8 @@ def reassign_task(sg, task_id: str, actor: str, to_user: str) -> dict:
         previous = ht.claimed_by
         ht.claimed_by, ht.claimed_at = to_user, sg.now()
         _audit(sg, s, ht, actor, "task_reassigned", previous=previous, to=to_user)
+        outbox.emit(s, "task.assigned", sg.now(), s.get(Instance, ht.instance_id), task=outbox.task_of(ht),
+                    assigned_to=to_user, previous=previous, assigned_by=actor)
         result = _summary(ht)
         uow.commit()
     return result

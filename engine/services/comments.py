@@ -18,16 +18,12 @@ from engine.errors import FormInvalid, NotFound, Refused
 from engine.limits import unstorable
 from engine.store.models import User
 from engine.readonly import audited_refusals, forbid_auditor
+from engine.services import mail
 from engine.visibility import visible_deal
 
 MAX_COMMENT = 5000  # characters
 # @name: a user name's characters, not ending in a full stop or hyphen ("thanks @lena." names lena).
 MENTION = re.compile(r"(?<![\w@.])@([A-Za-z0-9](?:[A-Za-z0-9_.-]{0,118}[A-Za-z0-9_])?)")
-# Called as hook(session, notification) inside the comment's transaction for each person notified,
-# e.g. to queue a mail in an outbox (the notify slice adds one); a hook that raises rolls it back.
-MENTION_HOOKS: list = []
-
-
 def mentioned_names(body: str) -> list[str]:
     """The @names in a comment, in order, each once."""
     return list(dict.fromkeys(MENTION.findall(body or "")))
@@ -77,8 +73,9 @@ def add_comment(sg, instance_id: int, actor: str, body: str) -> dict:
                                 created_at=now)
             s.add(note)
             s.flush()
-            for hook in MENTION_HOOKS:
-                hook(s, _notification_row(note))
+            # The mail is queued in this transaction: a comment that rolls back mails no one.
+            mail.notify_person(s, sg.integrations, name, "mentioned", note.text, f"{note.text}:\n\n{text}",
+                               f"/deals/{inst.id}", now)
         audit.record(s, now, actor, "comment_added", instance_id=inst.id, process_id=inst.process_id,
                      version=inst.version, details={"comment_id": comment.id, "body": text, "mentions": notified})
         row = _comment_row(comment)

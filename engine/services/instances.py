@@ -18,6 +18,7 @@ from engine.readonly import audited_refusals, forbid_auditor
 from engine.bpmn.failures import EngineFailure
 from engine.bpmn.runtime import Runner, new_workflow
 from engine.bpmn.tasks import plain
+from engine.services import outbox
 from engine.services.steps import record_incident, save_step
 from engine.sandbox.limits import LimitExceeded
 
@@ -114,6 +115,7 @@ def _start_once(sg, process_id, actor, data, once) -> dict:
             uow.session.rollback()
             raise record_incident(sg, actor, None, pv, failure) from None
         instance.title = _title(pv.model, values, instance.id)
+        outbox.emit(s, "deal.started", now, instance, started_by=actor, data=values)
         result = instance_summary(s, instance, save_step(sg, s, instance, pv, runner, log, actor, now))
         if once:
             key_row.result = result
@@ -168,6 +170,7 @@ def _complete_once(sg, task_id, actor, data) -> dict:
             uow.session.rollback()
             raise record_incident(sg, actor, instance.id, pv, failure) from None
         ht.state, ht.completed_at, ht.completed_by = "completed", now, actor
+        outbox.emit(s, "task.completed", now, instance, task=outbox.task_of(ht), completed_by=actor, data=values)
         result = instance_summary(s, instance, save_step(sg, s, instance, pv, runner, log, actor, now, done=ht.id))
         uow.commit()
     return result

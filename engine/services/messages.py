@@ -26,6 +26,7 @@ from engine.errors import Conflict, FormInvalid, KeyReused, NotFound, Refused
 from engine.limits import InputRefused, text_value
 from engine.readonly import audited_refusals, forbid_auditor
 from engine.roles import INTEGRATION_ROLE
+from engine.services import outbox
 from engine.services.instances import instance_summary
 from engine.services.steps import record_incident, save_step
 from engine.store.models import IdempotencyKey, Instance, ProcessVersion
@@ -228,6 +229,8 @@ def _start_by_message(sg, s, user, request, now, once) -> dict:
         s.rollback()
         raise record_incident(sg, user.name, None, pv, failure) from None
     instance.title = f"{pv.model.get('name') or pv.process_id} #{instance.id}"
+    outbox.emit(s, "deal.started", now, instance, started_by=user.name, data=request["variables"],
+                message=name)
     return _advance(sg, s, user, instance, pv, runner, request, origin, now, started=True)
 
 

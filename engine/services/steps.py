@@ -14,8 +14,9 @@ from engine.assignment import index_keys
 from engine.bpmn import definitions
 from engine.bpmn.failures import EngineFailure
 from engine.errors import StepFailed
+from engine.services import outbox
 from engine.store import open_tasks
-from engine.store.models import GateDecision, HumanTask, Incident, TaskRole, Timer
+from engine.store.models import GateDecision, HumanTask, Incident, Instance, TaskRole, Timer
 
 
 def save_step(sg, s, instance, pv, runner, log, actor, now, done: str | None = None) -> list[HumanTask]:
@@ -35,7 +36,8 @@ def save_step(sg, s, instance, pv, runner, log, actor, now, done: str | None = N
     end = model["elements"].get(log.ended_at_element or "", {})
     ending = _ending(s, instance, runner, log, end)
     entered = [g.get("stage") for g in log.gate_decisions] + [ht.stage for ht in new_tasks]
-    _tell_observers(s, domain.Step(instance, previous_stage, entered, now, ending))
+    _tell_observers(s, domain.Step(instance, previous_stage, entered, now, ending, tuple(new_tasks),
+                                   tuple(log.gate_decisions), model))
     _sync_timers(s, instance, timers, timer_rows, fired, model, now)
     if runner.completed:
         _record_end(s, instance, log, actor, now, end, ending)
@@ -144,7 +146,8 @@ def _ending(s, instance, runner, log, end: dict) -> dict | None:
 
 
 def _tell_observers(s, step: domain.Step) -> None:
-    """The domain's step observers (the sales domain's deal record), in the step's transaction."""
+    """The step observers the composition root installed (the outbox, the sales domain's deal record),
+    in the step's transaction."""
     for observe in domain.current().step_observers:
         observe(s, step)
 
@@ -202,8 +205,6 @@ def parse_instant(text: str) -> datetime:
     return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
 
 
-
-
 def record_incident(sg, actor, instance_id, pv, failure: EngineFailure) -> StepFailed:
     """Record an incident in its own transaction (the step itself was rolled back)."""
     with sg.uow() as uow:
@@ -218,7 +219,15 @@ def record_incident(sg, actor, instance_id, pv, failure: EngineFailure) -> StepF
                      details={"incident_id": inc.id, "element_name": failure.element_name,
                               "message": failure.message, "data": failure.data,
                               **({"limit": failure.limit} if failure.limit else {})})
+        _emit_incident(s, now, s.get(Instance, instance_id) if instance_id else None, inc, pv, failure)
         uow.commit()
         return StepFailed(failure.message, failure.element_id, failure.element_name, inc.id, failure.limit)
 
 
+
+
+def _emit_incident(s, now, instance, inc: Incident, pv, failure: EngineFailure) -> None:
+    """The incident.opened event, in the incident's own transaction."""
+    outbox.emit(s, "incident.opened", now, instance,
+                incident={"id": inc.id, "process_id": pv.process_id, "element_id": failure.element_id,
+                          "element_name": failure.element_name, "message": failure.message})

@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from engine import audit
 from engine.actors import normalise_roles, roles_of
+from engine.admin import require_admin
 from engine.errors import Refused
 from engine.store.models import User, UserRole
 from engine.passwords import hash_password
@@ -30,6 +31,7 @@ def add_user(sg, name: str, roles: list[str], actor: str, password: str | None =
     with sg.uow() as uow:
         s = uow.session
         forbid_auditor_named(s, actor, f"change the roles of '{name}'", user=name)
+        require_admin(s, actor, f"add users or change the roles of '{name}'")
         user = s.execute(select(User).where(User.name == name)).scalar_one_or_none()
         created = user is None
         _check_password_rules(password)
@@ -61,6 +63,7 @@ def set_password(sg, name: str, password: str, actor: str) -> dict:
     with sg.uow() as uow:
         if actor != name:  # an auditor may change their own password, no one else's
             forbid_auditor_named(uow.session, actor, f"set the password of '{name}'", user=name)
+            require_admin(uow.session, actor, f"set the password of '{name}'")
         user = uow.session.execute(select(User).where(User.name == name)).scalar_one_or_none()
         if user is None:
             raise Refused(f"no user named '{name}'")
@@ -86,6 +89,7 @@ def _end_sessions(user: User) -> None:
 
 def _user_to_change(s, name: str, actor: str, action: str) -> User:
     forbid_auditor_named(s, actor, f"{action} '{name}'", user=name)
+    require_admin(s, actor, f"{action} '{name}'")
     user = s.execute(select(User).where(User.name == name)).scalar_one_or_none()
     if user is None:
         raise Refused(f"no user named '{name}'")

@@ -13,6 +13,7 @@ from engine.audit.keys import AuditKeyError
 from stagegate.compose import bootstrap
 from engine.store.db_roles import RoleSetupFailed
 from engine.errors import FormInvalid, InvalidDiagram, StagegateError, StepFailed
+from engine.integration_settings import SettingsInvalid
 from engine.limits import MAX_ID, InputRefused, parse_json
 
 
@@ -49,7 +50,7 @@ def fail(exc: StagegateError) -> None:
             click.echo(f"  {p}", err=True)
     elif isinstance(exc, StepFailed):
         click.echo(f"refused: {exc} (incident {exc.incident_id}; nothing was changed)", err=True)
-    elif isinstance(exc, (AuditKeyError, RoleSetupFailed)):
+    elif isinstance(exc, (AuditKeyError, RoleSetupFailed, SettingsInvalid)):
         click.echo(f"error: {exc}", err=True)
     else:
         click.echo(f"refused: {exc}", err=True)

@@ -3,10 +3,13 @@
 A command line, so it sits with the others; web/__main__.py runs it."""
 from __future__ import annotations
 
+import os
+
 import click
 
 from stagegate.cli.server import memory_options
 from workflows.demo import DEMO_PASSWORD, DEMO_USERS
+from workflows.demo_integrations import DEMO_ADMIN, start_receiver, start_worker
 from engine.errors import StagegateError
 from engine.process_limits import limit_memory
 
@@ -16,8 +19,9 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def _banner(url: str) -> str:
-    width = max(len(n) for n in DEMO_USERS)
-    users = "\n".join(f"    {name.ljust(width)}  {', '.join(roles)}" for name, roles in DEMO_USERS.items())
+    cast = {**DEMO_USERS, **DEMO_ADMIN}
+    width = max(len(n) for n in cast)
+    users = "\n".join(f"    {name.ljust(width)}  {', '.join(roles)}" for name, roles in cast.items())
     return (f"Stagegate is running at {url}\n"
             f"  demo logins (password '{DEMO_PASSWORD}', on the `stagegate demo` database):\n{users}\n"
             f"  stop with Ctrl+C")
@@ -30,8 +34,11 @@ def _banner(url: str) -> str:
               help="SQLAlchemy URL (default: sqlite file stagegate.db here).")
 @click.option("--secure-cookies/--no-secure-cookies", default=None,
               help="Send the session cookie over HTTPS only (default: yes, unless listening on localhost).")
+@click.option("--demo-integrations", is_flag=True,
+              help="Run the worker (timers, mail, webhooks) in this process, and a local receiver for a gate.decided "
+                   "webhook (make run does, on the demo database).")
 @memory_options
-def main(host, port, database_url, secure_cookies, memory_limit, memory_rlimit):
+def main(host, port, database_url, secure_cookies, demo_integrations, memory_limit, memory_rlimit):
     """Serve the Stagegate web app."""
     limit_memory(memory_limit, memory_rlimit)
     if secure_cookies is None:
@@ -41,5 +48,14 @@ def main(host, port, database_url, secure_cookies, memory_limit, memory_rlimit):
     except StagegateError as exc:  # e.g. no audit key for this database: say so, no traceback
         raise click.ClickException(str(exc))
     shown = "localhost" if host in LOCAL_HOSTS else host
+    if demo_integrations:
+        sg = app.extensions["stagegate"]
+        if not os.environ.get("STAGEGATE_BASE_URL"):
+            sg.integrations.base_url = f"http://{shown}:{port}"
+        receiver = start_receiver(sg)
+        start_worker(sg)
+        mail = f"mail goes to {sg.integrations.smtp_host}" if sg.integrations.smtp_host else \
+            f"mail is kept (no SMTP server set): each user's at http://{shown}:{port}/account/notifications"
+        click.echo(f"worker running in this process; gate.decided webhooks go to {receiver}; {mail}")
     click.echo(_banner(f"http://{shown}:{port}/"))
     app.run(host=host, port=port, debug=False, use_reloader=False)

@@ -45,15 +45,22 @@ def demo(obj):
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between passes.")
 @click.pass_obj
 def worker(obj, once, interval):
-    """Fire due timers and escalations (loops; --once for a single pass). Run as many copies as you like."""
+    """Fire due timers and escalations, warn of SLAs, send mail and webhooks (loops; --once for a single
+    pass). Run as many copies as you like."""
     import time
 
-    from engine.services.timers import fire_due_timers
+    from engine.clock import utcnow
+    from engine.services.worker import worker_id, worker_pass
+
+    wid, started = worker_id(), utcnow()
 
     def one_pass():
-        r = fire_due_timers(obj.sg)
-        if once or r["fired"] or r["failed"]:
-            click.echo(f"fired {r['fired']} timers, {r['failed']} failed, {r['skipped']} skipped")
+        r = worker_pass(obj.sg, wid, started)
+        t, m, w = r["timers"], r["mail"], r["webhooks"]
+        if once or t["fired"] or t["failed"] or r["relayed"]:
+            click.echo(f"fired {t['fired']} timers, {t['failed']} failed, {t['skipped']} skipped; "
+                       f"{r['relayed']} events relayed; mail {m['sent']} sent, {m['failed']} failed, "
+                       f"{m['logged']} logged; webhooks {w['delivered']} delivered, {w['failed']} failed, {w['dead']} dead")
 
     while True:
         run(one_pass)

@@ -84,3 +84,17 @@ def test_only_people_who_may_see_the_deal_comment_and_auditors_may_not(sign_in, 
 def test_mentions_are_read_as_people_write_them():
     assert comments.mentioned_names("Thanks @lena. Ask @fiona, then @pete; mail ops@acme.com @lena") == [
         "lena", "fiona", "pete"]
+
+
+def test_a_mention_mails_the_person_named_with_a_link_and_a_refused_comment_mails_no_one(sign_in, driver, sg):
+    from sqlalchemy import select
+    from engine.store.models import MailMessage
+    iid = driver.to_sign_offs()
+    sam = sign_in("sam")
+    sam.post(f"/deals/{iid}/comments", {"body": "@fiona margin please"}, page=f"/deals/{iid}")
+    sam.post(f"/deals/{iid}/comments", {"body": "@lena " + "x" * 20_000}, page=f"/deals/{iid}")  # too long: refused
+    with sg.uow(write=False) as uow:
+        mails = uow.session.execute(select(MailMessage).where(MailMessage.kind == "mentioned")).scalars().all()
+        assert [m.user_name for m in mails] == ["fiona"]
+        assert "sam mentioned you" in mails[0].subject and "margin please" in mails[0].body
+        assert f"/deals/{iid}\n" in mails[0].body, "the mail links to the deal"

@@ -17,6 +17,7 @@ from engine.services.attachments import upload
 from engine.services.comments import add_comment, notifications
 from engine.services.tokens import create_token
 from engine.services.users import add_user
+from engine.services.webhooks import create_subscription
 
 # Raw URL text (percent-encoded where a browser would): too big for a column, not ASCII digits,
 # past the last date, NUL, invalid UTF-8 (a lone surrogate's bytes), a line break, too long.
@@ -28,7 +29,7 @@ HOSTILE_FIELDS = [99999999999999999999, -1, "\ud800", "\x00", "9999-12-31", "x" 
 # Signing out would end the sweep's session.
 SKIP = {"auth.logout"}
 ALL_BUT_AUDITOR = ["Sales", "Sales Leadership", "Finance", "Finance Head", "Supply", "Quality", "Legal",
-                   "Process Designer"]
+                   "Process Designer", "Administrator"]
 
 
 class _Reads(ImmutableMultiDict):
@@ -95,11 +96,12 @@ def mention(sg, iid) -> int:
 def test_no_hostile_value_anywhere_gets_a_500(app, sg, sign_in, driver):
     app.request_class = type("Recording", (app.request_class,), {"parameter_storage_class": _Reads})
     add_user(sg, "root", ALL_BUT_AUDITOR, actor="cli:test")
+    create_subscription(sg, "cli:test", "https://crm.example.com/hooks", ["gate.decided"])  # sub_id 1
     iid = driver.to_sign_offs()
     task_id = next(iter(driver.ready(iid).values()))["id"]
     sample = {"task_id": task_id, "instance_id": iid, "process_id": "opportunity", "version": 1,
               "decision_id": "qualification", "kind": "bpmn", "key": "opportunity", "filename": "app.css",
-              "token_id": create_token(sg, "root", "root", "sweep")["id"], "job_id": 1,
+              "token_id": create_token(sg, "root", "root", "sweep")["id"], "job_id": 1, "sub_id": 1,
               "attachment_id": upload(sg, app.extensions["stagegate_files"], iid, "sam", "brief.pdf",
                                       io.BytesIO(b"%PDF-1.4 brief"))["id"],
               "notification_id": mention(sg, iid)}

@@ -6,6 +6,8 @@ from engine.store.models.instances import GateDecision, HumanTask, IdempotencyKe
 from engine.store.models.audit import AuditEvent, AuditHead
 from engine.store.models.figures import DealOutcome, StageStay, WhatIfJob
 from engine.store.models.collab import Attachment, Comment, Notification
+from engine.store.models.integrations import (MailMessage, NotificationSetting, OutboxEvent, WebhookAttempt,
+                                              WebhookDelivery, WebhookSubscription, WorkerBeat)
 
 __all__ = [
     "ApiToken",
@@ -25,7 +27,10 @@ __all__ = [
     "Instance",
     "JsonText",
     "Notification",
+    "MailMessage",
+    "NotificationSetting",
     "OpenTaskCount",
+    "OutboxEvent",
     "ProcessVersion",
     "SignInFailures",
     "Source",
@@ -34,5 +39,9 @@ __all__ = [
     "Timer",
     "User",
     "UserRole",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "WhatIfJob",
+    "WorkerBeat",
 ]
