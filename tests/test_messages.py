@@ -199,3 +199,17 @@ def test_a_message_whose_step_fails_changes_nothing_and_records_an_incident(sg, 
     hit = correlate_message(make_sg(clock=sg.clock), "invoice paid", "esign", business_key=str(iid),
                             variables={"amount_paid": 150})["correlations"][0]
     assert hit["ended_at_element"] == "E_ok"
+
+
+def test_camunda_corpus_receive_tasks_without_a_message_are_refused_and_a_message_start_event_is_accepted(sg, staff):
+    from tests.test_camunda_corpus import CORPUS
+    staff()
+    problems = {}
+    for name in ("platform-webapps-complex-process.bpmn", "platform-webapps-fox-invoice_generated_forms.bpmn"):
+        try:
+            deploy(sg, [(name, (CORPUS / name).read_bytes())], actor="dora")
+        except InvalidDiagram as refused:
+            problems[name] = {p.element_id: p.reason for p in refused.problems}
+    assert "names no message (messageRef)" in problems["platform-webapps-complex-process.bpmn"]["MessageTask_1"]
+    fox = problems.get("platform-webapps-fox-invoice_generated_forms.bpmn", {})
+    assert not any("message" in reason for reason in fox.values()), fox
