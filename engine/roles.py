@@ -9,6 +9,10 @@ DESIGNER_ROLE = "process designer"
 # The role that reads every process, deal and history, and may change nothing.
 AUDITOR_ROLE = "auditor"
 
+# The role of systems that send messages to deals (an e-signature service, the ERP): it may send
+# any message; a person may send one only to an element in a lane of a role they hold.
+INTEGRATION_ROLE = "integration"
+
 # The role that administers the installation (users, webhooks, mail); it reads no deal data.
 ADMIN_ROLE = "administrator"
 

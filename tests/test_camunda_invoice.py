@@ -41,13 +41,21 @@ def _files() -> list[tuple[str, bytes]]:
     return out
 
 
-def test_unchanged_the_invoice_is_refused_only_for_its_java_archive_task(sg):
+def test_unchanged_the_invoice_deploys_its_java_archive_task_becoming_an_external_task(sg):
     files = [(name, (CORPUS / name).read_bytes()) for name in FILES]
-    with pytest.raises(InvalidDiagram) as refused:
-        deploy(sg, files, "cli:test")
-    assert [(p.element_id, p.reason.split(",")[0]) for p in refused.value.problems] == [
-        ("ServiceTask_1", "service task calls Java (camunda:class "
-                          "`org.camunda.bpm.example.invoice.service.ArchiveInvoiceService`)")]
+    deployed = {r["id"] for r in deploy(sg, files, "cli:test") if r["kind"] == "process"}
+    assert {"invoice", "ReviewInvoice"} <= deployed, deployed
+    archive = sg.specs.version(*_version_of(sg, "invoice")).model["elements"]["ServiceTask_1"]
+    assert archive["topic"] == "org.camunda.bpm.example.invoice.service.ArchiveInvoiceService"
+
+
+def _version_of(sg, process_id):
+    from sqlalchemy import select
+    from engine.store.models import ProcessVersion
+    with sg.uow(write=False) as uow:
+        pv = uow.session.execute(select(ProcessVersion).where(ProcessVersion.process_id == process_id)).scalar_one()
+        uow.session.expunge(pv)
+    return pv.id, lambda: pv
 
 
 @pytest.fixture

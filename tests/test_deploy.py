@@ -10,7 +10,6 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from engine.bpmn import validation
 from stagegate.cli import main
 from engine.services.deployment import collect_files, deploy
 from engine.errors import InvalidDiagram, Refused
@@ -295,7 +294,7 @@ def test_invalid_new_decision_does_not_touch_the_processes_using_it(sg, catalog)
 
 def test_unstorable_spec_is_refused_not_crashed(sg, monkeypatch):
     """If the lint lets through a type the serializer cannot write, deploy still refuses cleanly."""
-    monkeypatch.delitem(validation.UNSUPPORTED_TYPES, "receiveTask")
+    _unstorable(sg, monkeypatch, "Task_Erp")
     body = f.process(yes_target="Task_Erp", wrap=False,
                      extra='<bpmn:receiveTask id="Task_Erp" name="Book in ERP" messageRef="Msg_Po" />'
                                                   '<bpmn:sequenceFlow id="Flow_Erp" sourceRef="Task_Erp" '
@@ -388,3 +387,15 @@ def test_cli_in_a_real_process_shows_no_traceback(tmp_path):
     assert result.returncode == 1
     assert "element Flow_Yes" in result.stderr and "'__import__' is not allowed" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def _unstorable(sg, monkeypatch, element_id: str) -> None:
+    """Make the serializer unable to write one element's task spec, as it is for a type it does not know."""
+    real = sg.specs._serializer.to_dict
+
+    def to_dict(obj):
+        ids = {getattr(t, "bpmn_id", None) for t in getattr(obj, "task_specs", {}).values()}
+        if getattr(obj, "bpmn_id", None) == element_id or element_id in ids:
+            raise TypeError(f"no converter for {type(obj).__name__}")
+        return real(obj)
+    monkeypatch.setattr(sg.specs._serializer, "to_dict", to_dict)

@@ -14,6 +14,7 @@ from engine.queries import inbox as inbox_queries
 from engine.services.claims import claim_task
 from engine.errors import Conflict, FormInvalid, KeyReused, NotFound, Refused, StepFailed
 from engine.services.instances import complete_task, start_instance
+from engine.services.messages import correlate_message
 from engine.limits import InputRefused, text_value
 from engine.services.tokens import token_user
 
@@ -192,3 +193,30 @@ def gate_decisions():
                                 process_id=query.text("process_id"), gate=query.text("gate"),
                                 outcome=query.text("outcome"))
     return jsonify({"gate_decisions": rows})
+
+
+MESSAGE_FIELDS = {"name", "business_key", "correlation_keys", "variables", "all", "message_id"}
+
+
+@bp.post("/messages")
+def message():
+    """Deliver a message to the deal(s) waiting for it, or start a deal at its message start event.
+
+    {"name", "business_key"?, "correlation_keys"?, "variables"?, "all"?, "message_id"?}; the
+    Idempotency-Key header stands for message_id. 404: nobody waits; 409: several do (send "all")."""
+    body = _body()
+    unknown = sorted(set(body) - MESSAGE_FIELDS)
+    if unknown:
+        raise BadRequest(f"unknown field(s) {', '.join(unknown)}; a message takes {', '.join(sorted(MESSAGE_FIELDS))}",
+                         {k: "unknown field" for k in unknown})
+    if not isinstance(body.get("all", False), bool):
+        raise BadRequest("'all' must be true or false", {"all": "must be a boolean"})
+    result = correlate_message(stagegate(), body.get("name"), g.api_user, business_key=body.get("business_key"),
+                               correlation_keys=body.get("correlation_keys"), variables=body.get("variables"),
+                               all=body.get("all", False),
+                               message_id=body.get("message_id", request.headers.get("Idempotency-Key")))
+    replayed = result.pop("replayed", False)
+    response = jsonify(result)
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response

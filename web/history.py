@@ -48,6 +48,10 @@ def describe(event: dict) -> str:
         return _flows(d)
     if kind == "timer_fired":
         return "timer fired" + (f": {d['element_name']}" if d.get("element_name") else "")
+    if kind == "message_correlated":
+        return f"sent the message '{d.get('message')}'" + (f" (id {d['message_id']})" if d.get("message_id") else "")
+    if kind == "message_received":
+        return f"message '{d.get('message')}' received" + (f" at {d['element_name']}" if d.get("element_name") else "")
     if kind == "instance_ended":
         return "deal ended" + (f": {d['end_event']}" if d.get("end_event") else "")
     if kind == "incident":

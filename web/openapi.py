@@ -97,6 +97,20 @@ SCHEMAS = {
                                                   "no form (names a diagram can read, 256 KB at most)."},
         "business_key": {"type": "string", "minLength": 1, "maxLength": 255,
                          "description": "Your own reference for the deal (a CRM or ERP id); shown and searchable."}}},
+    "MessageRequest": {"type": "object", "required": ["name"], "properties": {
+        "name": {"type": "string", "minLength": 1, "example": "contract signed",
+                 "description": "The name of the bpmn:message the deal waits for."},
+        "business_key": {"type": "string", "description": "The deal's business key, or its number: only that deal."},
+        "correlation_keys": {"type": "object", "description": "Only deals whose data hold these values."},
+        "variables": {"type": "object", "description": "Set on the deal when the message is caught."},
+        "all": {"type": "boolean", "default": False, "description": "Deliver to every waiting deal."},
+        "message_id": {"type": "string", "maxLength": 240,
+                       "description": "A retry with the same id returns the first delivery (Idempotent-Replayed)."}}},
+    "MessageResult": {"type": "object", "required": ["message", "correlations"], "properties": {
+        "message": {"type": "string"}, "message_id": NULLABLE_STRING,
+        "correlations": {"type": "array", "items": {"type": "object", "properties": {
+            "instance_id": {"type": "integer"}, "started": {"type": "boolean"},
+            "element_ids": {"type": "array", "items": {"type": "string"}}, "status": {"type": "string"}}}}}},
     "CompleteRequest": {"type": "object", "properties": {
         "data": {"type": "object", "description": "Form values of the task; any variables when it has no form."}}},
 }
@@ -154,6 +168,13 @@ PATHS = {
         "summary": "Complete a task", "operationId": "completeTask", "parameters": [TASK_ID],
         "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("CompleteRequest")}}},
         "responses": {"200": _json(_ref("InstanceSummary"), "The deal after the step."),
+                      **_errors(400, 403, 404, 409, 413, 422)}}},
+    "/api/v1/messages": {"post": {
+        "summary": "Send a message to the deal waiting for it", "operationId": "correlateMessage",
+        "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
+                        "schema": {"type": "string", "maxLength": 240}, "description": "Stands for message_id."}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("MessageRequest")}}},
+        "responses": {"200": _json(_ref("MessageResult"), "The deals the message reached (or the one it started)."),
                       **_errors(400, 403, 404, 409, 413, 422)}}},
     "/api/v1/gate-decisions": {"get": {
         "summary": "Gate decisions on the deals I may see", "operationId": "listGateDecisions",

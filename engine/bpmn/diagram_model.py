@@ -179,9 +179,25 @@ def _lanes(process) -> dict[str, str]:
     return lanes
 
 
+def _message_of(el, messages: dict) -> dict | None:
+    """The message a receive task or message event waits for (or sends): its ref and name, as written."""
+    ref = el.get("messageRef") if _local(el) in ("receiveTask", "sendTask") else None
+    found = el.find(f"{{{BPMN_NS}}}messageEventDefinition")
+    if ref is None and found is None and _local(el) not in ("receiveTask", "sendTask"):
+        return None
+    ref = ref or (found.get("messageRef") if found is not None else None)
+    name, correlated = messages.get(ref, (None, False)) if ref else (None, False)
+    return {"ref": ref, "name": name, "correlated": correlated}
+
+
 def process_model(process, file_name: str) -> dict:
     """Plain-data index of one bpmn:process element."""
     lanes = _lanes(process)
+    root = process.getroottree().getroot()
+    correlated = {e.get("messageRef") for e in root.xpath(".//bpmn:correlationPropertyRetrievalExpression",
+                                                          namespaces=NS)}
+    messages = {m.get("id"): (m.get("name"), m.get("id") in correlated)
+                for m in root.xpath(".//bpmn:message", namespaces=NS)}
     elements: dict[str, dict] = {}
     flows: dict[str, dict] = {}
 
@@ -257,6 +273,8 @@ def process_model(process, file_name: str) -> dict:
                 item["event_definitions"] = [
                     _local(d) for d in el if _local(d).endswith("EventDefinition")
                 ]
+                if (message := _message_of(el, messages)) is not None:
+                    item["message"] = message
                 data_refs = [r.text.strip() for r in el.xpath(
                     "./bpmn:dataInputAssociation/bpmn:sourceRef | ./bpmn:dataOutputAssociation/bpmn:targetRef",
                     namespaces=NS) if r.text and r.text.strip()]
@@ -267,7 +285,6 @@ def process_model(process, file_name: str) -> dict:
                     walk(el, eid, lane)
 
     walk(process, None, None)
-    root = process.getroottree().getroot()
     # Data objects per container ("": the process itself), and what each reference points at.
     data_objects: dict = {}
     for obj in process.xpath(".//bpmn:dataObject", namespaces=NS):

@@ -244,7 +244,10 @@ def _decision_names(decisions: dict, processes: dict, helpers: set, faulty: set)
             if ddoc.deployed and pdoc.deployed:
                 continue
             label = f"'{model['process_id']}' at {el['id']}" + (f" ({' '.join(el['name'].split())})" if el.get("name") else "")
-            fields = fields_before(models, model["process_id"], el["id"], tables) | given
+            before = fields_before(models, model["process_id"], el["id"], tables)
+            if before is None:
+                continue  # an external task upstream: its worker may set any field the table reads
+            fields = before | given
             found = names_problems(decision, fields, helpers, label)
             if ddoc.deployed:  # the process is what is being deployed: say so on its business rule task
                 found = [Problem(model["file"], f"decision '{did}' (deployed): {p.reason}", el["id"], el.get("name"),

@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
@@ -26,7 +25,7 @@ from engine.clock import clock_in_use
 from engine.bpmn.failures import EngineFailure, failure
 from engine.bpmn.script_engine import evaluator
 from engine.bpmn.tasks import (all_tasks, bpmn_id, chased_task, escalates, flow_outcome, merge_outputs, plain,
-                               taken_flows)
+                               taken_flows, timer_element)
 
 
 @dataclass
@@ -354,17 +353,25 @@ class Runner:
         t = self.task(task_id)
         return t is not None and t.state == TaskState.COMPLETED
 
+    def timer_fired(self, task_id, element_id: str) -> bool:
+        """True if the timer `element_id` waited on by task `task_id` fired: the task ran and, for an
+        event-based gateway (which also ends when another of its events comes), took the timer's way."""
+        t = self.task(task_id)
+        if t is None or t.state != TaskState.COMPLETED:
+            return False
+        return bpmn_id(t) == element_id or any(bpmn_id(c) == element_id for c in t.children)
+
     def waiting_timers(self) -> list[dict]:
         """Timers the instance waits on, with the instant each is due (UTC ISO text)."""
         out = []
         for t in all_tasks(self.workflow):
-            definition = getattr(t.task_spec, "event_definition", None)
-            if t.state != TaskState.WAITING or not isinstance(definition, TimerEventDefinition):
+            element_id = timer_element(t) if t.state == TaskState.WAITING else None
+            if element_id is None:
                 continue
             value = t._get_internal_data("event_value")
             due = value.get("next") if isinstance(value, dict) else value
             if due:
-                out.append({"id": str(t.id), "element_id": bpmn_id(t), "called_process": self.called_process(t),
+                out.append({"id": str(t.id), "element_id": element_id, "called_process": self.called_process(t),
                             "due_at": due})
         return out
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.util.task import TaskState
 
@@ -126,3 +127,14 @@ def new_workflow(spec, subprocess_specs: dict, script_engine, data: dict) -> Bpm
         if t.state in (TaskState.READY, TaskState.FUTURE, TaskState.LIKELY):
             t.data.update(data)
     return wf
+
+
+def timer_element(task) -> str | None:
+    """The timer event a waiting task stands for: its own, or the one behind an event-based gateway."""
+    definition = getattr(task.task_spec, "event_definition", None)
+    if isinstance(definition, TimerEventDefinition):
+        return bpmn_id(task)
+    for index, inner in enumerate(getattr(definition, "event_definitions", None) or []):
+        if isinstance(inner, TimerEventDefinition):
+            return spec_id(task.task_spec.outputs[index])
+    return None

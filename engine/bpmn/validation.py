@@ -8,6 +8,7 @@ from engine.bpmn import forms, juel
 from engine import outcomes, sandbox
 from engine.bpmn.diagram_model import BPMN_NS, CAMUNDA_NS
 from engine.bpmn.external_checks import external_task_problems
+from engine.bpmn.message_checks import message_problem
 from engine.errors import Problem
 from engine.bpmn.dmn.graph import MAPPINGS
 
@@ -15,7 +16,6 @@ from engine.bpmn.dmn.graph import MAPPINGS
 # transport, no complex gateway. Refused by name instead of by a crash.
 UNSUPPORTED_TYPES = {
     "complexGateway": "complex gateways have no implementation",
-    "receiveTask": "there is no message transport; use a user task to record what was received",
 }
 # Elements that may fork the flow themselves; anything else needs a gateway to split.
 MAY_SPLIT = {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway",
@@ -98,6 +98,8 @@ def lint_process(model: dict, known_decisions: set[str], known_processes: set[st
             problems.append(_problem(model, el, f"element type {tag} is not supported by the engine: {UNSUPPORTED_TYPES[tag]}"))
         if el["id"] in RESERVED_IDS or el["id"] == f"{model['process_id']}.EndJoin":
             problems.append(_problem(model, el, f"element id '{el['id']}' is reserved by the engine; give the element another id"))
+        if reason := message_problem(el):
+            problems.append(_problem(model, el, reason))
         if len(outgoing) > 1 and tag not in MAY_SPLIT:
             problems.append(_problem(
                 model, el, f"{tag} has {len(outgoing)} outgoing sequence flows ({', '.join(map(str, outgoing))}); the engine "

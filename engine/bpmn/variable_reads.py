@@ -33,7 +33,10 @@ def condition_warnings(models: dict, model: dict, tables: dict, helpers: set[str
             read = names_read(cond)
         except SandboxError:
             continue  # refused as not compiling (validation.py)
-        known = fields_before(models, model["process_id"], flow["source"], tables) | helpers
+        before = fields_before(models, model["process_id"], flow["source"], tables)
+        if before is None:
+            continue  # an external task upstream: its worker may set any variable the condition reads
+        known = before | helpers
         missing = [n for n in read if n not in known]
         if missing:
             names = ", ".join(f"`{n}`" for n in missing)

@@ -27,7 +27,7 @@ EXPORT_COLUMNS = ("seq", "at", "actor", "on_behalf_of", "kind", "instance_id", "
                   "outcome", "details", "hash")
 # Events whose details carry the data a person submitted, and the deal data that came from a rule or handler.
 SUBMITTED = {"instance_started", "task_completed"}
-COMPUTED = {"decision_evaluated": "outputs", "service_task_run": "outputs"}
+COMPUTED = {"decision_evaluated": "outputs", "service_task_run": "outputs", "message_received": "variables"}
 
 
 def _require_auditor(s, user: str) -> None:

@@ -15,13 +15,13 @@ from engine.bpmn.definitions import entries, every_definition
 from engine.services.deployment import latest_process_versions
 from engine.errors import NotFound, Refused
 from engine.clock import utc
-from engine.store.models import AuditEvent, GateDecision, HumanTask, Instance, ProcessVersion, Source, TaskRole
+from engine.store.models import AuditEvent, GateDecision, HumanTask, Instance, ProcessVersion, Source
 from engine.queries.records import _event_row, _task_row, gate_query, gate_row, instance as instance_query
 from engine.readonly import is_auditor
 from engine.visibility import may_see_process, process_workers, visible_deal
 
 TRAIL_KINDS = {"task_completed", "gate_decided", "gateway_passed", "decision_evaluated", "timer_fired",
-               "instance_started", "instance_ended", "service_task_run"}
+               "instance_started", "instance_ended", "service_task_run", "message_received"}
 # Elements that never wait and leave no event of their own: the path runs through them.
 PASS_THROUGH = {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "intermediateThrowEvent", "scriptTask",
                 "task", "sendTask", "endEvent"}
@@ -42,7 +42,10 @@ def startable(sg, user: str) -> list[dict]:
         mine = roles_of(load_user(uow.session, user))
         out = []
         for pv in latest_process_versions(uow.session):
-            start = [e for e in pv.model["elements"].values() if e["type"] == "startEvent" and e["parent"] is None]
+            start = [e for e in pv.model["elements"].values() if e["type"] == "startEvent" and e["parent"] is None
+                     and not e.get("message")]  # a message starts those: nobody starts them by hand
+            if not start and any(e["type"] == "startEvent" and e["parent"] is None for e in pv.model["elements"].values()):
+                continue
             roles = start[0].get("roles", []) if start else []
             if not roles or set(roles) & mine:
                 out.append({"process_id": pv.process_id, "version": pv.version, "name": pv.name or pv.process_id,

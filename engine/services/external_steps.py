@@ -16,7 +16,7 @@ from engine.bpmn.runtime import Runner
 from engine.errors import Conflict
 from engine.readonly import audited_refusals
 from engine.services.external_tasks import check_lock_owner, open_incident_for, require_worker_user, task_row
-from engine.services.instances import MAX_RETRIES, _instance_summary
+from engine.services.instances import MAX_RETRIES, instance_summary
 from engine.services.steps import record_incident, save_step
 from engine.store.models import Instance, ProcessVersion
 
@@ -71,7 +71,7 @@ def _complete_once(sg, actor, task_id, worker_id, variables, local_variables) ->
             raise record_incident(sg, actor, instance.id, pv, failure) from None
         row.state, row.completed_at, row.completed_by = "completed", now, actor
         row.lock_expires_at = None
-        result = _instance_summary(s, instance, save_step(sg, s, instance, pv, runner, log, actor, now))
+        result = instance_summary(s, instance, save_step(sg, s, instance, pv, runner, log, actor, now))
         uow.commit()
     return result
 

@@ -37,6 +37,7 @@ def _latest_version(s, process_id: str) -> ProcessVersion:
 
 def _start_event(model: dict) -> dict:
     starts = [e for e in model["elements"].values() if e["type"] == "startEvent" and e["parent"] is None]
+    starts.sort(key=lambda e: bool(e.get("message")))  # a plain start first: a message starts the others
     return starts[0] if starts else {}
 
 
@@ -92,6 +93,10 @@ def _start_once(sg, process_id, actor, data, once, business_key) -> dict:
         row = _latest_version(s, process_id)
         pv = sg.specs.version(row.id, lambda: row)
         start = _start_event(pv.model)
+        if "messageEventDefinition" in start.get("event_definitions", []):
+            raise Refused(f"'{pv.name or process_id}' starts when the message "
+                          f"'{(start.get('message') or {}).get('name')}' arrives; send it (POST /api/v1/messages "
+                          "or `stagegate message`) instead of starting the deal by hand")
         require_any_role(user, start.get("roles", []), f"start '{pv.name or process_id}'")
         values = _validated(sg, uow, actor, None, pv, start, pv.model.get("start_form", []), data)
         if start.get("initiator"):
@@ -120,7 +125,7 @@ def _start_once(sg, process_id, actor, data, once, business_key) -> dict:
             raise record_incident(sg, actor, None, pv, failure) from None
         instance.title = _title(pv.model, values, instance.id, business_key)
         outbox.emit(s, "deal.started", now, instance, started_by=actor, data=values)
-        result = _instance_summary(s, instance, save_step(sg, s, instance, pv, runner, log, actor, now))
+        result = instance_summary(s, instance, save_step(sg, s, instance, pv, runner, log, actor, now))
         if once:
             key_row.result = result
             result = {**result, "replayed": False}
@@ -175,7 +180,7 @@ def _complete_once(sg, task_id, actor, data) -> dict:
             raise record_incident(sg, actor, instance.id, pv, failure) from None
         ht.state, ht.completed_at, ht.completed_by = "completed", now, actor
         outbox.emit(s, "task.completed", now, instance, task=outbox.task_of(ht), completed_by=actor, data=values)
-        result = _instance_summary(s, instance, save_step(sg, s, instance, pv, runner, log, actor, now, done=ht.id))
+        result = instance_summary(s, instance, save_step(sg, s, instance, pv, runner, log, actor, now, done=ht.id))
         uow.commit()
     return result
 
@@ -230,7 +235,8 @@ def _not_ready_message(ht: HumanTask) -> str:
     return f"'{ht.name}' is no longer open (it was {ht.state})"
 
 
-def _instance_summary(s, instance: Instance, open_tasks: list[HumanTask]) -> dict:
+def instance_summary(s, instance: Instance, open_tasks: list[HumanTask]) -> dict:
+    """A deal after a step: status, stage, outcome and its ready tasks."""
     ready = sorted(open_tasks, key=lambda t: (iso(t.created_at), t.id))  # SQLite gives naive datetimes
     return {
         "id": instance.id,

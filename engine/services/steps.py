@@ -57,7 +57,7 @@ def _timer_rows(s, instance, pv, runner, timers) -> tuple[dict, set]:
     one), and which waiting ones fired: read from the full tree, before compaction drops them."""
     rows = _open_rows(s, Timer, instance.id, Timer.state == "waiting", {t["id"] for t in timers}) \
         if _has_timers(pv) else {}
-    fired = {tid for tid, row in rows.items() if row.state == "waiting" and runner.task_finished(tid)}
+    fired = {tid for tid, row in rows.items() if row.state == "waiting" and runner.timer_fired(tid, row.element_id)}
     return rows, fired
 
 

@@ -11,7 +11,10 @@ from __future__ import annotations
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
 from SpiffWorkflow.bpmn.specs.mixins import BpmnSpecMixin
+from SpiffWorkflow.bpmn.parser.event_parsers import ReceiveTaskParser as _BpmnReceiveTaskParser
+from SpiffWorkflow.bpmn.specs.defaults import ReceiveTask
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+from SpiffWorkflow.camunda.parser.event_parsers import CamundaEventDefinitionParser
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, CamundaTaskParser
 from SpiffWorkflow.dmn.specs import BusinessRuleTaskMixin
 
@@ -50,13 +53,22 @@ class DecisionTaskConverter(BpmnTaskSpecConverter):
         return {**self.get_default_attributes(spec), "decision_ref": spec.decision_ref}
 
 
+class ReceiveTaskParser(CamundaEventDefinitionParser, _BpmnReceiveTaskParser):
+    """A receive task whose message is read as Camunda's message events read theirs."""
+
+    def create_task(self):
+        return _BpmnReceiveTaskParser.create_task(self)
+
+
 class Parser(CamundaParser):
     """Camunda's BPMN parser with our business rule tasks (no DMN goes through SpiffWorkflow) and call
     activities honouring camunda:in/out."""
 
     OVERRIDE_PARSER_CLASSES = {**CamundaParser.OVERRIDE_PARSER_CLASSES,
                                full_tag("businessRuleTask"): (DecisionTaskParser, DecisionTask),
-                               full_tag("callActivity"): (MappedCallActivityParser, MappedCallActivity)}
+                               full_tag("callActivity"): (MappedCallActivityParser, MappedCallActivity),
+                               # Camunda's message definition, as its message events have (the serializer knows it)
+                               full_tag("receiveTask"): (ReceiveTaskParser, ReceiveTask)}
 
 
 def is_decision(task_spec) -> bool:
