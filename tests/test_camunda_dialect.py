@@ -11,7 +11,7 @@ from engine.services.instances import complete_task, start_instance
 from engine.store.models import Timer
 from engine.services.timers import fire_due_timers
 from tests import diagram_factory as f
-from tests.test_deploy import counts, refused
+from tests.test_deploy import counts, make_unstorable, refused
 
 ACTIVITI = 'xmlns:activiti="http://activiti.org/bpmn"'
 
@@ -96,7 +96,7 @@ def test_scripts_in_other_languages_are_refused_saying_what_to_write(sg, task, r
 def test_one_refusal_lists_the_problems_of_every_file_and_every_stage(sg, monkeypatch):
     """Unreadable files, ids defined twice, the checks, and what only the parser and the serializer
     find: all in one refusal, so fixing what it lists does not bring up more."""
-    _unstorable(sg, monkeypatch, "Task_Erp")  # a type the checks let through but the serializer cannot write
+    make_unstorable(sg, monkeypatch, "Task_Erp")  # a type the checks let through but the serializer cannot write
     body = f.process(yes_target="Task_Erp", wrap=False, yes="${ledger.approve(amount)}",
                      extra='<bpmn:receiveTask id="Task_Erp" name="Book in ERP" messageRef="Msg_Po" />'
                            '<bpmn:sequenceFlow id="Flow_Erp" sourceRef="Task_Erp" targetRef="EndEvent_Yes" />')
@@ -229,15 +229,3 @@ def test_listeners_on_the_process_and_on_flows_are_refused_too(sg):
     found = {p.element_id: p.reason.split(" is code")[0] for p in refused(sg, f.files(("deal.bpmn", xml)))}
     assert found == {"deal_review": "camunda:executionListener on start (camunda:class `com.acme.Log`)",
                      "Flow_Review_Gateway": "camunda:executionListener on take (camunda:class `com.acme.Log`)"}
-
-
-def _unstorable(sg, monkeypatch, element_id: str) -> None:
-    """Make the serializer unable to write one element's task spec, as it is for a type it does not know."""
-    real = sg.specs._serializer.to_dict
-
-    def to_dict(obj):
-        ids = {getattr(t, "bpmn_id", None) for t in getattr(obj, "task_specs", {}).values()}
-        if getattr(obj, "bpmn_id", None) == element_id or element_id in ids:
-            raise TypeError(f"no converter for {type(obj).__name__}")
-        return real(obj)
-    monkeypatch.setattr(sg.specs._serializer, "to_dict", to_dict)

@@ -294,7 +294,7 @@ def test_invalid_new_decision_does_not_touch_the_processes_using_it(sg, catalog)
 
 def test_unstorable_spec_is_refused_not_crashed(sg, monkeypatch):
     """If the lint lets through a type the serializer cannot write, deploy still refuses cleanly."""
-    _unstorable(sg, monkeypatch, "Task_Erp")
+    make_unstorable(sg, monkeypatch, "Task_Erp")
     body = f.process(yes_target="Task_Erp", wrap=False,
                      extra='<bpmn:receiveTask id="Task_Erp" name="Book in ERP" messageRef="Msg_Po" />'
                                                   '<bpmn:sequenceFlow id="Flow_Erp" sourceRef="Task_Erp" '
@@ -389,7 +389,7 @@ def test_cli_in_a_real_process_shows_no_traceback(tmp_path):
     assert "Traceback" not in result.stderr + result.stdout
 
 
-def _unstorable(sg, monkeypatch, element_id: str) -> None:
+def make_unstorable(sg, monkeypatch, element_id: str) -> None:
     """Make the serializer unable to write one element's task spec, as it is for a type it does not know."""
     real = sg.specs._serializer.to_dict
 
