@@ -27,3 +27,19 @@ def test_the_demo_sends_gate_decisions_to_its_local_receiver(catalog, make_sg):
     log = delivery_log(drive.sg, "alex", sub["id"])["deliveries"]
     assert [(d["type"], d["instance_id"], d["attempts"][0]["status_code"]) for d in log] == [
         ("gate.decided", iid, 204)] * 2
+
+
+def test_the_demo_servers_worker_thread_makes_its_passes(catalog, make_sg):
+    import time
+    from engine.store.models import WorkerBeat
+    from workflows.demo_integrations import start_worker
+    sg = make_sg()
+    start_worker(sg, interval=0.05)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with sg.uow(write=False) as uow:
+            beats = uow.session.execute(select(WorkerBeat.worker_id)).scalars().all()
+        if beats:
+            break
+        time.sleep(0.05)
+    assert any(b.endswith(":demo") for b in beats), "the demo worker recorded a pass"

@@ -72,8 +72,8 @@ def start_receiver(sg) -> str:
 
 def start_worker(sg, interval: float = 5.0) -> None:
     """Run the worker's passes in a background thread (what `stagegate worker` does in production)."""
-    from workflows.clock import utcnow
-    from workflows.worker import worker_id, worker_pass
+    from engine.clock import utcnow
+    from engine.services.worker import worker_id, worker_pass
 
     wid, started = worker_id() + ":demo", utcnow()
 
