@@ -11,7 +11,8 @@ from engine.services.instances import complete_task, start_instance
 from engine.store.models import Timer
 from engine.services.timers import fire_due_timers
 from tests import diagram_factory as f
-from tests.test_deploy import counts, make_unstorable, refused
+from tests.test_deploy import counts, refused
+from tests.unstorable import make_unstorable
 
 ACTIVITI = 'xmlns:activiti="http://activiti.org/bpmn"'
 

@@ -84,7 +84,7 @@ def test_a_form_field_type_the_engine_does_not_know_is_refused_naming_element_fi
     [problem] = exc.value.problems
     assert (problem.element_id, problem.element_name) == ("Task_Margin", "Check margin")
     assert problem.reason == ("form field 'margin_pct' has type 'percent', which the engine does not know; "
-                              "known types: string, long, double, boolean, date, enum")
+                              "known types: string, long, double, boolean, date, enum, file")
     with sg.uow(write=False) as uow:
         assert uow.session.query(ProcessVersion).count() == 0
 
@@ -95,4 +95,4 @@ def test_stagegate_deploy_lists_the_unknown_type_of_a_start_form(sg, database_ur
     result = CliRunner().invoke(main, ["--database-url", database_url, "deploy", str(path)])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert ("element Quote_In (Quote): form field 'amount' has type 'currency', which the engine does not know; "
-            "known types: string, long, double, boolean, date, enum") in result.output
+            "known types: string, long, double, boolean, date, enum, file") in result.output

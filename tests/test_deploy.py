@@ -18,6 +18,7 @@ from engine.store.models import AuditEvent, DecisionVersion, ProcessVersion, Sou
 from engine.queries.records import instance, ready_tasks
 from tests import diagram_factory as f
 from tests.conftest import DIAGRAMS, ROOT
+from tests.unstorable import make_unstorable
 
 OPPORTUNITY = (DIAGRAMS / "opportunity.bpmn").read_bytes()
 QUALIFICATION = (DIAGRAMS / "qualification.dmn").read_bytes()
@@ -387,15 +388,3 @@ def test_cli_in_a_real_process_shows_no_traceback(tmp_path):
     assert result.returncode == 1
     assert "element Flow_Yes" in result.stderr and "'__import__' is not allowed" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
-
-
-def make_unstorable(sg, monkeypatch, element_id: str) -> None:
-    """Make the serializer unable to write one element's task spec, as it is for a type it does not know."""
-    real = sg.specs._serializer.to_dict
-
-    def to_dict(obj):
-        ids = {getattr(t, "bpmn_id", None) for t in getattr(obj, "task_specs", {}).values()}
-        if getattr(obj, "bpmn_id", None) == element_id or element_id in ids:
-            raise TypeError(f"no converter for {type(obj).__name__}")
-        return real(obj)
-    monkeypatch.setattr(sg.specs._serializer, "to_dict", to_dict)
