@@ -34,12 +34,15 @@ def test_the_demo_servers_worker_thread_makes_its_passes(catalog, make_sg):
     from engine.store.models import WorkerBeat
     from workflows.demo_integrations import start_worker
     sg = make_sg()
-    start_worker(sg, interval=0.05)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with sg.uow(write=False) as uow:
-            beats = uow.session.execute(select(WorkerBeat.worker_id)).scalars().all()
-        if beats:
-            break
-        time.sleep(0.05)
+    stop = start_worker(sg, interval=0.05)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with sg.uow(write=False) as uow:
+                beats = uow.session.execute(select(WorkerBeat.worker_id)).scalars().all()
+            if beats:
+                break
+            time.sleep(0.05)
+    finally:
+        stop.set()  # a worker left running would act on the databases of later tests
     assert any(b.endswith(":demo") for b in beats), "the demo worker recorded a pass"

@@ -70,15 +70,17 @@ def start_receiver(sg) -> str:
     return url
 
 
-def start_worker(sg, interval: float = 5.0) -> None:
-    """Run the worker's passes in a background thread (what `stagegate worker` does in production)."""
+def start_worker(sg, interval: float = 5.0) -> threading.Event:
+    """Run the worker's passes in a background thread (what `stagegate worker` does in production);
+    setting the returned event stops it."""
     from engine.clock import utcnow
     from engine.services.worker import worker_id, worker_pass
 
     wid, started = worker_id() + ":demo", utcnow()
 
+    stop = threading.Event()
+
     def loop():
-        stop = threading.Event()
         while not stop.wait(interval):
             try:
                 worker_pass(sg, wid, started)
@@ -86,3 +88,4 @@ def start_worker(sg, interval: float = 5.0) -> None:
                 click.echo(f"demo worker: {exc}", err=True)
 
     threading.Thread(target=loop, daemon=True, name="demo-worker").start()
+    return stop
