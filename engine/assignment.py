@@ -1,14 +1,22 @@
-"""Who may work a human task (its roles and candidate users) and who oversees it (the heads of its roles)."""
+"""Who may work a human task (its roles and candidate users) and who oversees it (the heads of its roles).
+
+A task that names nobody (no role, no candidate user: a Camunda user task outside any lane naming
+no candidates) is open to anyone, as in Camunda: any staff member (a user holding a working role)
+may claim and complete it; auditors, administrators and designers only may not."""
 from __future__ import annotations
 
 from engine.actors import require_any_role, roles_of
 from engine.errors import Refused
 from engine.store.models import User
-from engine.roles import head_of, headed_by
+from engine.roles import ACCESS_ROLES, head_of, headed_by, is_staff
 
 # The inbox's index of open tasks (human_task_roles) is keyed by role; a candidate user gets a
 # key of their own. Role keys are case-folded, so a key with a capital letter is never a role's.
 USER_KEY = "User:"
+# The key of the tasks open to anyone: every staff member's inbox finds them under it.
+ANYONE_KEY = "Anyone:"
+# How the audit says a staff member worked a task open to anyone (as "candidate user" for those).
+AS_ANYONE = "anyone (staff)"
 
 
 def user_key(name: str) -> str:
@@ -21,9 +29,20 @@ def index_keys(roles: list[str], candidate_users: list[str] | None) -> list[str]
     return list(roles) + [user_key(u) for u in candidate_users or []]
 
 
+def task_keys(roles: list[str], candidate_users: list[str] | None) -> list[str]:
+    """The keys an open task is filed under: its own, or the key of tasks open to anyone if it names nobody."""
+    return index_keys(roles, candidate_users) or [ANYONE_KEY]
+
+
+def open_to_anyone(task) -> bool:
+    """True if the task (a row or its plain data) names no role and no candidate user."""
+    return not (_get(task, "roles") or _get(task, "candidate_users"))
+
+
 def inbox_keys(user: User) -> set[str]:
-    """The keys under which the inbox finds the tasks `user` may work."""
-    return roles_of(user) | {user_key(user.name)}
+    """The keys under which the inbox finds the tasks `user` may work (a staff member's: those open to anyone too)."""
+    held = roles_of(user)
+    return held | {user_key(user.name)} | ({ANYONE_KEY} if is_staff(held) else set())
 
 
 def headed_departments(user: User) -> set[str]:
@@ -39,6 +58,8 @@ def reader_keys(user: User) -> set[str]:
 
 def works(held: set[str], name: str, roles: list[str], candidate_users: list[str] | None) -> bool:
     """True if someone called `name` holding the roles `held` may work a task of `roles` and `candidate_users`."""
+    if not roles and not candidate_users:
+        return is_staff(held)  # open to anyone
     return bool(held & set(roles)) or name in (candidate_users or [])
 
 
@@ -49,12 +70,14 @@ def may_work(user: User, roles: list[str], candidate_users: list[str] | None) ->
 
 def acting_as(user: User, task) -> dict:
     """How `user` works the task, as the audit records it: the task's role they hold, else as one of its
-    candidate users (an assignee is one), else no role (a task open to all)."""
+    candidate users (an assignee is one), else as anyone (a task naming nobody), with the working roles they hold."""
     held = [r for r in _get(task, "roles") or [] if r in roles_of(user)]
     if held:
         return {"role": held[0]}
     if user.name in (_get(task, "candidate_users") or []):
         return {"role": None, "as": "candidate user"}
+    if open_to_anyone(task):
+        return {"role": None, "as": AS_ANYONE, "staff_roles": sorted(roles_of(user) - ACCESS_ROLES)}
     return {"role": None}
 
 
@@ -74,9 +97,13 @@ def _get(task, key):
 
 
 def require_worker(user: User, task, what: str) -> None:
-    """Refuse unless `user` may work the task (a task naming no role and no user is open to all, as before)."""
+    """Refuse unless `user` may work the task (a task naming no role and no user: unless they are staff)."""
     roles, users = _get(task, "roles") or [], _get(task, "candidate_users") or []
-    if not users:
+    if not roles and not users:
+        if not is_staff(roles_of(user)):
+            raise Refused(f"{user.name} may not {what}: it names nobody, so any staff member may work it, and "
+                          f"{user.name} holds no working role (only {', '.join(sorted(roles_of(user))) or 'none'})")
+    elif not users:
         require_any_role(user, roles, what)
     elif not may_work(user, roles, users):
         listed = ", ".join(users)

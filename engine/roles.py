@@ -17,6 +17,16 @@ INTEGRATION_ROLE = "integration"
 ADMIN_ROLE = "administrator"
 
 
+# The roles of the engine's own access model: none of them is a working role, so an account holding
+# only these (an auditor, an administrator, a designer, a system) is no staff member who works tasks.
+ACCESS_ROLES = frozenset({DESIGNER_ROLE, AUDITOR_ROLE, INTEGRATION_ROLE, ADMIN_ROLE})
+
+
+def is_staff(held: set[str]) -> bool:
+    """True if the roles `held` include a working role (one not of the engine's access model)."""
+    return bool(set(held) - ACCESS_ROLES)
+
+
 def head_of(role: str) -> str:
     """The role that heads `role` (case-folded names): "X head", unless the domain names another."""
     return domain.current().department_heads.get(role, f"{role} head")

@@ -177,9 +177,6 @@ BROKEN = {
         [("deal.bpmn", f.process(yes="${pricing.approved(deal)}"))],
         "deal.bpmn", "Flow_Yes", None, "condition `${pricing.approved(deal)}` does not compile: JUEL the engine cannot "
         "run: the method call `pricing.approved(...)` is not supported (a bean or Spin method"),
-    "user task outside any lane": (
-        [("deal.bpmn", f.process(in_lane=False))],
-        "deal.bpmn", "Task_Review", "Review deal", "user task is outside any lane"),
     "dmn cell does not compile": (
         [("deal.bpmn", f.process(decision_ref="discount")), ("discount.dmn", f.decision(output="10 +* 2"))],
         "discount.dmn", "discount", "Discount", "output 'discount' `10 +* 2` does not compile"),
@@ -274,7 +271,7 @@ def test_xml_syntax_error_names_the_line(sg):
 
 def test_one_bad_file_keeps_the_good_one_out_too(sg, catalog):
     good = ("good.bpmn", f.process("good_one", name="Good one"))
-    bad = ("bad.bpmn", f.process("bad_one", in_lane=False))
+    bad = ("bad.bpmn", f.process("bad_one", yes="${pricing.approved(deal)}"))
     problems = refused(sg, f.files(good, bad))
     assert [p.file for p in problems] == ["bad.bpmn"]
     assert versions(sg, "good_one") == []
@@ -360,13 +357,20 @@ def test_cli_deploy_prints_versions_unchanged_and_refusals(database_url, tmp_pat
     assert "opportunity v2" in _cli(database_url, "deploy", str(changed)).output.splitlines()
 
     bad = tmp_path / "bad.bpmn"
-    bad.write_text(f.process(in_lane=False))
+    bad.write_text(f.process(yes="${pricing.approved(deal)}"))
     refusal = _cli(database_url, "deploy", str(bad), str(DIAGRAMS / "revision_loop.bpmn"))
     assert refusal.exit_code == 1
     assert "refused: nothing was deployed" in refusal.output
-    assert f"{bad}:" in refusal.output and "element Task_Review (Review deal): user task is outside any lane" \
-        in refusal.output
+    assert f"{bad}:" in refusal.output and "element Flow_Yes" in refusal.output \
+        and "the method call `pricing.approved(...)` is not supported" in refusal.output
     assert "Traceback" not in refusal.output
+
+    anyone = tmp_path / "anyone.bpmn"
+    anyone.write_text(f.process("anyone", in_lane=False))
+    warned = _cli(database_url, "deploy", str(anyone))
+    assert warned.exit_code == 0 and "anyone v1" in warned.output
+    assert "element Task_Review (Review deal): task 'Review deal' names nobody: any staff member may claim it" \
+        in warned.output
 
 
 def test_cli_refuses_a_sales_user(database_url):

@@ -40,9 +40,12 @@ def index():
         args = {k: v for k, v in {**chosen, **changes}.items() if v}
         return url_for("inbox.index", **args)
 
-    return render_template("inbox.html", tasks=result["tasks"], counts=result["counts"], roles=result["roles"],
-                           headed=result["headed"], matching=result["matching"],
-                           chosen=chosen, sorts=SORTS, link=link, assignees=assignees(sg, result["tasks"]),
+    # Tasks naming nobody (open to anyone, as in Camunda) have a part of their own below the user's own.
+    anyone = [t for t in result["tasks"] if t["open_to_anyone"]]
+    tasks = [t for t in result["tasks"] if not t["open_to_anyone"]]
+    return render_template("inbox.html", tasks=tasks, anyone=anyone, counts=result["counts"], roles=result["roles"],
+                           headed=result["headed"], matching=result["matching"] - len(anyone),
+                           chosen=chosen, sorts=SORTS, link=link, assignees=assignees(sg, tasks),
                            here=request.full_path.rstrip("?"))
 
 

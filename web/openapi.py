@@ -66,7 +66,10 @@ SCHEMAS = {
         "available": {"type": "boolean"},
         "candidate_users": {"type": "array", "items": {"type": "string"},
                             "description": "Users who may work it besides the holders of its roles."},
-        "may_work": {"type": "boolean", "description": "The user holds one of its roles or is a candidate user."},
+        "may_work": {"type": "boolean", "description": "The user holds one of its roles or is a candidate user "
+                     "(or, for a task open to anyone, holds a working role)."},
+        "open_to_anyone": {"type": "boolean", "description": "It names no role and no candidate user: any staff "
+                           "member may claim it, as in Camunda."},
         "oversees": {"type": "boolean", "description": "The user heads the department of one of its roles."}}},
     "Claim": {"type": "object", "required": ["id", "claimed_by"], "properties": {
         "id": {"type": "string"}, "claimed_by": NULLABLE_STRING, "claimed_at": NULLABLE_STRING}},

@@ -122,6 +122,19 @@ def _coerce(field: dict, value):
     return _to_string(value)
 
 
+# The built-in constraints of Camunda 7's forms; Camunda refuses any other name at deploy, and its
+# `validator` names a Java class or a bean expression.
+CONSTRAINTS = ("required", "readonly", "minlength", "maxlength", "min", "max")
+
+
+def _constraint_problem(name, config) -> str:
+    instead = f"use {', '.join(CONSTRAINTS)}, or check the value in a Python script task after the form"
+    if name == "validator":
+        return (f"constraint validator `{config}` is a Java validator (a class or a bean expression), which the "
+                f"engine does not run: {instead}")
+    return f"constraint '{name}' is not one Camunda forms know: {instead}"
+
+
 def definition_problems(field: dict) -> list[str]:
     """Why a form field as the diagram declares it cannot be honoured (checked at deploy)."""
     kind = field.get("type") or "string"
@@ -131,6 +144,7 @@ def definition_problems(field: dict) -> list[str]:
     if kind == "enum" and not field.get("options"):
         return ["is an enum without values (add camunda:value elements)"]
     c = field.get("constraints") or {}
+    problems += [_constraint_problem(name, c[name]) for name in c if name not in CONSTRAINTS]
     bounds = {"long": _to_long, "double": _to_double, "date": _to_date}
     for name in ("min", "max"):
         if c.get(name) not in (None, "") and kind in bounds:

@@ -159,6 +159,7 @@ def parse_batch(docs: list[Document], helpers=frozenset()) -> tuple[list[ParsedP
                                         "(set isExecutable=\"true\" on the process to run)"))
             for model in executable:
                 problems.extend(validation.lint_process(model, set(decisions), set(processes)))
+                doc.warnings.extend(validation.anyone_warnings(model))
                 doc.warnings.extend(variable_reads.condition_warnings(
                     {pid: m for pid, (_, m) in processes.items()}, model,
                     {did: d["table"] for did, (_, d) in decisions.items() if d["table"] is not None}, set(helpers)))

@@ -20,7 +20,7 @@ from engine.bpmn.dmn.evaluate import DecisionFailed
 from engine.bpmn.dmn.graph import decide_for_task
 from engine.bpmn.dmn.task import decision_key, is_decision
 from engine.sandbox.limits import limit_of
-from engine.bpmn import timekeeping  # noqa: F401 - SpiffWorkflow's timers read the step's clock
+from engine.bpmn import timekeeping  # SpiffWorkflow's timers read the step's clock
 from engine.clock import clock_in_use
 from engine.bpmn.failures import EngineFailure, failure
 from engine.bpmn.script_engine import evaluator
@@ -216,6 +216,7 @@ class Runner:
                     while self._engine_pass():
                         pass
                     self.workflow.refresh_timers()
+                    timekeeping.first_interruption_only(all_tasks(self.workflow))
                     if self._close_escalations():
                         continue  # the withdrawn branch may have been all that kept the deal open
                     if not any(t.state == TaskState.READY and not t.task_spec.manual and not self.waits_for_worker(t)
@@ -381,7 +382,8 @@ class Runner:
 
     @property
     def completed(self) -> bool:
-        return bool(self.workflow.completed)
+        # A process may end without an end event: its last activity has no outgoing flow (as Camunda ends it).
+        return bool(self.workflow.completed or self.workflow.is_completed())
 
     def data(self) -> dict:
         """The instance's current data: the last finished task's, merged with open branches'."""

@@ -211,22 +211,38 @@ def _escalation_problem(elements: dict, el: dict) -> str | None:
     return None
 
 
+_NAMING = ("candidateGroups", "candidateUsers", "assignee", "potentialOwner", "humanPerformer")
+
+
+def _names_someone(el: dict) -> bool:
+    """Whether the user task says who works it: a lane, names, expressions, or names the engine cannot read."""
+    return bool(el.get("roles") or el.get("candidate_users") or el.get("assignee") or el.get("assignment_expressions")
+                or any(word in p for p in el.get("assignment_problems") or [] for word in _NAMING))
+
+
+def _foreign(el: dict) -> list[str]:
+    return sorted(a for a in el.get("assignment") or {} if a.startswith("activiti:"))
+
+
 def _assignment_problems(el: dict) -> list[str]:
-    """Why nobody, or not whom the diagram says, could work this user task."""
-    written = el.get("assignment") or {}
+    """Why not whom the diagram says could work this user task (naming nobody is no problem: anyone may)."""
     problems = list(el.get("assignment_problems") or [])
-    # One pass: a due date or listener problem does not hide that nobody may work the task; a
-    # problem with whom it names (an expression the engine cannot run) says it all.
-    naming = ("candidateGroups", "candidateUsers", "assignee", "potentialOwner", "humanPerformer")
-    if any(any(word in p for word in naming) for p in problems) or el.get("roles") or el.get("candidate_users") \
-            or el.get("assignee") or el.get("assignment_expressions"):
-        return problems
-    foreign = sorted(a for a in written if a.startswith("activiti:"))
-    if foreign:
-        return problems + [f"user task names who works it only in the Activiti namespace ({', '.join(foreign)}), which "
-                           f"the engine does not read: write them in the Camunda namespace (xmlns:camunda=\"{CAMUNDA_NS}\")"]
-    return problems + ["user task is outside any lane and names no camunda:candidateGroups, camunda:candidateUsers or "
-                       "camunda:assignee, so no role may work it: put it in a lane, or name who works it with one of those"]
+    if not _names_someone(el) and _foreign(el):
+        problems.append(f"user task names who works it only in the Activiti namespace ({', '.join(_foreign(el))}), "
+                        f"which the engine does not read: write them in the Camunda namespace (xmlns:camunda=\"{CAMUNDA_NS}\")")
+    return problems
+
+
+def names_nobody(el: dict) -> bool:
+    """True if the user task is outside any lane and names nobody to work it: any staff member may."""
+    return el["type"] == "userTask" and not _names_someone(el) and not _foreign(el)
+
+
+def anyone_warnings(model: dict) -> list[Problem]:
+    """What deploys but is open to anyone: each user task that names nobody, as Camunda runs it."""
+    return [_problem(model, el, f"task '{_one_line(el.get('name')) or el['id']}' names nobody: "
+                     "any staff member may claim it, as in Camunda; put it in a lane or name candidate groups "
+                     "to restrict it") for el in model["elements"].values() if names_nobody(el)]
 
 
 def call_cycle(model: dict, models: dict) -> list[str] | None:

@@ -6,7 +6,7 @@ from sqlalchemy import and_, distinct, func, or_, select
 from engine.store import open_tasks
 from engine import outcomes
 from engine.actors import load_user, roles_of
-from engine.assignment import headed_departments, inbox_keys, may_work, oversees
+from engine.assignment import headed_departments, inbox_keys, may_work, open_to_anyone, oversees
 from engine.clock import iso
 from engine.store.models import GateDecision, HumanTask, Instance, OpenTaskCount, TaskRole
 from engine.queries.views import visible_processes
@@ -75,6 +75,7 @@ def inbox(sg, user: str, process: str | None = None, role: str | None = None, st
                 "claimed_by": ht.claimed_by, "mine": ht.claimed_by == user,
                 "available": works and ht.claimed_by in (None, user), "as_head": as_head,
                 "may_work": works, "oversees": oversees(who, ht.roles), "candidate_users": ht.candidate_users or [],
+                "open_to_anyone": open_to_anyone(ht),
             })
     counts = {"process": _tally(groups, 0), "role": _tally(groups, 1), "stage": _tally(groups, 2),
               "all": sum(n for *_, n in groups)}

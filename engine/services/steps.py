@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from sqlalchemy import delete, select
 
 from engine import audit, domain, outcomes
-from engine.assignment import index_keys
+from engine.assignment import task_keys
 from engine.bpmn import definitions
 from engine.bpmn.external_runtime import waiting_for_workers
 from engine.bpmn.failures import EngineFailure
@@ -132,8 +132,8 @@ def _open_new_tasks(s, instance, model, rows, ready, timers, now, counts, actor)
         if who.get("assignee"):
             assign_on_open(s, ht, who["assignee"], now, actor)
         new.append(ht)
-        keys = index_keys(ht.roles, ht.candidate_users)
-        for key in keys:  # (a task of candidate users only has no role: NULL, as a task without stage)
+        keys = task_keys(ht.roles, ht.candidate_users)
+        for key in keys:  # (a task of candidate users only, or open to anyone, has no role: NULL)
             s.add(TaskRole(task_id=ht.id, role=key, process_id=ht.process_id, lane_role=ht.role or None,
                            stage=ht.stage, created_at=ht.created_at, due_at=ht.due_at, shared=len(keys) > 1))
             counts[open_tasks.key_of(key, ht.process_id, ht.role, ht.stage)] += 1
