@@ -230,3 +230,28 @@ def test_listeners_on_the_process_and_on_flows_are_refused_too(sg):
     found = {p.element_id: p.reason.split(" is code")[0] for p in refused(sg, f.files(("deal.bpmn", xml)))}
     assert found == {"deal_review": "camunda:executionListener on start (camunda:class `com.acme.Log`)",
                      "Flow_Review_Gateway": "camunda:executionListener on take (camunda:class `com.acme.Log`)"}
+
+
+def test_input_and_output_parameters_of_a_script_task(sg, staff):
+    """camunda:inputOutput on a script task: its script sees the inputs, the process keeps its own variables of
+    those names and gets the outputs (computed after the script ran) and what the script set."""
+    staff({"sam": ["Sales"]})
+    xml = f.definitions('''  <bpmn:process id="greet" isExecutable="true">
+    <bpmn:startEvent id="S" />
+    <bpmn:scriptTask id="Greet" scriptFormat="python"><bpmn:extensionElements><camunda:inputOutput>
+      <camunda:inputParameter name="greeting">Dear ${name}</camunda:inputParameter>
+      <camunda:inputParameter name="name">${name.upper()}</camunda:inputParameter>
+      <camunda:outputParameter name="verdict">${shout}</camunda:outputParameter>
+    </camunda:inputOutput></bpmn:extensionElements><bpmn:script>shout = greeting + ", to " + name</bpmn:script></bpmn:scriptTask>
+    <bpmn:endEvent id="E" />
+    <bpmn:sequenceFlow id="F1" sourceRef="S" targetRef="Greet" />
+    <bpmn:sequenceFlow id="F2" sourceRef="Greet" targetRef="E" />
+  </bpmn:process>
+''', "greet")
+    with pytest.raises(InvalidDiagram, match=r"the method call `name.upper\(...\)` is not supported"):
+        deploy(sg, f.files(("greet.bpmn", xml)), "cli:test")
+    deploy(sg, f.files(("greet.bpmn", xml.replace("${name.upper()}", "${'the ' + name}"))), "cli:test")
+    iid = start_instance(sg, "greet", "sam", {"name": "Ann"})["id"]
+    deal = queries.instance(sg, iid)
+    assert (deal["status"], deal["data"]) == ("completed", {"name": "Ann", "shout": "Dear Ann, to the Ann",
+                                                                    "verdict": "Dear Ann, to the Ann"})

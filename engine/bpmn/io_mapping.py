@@ -1,10 +1,11 @@
-"""camunda:inputOutput on a user task: local variables as it opens, output variables as it completes.
+"""camunda:inputOutput on a user task or a script task: local variables as it opens (or before its
+script runs), output variables as it completes (after its script ran).
 
 A parameter's value is its text (a constant, or JUEL such as `${amount * 2}` or `Dear ${name}`),
 nothing (null), a camunda:list or a camunda:map of such values. Input parameters are the task's
 own variables: the process's variables of those names are as they were once the task completes.
 Output parameters are computed on the task's data as it completes and set in the process.
-Scripts in parameters, and parameters on other elements than user tasks, are refused at deploy.
+Scripts in parameters, and parameters on other elements, are refused at deploy.
 """
 from __future__ import annotations
 
@@ -93,3 +94,10 @@ def complete_task(io: dict, data: dict, prior: dict | None, evaluate) -> None:
         data.pop(name, None)
     data.update(prior["values"])
     data.update(outputs)
+
+
+def around_script(task, el: dict) -> None:
+    """Before a script task runs: hand its input/output parameters to the script engine, which sets them
+    around the script (engine/bpmn/script_engine.py), before its data passes on."""
+    if el.get("io") and el.get("type") == "scriptTask":
+        task._set_internal_data(io=el["io"])

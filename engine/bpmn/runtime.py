@@ -296,6 +296,7 @@ class Runner:
                             "serviceTask", "sendTask"):  # the task itself, not the split around it
                         self._serve(task)
                     else:
+                        io_mapping.around_script(task, self._element(task))
                         task.run()
                     self._did_run(task)
                     count += 1

@@ -6,7 +6,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
 from engine import sandbox
-from engine.bpmn import juel, timekeeping  # noqa: F401 - SpiffWorkflow's timers read the step's clock
+from engine.bpmn import io_mapping, juel, timekeeping  # noqa: F401 - SpiffWorkflow's timers read the step's clock
 
 
 class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
@@ -25,9 +25,24 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
         raise NotImplementedError("service tasks are not supported yet")
 
 
+class ScriptEngine(PythonScriptEngine):
+    """SpiffWorkflow's engine, setting a script task's camunda:inputOutput around its script."""
+
+    def execute(self, task, script, external_context=None):
+        io = task._get_internal_data("io")  # io_mapping.around_script put it there for this run
+        if not io:
+            return super().execute(task, script, external_context)
+        evaluate = self.environment.evaluate
+        prior = io_mapping.open_task(io, task.data, evaluate)
+        result = super().execute(task, script, external_context)
+        io_mapping.complete_task(io, task.data, prior, evaluate)
+        task.internal_data.pop("io", None)
+        return result
+
+
 def make_script_engine(helpers: dict) -> PythonScriptEngine:
     """The script engine every workflow runs with (Camunda's date built-ins too, for translated JUEL)."""
-    return PythonScriptEngine(environment=SandboxedEnvironment({**juel.HELPERS, **helpers}))
+    return ScriptEngine(environment=SandboxedEnvironment({**juel.HELPERS, **helpers}))
 
 
 def evaluator(script_engine):
