@@ -21,6 +21,7 @@ from engine.bpmn.dmn.graph import decide_for_task
 from engine.bpmn.dmn.task import decision_key, is_decision
 from engine.sandbox.limits import limit_of
 from engine.bpmn import timekeeping  # noqa: F401 - SpiffWorkflow's timers read the step's clock
+from engine.bpmn import conditions  # noqa: F401 - conditional events read as Camunda does
 from engine.clock import clock_in_use
 from engine.bpmn.failures import EngineFailure, failure
 from engine.bpmn.script_engine import evaluator
