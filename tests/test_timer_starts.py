@@ -231,9 +231,9 @@ def test_camundas_order_handling_example_starts_an_order_every_five_seconds_and_
     assert [d["started_by"] for d in deals(make(), "Order_Process")] == ["timer", "timer"]
 
 
-@pytest.mark.xfail(strict=True, reason="the conditional boundary event is evaluated when its sub-process starts, "
-                   "not again when a completing worker sets invoiceId (Camunda evaluates it on the variable change)")
 def test_an_order_whose_invoice_was_created_is_archived(clocked, staff):
+    """The worker's invoiceId fires the sub-process's interrupting conditional boundary event
+    (`${invoiceId != null}`), as Camunda evaluates conditions when variables are set: archived."""
     clock, make = clocked
     staff({"bot": ["integration"]})
     deploy(make(), [(ORDERS.name, ORDERS.read_bytes())], "cli:test")

@@ -325,7 +325,8 @@ class Runner:
                 if el.get("io"):  # its output parameters, computed on what was submitted
                     io_mapping.complete_task(el["io"], task.data, task._get_internal_data("io_prior"),
                                              evaluator(task.workflow.script_engine))
-                task.run()
+                if not conditions.interrupted_by_condition(self, task, data):
+                    task.run()
         except Exception as exc:  # noqa: BLE001 - whatever the library raises becomes an incident
             raise failure(exc, el, plain(task.data)) from None
 

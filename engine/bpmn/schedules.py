@@ -17,9 +17,6 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import LOCALTZ, TimerEvent
 
 from engine.bpmn import quartz
 
-KINDS = ("timeDate", "timeDuration", "timeCycle")
-
-
 class ScheduleError(ValueError):
     """A timer start event whose timer is not a schedule the engine reads; the message says what to write."""
 
@@ -42,7 +39,7 @@ class Schedule:
         if self.kind == "cron":
             return _cron_after(self.cron, deployed_at)
         start = self.at or _plus(deployed_at, self.period)
-        return start if start > deployed_at or self.at is None else self.next_due(deployed_at, deployed_at)
+        return start if start > deployed_at else self.next_due(deployed_at, deployed_at)  # a start in the past
 
     def next_due(self, deployed_at: datetime, after: datetime) -> datetime | None:
         """The first instant of the schedule strictly after `after`; None when it is spent. Times missed
