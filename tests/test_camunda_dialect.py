@@ -185,16 +185,18 @@ _TASK = '<bpmn:userTask id="Task_Review" name="Review deal">'
 
 
 @pytest.mark.parametrize("where, timer, element, reason", [
-    (_START, _START + "<bpmn:timerEventDefinition><bpmn:timeCycle>R/PT5M</bpmn:timeCycle></bpmn:timerEventDefinition>",
-     "StartEvent_Deal", "a timer start event starts deals on a schedule, which the engine does not do yet: remove the "
-     "timer, so people, the API or the CLI start the deals"),
+    (_START, _START + "<bpmn:timerEventDefinition><bpmn:timeCycle>${cycle}</bpmn:timeCycle></bpmn:timerEventDefinition>",
+     "StartEvent_Deal", "timer `${cycle}` is an expression, but a timer start event's schedule is read when the "
+     "version deploys, before any deal holds data: write the date, duration or cycle as text (2026-03-01T09:00, "
+     "PT10M, R3/PT10M, 0 0 9 * * ?)"),
     (_TASK, '<bpmn:boundaryEvent id="Remind" attachedToRef="Task_Review" cancelActivity="false">'
-     "<bpmn:timerEventDefinition><bpmn:timeCycle>0/5 0/1 * 1/1 * ?</bpmn:timeCycle></bpmn:timerEventDefinition>"
+     "<bpmn:timerEventDefinition><bpmn:timeCycle>0 0 9 * * MON-FRI</bpmn:timeCycle></bpmn:timerEventDefinition>"
      '</bpmn:boundaryEvent><bpmn:endEvent id="EndEvent_Reminded" /><bpmn:sequenceFlow id="Flow_Remind" '
      'sourceRef="Remind" targetRef="EndEvent_Reminded" />' + _TASK,
-     "Remind", "timer cycle `0/5 0/1 * 1/1 * ?` is a Quartz cron expression, which the engine does not read yet: "
-     "write an ISO-8601 repetition, e.g. R/PT5M (every 5 minutes) or R3/PT10M (three times, 10 minutes apart)"),
-], ids=["timer start event", "Quartz cron cycle"])
+     "Remind", "timer cycle `0 0 9 * * MON-FRI` is not Quartz cron as Camunda reads it: it must have `?` in exactly "
+     "one of day of month and day of week (Quartz's rule: e.g. `0 0 9 * * ?` every day at 9, `0 0 9 ? * MON-FRI` "
+     "weekdays at 9)"),
+], ids=["timer start event reading data", "Quartz cron that Quartz refuses"])
 def test_timers_the_engine_cannot_honour_are_refused_saying_what_to_write(sg, where, timer, element, reason):
     [problem] = refused(sg, f.files(("deal.bpmn", f.process().replace(where, timer))))
     assert (problem.element_id, problem.reason) == (element, reason)

@@ -138,7 +138,8 @@ def test_audit_verify_exits_1_naming_the_broken_event(cli, database_url):
 
 def test_worker_once_reports_its_pass(cli):
     p = cli("worker", "--once")
-    assert p.stdout.strip() == ("fired 0 timers, 0 failed, 0 skipped; 0 events relayed; mail 0 sent, 0 failed, "
+    assert p.stdout.strip() == ("fired 0 timers, 0 failed, 0 skipped; timer start events started 0 deals, 0 failed; "
+                                "0 events relayed; mail 0 sent, 0 failed, "
                                 "0 logged; webhooks 0 delivered, 0 failed, 0 dead")
 
 

@@ -71,8 +71,43 @@ def test_a_property_is_a_key_of_the_map_never_a_python_attribute():
 
 def test_the_translation_is_python_the_sandbox_accepts():
     assert juel.translate("${invoiceCategory == 'Travel Expenses' && amount < 250}") == \
-        "invoiceCategory == 'Travel Expenses' and amount < 250"
-    assert juel.translate("${a < b == true}") == "(a < b) == True"  # JUEL does not chain comparisons
+        "juel_compare(invoiceCategory, '==', 'Travel Expenses') and juel_compare(amount, '<', 250)"
+    # JUEL does not chain comparisons
+    assert juel.translate("${a < b == true}") == "juel_compare(juel_compare(a, '<', b), '==', True)"
+
+
+@pytest.mark.parametrize("text, data, expected", [
+    ("${amount > '1000'}", {"amount": 1500}, True),  # EL 1.8.1: a number on one side reads both as numbers
+    ("${amount gt '1000'}", {"amount": 999}, False),
+    ("${amount < 250}", {"amount": "120"}, True),  # a total sent as text
+    ("${amount >= 2.5}", {"amount": "2.5"}, True),
+    ("${amount == 1000}", {"amount": 1000.0}, True),
+    ("${flag == 'true'}", {"flag": True}, True),  # EL 1.8.2: true/false on one side reads both as true/false
+    ("${flag == 'TRUE'}", {"flag": True}, True),
+    ("${flag != 'true'}", {"flag": False}, True),
+    ("${flag == true}", {"flag": "true"}, True),
+    ("${flag eq false}", {"flag": ""}, True),  # the empty text is false
+    ("${code == 7}", {"code": "7"}, True),
+    ("${code == ''}", {"code": 0}, True),  # the empty text is 0 against a number
+    ("${'b' > 'a'}", {}, True),  # text against text: as text
+    ("${name == 5}", {"name": None}, False),  # null equals only null
+    ("${name == null}", {"name": None}, True),
+    ("${name < 5}", {"name": None}, False),  # and orders with nothing
+    ("${name >= null}", {"name": None}, True),
+    ("${label == 'x'}", {"label": True}, False),  # `x` is not "true"
+])
+def test_comparisons_coerce_as_juel_does(text, data, expected):
+    assert run(text, **data) is expected
+
+
+@pytest.mark.parametrize("text, data, message", [
+    ("${amount > 1000}", {"amount": "lots"}, "cannot read the text 'lots' as a number to compare it with 1000"),
+    ("${amount > 1000}", {"amount": "1000.5"}, "cannot read the text '1000.5' as a number"),  # Long.valueOf
+    ("${approved == 1}", {"approved": True}, "cannot compare True with the number 1"),
+])
+def test_what_juel_cannot_coerce_is_an_error_naming_the_values(text, data, message):
+    with pytest.raises(sandbox.SandboxError, match=re.escape(message)):
+        run(text, **data)
 
 
 def test_camundas_date_builtins_read_the_steps_clock():

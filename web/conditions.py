@@ -32,9 +32,21 @@ def _literal(node):
 
 
 _NOT = object()
+# The engine translates a JUEL comparison into `juel_compare(a, '<', b)` (it coerces as JUEL does).
+_JUEL_OPS = {"==": ast.Eq, "!=": ast.NotEq, "<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE}
+
+
+def _as_compare(node):
+    """A translated JUEL comparison read as the comparison it is; any other node as it is."""
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "juel_compare"
+            and len(node.args) == 3 and not node.keywords and isinstance(node.args[1], ast.Constant)
+            and node.args[1].value in _JUEL_OPS):
+        return ast.Compare(left=node.args[0], ops=[_JUEL_OPS[node.args[1].value]()], comparators=[node.args[2]])
+    return node
 
 
 def _rule(node) -> dict | None:
+    node = _as_compare(node)
     if isinstance(node, ast.BoolOp):
         parts = [_rule(v) for v in node.values]
         if any(p is None for p in parts):

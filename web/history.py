@@ -37,7 +37,9 @@ def describe(event: dict) -> str:
     d = event.get("details") or {}
     kind = event.get("kind")
     if kind == "instance_started":
-        return "started the deal"
+        timer = d.get("timer")
+        return f"started the deal (timer start event {timer.get('element_name') or timer.get('element_id')}: " \
+               f"{timer.get('text')})" if isinstance(timer, dict) else "started the deal"
     if kind == "task_completed":
         return f"completed {d.get('task_name') or event.get('element_id')}"
     if kind == "gate_decided":

@@ -9,7 +9,7 @@ import re
 
 from lxml import etree
 
-from engine.bpmn import call_io, io_mapping, who_works
+from engine.bpmn import call_io, io_mapping, quartz, who_works
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -39,12 +39,29 @@ ISO_TIMER = re.compile(
 
 
 def quote_iso_timers(root) -> None:
-    """Camunda Modeler writes timers as bare ISO text (P3D); our engine evaluates them as
-    Python, so a bare ISO value is turned into a string literal before parsing."""
+    """Camunda Modeler writes timers as bare ISO text (P3D) or Quartz cron; our engine evaluates them
+    as Python, so a bare ISO value, or a cycle that is well-formed cron, is turned into a string
+    literal before parsing (cron that is not well-formed stays, for the deploy to say why)."""
     for el in root.iter(f"{{{BPMN_NS}}}timeDuration", f"{{{BPMN_NS}}}timeDate", f"{{{BPMN_NS}}}timeCycle"):
         text = (el.text or "").strip()
-        if ISO_TIMER.match(text):
+        if ISO_TIMER.match(text) or (etree.QName(el).localname == "timeCycle" and _is_cron(text)):
             el.text = repr(text)
+
+
+def _is_cron(text: str) -> bool:
+    try:
+        quartz.parse(text)
+    except quartz.CronError:
+        return False
+    return True
+
+
+def detach_start_timers(root) -> None:
+    """Take the timers off the processes' own start events before SpiffWorkflow reads the document:
+    the worker starts those deals when the schedule says (engine/services/start_timers.py), and a
+    deal, however started, then runs on at once rather than waiting at its start event."""
+    for definition in root.xpath("./bpmn:process/bpmn:startEvent/bpmn:timerEventDefinition", namespaces=NS):
+        definition.getparent().remove(definition)
 
 
 def external_topic(el) -> str | None:
@@ -266,6 +283,8 @@ def process_model(process, file_name: str) -> dict:
                 timer = el.xpath("./bpmn:timerEventDefinition/*", namespaces=NS)
                 if timer:
                     item["timer"] = {"kind": _local(timer[0]), "expression": (timer[0].text or "").strip()}
+                    if timer[0].get(JUEL_WRITTEN):
+                        item["timer"]["written"] = timer[0].get(JUEL_WRITTEN)
                 item["execution_listeners"] = _execution_listeners(el)
                 io, io_problems = io_mapping.read(el)
                 if io["inputs"] or io["outputs"] or io_problems:

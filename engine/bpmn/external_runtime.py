@@ -11,6 +11,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEve
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.util.task import TaskState
 
+from engine.bpmn import conditions
 from engine.bpmn.failures import EngineFailure, failure
 from engine.bpmn.tasks import all_tasks, bpmn_id, plain
 from engine.clock import clock_in_use
@@ -46,7 +47,8 @@ def complete_external(runner, task_id: str, variables: dict, actor: str) -> bool
         runner.origins[key] = origin
     try:
         with clock_in_use(runner.clock):
-            task.complete()  # not run(): a send task would throw a message nothing in the engine carries
+            if not conditions.interrupted_by_condition(runner, task, variables):
+                task.complete()  # not run(): a send task would throw a message nothing in the engine carries
     except Exception as exc:  # noqa: BLE001 - whatever the library raises becomes an incident
         raise failure(exc, el, plain(task.data)) from None
     return True

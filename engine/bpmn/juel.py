@@ -8,7 +8,8 @@ other than `.equals()`, `execution.getVariable('x')` and Camunda's date built-in
 with a message naming them.
 
 Where the two languages differ, Python's meaning is kept and documented in the README:
-an unknown variable is an error (as in Camunda), `a.b` reads key `b` of the map `a`.
+an unknown variable is an error (as in Camunda), `a.b` reads key `b` of the map `a`; but
+comparisons coerce their sides as JUEL's do (`${amount > '1000'}`, `${flag == 'true'}`).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import ast
 import re
 from datetime import datetime, timedelta, timezone
 
+from engine.bpmn.juel_values import juel_compare
 from engine.clock import current_now
 
 _TOKEN = re.compile(r"""
@@ -136,8 +138,9 @@ class _Parser:
         node = below()
         while (op := self.take(*ops)) is not None:
             left, right = self.value_of(node), self.value_of(below())
-            node = (ast.Compare(left=left, ops=[ops[op]()], comparators=[right]) if compare
-                    else ast.BinOp(left=left, op=ops[op](), right=right))
+            # A comparison coerces its sides as JUEL does (engine/bpmn/juel_values.py), Python would not.
+            node = (ast.Call(func=ast.Name("juel_compare", ast.Load()), args=[left, ast.Constant(op), right],
+                             keywords=[]) if compare else ast.BinOp(left=left, op=ops[op](), right=right))
         return node
 
     def equality(self):
@@ -370,4 +373,4 @@ def juel_shift(instant: str, unit: str, amount) -> str:
     return (when + timedelta(**{unit: amount})).isoformat()
 
 
-HELPERS = {"juel_now": juel_now, "juel_shift": juel_shift}
+HELPERS = {"juel_now": juel_now, "juel_shift": juel_shift, "juel_compare": juel_compare}

@@ -1,6 +1,6 @@
 """Rewrite the JUEL a Camunda 7 model holds where SpiffWorkflow evaluates it, as checked Python.
 
-Read before the parser sees the document: sequence-flow conditions, timer values and the
+Read before the parser sees the document: sequence-flow and conditional-event conditions, timer values and the
 multi-instance loop (loopCardinality, completionCondition, camunda:collection and
 camunda:elementVariable). The stored file keeps its text as the author wrote it; what the
 engine runs is the translation, which the deploy checks and the sandbox check again.
@@ -11,7 +11,8 @@ from __future__ import annotations
 from engine.bpmn import juel
 from engine.bpmn.diagram_model import BPMN_NS, CAMUNDA_NS, JUEL_WRITTEN as WRITTEN
 
-_TEXTS = ("conditionExpression", "timeDuration", "timeDate", "timeCycle", "loopCardinality", "completionCondition")
+_TEXTS = ("conditionExpression", "condition", "timeDuration", "timeDate", "timeCycle", "loopCardinality",
+          "completionCondition")  # `condition`: a conditional event's
 _NAMES = ("collection", "elementVariable")
 _SCRIPT_LANGUAGES = {None, "", "juel", "${", "http://www.omg.org/spec/juel/20070312", "python"}
 

@@ -53,6 +53,7 @@ def read_document(file_name: str, content: bytes, deployed: bool = False,
         diagram_model.quote_iso_timers(root)
         juel_xml.translate_document(root)
         doc.processes = diagram_model.bpmn_models(root, file_name)
+        diagram_model.detach_start_timers(root)
     else:
         doc.decisions = dmn_model.dmn_decisions(root, file_name, default_language)
     return doc

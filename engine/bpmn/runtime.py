@@ -11,16 +11,16 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine import domain
+from engine import domain, sandbox
 from engine.bpmn import definitions, io_mapping, who_works
 from engine.bpmn.diagram_model import role_key
-from engine import sandbox
 from engine.bpmn.compaction import compact
 from engine.bpmn.dmn.evaluate import DecisionFailed
 from engine.bpmn.dmn.graph import decide_for_task
 from engine.bpmn.dmn.task import decision_key, is_decision
 from engine.sandbox.limits import limit_of
-from engine.bpmn import timekeeping  # SpiffWorkflow's timers read the step's clock
+# SpiffWorkflow's timers read the step's clock; conditional events are read as Camunda does
+from engine.bpmn import conditions, timekeeping  # noqa: F401
 from engine.clock import clock_in_use
 from engine.bpmn.failures import EngineFailure, failure
 from engine.bpmn.script_engine import evaluator
@@ -326,7 +326,8 @@ class Runner:
                 if el.get("io"):  # its output parameters, computed on what was submitted
                     io_mapping.complete_task(el["io"], task.data, task._get_internal_data("io_prior"),
                                              evaluator(task.workflow.script_engine))
-                task.run()
+                if not conditions.interrupted_by_condition(self, task, data):
+                    task.run()
         except Exception as exc:  # noqa: BLE001 - whatever the library raises becomes an incident
             raise failure(exc, el, plain(task.data)) from None
 

@@ -1,9 +1,11 @@
-"""Make SpiffWorkflow's timers read our clock, so tests and the worker control time; and fire them as
-Camunda does when several are due together.
+"""Make SpiffWorkflow's timers read our clock, so tests and the worker control time; fire them as
+Camunda does when several are due together; and read Quartz cron cycles as Camunda 7 does.
 
 SpiffWorkflow's timer event definitions call datetime.now(timezone.utc) directly. We give
 that module a datetime whose now() asks the clock of the step being run (engine.clock's
-clock_in_use, set around each engine step); outside a step it is the real time.
+clock_in_use, set around each engine step); outside a step it is the real time. Its cycle
+timers read only ISO repetitions; a cycle whose text is Quartz cron (`0 0 9 ? * MON-FRI`) fires
+at each time the cron names, the next one counted from when the last fired, as Camunda's do.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.util.task import TaskState
 
+from engine.bpmn import quartz, schedules
 from engine.clock import step_clock
 
 
@@ -58,3 +61,34 @@ def first_interruption_only(tasks) -> None:
             for t in group:
                 if _due(t) > min(interrupting):
                     t._set_state(TaskState.WAITING)  # the interruption cancels it, as it does any waiting timer
+
+
+_iso_cycle_complete = _spiff_timer.CycleTimerEventDefinition.cycle_complete
+
+
+def _cycle_complete(self, my_task) -> bool:
+    """True when the cycle is due (its task then starts another turn); a cron cycle never ends unless its
+    years run out."""
+    value = my_task._get_internal_data("event_value")
+    now = _ClockedDatetime.now(timezone.utc)
+    if value is None:
+        text = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+        if not (isinstance(text, str) and quartz.looks_like_cron(text)):
+            return _iso_cycle_complete(self, my_task)
+        first = schedules.cron_next(text, now)
+        value = {"cycles": -1, "cron": text, "next": first.isoformat() if first else None}
+    elif "cron" not in value:
+        return _iso_cycle_complete(self, my_task)
+    ready = False
+    if value["next"] is None:  # a cron whose last year has passed: the timer is done
+        my_task.internal_data.pop("event_value", None)
+        my_task.internal_data["event_fired"] = True
+        return False
+    if datetime.fromisoformat(value["next"]) <= now:  # due at the instant the worker claims it
+        following = schedules.cron_next(value["cron"], now)
+        value["next"], ready = (following.isoformat() if following else None), True
+    my_task._set_internal_data(event_value=value)
+    return ready
+
+
+_spiff_timer.CycleTimerEventDefinition.cycle_complete = _cycle_complete

@@ -12,6 +12,7 @@ from engine.bpmn import parsing, xmlsafe
 from engine.bpmn.dmn import model as dmn_model
 from engine.actors import is_operator, load_user, require_any_role
 from engine.errors import InvalidDiagram, Problem
+from engine.services import start_timers
 from engine.store.models import DecisionVersion, ProcessVersion, Source
 from engine.readonly import audited_refusals, forbid_auditor
 from engine.bpmn.script_engine import helper_names
@@ -288,11 +289,14 @@ def _store_processes(s, parsed, dumps, actor, comment, now) -> list[dict]:
             results.append({"kind": "process", "id": p.process_id, "version": prev.version, "changed": False})
             continue
         version = (prev.version if prev else 0) + 1
-        s.add(ProcessVersion(
+        row = ProcessVersion(
             process_id=p.process_id, version=version, name=p.name, content_hash=content_hash,
             bpmn_sha256=p.document.sha256, dmn_sha256s=[sha for sha in p.source_shas if sha != p.document.sha256],
             spec=dumps[p.process_id], model=p.model,
-            deployed_at=now, deployed_by=actor, comment=comment))
+            deployed_at=now, deployed_by=actor, comment=comment)
+        s.add(row)
+        s.flush()
+        start_timers.schedule_version(s, row)
         audit.record(s, now, actor, "deployed", process_id=p.process_id, version=version,
                      details={"file": p.document.file_name, "sha256": p.document.sha256,
                               "sources": p.source_shas, "comment": comment})

@@ -1,5 +1,6 @@
-"""`stagegate worker`'s pass: fire due timers, warn of SLAs about to pass, relay the outbox, send
-mail and webhook deliveries; each worker notes its last pass for the administrators' status page."""
+"""`stagegate worker`'s pass: fire due timers, start the deals of due timer start events, warn of SLAs
+about to pass, relay the outbox, send mail and webhook deliveries; each worker notes its last pass
+for the administrators' status page."""
 from __future__ import annotations
 
 import os
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from engine.services import mail, outbox, relay
+from engine.services.start_timers import start_due_deals
 from engine.services.timers import fire_due_timers
 from engine.store.models import HumanTask, Instance, OutboxEvent, WorkerBeat
 
@@ -43,7 +45,7 @@ def raise_sla_warnings(sg, limit: int = 500) -> int:
 
 def worker_pass(sg, wid: str, started_at) -> dict:
     """One pass of everything the worker does; returns counts (also kept as the worker's heartbeat)."""
-    r = {"timers": fire_due_timers(sg), "sla_warnings": raise_sla_warnings(sg), "relayed": relay.relay_events(sg),
+    r = {"timers": fire_due_timers(sg), "timer_starts": start_due_deals(sg), "sla_warnings": raise_sla_warnings(sg), "relayed": relay.relay_events(sg),
          "digests": mail.send_digests(sg)}
     r["mail"] = mail.send_due(sg)
     r["webhooks"] = relay.deliver_due(sg)

@@ -56,9 +56,10 @@ def worker(obj, once, interval):
 
     def one_pass():
         r = worker_pass(obj.sg, wid, started)
-        t, m, w = r["timers"], r["mail"], r["webhooks"]
-        if once or t["fired"] or t["failed"] or r["relayed"]:
+        t, m, w, d = r["timers"], r["mail"], r["webhooks"], r["timer_starts"]
+        if once or t["fired"] or t["failed"] or r["relayed"] or d["started"] or d["failed"]:
             click.echo(f"fired {t['fired']} timers, {t['failed']} failed, {t['skipped']} skipped; "
+                       f"timer start events started {d['started']} deals, {d['failed']} failed; "
                        f"{r['relayed']} events relayed; mail {m['sent']} sent, {m['failed']} failed, "
                        f"{m['logged']} logged; webhooks {w['delivered']} delivered, {w['failed']} failed, {w['dead']} dead")
 

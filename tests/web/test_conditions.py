@@ -21,6 +21,9 @@ FIELDS = {"discovery_decision": {"id": "discovery_decision", "label": "Decision"
     ("approved and deal_value > 1000000", "Approved is yes and Deal value is more than 1,000,000"),
     ("${outcome == 'lost' || discovery_decision == 'kill'}", "Outcome is Lost or Decision is Kill"),
     ("unknown_key >= 3", "Unknown key is at least 3"),
+    # JUEL as the engine runs it (translated: the comparison coerces as JUEL's does)
+    ("juel_compare(outcome, '==', 'lost') or juel_compare(deal_value, '>', 1000)",
+     "Outcome is Lost or Deal value is more than 1,000"),
 ])
 def test_simple_conditions_read_as_plain_language(expression, words):
     assert describe(expression, FIELDS) == words

@@ -1,7 +1,7 @@
 """Tables. Plain SQLAlchemy 2 mappings, one module per area; the use cases are in engine/services/."""
 from engine.store.models.base import Base, BigId, JsonText
 from engine.store.models.people import ApiToken, SignInFailures, User, UserRole
-from engine.store.models.diagrams import DecisionVersion, Draft, ProcessVersion, Source
+from engine.store.models.diagrams import DecisionVersion, Draft, ProcessVersion, Source, TimerStartSchedule
 from engine.store.models.instances import (ExternalTask, GateDecision, HumanTask, IdempotencyKey, Incident, Instance,
                                            OpenTaskCount, TaskRole, Timer)
 from engine.store.models.audit import AuditEvent, AuditHead
@@ -39,6 +39,7 @@ __all__ = [
     "StageStay",
     "TaskRole",
     "Timer",
+    "TimerStartSchedule",
     "User",
     "UserRole",
     "WebhookAttempt",

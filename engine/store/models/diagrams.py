@@ -7,6 +7,7 @@ from sqlalchemy import (
     JSON,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -52,6 +53,23 @@ class ProcessVersion(Base):
     deployed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     deployed_by: Mapped[str] = mapped_column(String(120))
     comment: Mapped[str | None] = mapped_column(Text)
+
+class TimerStartSchedule(Base):
+    """A timer start event of a deployed version: when it next starts a deal (engine/services/start_timers.py)."""
+
+    __tablename__ = "timer_start_schedules"
+    __table_args__ = (Index("ix_timer_start_schedules_due", "state", "next_due_at"),)
+
+    process_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"), primary_key=True)
+    element_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(255), index=True)
+    # waiting: next_due_at is the next start; spent: the schedule has no more; replaced: a newer
+    # version of the process was deployed, whose own timers (if any) schedule its deals.
+    state: Mapped[str] = mapped_column(String(16))
+    next_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started: Mapped[int] = mapped_column(Integer, default=0)  # deals it has started
+    last_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
 
 class DecisionVersion(Base):
     """One deployed version of one DMN decision table."""
