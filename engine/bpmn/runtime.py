@@ -19,8 +19,7 @@ from engine.bpmn.dmn.evaluate import DecisionFailed
 from engine.bpmn.dmn.graph import decide_for_task
 from engine.bpmn.dmn.task import decision_key, is_decision
 from engine.sandbox.limits import limit_of
-# SpiffWorkflow's timers read the step's clock; conditional events are read as Camunda does
-from engine.bpmn import conditions, timekeeping  # noqa: F401
+from engine.bpmn import conditions, timekeeping  # noqa: F401 - timers read the step's clock; Camunda's conditions
 from engine.clock import clock_in_use
 from engine.bpmn.failures import EngineFailure, failure
 from engine.bpmn.script_engine import evaluator
