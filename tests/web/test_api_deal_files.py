@@ -20,7 +20,8 @@ def test_a_comment_posted_through_the_api_notifies_the_mentioned_and_is_audited(
     assert r.status_code == 201, r.get_json()
     posted = r.get_json()
     assert posted["mentions"] == ["fiona"] and posted["not_notified"] == ["nobody"] and posted["author"] == "sam"
-    assert [n["text"] for n in notifications(sg, "fiona")] == [f"sam mentioned you on {queries.instance(sg, iid)['title']}"]
+    title = queries.instance(sg, iid)["title"]
+    assert [n["text"] for n in notifications(sg, "fiona")] == [f"sam mentioned you on {title}"]
     listed = api("fiona")("GET", f"/api/v1/instances/{iid}/comments").get_json()["comments"]
     assert [(c["author"], c["body"]) for c in listed] == [("sam", "@fiona can we hold this price? @nobody")]
     assert [(e["kind"], e["actor"]) for e in queries.history(sg, iid) if e["kind"] == "comment_added"] == [
