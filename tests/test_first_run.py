@@ -5,11 +5,14 @@ The tests run make's own `run` recipe with the venv and front-end assets taken a
 assets: installing them is not what is measured), on a database in tmp_path and a free port."""
 from __future__ import annotations
 
+import http.cookiejar
 import os
+import re
 import signal
 import socket
 import subprocess
 import time
+import urllib.parse
 import urllib.request
 
 from tests.conftest import ROOT
@@ -41,13 +44,23 @@ def read_until_ready(proc: subprocess.Popen, timeout: float = 90) -> list[str]:
     raise AssertionError("make run never said how to stop:\n" + "\n".join(lines))
 
 
+def signed_in(base: str, name: str, password: str) -> str:
+    """The page a browser lands on after signing in through the login form."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    with opener.open(f"{base}/login", timeout=10) as page:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.read().decode()).group(1)
+    form = urllib.parse.urlencode({"csrf_token": token, "username": name, "password": password}).encode()
+    with opener.open(f"{base}/login", data=form, timeout=10) as page:
+        return page.read().decode()
+
+
 def test_make_run_on_a_fresh_database_prints_one_short_ready_block(tmp_path):
     port, db = free_port(), tmp_path / "demo.db"
     proc = make_run(db, port)
     try:
         lines = read_until_ready(proc)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=10) as page:
-            assert page.status == 200 and b"password" in page.read()
+        inbox = signed_in(f"http://127.0.0.1:{port}", "sam", "stagegate")
+        assert "Inbox" in inbox and "Sign out" in inbox, "the printed demo login works"
     finally:
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C sends to the terminal's process group
         rest = proc.communicate(timeout=30)[0]

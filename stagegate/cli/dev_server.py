@@ -55,7 +55,7 @@ def demo_integrations_hook(url: str):
               help="Run the worker (timers, mail, webhooks) in this process, and a local receiver for a gate.decided "
                    "webhook, and print the demo logins (make run does, on the demo database).")
 @memory_options
-def main(host, port, database_url, secure_cookies, demo_integrations: bool, memory_limit, memory_rlimit):
+def main(host, port, database_url, secure_cookies, demo_integrations, memory_limit, memory_rlimit):
     """Serve the Stagegate web app."""
     if secure_cookies is None:
         secure_cookies = host not in LOCAL_HOSTS  # plain http://localhost has no TLS
