@@ -8,11 +8,16 @@ PORT ?= 5000
 
 .PHONY: setup assets demo run test bench clean
 
+# $(call quietly,STEP,COMMAND): a set-up step with its output kept in $(SETUP_LOG), shown only if it fails.
+SETUP_LOG := .setup.log
+quietly = { $(2); } >$(SETUP_LOG) 2>&1 || { s=$$?; echo "make: $(1) failed (exit $$s); its output ($(SETUP_LOG)):" >&2; \
+	cat $(SETUP_LOG) >&2; (exit $$s); }
+
 $(BIN)/stagegate: pyproject.toml
-	$(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
-	touch $@
+	@echo "Setting up $(VENV) (first run only)..."
+	@$(call quietly,creating $(VENV),$(PY) -m venv $(VENV))
+	@$(call quietly,pip install,$(BIN)/pip install --upgrade pip && $(BIN)/pip install -e '.[test]')
+	@touch $@
 
 setup: $(BIN)/stagegate
 
@@ -31,11 +36,12 @@ $(ASSETS_STAMP): $(wildcard package.json package-lock.json)
 	  echo "make assets: npm not found, skipping the front-end install (diagrams will not render;" \
 	       "install Node.js and npm, e.g. apt-get install npm, then run make assets)"; \
 	else \
-	  $(NPM) ci --no-audit --no-fund && touch $@; \
+	  echo "Installing the front-end assets (npm ci)..."; \
+	  $(call quietly,npm ci,$(NPM) ci --no-audit --no-fund) && touch $@; \
 	fi
 
 $(EDITOR_BUNDLE): $(ASSETS_STAMP) $(wildcard web/static/src/*.js)
-	@if [ -x node_modules/.bin/esbuild ]; then $(NPM) run build; else echo "make assets: no esbuild, the designer's editors are not built"; fi
+	@if [ -x node_modules/.bin/esbuild ]; then $(call quietly,npm run build,$(NPM) run build); else echo "make assets: no esbuild, the designer's editors are not built"; fi
 
 demo: setup
 	STAGEGATE_DATABASE_URL=sqlite:///$(abspath $(DB)) $(BIN)/stagegate demo
@@ -44,9 +50,11 @@ demo: setup
 
 # The web app on $(DB) (the demo database, made on first run) at http://localhost:$(PORT)/, with the
 # worker, a local gate.decided webhook receiver and the mail log (README: Integrations) in-process.
+# Set-up is quiet unless a step fails; the server then prints one block: URL, demo logins, how to stop.
 run: setup assets
-	@if [ ! -f $(DB) ]; then STAGEGATE_DATABASE_URL=sqlite:///$(abspath $(DB)) $(BIN)/stagegate demo; fi
-	STAGEGATE_DATABASE_URL=sqlite:///$(abspath $(DB)) $(BIN)/python -m web --port $(PORT) --demo-integrations
+	@if [ ! -f $(DB) ]; then echo "Creating the demo database $(DB)..."; $(call quietly,stagegate demo,STAGEGATE_DATABASE_URL=sqlite:///$(abspath $(DB)) \
+	  $(BIN)/stagegate demo) || { rm -f $(DB) $(DB)-wal $(DB)-shm; exit 1; }; fi
+	@exec env STAGEGATE_DATABASE_URL=sqlite:///$(abspath $(DB)) $(BIN)/python -m web --port $(PORT) --demo-integrations
 
 test: setup assets
 	$(BIN)/pytest

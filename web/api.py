@@ -220,3 +220,6 @@ def message():
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response
+
+
+from . import api_deal_files  # noqa: E402,F401 - its comment and attachment routes join bp

@@ -72,8 +72,11 @@ def upload(instance_id):
 @engine_errors
 def download(attachment_id):
     """The file, as a download (never shown inline, never sniffed as another type)."""
-    row, f = files.download(stagegate(), store(), attachment_id, current_actor())
+    return file_response(*files.download(stagegate(), store(), attachment_id, current_actor()))
 
+
+def file_response(row: dict, f) -> Response:
+    """An attachment's bytes streamed as a download (the page's link and the JSON API's both)."""
     def body():
         with f:
             while block := f.read(64 * 1024):

@@ -114,6 +114,19 @@ SCHEMAS = {
         "correlations": {"type": "array", "items": {"type": "object", "properties": {
             "instance_id": {"type": "integer"}, "started": {"type": "boolean"},
             "element_ids": {"type": "array", "items": {"type": "string"}}, "status": {"type": "string"}}}}}},
+    "Comment": {"type": "object", "required": ["id", "instance_id", "author", "body", "mentions", "at"], "properties": {
+        "id": {"type": "integer"}, "instance_id": {"type": "integer"}, "author": {"type": "string"},
+        "body": {"type": "string"}, "at": {"type": "string"},
+        "mentions": {"type": "array", "items": {"type": "string"}, "description": "The users it notified."},
+        "not_notified": {"type": "array", "items": {"type": "string"},
+                         "description": "On a new comment: @names that are no user or may not see the deal."}}},
+    "CommentRequest": {"type": "object", "required": ["body"], "properties": {
+        "body": {"type": "string", "minLength": 1, "maxLength": 5000, "example": "@fiona can we hold this price?"}}},
+    "Attachment": {"type": "object", "required": ["id", "instance_id", "file_name", "content_type", "size"],
+                   "properties": {
+        "id": {"type": "integer"}, "instance_id": {"type": "integer"}, "task_id": NULLABLE_STRING,
+        "file_name": {"type": "string"}, "content_type": {"type": "string"}, "size": {"type": "integer"},
+        "sha256": {"type": "string"}, "uploaded_by": {"type": "string"}, "at": {"type": "string"}}},
     "CompleteRequest": {"type": "object", "properties": {
         "data": {"type": "object", "description": "Form values of the task; any variables when it has no form."}}},
 }
@@ -159,6 +172,25 @@ PATHS = {
             "events": {"type": "array", "items": _ref("Event")}, "total": {"type": "integer"},
             "page": {"type": "integer"}, "pages": {"type": "integer"}}}, "50 matching events a page, oldest first."),
             **_errors(400, 403)}}},
+    "/api/v1/instances/{instance_id}/comments": {
+        "get": {"summary": "A deal's comments", "operationId": "listComments", "parameters": [INSTANCE_ID],
+                "responses": {"200": _list("comments", "Comment", "Oldest first."), **_errors(403, 404)}},
+        "post": {"summary": "Comment on a deal (@name notifies)", "operationId": "addComment",
+                 "parameters": [INSTANCE_ID],
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("CommentRequest")}}},
+                 "responses": {"201": _json(_ref("Comment"), "The comment, with whom it notified."),
+                               **_errors(400, 403, 404, 413)}}},
+    "/api/v1/instances/{instance_id}/attachments": {"get": {
+        "summary": "A deal's attachments (its tasks' too)", "operationId": "listAttachments",
+        "parameters": [INSTANCE_ID],
+        "responses": {"200": _list("attachments", "Attachment", "Oldest first."), **_errors(403, 404)}}},
+    "/api/v1/attachments/{attachment_id}": {"get": {
+        "summary": "Download an attachment", "operationId": "downloadAttachment",
+        "parameters": [{"name": "attachment_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "responses": {"200": {"description": "The file (Content-Disposition: attachment; X-Content-Type-Options: "
+                                             "nosniff), with the type its content was checked to be.",
+                              "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
+                      **_errors(403, 404)}}},
     "/api/v1/tasks": {"get": {
         "summary": "My ready tasks", "operationId": "listTasks",
         "parameters": [{"name": n, "in": "query", "required": False, "schema": FILTER}

@@ -10,9 +10,10 @@ from engine.process_limits import DEFAULT_MEMORY_MB, DEFAULT_RLIMIT, limit_memor
 class StagegateServer(BaseApplication):
     """Gunicorn running web.create_app; each worker builds its own app after the fork."""
 
-    def __init__(self, config: dict, options: dict):
+    def __init__(self, config: dict, options: dict, on_app=None):
         self.app_config = config
         self.options = options
+        self.on_app = on_app
         super().__init__()
 
     def load_config(self):
@@ -23,15 +24,21 @@ class StagegateServer(BaseApplication):
     def load(self):
         from . import create_app
 
-        return create_app(self.app_config)
+        app = create_app(self.app_config)
+        if self.on_app:  # in the worker, after the fork: threads started here keep running
+            self.on_app(app)
+        return app
 
 
 def serve(database_url: str | None, bind: str, workers: int, secure_cookies: bool, timeout: int = 60,
-          threads: int = 4, memory_mb: int = DEFAULT_MEMORY_MB, rlimit: str = DEFAULT_RLIMIT) -> None:
+          threads: int = 4, memory_mb: int = DEFAULT_MEMORY_MB, rlimit: str = DEFAULT_RLIMIT,
+          on_app=None, loglevel: str = "info") -> None:
     """Migrate the database once, then serve until stopped (SIGTERM/Ctrl+C stops gracefully).
 
     With threads > 1 each worker process answers that many requests at once (gunicorn's gthread
-    worker), so a request waiting for a sandbox evaluation leaves the others answered."""
+    worker), so a request waiting for a sandbox evaluation leaves the others answered. `on_app(app)`
+    runs in each worker once its app is built (the demo starts its integrations there); `loglevel`
+    "warning" keeps gunicorn's start and stop lines out of the output."""
     from stagegate.compose import bootstrap
 
     limit_memory(memory_mb, rlimit)
@@ -40,6 +47,6 @@ def serve(database_url: str | None, bind: str, workers: int, secure_cookies: boo
     config = {"DATABASE_URL": database_url, "SESSION_COOKIE_SECURE": secure_cookies,
               "LONG_POLL_SLOTS": max(1, threads - 2)}
     StagegateServer(config, {"bind": bind, "workers": workers, "threads": threads, "timeout": timeout,
-                             "accesslog": None, "errorlog": "-",
+                             "accesslog": None, "errorlog": "-", "loglevel": loglevel,
                              # Several servers may share a machine (and a home directory).
-                             "control_socket_disable": True}).run()
+                             "control_socket_disable": True}, on_app).run()

@@ -36,6 +36,11 @@ DEMO_USERS = {
     "dora": ["Process Designer"],
     "ada": ["Auditor"],
 }
+# Who to sign in as to see each kind of work (make run's ready block): login -> persona.
+DEMO_PERSONAS = {
+    "sam": "a salesperson", "fiona": "a sign-off owner (Finance)", "lena": "a gatekeeper (Sales Leadership)",
+    "dora": "the process designer", "ada": "the auditor", "alex": "the administrator",
+}
 
 _CUSTOMERS = [
     ("Acme Industrial", "energy"), ("Borealis Aero", "aerospace"), ("Corner Shop Ltd", "consumer"),
