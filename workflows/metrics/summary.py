@@ -147,3 +147,13 @@ def stage_times(stats: dict[str, tuple], current: list[tuple], now: datetime) ->
                     "mean_days": rounded(total / n) if n else None, "open": len(here[stage]), "stalled": len(late)})
         stalled += late
     return out, stalled
+
+
+def stage_conversion(s, scope: Scope) -> dict[str, tuple[int, int]]:
+    """Per stage: (closed deals that passed through it, of which won), from the stage stays and the
+    outcomes recorded when each deal closed; closed in the period, if the scope has one."""
+    st, d = StageStay, DealOutcome
+    q = (select(st.stage, func.count(), func.count().filter(d.fate == "won"))
+         .join(d, d.instance_id == st.instance_id))
+    q = restrict(q, scope, st.process_id, st.version, d.ended_at).group_by(st.stage)
+    return {stage: (closed, won) for stage, closed, won in s.execute(q)}
