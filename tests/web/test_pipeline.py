@@ -1,5 +1,6 @@
 """The pipeline board: open deals by stage with days in stage, open tasks, column totals and a
 forecast weighted by each stage's recorded conversion to won; filters and who sees what."""
+import importlib
 import re
 
 import pytest
@@ -129,11 +130,21 @@ def test_a_card_opens_the_deal_and_the_nav_links_the_board(sign_in, pipeline):
     assert "Waiting pumps" in text(sam.get(link))
 
 
-def test_a_column_lists_its_longest_waiting_deals_and_counts_the_rest(sg, pipeline):
+def test_a_column_lists_its_longest_waiting_deals_and_links_the_rest(sg, sign_in, pipeline, monkeypatch):
     discovery = [c for c in board(sg, "lena", cards=1)["columns"] if c["stage"] == "Discovery"][0]
     assert [d["id"] for d in discovery["cards"]] == [pipeline["waiting"]]
     assert discovery["count"] == 2 and discovery["more"] == 1
     assert round(discovery["forecast"], 2) == 233333.33 and discovery["value"] == 700000
+    monkeypatch.setattr(importlib.import_module("workflows.pipeline.board"), "CARDS_PER_STAGE", 1)
+    lena = sign_in("lena")
+    html = lena.get("/pipeline?owner=sally").get_data(as_text=True)
+    assert cards(html, "Discovery") == ["Fresh pumps"] and "more in the deals list" not in html
+    html = column(lena.get("/pipeline").get_data(as_text=True), "Discovery")
+    link = re.search(r'<p class="more"><a href="([^"]+)">1 more in the deals list</a>', html).group(1)
+    listed = lena.get(link.replace("&amp;", "&"))
+    assert "stage=Discovery" in link and "status=running" in link and "sort=days" in link
+    assert re.findall(r'<span class="deal-no">#(\d+)</span>', listed.get_data(as_text=True)) == [
+        str(pipeline["waiting"]), str(pipeline["fresh"])], "the column's deals, longest in the stage first"
 
 
 def test_a_value_that_is_not_a_number_is_shown_as_none_and_breaks_nothing(sg, sign_in, pipeline):

@@ -150,10 +150,11 @@ def stage_times(stats: dict[str, tuple], current: list[tuple], now: datetime) ->
 
 
 def stage_conversion(s, scope: Scope) -> dict[str, tuple[int, int]]:
-    """Per stage: (closed deals that passed through it, of which won), from the stage stays and the
-    outcomes recorded when each deal closed; closed in the period, if the scope has one."""
+    """Per stage: (closed deals that passed through it, of which won), from the outcomes recorded
+    when each deal closed and its stage stays; closed in the period, if the scope has one. Read from
+    the closed deals (their index), each joined to its stays by key: the open deals are not read."""
     st, d = StageStay, DealOutcome
     q = (select(st.stage, func.count(), func.count().filter(d.fate == "won"))
-         .join(d, d.instance_id == st.instance_id))
-    q = restrict(q, scope, st.process_id, st.version, d.ended_at).group_by(st.stage)
+         .select_from(d).join(st, st.instance_id == d.instance_id))
+    q = restrict(q, scope, d.process_id, d.version, d.ended_at).group_by(st.stage)
     return {stage: (closed, won) for stage, closed, won in s.execute(q)}

@@ -19,8 +19,10 @@ FORECAST_RULE = ("Forecast: each deal's value × the share of its process's clos
                  "its stage and were won (from the outcomes recorded when deals closed; no typed-in probability).")
 
 
-def board(sg, user: str, filters: Filters = Filters(), cards: int = CARDS_PER_STAGE) -> dict:
-    """The columns (one per stage, in process order) of open deals matching the filters, with totals."""
+def board(sg, user: str, filters: Filters = Filters(), cards: int | None = None) -> dict:
+    """The columns (one per stage, in process order) of open deals matching the filters, with totals;
+    at most `cards` deals shown per column (default CARDS_PER_STAGE)."""
+    cards = cards or CARDS_PER_STAGE
     now = utc(sg.now())
     processes = visible_processes(sg, user)
     with sg.uow(write=False) as uow:
