@@ -66,6 +66,7 @@ bench: setup
 	$(BIN)/python -m bench.metrics
 	$(BIN)/python -m bench.sandbox
 	$(BIN)/python -m bench.validation
+	$(BIN)/python -m bench.board
 
 clean:
 	rm -rf $(VENV) *.egg-info $(DB) $(DB)-wal $(DB)-shm node_modules test-artifacts

@@ -7,8 +7,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from stagegate.compose import bootstrap
 
 from . import (account, admin, api, attachments, audit, auth, comments, converters, deals, designer, diagrams,
-               engine_rest, errors, formatting, inbox, incidents, limits, login, metrics, readonly, security, settings,
-               start, tasks)
+               engine_rest, errors, formatting, inbox, incidents, limits, login, metrics, pipeline, readonly, security,
+               settings, start, tasks)
 from .context import STAGEGATE_KEY
 
 
@@ -31,7 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
     errors.init_app(app)
     attachments.init_app(app)
     comments.init_app(app)
-    for module in (auth, inbox, tasks, start, deals, diagrams, designer, audit, metrics, api, engine_rest, incidents,
-                   account, comments, attachments, admin):
+    for module in (auth, inbox, tasks, start, deals, pipeline, diagrams, designer, audit, metrics, api, engine_rest,
+                   incidents, account, comments, attachments, admin):
         app.register_blueprint(module.bp)
     return app

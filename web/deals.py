@@ -6,30 +6,43 @@ from flask_login import login_required
 
 from engine.services import attachments as files
 from engine.services import comments as comment_queries
-from engine.queries import inbox as inbox_queries
 from engine.queries import views
 from engine.services.external_tasks import may_retry
+from workflows import pipeline
 
 from . import deal_data
 from . import query
 from .context import current_actor, stagegate
 from .guard import engine_errors
+from .pipeline import read_filters
 from .team import assignees
 
 bp = Blueprint("deals", __name__)
 
-STATUSES = ("running", "completed", "error")
+STATUSES = pipeline.STATUSES
+SEARCH_MAX = 100  # characters of a search: a deal number, or part of a name, customer or key
 
 
 @bp.route("/deals")
 @login_required
 @engine_errors
 def index():
-    """The deals the user can see, newest first, with their gate outcomes; filter by status and business key."""
+    """The deals the user can see, one page at a time: search, filter (status, business key and the
+    board's filters), sort."""
     status = request.args.get("status") if request.args.get("status") in STATUSES else None
     key = query.text("key")  # the start of a business key
-    rows = inbox_queries.deals(stagegate(), current_actor(), status=status, business_key=key)
-    return render_template("deals.html", deals=rows, status=status, statuses=STATUSES, key=key)
+    filters, problems = read_filters()
+    found = query.text("q")
+    if found and len(found) > SEARCH_MAX:
+        problems["q"] = f"is longer than {SEARCH_MAX} characters"
+        found = None
+    result = pipeline.deal_list(stagegate(), current_actor(), filters, status=status, text=found, key=key,
+                                sort=request.args.get("sort", "newest"), direction=request.args.get("dir"),
+                                page=query.page())
+    args = {**filters.as_args(), "status": status, "key": key, "q": found}
+    return render_template("deals.html", result=result, deals=result["deals"], status=status, statuses=STATUSES,
+                           key=key, q=found, f=filters, args={k: v for k, v in args.items() if v is not None},
+                           problems=problems), 400 if problems else 200
 
 
 @bp.route("/deals/<int:instance_id>")

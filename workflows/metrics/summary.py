@@ -147,3 +147,14 @@ def stage_times(stats: dict[str, tuple], current: list[tuple], now: datetime) ->
                     "mean_days": rounded(total / n) if n else None, "open": len(here[stage]), "stalled": len(late)})
         stalled += late
     return out, stalled
+
+
+def stage_conversion(s, scope: Scope) -> dict[str, tuple[int, int]]:
+    """Per stage: (closed deals that passed through it, of which won), from the outcomes recorded
+    when each deal closed and its stage stays; closed in the period, if the scope has one. Read from
+    the closed deals (their index), each joined to its stays by key: the open deals are not read."""
+    st, d = StageStay, DealOutcome
+    q = (select(st.stage, func.count(), func.count().filter(d.fate == "won"))
+         .select_from(d).join(st, st.instance_id == d.instance_id))
+    q = restrict(q, scope, d.process_id, d.version, d.ended_at).group_by(st.stage)
+    return {stage: (closed, won) for stage, closed, won in s.execute(q)}
