@@ -1,4 +1,4 @@
-"""inbox filters people save and name
+"""inbox filters people save and name; indexes for the inbox's "my tasks" and "done by me" views
 
 Revision ID: 0024_saved_inbox_filters
 Revises: 0023_comments_and_attachments
@@ -26,7 +26,11 @@ def upgrade() -> None:
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint('id'),
         sa.UniqueConstraint('user_name', 'name', name='uq_saved_inbox_filters_user_name'))
+    op.create_index('ix_human_tasks_claimed_by', 'human_tasks', ['claimed_by', 'state'])
+    op.create_index('ix_human_tasks_completed_by', 'human_tasks', ['completed_by', 'completed_at'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_human_tasks_completed_by', table_name='human_tasks')
+    op.drop_index('ix_human_tasks_claimed_by', table_name='human_tasks')
     op.drop_table('saved_inbox_filters')
