@@ -99,6 +99,7 @@ _ONE = {"claim": lambda sg, tid, actor, to: claim_task(sg, tid, actor),
         "reassign": lambda sg, tid, actor, to: reassign_task(sg, tid, actor, to)}
 
 
+@audited_refusals
 def act_on_tasks(sg, actor: str, action: str, task_ids: list[str], to_user: str | None = None) -> dict:
     """A department head claims, releases or reassigns several tasks at once. Each goes through its own
     use case above (its own transaction, role check and audit event), so it is not all-or-nothing: a
@@ -107,6 +108,7 @@ def act_on_tasks(sg, actor: str, action: str, task_ids: list[str], to_user: str 
     with sg.uow(write=False) as uow:
         s = uow.session
         user = load_user(s, actor)
+        forbid_auditor(user, "act on several tasks at once")
         if not heads(user):
             raise Refused(f"{actor} may not act on several tasks at once: that is for department heads")
         if action not in _ONE:

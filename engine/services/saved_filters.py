@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from engine import audit
 from engine.actors import load_user
 from engine.errors import FormInvalid, NotFound
+from engine.readonly import audited_refusals, forbid_auditor
 from engine.store.models import SavedInboxFilter
 
 NAME_MAX = 80
@@ -30,12 +31,13 @@ def _clean(name: str | None, params: dict | None) -> tuple[str, dict]:
     return name, kept
 
 
+@audited_refusals
 def save_filter(sg, actor: str, name: str | None, params: dict | None) -> dict:
     """Save the inbox's current view, search, filters and sort under `name` for `actor` (the same name replaces)."""
     name, kept = _clean(name, params)
     with sg.uow() as uow:
         s = uow.session
-        load_user(s, actor)
+        forbid_auditor(load_user(s, actor), "save an inbox filter")
         row = s.execute(select(SavedInboxFilter).where(SavedInboxFilter.user_name == actor,
                                                        SavedInboxFilter.name == name)).scalar_one_or_none()
         replaced = row is not None
@@ -56,11 +58,12 @@ def save_filter(sg, actor: str, name: str | None, params: dict | None) -> dict:
     return result
 
 
+@audited_refusals
 def delete_filter(sg, actor: str, filter_id: int) -> dict:
     """Delete one of `actor`'s saved filters (another person's is not found, as if it did not exist)."""
     with sg.uow() as uow:
         s = uow.session
-        load_user(s, actor)
+        forbid_auditor(load_user(s, actor), "delete an inbox filter")
         row = s.get(SavedInboxFilter, filter_id)
         if row is None or row.user_name != actor:
             raise NotFound(f"you have no saved filter number {filter_id}")

@@ -8,8 +8,11 @@ from sqlalchemy import select
 
 from engine.queries import records as queries
 from engine.queries.saved_filters import saved_filters
+from engine.readonly import ReadOnlyRefused
+from engine.services.claims import act_on_tasks
 from engine.services.deployment import deploy
 from engine.services.instances import start_instance
+from engine.services.saved_filters import save_filter
 from engine.services.users import add_user
 from engine.store.models import AuditEvent
 from tests.conftest import DIAGRAMS
@@ -215,3 +218,11 @@ def test_no_reassignee_is_preselected_and_a_blank_one_is_refused(sg, sign_in, de
     r = carl.post("/inbox/bulk", {"action": "reassign", "to_user": " ", "task_ids": [task]})
     assert "Choose a person to reassign the tasks to; nothing was changed." in flashes(carl.get("/"))
     assert stored(sg) == before and queries.task(sg, task)["claimed_by"] == "fiona"
+
+
+def test_an_auditor_saves_no_filter_and_bulk_acts_on_nothing(sg, catalog):
+    for attempt in (lambda: save_filter(sg, "ada", "Everything", {"view": "all"}),
+                    lambda: act_on_tasks(sg, "ada", "claim", ["0000"])):
+        with pytest.raises(ReadOnlyRefused, match="ada is an auditor"):
+            attempt()
+    assert saved_filters(sg, "ada") == []
