@@ -38,24 +38,27 @@ def listing(sg, user: str, view: str = "all", search: str | None = None, sort: s
                                    business_key=business_key, limit=limit)
     else:
         result = _read(sg, user, view, search, (process, role.casefold() if role else None, stage),
-                       business_key, limit)
+                       business_key, sort, limit)
     with sg.uow(write=False) as uow:
         s = uow.session
         headed = sorted(heads(load_user(s, user)))
         names = process_names(s)
         _add_deal_facts(sg, s, result["tasks"])
-    if not fast:
-        result["tasks"] = ordered(result["tasks"], sort, limit)
     return {**result, "view": view, "sort": sort, "search": search, "process_names": names,
             "heads": headed}
 
 
-def _read(sg, user, view, search, chosen, business_key, limit) -> dict:
+def _read(sg, user, view, search, chosen, business_key, sort, limit) -> dict:
+    """The view's matching tasks: counted by facet, filtered, every one sorted, the first `limit` shown."""
     now = sg.now()
     with sg.uow(write=False) as uow:
         s = uow.session
         who = load_user(s, user)
-        q = (select(HumanTask, Instance.title, Instance.business_key)
+        value_field = domain.current().value_field
+        # Plain columns, not mapped rows: a view may match thousands of tasks, and their forms are not shown.
+        q = (select(*plain_inbox.SHOWN, HumanTask.state, HumanTask.completed_at, HumanTask.called_process,
+                    Instance.title, Instance.business_key, Instance.process_version_id,
+                    *([Instance.data[value_field].label("value")] if value_field else []))
              .join(Instance, Instance.id == HumanTask.instance_id))
         if view == "done":
             q = q.where(HumanTask.state == "completed", HumanTask.completed_by == user) \
@@ -75,13 +78,20 @@ def _read(sg, user, view, search, chosen, business_key, limit) -> dict:
         if business_key:
             q = q.where(plain_inbox.key_prefix(business_key))
         rows = s.execute(q).all()
-        everything = [_item(who, ht, title, key, now) for ht, title, key in rows]
+        counts = {"process": _tally(rows, "process_id"), "role": _tally(rows, "role"), "stage": _tally(rows, "stage"),
+                  "all": len(rows)}
+        picked = [r for r in rows
+                  if all(want is None or getattr(r, k) == want for k, want in zip(("process_id", "role", "stage"), chosen))]
+        # Sort light records of every match; build the full row only for the page shown.
+        light = [{"row": r, "id": r.id, "due": utc(r.due_at), "created": utc(r.created_at),
+                  "completed": utc(r.completed_at), "value": _number(getattr(r, "value", None)),
+                  "process_version_id": r.process_version_id, "element_id": r.element_id,
+                  "called_process": r.called_process} for r in picked]
+        if sort == "priority":
+            _add_priorities(sg, s, light)
+        tasks = [_item(who, t["row"], now) for t in ordered(light, sort, limit, utc(now))]
         mine, headed = sorted(roles_of(who)), sorted(headed_departments(who))
-    counts = {"process": _tally(everything, "process_id"), "role": _tally(everything, "role"),
-              "stage": _tally(everything, "stage"), "all": len(everything)}
-    picked = [t for t in everything
-              if all(want is None or t[k] == want for k, want in zip(("process_id", "role", "stage"), chosen))]
-    return {"tasks": picked, "counts": counts, "roles": mine, "headed": headed, "matching": len(picked),
+    return {"tasks": tasks, "counts": counts, "roles": mine, "headed": headed, "matching": len(picked),
             "limit": limit}
 
 
@@ -100,14 +110,15 @@ def _searched(text: str):
     return or_(*found)
 
 
-def _item(who, ht, title, key, now) -> dict:
+def _item(who, ht, now) -> dict:
     works = may_work(who, ht.roles, ht.candidate_users)
     created, due = utc(ht.created_at), utc(ht.due_at)
     ready = ht.state == "ready"
     return {
         "id": ht.id, "instance_id": ht.instance_id, "process_id": ht.process_id, "element_id": ht.element_id,
-        "name": ht.name, "role": ht.role, "roles": list(ht.roles), "stage": ht.stage, "deal": title,
-        "business_key": key, "called_process": ht.called_process, "state": ht.state,
+        "name": ht.name, "role": ht.role, "roles": list(ht.roles), "stage": ht.stage, "deal": ht.title,
+        "business_key": ht.business_key, "called_process": ht.called_process, "state": ht.state,
+        "process_version_id": ht.process_version_id,
         "created_at": iso(ht.created_at), "age_hours": round((utc(now) - created).total_seconds() / 3600, 1),
         "due_at": iso(ht.due_at), "overdue": bool(ready and due and due < utc(now)),
         "completed_at": iso(ht.completed_at), "claimed_by": ht.claimed_by if ready else None,
@@ -117,11 +128,15 @@ def _item(who, ht, title, key, now) -> dict:
     }
 
 
-def _tally(items: list[dict], key: str) -> dict:
+def _tally(rows, key: str) -> dict:
     out: dict = {}
-    for t in items:
-        out[t[key]] = out.get(t[key], 0) + 1
+    for r in rows:
+        out[getattr(r, key)] = out.get(getattr(r, key), 0) + 1
     return dict(sorted(out.items(), key=lambda kv: str(kv[0])))
+
+
+def _number(value):
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _add_deal_facts(sg, s, tasks: list[dict]) -> None:
@@ -132,14 +147,21 @@ def _add_deal_facts(sg, s, tasks: list[dict]) -> None:
     cols = [Instance.id, Instance.process_version_id]
     cols += [Instance.data[f].label(n) for n, f in (("value", fields.value_field), ("customer", fields.customer_field)) if f]
     deals = {r.id: r for r in s.execute(select(*cols).where(Instance.id.in_({t["instance_id"] for t in tasks})))}
-    models: dict[int, dict] = {}
     for t in tasks:
         deal = deals.get(t["instance_id"])
-        value = getattr(deal, "value", None)
-        t["value"] = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        t["value"] = _number(getattr(deal, "value", None))
         customer = getattr(deal, "customer", None)
         t["customer"] = customer if isinstance(customer, str) else None
-        pv_id = deal.process_version_id if deal is not None else None
+        t["process_version_id"] = deal.process_version_id if deal is not None else None
+    if any("priority" not in t for t in tasks):
+        _add_priorities(sg, s, tasks)
+
+
+def _add_priorities(sg, s, tasks: list[dict]) -> None:
+    """Each task's priority, as its diagram's user task sets it (camunda:priority), read once per version."""
+    models: dict[int, dict] = {}
+    for t in tasks:
+        pv_id = t.get("process_version_id")
         if pv_id is not None and pv_id not in models:
             models[pv_id] = sg.specs.version(pv_id, lambda pv_id=pv_id: s.get(ProcessVersion, pv_id)).model
         element = definitions.element(models[pv_id], t.get("called_process"), t["element_id"]) if pv_id else {}
@@ -153,18 +175,22 @@ def _priority(written) -> int:
         return DEFAULT_PRIORITY
 
 
-def ordered(tasks: list[dict], sort: str, limit: int) -> list[dict]:
-    """The tasks in the chosen order, at most `limit`: soonest due (undated last), oldest, largest deal
-    value (unvalued last), highest priority (then soonest due), or most recently done."""
+def ordered(tasks: list[dict], sort: str, limit: int, now) -> list[dict]:
+    """The tasks (with due, created and completed datetimes) in the chosen order, at most `limit`: soonest
+    due (undated last), oldest, largest deal value (unvalued last), highest priority (then the overdue,
+    then soonest due), or most recently done."""
+    def at(when):
+        return when.timestamp() if when is not None else 0.0
+
     if sort == "done":
-        return sorted(tasks, key=lambda t: t["completed_at"] or "", reverse=True)[:limit]
+        return sorted(tasks, key=lambda t: at(t["completed"]), reverse=True)[:limit]
 
     def due(t):
-        return (t["due_at"] is None, t["due_at"] or "", t["created_at"] or "", t["id"])
+        return (t["due"] is None, at(t["due"]), at(t["created"]), t["id"])
     keys = {
         "due": due,
-        "age": lambda t: (t["created_at"] or "", t["id"]),
-        "value": lambda t: (t.get("value") is None, -(t.get("value") or 0), *due(t)),
-        "priority": lambda t: (-t.get("priority", DEFAULT_PRIORITY), not t["overdue"], *due(t)),
+        "age": lambda t: (at(t["created"]), t["id"]),
+        "value": lambda t: (t["value"] is None, -(t["value"] or 0), *due(t)),
+        "priority": lambda t: (-t.get("priority", DEFAULT_PRIORITY), not (t["due"] and t["due"] < now), *due(t)),
     }
     return sorted(tasks, key=keys[sort])[:limit]
