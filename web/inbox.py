@@ -16,6 +16,7 @@ from . import query
 from .auth import safe_next
 from .context import current_actor, stagegate
 from .guard import engine_errors
+from .next_steps import listed
 from .team import assignees
 
 bp = Blueprint("inbox", __name__)
@@ -112,16 +113,11 @@ def bulk():
     done, failed = result["done"], result["failed"]
     if done:
         who = f" to {to_user}" if action == "reassign" else ""
-        flash(f"{BULK_WORDS[action].capitalize()}{who}: {_listed([t['name'] for t in done])} "
+        flash(f"{BULK_WORDS[action].capitalize()}{who}: {listed([t['name'] for t in done])} "
               f"({len(done)} task{'s' if len(done) != 1 else ''}).", "success")
     for t in failed:
         flash(f"Not {BULK_WORDS[action]}: {t['name']}: {t['why']}.", "warning")
     return _back()
-
-
-def _listed(names: list[str]) -> str:
-    names = list(dict.fromkeys(names))
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 @bp.route("/inbox/filters", methods=["POST"])

@@ -4,7 +4,8 @@ from __future__ import annotations
 from .formatting import role as role_name
 
 
-def _listed(words: list[str]) -> str:
+def listed(words: list[str]) -> str:
+    """'A', 'A and B', 'A, B and C' (each once)."""
     words = list(dict.fromkeys(words))
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
@@ -19,8 +20,8 @@ def _tasks(tasks: list[dict], mine: set[str]) -> str:
     """'Finance, Supply and Quality now sign off', or 'Next: Prepare proposal (Sales, that is you)'."""
     verb = _shared_verb([t["name"] for t in tasks])
     if verb:
-        return f"{_listed([role_name(t['role']) for t in tasks])} now {verb}."
-    return "Next: " + _listed([f"{t['name']} ({role_name(t['role'])}{', that is you' if t['role'] in mine else ''})"
+        return f"{listed([role_name(t['role']) for t in tasks])} now {verb}."
+    return "Next: " + listed([f"{t['name']} ({role_name(t['role'])}{', that is you' if t['role'] in mine else ''})"
                                for t in tasks]) + "."
 
 
@@ -33,7 +34,7 @@ def _waits(waiting: list[dict]) -> str:
             said.append(f"the timer \u201c{w['name']}\u201d")
         else:
             said.append(f"an outside system to do \u201c{w['name']}\u201d")
-    return f"Waiting for {_listed(said)}."
+    return f"Waiting for {listed(said)}."
 
 
 def what_next(result: dict, my_roles: set[str]) -> tuple[str, str]:
@@ -46,7 +47,7 @@ def what_next(result: dict, my_roles: set[str]) -> tuple[str, str]:
     if result.get("opened"):
         return _tasks(result["opened"], my_roles), "info"
     if result.get("still_open"):
-        return "Still waiting for " + _listed([f"{role_name(t['role'])} ({t['name']})" for t in result["still_open"]]) \
+        return "Still waiting for " + listed([f"{role_name(t['role'])} ({t['name']})" for t in result["still_open"]]) \
             + ".", "info"
     if result.get("waiting"):
         return _waits(result["waiting"]), "info"
