@@ -19,7 +19,7 @@ from stagegate.compose import bootstrap
 
 ROOT = Path(__file__).resolve().parent.parent
 DIAGRAMS = ROOT / "diagrams"
-REVISION_BPMN = DIAGRAMS / "revision_loop.bpmn"
+REVISION_BPMN = ROOT / "bench" / "revision_loop.bpmn"  # the loop benchmark's own diagram, not the catalog's
 OPPORTUNITY_BPMN = DIAGRAMS / "opportunity.bpmn"
 
 USERS = {"sam": ["Sales"], "fiona": ["Finance"], "pete": ["Supply"], "lena": ["Sales Leadership"]}
@@ -144,7 +144,7 @@ def make_service(tmp: str, name: str):
     sg = bootstrap(url, clock=SystemClock(), migrate=True)
     for user, roles in USERS.items():
         add_user(sg, user, roles, actor="cli:bench")
-    deploy(sg, collect_files([DIAGRAMS]), actor="cli:bench")
+    deploy(sg, collect_files([DIAGRAMS, REVISION_BPMN]), actor="cli:bench")
     return sg
 
 

@@ -51,6 +51,11 @@ def headed_departments(user: User) -> set[str]:
     return {d for d in (headed_by(r) for r in mine) if d and d not in mine}
 
 
+def heads(user: User) -> set[str]:
+    """Every department `user` heads, whether or not they also hold its role (empty: they head none)."""
+    return {d for d in (headed_by(r) for r in roles_of(user)) if d}
+
+
 def reader_keys(user: User) -> set[str]:
     """The keys by which `user` may read a process's deals: those they work, and the departments they head."""
     return inbox_keys(user) | headed_departments(user)

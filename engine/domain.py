@@ -45,6 +45,9 @@ class Domain:
     # preview(sg, dmn_content, file_name) -> (result, summary line): what a changed decision table
     # would have decided over the recorded decisions; None: the designer shows no preview.
     decision_preview: Callable | None = None
+    # The deal data fields the inbox shows, searches (customer) and sorts (value) by; None: it has none.
+    customer_field: str | None = None
+    value_field: str | None = None
     # The .bpmn file a designer's new process starts from (the domain's lanes); None: no template.
     new_process_template: Path | None = None
 

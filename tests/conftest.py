@@ -23,6 +23,7 @@ from engine.services.users import add_user
 
 ROOT = Path(__file__).resolve().parent.parent
 DIAGRAMS = ROOT / "diagrams"
+LOOP_BENCH = ROOT / "bench" / "revision_loop.bpmn"  # the loop benchmark's diagram, not in the shipped catalog
 SHARED = ROOT.parent / "shared"
 # Every Stagegate the tests build (and the servers and CLI processes they start) signs its audit
 # chain with this run's key, never with instance/audit_key; tests of the key itself set their own.
@@ -99,6 +100,12 @@ def catalog(sg, staff):
     """The shipped diagrams deployed, and the standard users."""
     staff()
     return deploy(sg, collect_files([DIAGRAMS]), actor="cli:test")
+
+
+@pytest.fixture
+def revision_loop(sg, catalog):
+    """The catalog plus the loop benchmark's quote revision loop (Sales drafts, Finance reviews)."""
+    return deploy(sg, collect_files([LOOP_BENCH]), actor="cli:test")
 
 
 DEMO_NOW = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)

@@ -45,7 +45,7 @@ def test_init_is_idempotent_and_migrations_match_the_models(cli, database_url):
 
 def test_full_journey_through_the_cli(cli):
     out = cli("deploy", str(DIAGRAMS)).stdout.splitlines()
-    assert "opportunity v1" in out and "revision_loop v1" in out and "qualification v1 (decision)" in out
+    assert "opportunity v1" in out and "discount_approval v1" in out and "qualification v1 (decision)" in out
     assert "opportunity v1 (unchanged)" in cli("deploy", str(DIAGRAMS)).stdout.splitlines()
     assert cli("user", "add", "sam", "--role", "Sales").stdout.strip() == "sam: sales"
     cli("user", "add", "fiona", "--role", "Finance", "--role", "Sales Leadership")

@@ -183,7 +183,7 @@ def _task_count(wf) -> int:
 
 
 def test_revision_loop_matches_and_stays_small():
-    twins = Twins(*_specs("revision_loop", [ROOT / "diagrams" / "revision_loop.bpmn"]))
+    twins = Twins(*_specs("revision_loop", [ROOT / "bench" / "revision_loop.bpmn"]))
     for i in range(1, 26):
         twins.work("Task_Draft", {"revision_note": f"revision {i}"})
         view = twins.work("Task_Review", {"approved": i == 25})

@@ -58,7 +58,7 @@ def test_shipped_catalog_is_stored_with_its_sources(sg):
     shipped = sorted(p for p in DIAGRAMS.iterdir() if p.suffix in (".bpmn", ".dmn"))
     results = deploy(sg, collect_files([DIAGRAMS]), actor="cli:test", comment="first")
     versions_by_id = by_id(results)
-    for key in [("decision", "qualification"), ("process", "opportunity"), ("process", "revision_loop")]:
+    for key in [("decision", "qualification"), ("process", "opportunity"), ("process", "discount_approval")]:
         assert versions_by_id[key] == (1, True)
     assert {v for v in versions_by_id.values()} == {(1, True)}
     with sg.uow(write=False) as uow:
@@ -88,7 +88,7 @@ def test_changed_file_gives_next_version_and_running_deals_keep_theirs(sg, catal
     assert changed != OPPORTUNITY
     results = deploy(sg, [("opportunity.bpmn", changed)], actor="cli:test")
     assert by_id(results)[("process", "opportunity")] == (2, True)
-    assert versions(sg, "opportunity") == [1, 2] and versions(sg, "revision_loop") == [1]
+    assert versions(sg, "opportunity") == [1, 2] and versions(sg, "discount_approval") == [1]
 
     new = start_instance(sg, "opportunity", "sam", START_DATA)
     assert new["version"] == 2 and instance(sg, old["id"])["version"] == 1
@@ -107,7 +107,7 @@ def test_changed_decision_alone_gives_its_processes_a_new_version(sg, catalog):
     results = by_id(deploy(sg, [("qualification.dmn", stricter)], actor="cli:test"))
     assert results[("decision", "qualification")] == (2, True)
     assert results[("process", "opportunity")] == (2, True)
-    assert versions(sg, "revision_loop") == [1]  # does not use the table
+    assert versions(sg, "discount_approval") == [1]  # does not use the table
 
     after = start_instance(sg, "opportunity", "sam", data)
     assert after["version"] == 2
@@ -344,7 +344,7 @@ def test_cli_deploy_prints_versions_unchanged_and_refusals(database_url, tmp_pat
     first = _cli(database_url, "deploy", str(DIAGRAMS))
     assert first.exit_code == 0
     lines = first.output.splitlines()
-    assert {"qualification v1 (decision)", "opportunity v1", "revision_loop v1"} <= set(lines)
+    assert {"qualification v1 (decision)", "opportunity v1", "discount_approval v1"} <= set(lines)
     assert all(re.fullmatch(r"\S+ v1( \(decision\))?", line) for line in lines), lines
 
     again = _cli(database_url, "deploy", str(DIAGRAMS))
@@ -358,7 +358,7 @@ def test_cli_deploy_prints_versions_unchanged_and_refusals(database_url, tmp_pat
 
     bad = tmp_path / "bad.bpmn"
     bad.write_text(f.process(yes="${pricing.approved(deal)}"))
-    refusal = _cli(database_url, "deploy", str(bad), str(DIAGRAMS / "revision_loop.bpmn"))
+    refusal = _cli(database_url, "deploy", str(bad), str(DIAGRAMS / "discount_approval.bpmn"))
     assert refusal.exit_code == 1
     assert "refused: nothing was deployed" in refusal.output
     assert f"{bad}:" in refusal.output and "element Flow_Yes" in refusal.output \

@@ -21,7 +21,7 @@ def stored_state(sg, instance_id) -> tuple[int, int]:
     return len(json.dumps(state)), len(state["tasks"]) + sum(len(sp["tasks"]) for sp in state["subprocesses"].values())
 
 
-def test_a_revision_loop_of_300_rounds_keeps_its_state_small_and_finishes(sg, catalog):
+def test_a_revision_loop_of_300_rounds_keeps_its_state_small_and_finishes(sg, revision_loop):
     started = start_instance(sg, "revision_loop", "sam", {})
     iid, ready = started["id"], started["ready_tasks"]
     sizes = {}

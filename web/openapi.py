@@ -57,7 +57,15 @@ SCHEMAS = {
         "title": NULLABLE_STRING, "business_key": NULLABLE_STRING,
         "status": {"type": "string", "enum": ["running", "completed", "error"]},
         "stage": NULLABLE_STRING, "ended_at_element": NULLABLE_STRING, "outcome": _ref("Outcome"),
-        "ready_tasks": {"type": "array", "items": _ref("ReadyTask")}}},
+        "ready_tasks": {"type": "array", "items": _ref("ReadyTask")},
+        "opened": {"type": "array", "items": _ref("ReadyTask"),
+                   "description": "After completing a task: the tasks that step opened, in diagram order."},
+        "still_open": {"type": "array", "items": _ref("ReadyTask"),
+                       "description": "After completing a task: the tasks that were open before and still are."},
+        "waiting": {"type": "array", "description": "After completing a task: what else the deal waits for.",
+                    "items": {"type": "object", "properties": {
+                        "kind": {"type": "string", "enum": ["message", "timer", "worker"]},
+                        "name": {"type": "string"}, "due_at": NULLABLE_STRING}}}}},
     "Task": {"type": "object", "required": ["id", "instance_id", "process_id", "name", "role"], "properties": {
         "id": {"type": "string"}, "instance_id": {"type": "integer"}, "process_id": {"type": "string"},
         "element_id": {"type": "string"}, "name": NULLABLE_STRING, "role": {"type": "string"},

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import login_required
+from flask_login import current_user, login_required
 
 from engine.services import attachments as files
 from engine.queries import views
@@ -14,6 +14,7 @@ from .attachments import store as attachment_store
 from .context import current_actor, stagegate
 from .guard import engine_errors
 from .limits import accepts, size
+from .next_steps import what_next
 from .team import assignees
 
 bp = Blueprint("tasks", __name__)
@@ -83,4 +84,5 @@ def complete(task_id):
         # The step was rolled back: the task is still open and the values are still here.
         return _page(task_id, values=data, failure=f"{exc} (incident {exc.incident_id})", status=422)
     flash(f"Done: {task['name']} on {result['title']}.", "success")
+    flash(*what_next(result, {r.casefold() for r in current_user.roles}))
     return redirect(url_for("inbox.index"))

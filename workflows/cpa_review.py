@@ -28,7 +28,7 @@ def flag_high_cpa(sg, threshold, actor: str, scope: Scope | None = None) -> dict
         raise FormInvalid({"threshold": exc.reason}, {"threshold": threshold}) from None
     if limit is None:
         raise FormInvalid({"threshold": "is required: a whole number of dollars"}, {"threshold": threshold})
-    start_form(sg, REVIEW_PROCESS, actor)  # refuses anyone who may not start reviews, even with nothing to flag
+    start_form(sg, REVIEW_PROCESS, actor, tasklist=False)  # refuses anyone who may not start reviews, even with nothing to flag
     scope = scope or Scope()
     d = DealOutcome
     with sg.uow(write=False) as uow:

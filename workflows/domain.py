@@ -34,5 +34,7 @@ SALES = Domain(
     department_heads=vocabulary.DEPARTMENT_HEADS,
     step_observers=(deal_record.observe_step,),
     decision_preview=what_if_preview,
+    customer_field="customer",
+    value_field="deal_value",
     new_process_template=Path(__file__).resolve().with_name("new_process.bpmn"),
 )

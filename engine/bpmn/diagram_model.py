@@ -257,6 +257,7 @@ def process_model(process, file_name: str) -> dict:
                     item["form"] = _form(el)
                 if tag == "userTask":
                     item.update(_who_works(el, lane))
+                    item["priority"] = el.get(f"{{{CAMUNDA_NS}}}priority")  # Camunda's: higher first, 50 unset
                 if tag == "startEvent" and el.get(f"{{{CAMUNDA_NS}}}initiator"):
                     item["initiator"] = el.get(f"{{{CAMUNDA_NS}}}initiator").strip()
                 if tag == "businessRuleTask":
@@ -325,6 +326,9 @@ def process_model(process, file_name: str) -> dict:
         "name": process.get("name"),
         "file": file_name,
         "executable": process.get("isExecutable", "false") == "true",
+        "description": _documentation(process),
+        # Camunda's tasklist flag: "false" says people do not start it (another process or a message does).
+        "startable": process.get(f"{{{CAMUNDA_NS}}}isStartableInTasklist", "true").strip() != "false",
         "unrun": _unrun_extensions(process),
         "line": process.sourceline,
         "lanes": sorted(set(lanes.values())),
@@ -334,6 +338,13 @@ def process_model(process, file_name: str) -> dict:
         "data_objects": data_objects,
         "data_references": data_references,
     }
+
+
+def _documentation(process) -> str | None:
+    """The process's own bpmn:documentation text, whitespace tidied (None when it has none)."""
+    doc = process.find(f"{{{BPMN_NS}}}documentation")
+    text = " ".join((doc.text or "").split()) if doc is not None else ""
+    return text[:2000] or None
 
 
 def bpmn_models(root, file_name: str) -> list[dict]:

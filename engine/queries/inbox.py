@@ -23,7 +23,7 @@ def _aware(dt, like):
 
 
 PAGE = 100
-_SHOWN = (HumanTask.id, HumanTask.instance_id, HumanTask.process_id, HumanTask.element_id, HumanTask.name,
+SHOWN = (HumanTask.id, HumanTask.instance_id, HumanTask.process_id, HumanTask.element_id, HumanTask.name,
           HumanTask.role, HumanTask.roles, HumanTask.candidate_users, HumanTask.stage, HumanTask.created_at,
           HumanTask.due_at, HumanTask.claimed_by)
 
@@ -55,7 +55,7 @@ def inbox(sg, user: str, process: str | None = None, role: str | None = None, st
         # state is checked here, not in SQL: there SQLite without statistics would read every
         # open task by the state index rather than the page's few by primary key.
         rows = {ht.id: ht for ht in s.execute(
-            select(*_SHOWN, HumanTask.state, Instance.title, Instance.business_key).join(Instance, Instance.id == HumanTask.instance_id)
+            select(*SHOWN, HumanTask.state, Instance.title, Instance.business_key).join(Instance, Instance.id == HumanTask.instance_id)
             .where(HumanTask.id.in_(ids))) if ht.state == "ready"} if ids else {}
         items = []
         for task_id in ids:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from engine.bpmn import definitions
 from engine.queries import deal_steps
+from engine.queries.process_names import friendly
 from engine.actors import load_user, roles_of
 from engine.assignment import flags, reader_keys
 from engine.bpmn.definitions import entries, every_definition
@@ -36,8 +37,9 @@ def visible_processes(sg, user: str) -> list[str]:
                 if is_auditor(who) or process_workers(sg.specs.version(pv.id, lambda pv=pv: pv).model) & mine]
 
 
-def startable(sg, user: str) -> list[dict]:
-    """The newest version of each process `user` may start, with its start form."""
+def startable(sg, user: str, tasklist: bool = True) -> list[dict]:
+    """The newest version of each process `user` may start, with its start form and description;
+    `tasklist`: only those meant for people to start (not marked camunda:isStartableInTasklist="false")."""
     with sg.uow(write=False) as uow:
         mine = roles_of(load_user(uow.session, user))
         out = []
@@ -46,18 +48,25 @@ def startable(sg, user: str) -> list[dict]:
                      and not e.get("message")]  # a message starts those: nobody starts them by hand
             if not start and any(e["type"] == "startEvent" and e["parent"] is None for e in pv.model["elements"].values()):
                 continue
+            if tasklist and pv.model.get("startable") is False:
+                continue
             roles = start[0].get("roles", []) if start else []
             if not roles or set(roles) & mine:
                 out.append({"process_id": pv.process_id, "version": pv.version, "name": pv.name or pv.process_id,
+                            "description": pv.model.get("description"),
                             "form": pv.model.get("start_form", []), "roles": roles})
         return out
 
 
-def start_form(sg, process_id: str, user: str) -> dict:
-    """The start form of the newest version, if `user` may start the process."""
-    for p in startable(sg, user):
+def start_form(sg, process_id: str, user: str, tasklist: bool = True) -> dict:
+    """The start form of the newest version, if `user` may start the process (`tasklist`: by hand, on the start page)."""
+    for p in startable(sg, user, tasklist=tasklist):
         if p["process_id"] == process_id:
             return p
+    hidden = [p for p in startable(sg, user, tasklist=False) if p["process_id"] == process_id] if tasklist else []
+    if hidden:
+        raise Refused(f"{hidden[0]['name']} is not started from the start page: its diagram says people do not "
+                      "start it by hand (another process, a message or a page starts it)")
     raise Refused(f"{user} may not start '{process_id}'")
 
 
@@ -184,7 +193,9 @@ def task(sg, task_id: str, user: str) -> dict:
             raise Refused(f"{user} may not work on '{ht.name}'")
         pv_id = s.get(Instance, ht.instance_id).process_version_id
         model = sg.specs.version(pv_id, lambda: s.get(ProcessVersion, pv_id)).model
+        own = definitions.definition(model, ht.called_process) or model
         row = {**_task_row(ht), **may, "form": ht.form, "escalates": _chased_task(sg, s, ht, who),
+               "process_name": friendly(own.get("process_id") or ht.called_process or ht.process_id, own.get("name")),
                "gate": deal_steps.gate_after(model, ht.called_process, ht.element_id)}
     page = deal(sg, row["instance_id"], user)
     withdrawn = [e["details"] for e in page["history"] if e["kind"] == "task_cancelled"

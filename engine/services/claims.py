@@ -1,15 +1,17 @@
-"""Use cases on who works a task: claim, unclaim, reassign."""
+"""Use cases on who works a task: claim, unclaim, reassign; and a department head doing one of them to several."""
 from __future__ import annotations
+
+from sqlalchemy import select
 
 from engine import audit
 from engine.actors import load_user
-from engine.assignment import may_work, require_head, require_worker
+from engine.assignment import heads, may_work, require_head, require_worker
 from engine.clock import iso
-from engine.errors import Conflict, Refused
+from engine.errors import Conflict, NotFound, Refused
 from engine.readonly import audited_refusals, forbid_auditor
 from engine.services import outbox
 from engine.services.instances import locked_task
-from engine.store.models import Instance
+from engine.store.models import HumanTask, Instance
 
 
 def _ready_task(s, task_id, actor: str, action: str):
@@ -89,3 +91,45 @@ def reassign_task(sg, task_id: str, actor: str, to_user: str) -> dict:
         result = _summary(ht)
         uow.commit()
     return result
+
+
+BULK_MAX = 100
+_ONE = {"claim": lambda sg, tid, actor, to: claim_task(sg, tid, actor),
+        "release": lambda sg, tid, actor, to: unclaim_task(sg, tid, actor),
+        "reassign": lambda sg, tid, actor, to: reassign_task(sg, tid, actor, to)}
+
+
+@audited_refusals
+def act_on_tasks(sg, actor: str, action: str, task_ids: list[str], to_user: str | None = None) -> dict:
+    """A department head claims, releases or reassigns several tasks at once. Each goes through its own
+    use case above (its own transaction, role check and audit event), so it is not all-or-nothing: a
+    task that changed meanwhile or is refused is reported by name (task on deal) with why, and the others are done."""
+    ids = list(dict.fromkeys(str(t) for t in task_ids or [] if str(t).strip()))
+    with sg.uow(write=False) as uow:
+        s = uow.session
+        user = load_user(s, actor)
+        forbid_auditor(user, "act on several tasks at once")
+        if not heads(user):
+            raise Refused(f"{actor} may not act on several tasks at once: that is for department heads")
+        if action not in _ONE:
+            raise Refused(f"'{action}' is not something to do to tasks: claim, release or reassign")
+        if not ids:
+            raise Refused("choose at least one task (tick its box) first")
+        if len(ids) > BULK_MAX:
+            raise Refused(f"at most {BULK_MAX} tasks at once; you chose {len(ids)}")
+        if action == "reassign" and not (to_user or "").strip():
+            raise Refused("choose a person to reassign the tasks to")
+        names = {tid: f"{name} on {deal or f'#{iid}'}" for tid, name, iid, deal in s.execute(
+            select(HumanTask.id, HumanTask.name, Instance.id, Instance.title)
+            .join(Instance, Instance.id == HumanTask.instance_id).where(HumanTask.id.in_(ids)))}
+    done, failed = [], []
+    for tid in ids:
+        if tid not in names:
+            failed.append({"id": tid, "name": tid, "why": "no such task"})
+            continue
+        try:
+            _ONE[action](sg, tid, actor, (to_user or "").strip())
+            done.append({"id": tid, "name": names[tid]})
+        except (Refused, NotFound) as exc:
+            failed.append({"id": tid, "name": names[tid], "why": str(exc).rstrip(".")})
+    return {"action": action, "to_user": to_user if action == "reassign" else None, "done": done, "failed": failed}

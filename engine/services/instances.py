@@ -20,6 +20,7 @@ from engine.bpmn.failures import EngineFailure
 from engine.bpmn.runtime import Runner
 from engine.bpmn.tasks import new_workflow
 from engine.bpmn.tasks import plain
+from engine.bpmn.waits import waiting_on
 from engine.services import outbox
 from engine.services.steps import record_incident, save_step
 from engine.sandbox.limits import LimitExceeded
@@ -158,6 +159,8 @@ def _complete_once(sg, task_id, actor, data) -> dict:
                           "(or a department head can reassign it)")
         instance = s.get(Instance, ht.instance_id)
         pv = sg.specs.version(instance.process_version_id, lambda: s.get(ProcessVersion, instance.process_version_id))
+        open_before = set(s.execute(select(HumanTask.id).where(HumanTask.instance_id == instance.id,
+                                                                HumanTask.state == "ready")).scalars())
         _check_separation_of_duties(s, ht, pv.model, actor)
         values = _validated(sg, uow, actor, instance.id, pv, {"id": ht.element_id, "name": ht.name}, ht.form, data)
         spec, subs = sg.specs.spec_for(pv.id, lambda: s.get(ProcessVersion, pv.id).spec)
@@ -181,8 +184,19 @@ def _complete_once(sg, task_id, actor, data) -> dict:
         ht.state, ht.completed_at, ht.completed_by = "completed", now, actor
         outbox.emit(s, "task.completed", now, instance, task=outbox.task_of(ht), completed_by=actor, data=values)
         result = instance_summary(s, instance, save_step(sg, s, instance, pv, runner, log, actor, now, done=ht.id))
+        # What happens next, as plain data: the tasks this step opened and those still open (in the
+        # diagram's order), and what else the deal waits for.
+        in_diagram = sorted(result["ready_tasks"], key=lambda t: _diagram_line(pv.model, t["element_id"]))
+        result["opened"] = [t for t in in_diagram if t["id"] not in open_before]
+        result["still_open"] = [t for t in in_diagram if t["id"] in open_before]
+        result["waiting"] = [] if runner.completed else waiting_on(runner, pv.model)
         uow.commit()
     return result
+
+
+def _diagram_line(model: dict, element_id: str) -> int:
+    """Where the element stands in its diagram's file (0 when not in the process itself): reading order."""
+    return (model["elements"].get(element_id) or {}).get("line") or 0
 
 
 def _validated(sg, uow, actor, instance_id, pv, element: dict, fields: list, data) -> dict:

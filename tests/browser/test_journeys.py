@@ -33,13 +33,15 @@ def deal_name(what: str) -> str:
 # --- page helpers -------------------------------------------------------------------------
 
 def inbox_rows(page) -> list[dict]:
-    """The inbox table as dicts: deal, task, role, href."""
+    """The inbox table as dicts: deal and task (their links' names, without the number, customer or
+    process beside them), role, href."""
     page.goto("/")
     page.wait_for_selector("h1:has-text('Inbox')")
     return page.eval_on_selector_all("table.tasks tbody tr", """rows => rows.map(r => {
         const cell = label => (r.querySelector(`td[data-label="${label}"]`) || {}).innerText || '';
+        const named = label => (r.querySelector(`td[data-label="${label}"] a`) || {}).innerText || '';
         const link = r.querySelector('td[data-label="Task"] a');
-        return {deal: cell('Deal').trim(), task: cell('Task').trim(), role: cell('Role').trim(),
+        return {deal: named('Deal').trim(), task: named('Task').trim(), role: cell('Role').trim(),
                 href: link ? link.getAttribute('href') : null};
     })""")
 

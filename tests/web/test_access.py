@@ -10,7 +10,7 @@ from .conftest import text
 PUBLIC = {"auth.login", "static", "diagrams.vendor", "api.openapi"}
 SAMPLE = {"task_id": "0000", "instance_id": 1, "process_id": "opportunity", "version": 1,
           "decision_id": "qualification", "kind": "bpmn", "key": "opportunity", "token_id": 1, "job_id": 1,
-          "notification_id": 1, "attachment_id": 1, "sub_id": 1}
+          "notification_id": 1, "attachment_id": 1, "sub_id": 1, "filter_id": 1}
 
 
 def _routes(app):

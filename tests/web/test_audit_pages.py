@@ -50,7 +50,7 @@ def test_every_write_route_refuses_the_auditor_and_records_the_attempt(app, sg, 
     ada = sign_in("ada")
     token = ada.token("/")
     values = {"task_id": task_id, "instance_id": iid, "process_id": "opportunity", "version": 1,
-              "kind": "bpmn", "key": "opportunity", "token_id": 1, "sub_id": 1}
+              "kind": "bpmn", "key": "opportunity", "token_id": 1, "sub_id": 1, "filter_id": 1}
     routes = list(_write_routes(app, values))
     assert len(routes) >= 5, routes  # complete, claim, release, reassign, start at least
     for method, url in routes:

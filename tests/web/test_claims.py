@@ -65,7 +65,8 @@ def test_the_department_head_reassigns_from_the_deal_page(sg, sign_in, pricing):
     carl = sign_in("carl")  # Finance Head: heads Finance without holding it
     page = carl.get(f"/deals/{pricing['deal']}").get_data(as_text=True)
     assert f'action="/tasks/{pricing["task"]}/reassign"' in page
-    assert '<option value="frank">frank</option>' in page and '<option value="fiona" selected>' in page
+    assert '<option value="frank">frank</option>' in page and '<option value="fiona">fiona (holds it)</option>' in page
+    assert '<option value="" selected>choose a person</option>' in page, "nobody is preselected, not even the holder"
     r = carl.post(f"/tasks/{pricing['task']}/reassign", {"to_user": "frank", "next": f"/deals/{pricing['deal']}"})
     assert r.status_code == 302 and r.location == f"/deals/{pricing['deal']}"
     assert claimed_by(sg, pricing["task"]) == "frank"

@@ -55,7 +55,7 @@ def test_someone_from_another_department_still_gets_403(sg, sign_in, pricing):
         assert "Acme pumps" not in r.get_data(as_text=True)
 
 
-def test_the_head_reads_the_deal_page_of_his_departments_task(sg, sign_in, app):
+def test_the_head_reads_the_deal_page_of_his_departments_task(sg, sign_in, app, revision_loop):
     """revision_loop has no Finance Head lane: before, only the Finance lane could see its deals."""
     deal = start_instance(sg, "revision_loop", "sam", {})
     [draft] = queries.ready_tasks(sg, instance_id=deal["id"])

@@ -68,8 +68,8 @@ def test_counts_for_every_filter_value(sign_in, pipeline):
     assert len(task_names(r)) == 4  # proposal + 2 pricing sign-offs + the large discount
     assert chip(r, "Finance") == "Finance 3"
     assert chip(r, "Sales") == "Sales 1"
-    assert chip(r, "opportunity") == "opportunity 3"
-    assert chip(r, "discount_approval") == "discount_approval 1"
+    assert chip(r, "Opportunity") == "Opportunity 3", "processes by their names, not their ids"
+    assert chip(r, "Discount approval") == "Discount approval 1"
     assert chip(r, "Proposal") == "Proposal 3"
     assert "All <span class=\"count\">4</span>" in r.get_data(as_text=True)
 

@@ -92,3 +92,23 @@ def test_what_users_type_is_shown_as_text_never_as_markup(sign_in, app):
     html = sam.get(r.location).get_data(as_text=True)
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_the_start_page_says_what_each_process_is_for_by_name(sign_in, app):
+    page = sign_in("sam").get("/start")
+    words = text(page)
+    assert "A sales opportunity from first contact to won or lost" in words, "the diagram's documentation"
+    assert "Sales Leadership approves discounts up to 10%" in words
+    assert "opportunity ·" not in words and "discount_approval" not in words, "names, not ids"
+    assert "A sales opportunity from first contact" in text(sign_in("sam").get("/start/opportunity"))
+
+
+def test_a_process_not_for_people_to_start_is_hidden_and_refused(sg, sign_in, app):
+    """cpa_review says camunda:isStartableInTasklist="false": the metrics page starts it, not a person."""
+    lena = sign_in("lena")  # Sales Leadership, who works (and may flag) the reviews
+    assert 'href="/start/cpa_review"' not in lena.get("/start").get_data(as_text=True)
+    before = stored(sg)
+    for r in (lena.get("/start/cpa_review"), lena.post("/start/cpa_review", {"deal_name": "x"}, page="/start")):
+        assert r.status_code == 403
+        assert "High-CPA deal review is not started from the start page" in text(r)
+    assert stored(sg) == before

@@ -7,6 +7,7 @@ from engine.store.models.instances import (ExternalTask, GateDecision, HumanTask
 from engine.store.models.audit import AuditEvent, AuditHead
 from engine.store.models.figures import DealOutcome, StageStay, WhatIfJob
 from engine.store.models.collab import Attachment, Comment, Notification
+from engine.store.models.saved_filters import SavedInboxFilter
 from engine.store.models.integrations import (MailMessage, NotificationSetting, OutboxEvent, WebhookAttempt,
                                               WebhookDelivery, WebhookSubscription, WorkerBeat)
 
@@ -34,6 +35,7 @@ __all__ = [
     "OpenTaskCount",
     "OutboxEvent",
     "ProcessVersion",
+    "SavedInboxFilter",
     "SignInFailures",
     "Source",
     "StageStay",

@@ -55,7 +55,10 @@ class HumanTask(Base):
     __table_args__ = (Index("ix_human_tasks_state_role", "state", "role"),
                       # a step reads its instance's open tasks without scanning the instance's history
                       Index("ix_human_tasks_instance_state", "instance_id", "state"),
-                      Index("ix_human_tasks_stage_entry", "instance_id", "stage", "created_at"))
+                      Index("ix_human_tasks_stage_entry", "instance_id", "stage", "created_at"),
+                      # the inbox's "my tasks" and "done by me" views, without scanning every task
+                      Index("ix_human_tasks_claimed_by", "claimed_by", "state"),
+                      Index("ix_human_tasks_completed_by", "completed_by", "completed_at"))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the engine's task id
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)

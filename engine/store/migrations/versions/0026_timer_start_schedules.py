@@ -1,7 +1,7 @@
 """timer start events: when each deployed version's timer next starts a deal
 
 Revision ID: 0026_timer_start_schedules
-Revises: 0023_comments_and_attachments
+Revises: 0024_saved_inbox_filters
 Create Date: 2026-12-01 16:40:00
 
 Chained after 0023 by the helper that wrote it; the integrator re-chains it after the migrations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = '0026_timer_start_schedules'
-down_revision = '0023_comments_and_attachments'
+down_revision = '0024_saved_inbox_filters'
 branch_labels = None
 depends_on = None
 
