@@ -4,8 +4,6 @@ Revision ID: 0026_timer_start_schedules
 Revises: 0024_saved_inbox_filters
 Create Date: 2026-12-01 16:40:00
 
-Chained after 0023 by the helper that wrote it; the integrator re-chains it after the migrations
-merged before it.
 """
 from alembic import op
 import sqlalchemy as sa
