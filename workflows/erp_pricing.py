@@ -14,7 +14,7 @@ from sqlalchemy import select
 from engine.services.external_steps import complete_external_task
 from engine.services.external_tasks import fetch_and_lock
 from engine.services.users import add_user
-from engine.store.models import User
+from engine.store.models import ExternalTask, User
 
 TOPIC = "erp-pricing"
 WORKER = "erp-stand-in"
@@ -46,6 +46,11 @@ def ensure_user(sg) -> str:
 def serve_pending(sg, max_tasks: int = 100) -> int:
     """Price every waiting erp-pricing task once: fetch and lock, then complete with the ERP's answer.
     Returns how many were priced."""
+    with sg.uow(write=False) as uow:
+        waiting = uow.session.execute(select(ExternalTask.id).where(
+            ExternalTask.topic == TOPIC, ExternalTask.state == "ready").limit(1)).scalar()
+    if waiting is None:
+        return 0  # nothing to price: no account is added, nothing is written
     user = ensure_user(sg)
     done = 0
     while found := fetch_and_lock(sg, user, WORKER, [{"topic": TOPIC, "lock": LOCK, "variables": None}], max_tasks):
