@@ -1,6 +1,7 @@
 """The shipped opportunity's integrations: the ERP prices the proposal through the erp-pricing external task
 before Finance signs it off, and "contract signed" from the e-signature service closes Legal's review."""
 from engine.services.users import add_user
+from tests.web.conftest import text
 from tests.drive import DELIVERY_OK, GATE_GO, PRICING_OK, PROPOSAL, QUALITY_OK, Driver
 from workflows import erp_pricing
 
@@ -47,7 +48,7 @@ def test_a_camunda_worker_can_price_it_over_engine_rest_and_sees_the_deals_busin
     assert set(driver.ready(iid)) == SIGN_OFFS and driver.show(iid)["data"]["list_price"] == 525000
 
 
-def test_contract_signed_closes_legals_review_and_negotiation_opens(sg, api, driver):
+def test_contract_signed_closes_legals_review_and_negotiation_opens(sg, api, driver, sign_in):
     add_user(sg, "esign", ["Integration"], actor="cli:test")
     iid = driver.to_sign_offs()
     for element, user, data in (("Task_SignOffPricing", "fiona", PRICING_OK),
@@ -67,5 +68,8 @@ def test_contract_signed_closes_legals_review_and_negotiation_opens(sg, api, dri
     assert driver.show(iid)["data"]["envelope"] == "ENV-1"
     cancelled = [e for e in driver.history(iid) if e["kind"] == "task_cancelled"]
     assert [e["element_id"] for e in cancelled] == ["Task_ContractReview"]
+    page = text(sign_in("lou").get(f"/deals/{iid}"))  # the deal's data under the step that set it
+    assert "Get list price from ERP erp ·" in page and "List price 525,000" in page, page
+    assert "Contract signed esign ·" in page and "Envelope ENV-1" in page, page
     r = esign("POST", "/engine-rest/message", {"messageName": "contract signed", "businessKey": str(iid)})
     assert r.status_code == 400 and "no running deal waits" in r.get_json()["message"], "Legal's review is closed"
