@@ -31,6 +31,7 @@ from engine.store.models import AuditEvent, HumanTask, Instance, ProcessVersion,
 from engine.bpmn.runtime import Runner
 from engine.services.tokens import create_token
 from engine.services.users import add_user
+from workflows import erp_pricing
 
 ROOT = Path(__file__).resolve().parent.parent
 DIAGRAMS = ROOT / "diagrams"
@@ -112,6 +113,7 @@ def sign_off_deals(url: str, deals: int, racers: int) -> tuple[list[str], dict[s
                                         ("Task_DiscoveryGateReview", "lena", DISCOVERY_GO),
                                         ("Task_PrepareProposal", "sam", PROPOSAL)):
                 complete_task(sg, _ready(sg, iid)[element], user, data)
+            erp_pricing.serve_pending(sg)  # the ERP prices the proposal: the sign-offs open
             tasks += [tid for element, tid in _ready(sg, iid).items() if element in SIGN_OFFS]
         return tasks, tokens
     finally:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from engine.queries import records as queries
 from engine.services.instances import complete_task, start_instance
+from workflows import erp_pricing
 
 GOOD_PROSPECT = {
     "deal_name": "Acme pumps",
@@ -28,8 +29,8 @@ class Driver:
     """Runs each step on a freshly built runtime, so every user task goes through a full
     save and restore of both the instance state and the version's spec."""
 
-    def __init__(self, make_sg, clock=None):
-        self.make_sg = make_sg
+    def __init__(self, make_sg, clock=None, erp=True):
+        self.make_sg, self.erp = make_sg, erp
         self.sg = make_sg(clock=clock)
 
     def fresh(self):
@@ -41,12 +42,26 @@ class Driver:
         return start_instance(self.fresh(), process_id, user, values)
 
     def ready(self, instance_id) -> dict[str, dict]:
+        """The deal's ready user tasks, after the ERP stand-in priced any waiting quote (it answers at once,
+        as the demo's does; `erp = False` leaves the deal waiting at 'Get list price from ERP')."""
+        if self.erp:
+            erp_pricing.serve_pending(self.sg)
         return {t["element_id"]: t for t in queries.ready_tasks(self.sg, instance_id=instance_id)}
 
     def work(self, instance_id, element_id, user, **data):
         tasks = self.ready(instance_id)
         assert element_id in tasks, f"{element_id} not ready; ready: {sorted(tasks)}"
-        return complete_task(self.fresh(), tasks[element_id]["id"], user, data)
+        result = complete_task(self.fresh(), tasks[element_id]["id"], user, data)
+        return self.priced(result) if self.erp else result
+
+    def priced(self, result: dict) -> dict:
+        """The step's result, or the deal as the ERP stand-in left it if the step reached its pricing task."""
+        if not erp_pricing.serve_pending(self.sg):
+            return result
+        deal = self.show(result["id"])
+        return {**result, **{k: deal[k] for k in ("status", "stage") if k in deal},
+                "ready_tasks": [{k: t[k] for k in ("id", "element_id", "name", "role")}
+                                for t in queries.ready_tasks(self.sg, instance_id=result["id"])]}
 
     def show(self, instance_id):
         return queries.instance(self.sg, instance_id)

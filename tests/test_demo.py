@@ -56,6 +56,11 @@ def test_demo_covers_every_stage_gate_outcome_and_role(database_url):
             select(AuditEvent).where(AuditEvent.element_id.like("Task_Escalate%"))).scalars())
     assert ended[("task_completed", None)] > 0, "some escalations were handled by the heads"
     assert ended[("task_cancelled", "escalation_closed")] > 0, "others closed with the sign-off they chased"
+    with sg.uow(write=False) as uow:
+        integrated = Counter((e.kind, e.element_id) for e in uow.session.execute(
+            select(AuditEvent).where(AuditEvent.kind.in_(("external_task_completed", "message_correlated")))).scalars())
+    assert integrated[("external_task_completed", "Task_ErpListPrice")] > 0, "the ERP stand-in priced proposals"
+    assert integrated[("message_correlated", "Boundary_ContractSigned")] > 0, "signed contracts closed Legal's review"
     cpa = cost_per_acquisition(sg)
     assert cpa["won"] >= 5 and cpa["closed"] > cpa["won"] and cpa["cpa"] > 0
     starts = sorted(d["started_at"] for d in rows)

@@ -10,10 +10,11 @@ import pytest
 from engine.queries import views
 from engine.services.deployment import deploy
 from engine.services.instances import start_instance
+from engine.services.messages import correlate_message
 from engine.services.timers import fire_due_timers
 from tests.diagram_factory import definitions
-from tests.drive import (DELIVERY_OK, DISCOVERY, DISCOVERY_GO, GATE_GO, PRICING_OK, QUALITY_OK, Driver, close,
-                         review, sign_offs_and_gate)
+from tests.drive import (DELIVERY_OK, DISCOVERY, DISCOVERY_GO, GATE_GO, LOOK_BACK, PRICING_OK, QUALITY_OK, Driver,
+                         close, review, sign_offs_and_gate)
 from web.history import describe
 
 START = ({"StartEvent_Opportunity", "Task_CheckQualification", "Gateway_Qualification"},
@@ -22,10 +23,10 @@ DISCOVERY_ROUND = ({"Gateway_DiscoveryMerge", "Task_Discovery", "Gateway_Discove
                     "Task_DiscoveryGateReview", "Gateway_Discovery"},
                    {"Flow_Qualified", "Flow_DiscoveryMergeToTask", "Flow_DiscoveryToReviewMerge",
                     "Flow_ReviewMergeToReview", "Flow_DiscoveryReviewToGate"})
-SIGN_OFFS = ({"Task_PrepareProposal", "Task_PricingPolicy", "Gateway_SignOffSplit", "Gateway_ApprovalLevel",
+SIGN_OFFS = ({"Task_PrepareProposal", "Task_ErpListPrice", "Task_PricingPolicy", "Gateway_SignOffSplit", "Gateway_ApprovalLevel",
               "Gateway_PricingMerge", "Task_SignOffPricing", "Task_SignOffDelivery", "Task_SignOffQuality",
               "Gateway_SignOffJoin", "Task_ProposalGateReview", "Gateway_Proposal"},
-             {"Flow_DiscoveryGo", "Flow_ProposalToPolicy", "Flow_ProposalToSplit", "Flow_SplitToPricing",
+             {"Flow_DiscoveryGo", "Flow_ProposalToErp", "Flow_ErpToPolicy", "Flow_ProposalToSplit", "Flow_SplitToPricing",
               "Flow_PricingMergeToSignOff", "Flow_SplitToDelivery", "Flow_SplitToQuality", "Flow_PricingToJoin",
               "Flow_DeliveryToJoin", "Flow_QualityToJoin", "Flow_JoinToReview", "Flow_ReviewToGate"})
 BY_FINANCE = (set(), {"Flow_ApprovalFinance"})
@@ -120,12 +121,26 @@ def won_after_late_sign_offs(drive):
                             "Flow_DeliverySlaToEscalation", "Flow_QualitySlaToEscalation"}), {}
 
 
+def won_when_the_contract_is_signed(drive):
+    """The e-signature service's "contract signed" closes Legal's review before Legal worked it."""
+    iid = drive.to_proposal()
+    sign_offs_and_gate(drive, iid)
+    correlate_message(drive.fresh(), "contract signed", "lou", business_key=str(iid))
+    drive.work(iid, "Task_Negotiate", "sally", outcome="won", final_price=440000)
+    drive.work(iid, "Task_LookBack", "lena", **LOOK_BACK)
+    elements, flows = path(START, DISCOVERY_ROUND, SIGN_OFFS, BY_FINANCE, NEGOTIATION,
+                           elements={"Boundary_ContractSigned", "EndEvent_Won"},
+                           flows={"Flow_ContractSigned", "Flow_Won", "Flow_ClosedWon"})
+    return iid, (elements - {"Task_ContractReview"}, flows - {"Flow_ContractToNegotiate"}), {}
+
+
 ESCALATIONS = ["Task_EscalateDelivery", "Task_EscalatePricing", "Task_EscalateQuality"]
+CANCELLED = {"won_after_late_sign_offs": ESCALATIONS, "won_when_the_contract_is_signed": ["Task_ContractReview"]}
 
 
 @pytest.mark.parametrize("scenario", [killed_at_qualification, killed_at_discovery,
                                       held_then_go_then_killed_at_proposal, recycled_then_won_with_the_cfo, lost, won,
-                                      won_after_late_sign_offs])
+                                      won_after_late_sign_offs, won_when_the_contract_is_signed])
 def test_every_end_of_the_opportunity_records_exactly_the_path_taken(drive, scenario):
     iid, (elements, flows), counts = scenario(drive)
     assert drive.show(iid)["status"] == "completed"
@@ -134,7 +149,7 @@ def test_every_end_of_the_opportunity_records_exactly_the_path_taken(drive, scen
     assert set(trail["visited"]) == elements, (set(trail["visited"]) - elements, elements - set(trail["visited"]))
     assert {k: v for k, v in trail["visited"].items() if v > 1} == counts
     assert trail["current"] == []
-    assert trail["cancelled"] == (ESCALATIONS if scenario is won_after_late_sign_offs else [])
+    assert trail["cancelled"] == CANCELLED.get(scenario.__name__, [])
     # Each gateway pass names one flow taken: an exclusive gateway never takes two.
     for e in drive.history(iid):
         if e["kind"] in ("gateway_passed", "gate_decided"):

@@ -191,7 +191,7 @@ def _locked_dto(item: dict) -> dict:
         "processDefinitionId": f"{row['process_id']}:{row['version']}", "processDefinitionKey": row["process_id"],
         "processDefinitionVersionTag": None, "processInstanceId": str(row["instance_id"]),
         "retries": row["retries"], "suspended": False, "workerId": row["worker_id"], "topicName": row["topic"],
-        "tenantId": None, "priority": row["priority"], "businessKey": None,
+        "tenantId": None, "priority": row["priority"], "businessKey": item["instance"]["business_key"],
         "variables": typed_all(item["variables"]), "extensionProperties": {},
     }
 
@@ -305,7 +305,7 @@ def _task_dto(row: dict) -> dict:
             "activityId": row["element_id"], "activityInstanceId": row["id"], "executionId": row["id"],
             "processInstanceId": str(row["instance_id"]), "processDefinitionId": f"{row['process_id']}:{row['version']}",
             "processDefinitionKey": row["process_id"], "retries": row["retries"], "errorMessage": row["error_message"],
-            "suspended": False, "priority": row["priority"], "tenantId": None, "businessKey": None}
+            "suspended": False, "priority": row["priority"], "tenantId": None, "businessKey": row["business_key"]}
 
 
 @bp.get("/external-task")
@@ -326,3 +326,4 @@ def get_task(task_id):
 
 
 from . import engine_rest_tasks  # noqa: E402,F401 - registers start-by-key and the task routes on bp
+from . import engine_rest_messages  # noqa: E402,F401 - registers POST /message on bp

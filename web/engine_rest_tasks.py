@@ -28,15 +28,13 @@ def version():
 
 @bp.post("/process-definition/key/<key>/start")
 def start_by_key(key):
-    """Start the newest version of process `key` with typed variables as the start form's data."""
+    """Start the newest version of process `key` with typed variables as the start form's data, and
+    `businessKey` as the deal's business key (Camunda's clients then see it on the deal's external tasks)."""
     data = body()
-    if text(data, "businessKey") is not None:
-        # Refused rather than dropped: a deal has no business key yet (they come with issue 17's start by key).
-        raise invalid("businessKey cannot be stored yet: start without it (the deal's number identifies it; "
-                      "keep your key as a variable, e.g. \"crm_id\", if the start form has such a field)")
-    result = start_instance(stagegate(), key, g.api_user, plain_values(data.get("variables")))
+    result = start_instance(stagegate(), key, g.api_user, plain_values(data.get("variables")),
+                            business_key=text(data, "businessKey"))
     return jsonify({"id": str(result["id"]), "definitionId": f"{result['process_id']}:{result['version']}",
-                    "businessKey": None, "caseInstanceId": None, "tenantId": None,
+                    "businessKey": result["business_key"], "caseInstanceId": None, "tenantId": None,
                     "ended": result["status"] == "completed", "suspended": False, "links": []})
 
 
@@ -52,13 +50,13 @@ def _task_dto(t: dict) -> dict:
 
 @bp.get("/task")
 def task_list():
-    """Ready user tasks the caller may work: processInstanceId, taskDefinitionKey, assignee, candidateGroup,
-    processDefinitionKey filters."""
+    """Ready user tasks the caller may work: processInstanceId, processInstanceBusinessKey, taskDefinitionKey,
+    assignee, candidateGroup, processDefinitionKey filters (Camunda's task has no business key field itself)."""
     args = request.args
     found = inbox_queries.inbox(stagegate(), g.api_user, process=args.get("processDefinitionKey"),
                                 role=args.get("candidateGroup"))["tasks"]
     wanted = {"processInstanceId": lambda t: str(t["instance_id"]), "taskDefinitionKey": lambda t: t["element_id"],
-              "assignee": lambda t: t["claimed_by"]}
+              "assignee": lambda t: t["claimed_by"], "processInstanceBusinessKey": lambda t: t["business_key"]}
     for name, value_of in wanted.items():
         if args.get(name) is not None:
             found = [t for t in found if value_of(t) == args[name]]

@@ -14,9 +14,10 @@ from engine.queries import records as queries
 from engine.clock import FrozenClock
 from engine.services.deployment import collect_files, deploy
 from engine.services.instances import complete_task, start_instance
+from engine.services.messages import correlate_message
 from engine.services.timers import fire_due_timers
 from engine.services.users import add_user
-from workflows import demo_integrations
+from workflows import demo_integrations, erp_pricing
 
 DIAGRAMS = Path(__file__).resolve().parent.parent / "diagrams"
 
@@ -122,7 +123,11 @@ def _steps(fate: str, rng: random.Random, value: int):
                                               if decision == "kill" else "fits our capacity and margin"}, hours(8, 72)
     if decision == "kill" or not reached("contract"):
         return
-    yield "Task_ContractReview", "lou", {"contract_approved": True, "legal_comment": "standard terms"}, hours(24, 24 * 5)
+    if value % 20000:
+        yield "Task_ContractReview", "lou", {"contract_approved": True, "legal_comment": "standard terms"}, \
+            hours(24, 24 * 5)
+    else:  # the customer signs the terms as sent: the e-signature service's message closes Legal's review
+        yield MESSAGE + "contract signed", ESIGN, {"contract_signed_via": "e-signature"}, hours(24, 24 * 5)
     if not reached("negotiation"):
         return
     won = fate in ("won", "recycle_won", "look_back") and not (fate == "look_back" and rng.random() < 0.5)
@@ -137,6 +142,9 @@ def _steps(fate: str, rng: random.Random, value: int):
                                     "acquisition_cost": rng.randint(6, 40) * 1000,
                                     "repeat_customer_profile": won}, hours(24, 24 * 7)
 
+
+MESSAGE = "message:"  # a step that is a message from outside, not a user task
+ESIGN = "esign"  # the e-signature service's account (Integration role)
 
 _HEADS = {"Task_EscalatePricing": "carl", "Task_EscalateDelivery": "hank", "Task_EscalateQuality": "hedy"}
 
@@ -181,6 +189,8 @@ def load_demo(sg_factory, now: datetime | None = None, days: int = 150, seed: in
     deployed = deploy(sg, collect_files([DIAGRAMS]), "cli:demo", comment="demo catalog")
     for name, roles in DEMO_USERS.items():
         add_user(sg, name, roles, "cli:demo", password=DEMO_PASSWORD)
+    add_user(sg, ESIGN, ["Integration"], "cli:demo")  # no password: systems use API tokens
+    erp_pricing.ensure_user(sg)
 
     fates = [f for f, n in _FATES for _ in range(n)]
     rng.shuffle(fates)
@@ -199,6 +209,10 @@ def load_demo(sg_factory, now: datetime | None = None, days: int = 150, seed: in
             data = _prospect(fate, i, rng)
             deals[i] = start_instance(sg, "opportunity", "sam", data)["id"]
             plans[i] = _steps(fate, rng, data["deal_value"])
+        elif step[0].startswith(MESSAGE):
+            # As `stagegate message "contract signed" --business-key <deal number>` would send it.
+            correlate_message(sg, step[0].removeprefix(MESSAGE), step[1], business_key=str(deals[i]),
+                              variables=step[2])
         else:
             element, user, values = step
             ready = {t["element_id"]: t for t in queries.ready_tasks(sg, instance_id=deals[i])}
@@ -206,6 +220,7 @@ def load_demo(sg_factory, now: datetime | None = None, days: int = 150, seed: in
                 raise RuntimeError(f"demo deal {deals[i]} ({fate}): {element} is not ready; ready: {sorted(ready)}")
             complete_task(sg, ready[element]["id"], user, values)
             _handle_escalations(sg, deals[i], fate)
+        erp_pricing.serve_pending(sg)  # the ERP stand-in prices a proposal as soon as it is made
         nxt = next(plans[i], None)
         if nxt is not None:
             element, user, values, wait = nxt

@@ -1,6 +1,6 @@
 """The demo's integrations, all on this machine: an Administrator, a mail address per demo user (no
-SMTP server: mail is kept in the mail log page), and a gate.decided webhook to a local receiver
-that checks each signature and prints what it got."""
+SMTP server: mail is kept in the mail log page), a gate.decided webhook to a local receiver
+that checks each signature and prints what it got, and the ERP stand-in pricing proposals."""
 from __future__ import annotations
 
 import json
@@ -71,10 +71,11 @@ def start_receiver(sg) -> str:
 
 
 def start_worker(sg, interval: float = 5.0) -> threading.Event:
-    """Run the worker's passes in a background thread (what `stagegate worker` does in production);
-    setting the returned event stops it."""
+    """Run the worker's passes and the ERP stand-in in a background thread (what `stagegate worker` and
+    the ERP's own worker do in production); setting the returned event stops it."""
     from engine.clock import utcnow
     from engine.services.worker import worker_id, worker_pass
+    from workflows import erp_pricing
 
     wid, started = worker_id() + ":demo", utcnow()
 
@@ -84,6 +85,8 @@ def start_worker(sg, interval: float = 5.0) -> threading.Event:
         while not stop.wait(interval):
             try:
                 worker_pass(sg, wid, started)
+                if priced := erp_pricing.serve_pending(sg):
+                    click.echo(f"ERP stand-in priced {priced} proposal(s) (topic {erp_pricing.TOPIC})")
             except Exception as exc:  # noqa: BLE001 - the demo server keeps serving; the status page shows the gap
                 click.echo(f"demo worker: {exc}", err=True)
 

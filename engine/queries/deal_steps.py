@@ -8,7 +8,10 @@ from __future__ import annotations
 from engine.bpmn.definitions import definition
 from engine.bpmn.definitions import element as element_of
 
-STEP_KINDS = ("instance_started", "task_completed", "decision_evaluated", "service_task_run")
+STEP_KINDS = ("instance_started", "task_completed", "decision_evaluated", "service_task_run",
+              "external_task_completed", "message_correlated")
+# What a worker or a message set on the deal, under the element that took it.
+SENT_DATA = {"external_task_completed": "data", "message_correlated": "variables"}
 FIGURE_TYPES = ("long", "double", "date", "enum")  # a sign-off's own fields that are figures, not yes/no or words
 
 
@@ -34,6 +37,9 @@ def _step(model: dict, e: dict) -> dict | None:
         return {**base, "name": d.get("task_name") or el.get("name") or e["element_id"], "role": d.get("role"),
                 "task_id": d.get("task_id"), "properties": el.get("properties") or {},
                 "form": el.get("form") or [], "rows": _rows(el.get("form") or [], d.get("data") or {})}
+    if e["kind"] in SENT_DATA:
+        return {**base, "name": _element(model, e).get("name") or e["element_id"], "role": None,
+                "rows": _rows([], d.get(SENT_DATA[e["kind"]]) or {})}
     outputs = d.get("outputs")
     if isinstance(outputs, dict) and outputs:  # a decision table or service task that set data
         return {**base, "name": d.get("element_name") or e["element_id"], "role": None,

@@ -22,7 +22,8 @@ from engine.readonly import is_auditor
 from engine.visibility import may_see_process, process_workers, visible_deal
 
 TRAIL_KINDS = {"task_completed", "gate_decided", "gateway_passed", "decision_evaluated", "timer_fired",
-               "instance_started", "instance_ended", "service_task_run", "message_received"}
+               "instance_started", "instance_ended", "service_task_run", "message_received",
+               "external_task_completed"}
 # Elements that never wait and leave no event of their own: the path runs through them.
 PASS_THROUGH = {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "intermediateThrowEvent", "scriptTask",
                 "task", "sendTask", "endEvent"}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta, timezone
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 
 from engine import audit
 from engine.actors import load_user, require_any_role, roles_of
@@ -74,7 +74,7 @@ def fetch_and_lock(sg, actor: str, worker_id: str, topics: list[dict], max_tasks
     """Lock up to `max_tasks` fetchable tasks of the topics for the worker; returns them with their deal's data.
 
     topics: [{"topic", "lock" (a timedelta), "variables" (names, or None: all), "business_key", "process_keys"}];
-    no deal has a business key yet, so a topic asking for one matches nothing.
+    a topic's business key and process keys narrow it to the deals that have them.
     On PostgreSQL rows other fetches hold are skipped (SKIP LOCKED); SQLite has one writer at a time."""
     if max_tasks <= 0:
         return []
@@ -83,7 +83,7 @@ def fetch_and_lock(sg, actor: str, worker_id: str, topics: list[dict], max_tasks
         s = uow.session
         require_worker_user(s, actor, "fetch external tasks")
         now = sg.now()
-        q = select(ExternalTask).where(*_fetchable(now), ExternalTask.topic.in_(list(by_topic)))
+        q = select(ExternalTask).where(*_fetchable(now), or_(*(_of_topic(t) for t in by_topic.values())))
         q = q.order_by(*((ExternalTask.priority.desc(),) if use_priority else ()), ExternalTask.created_at,
                        ExternalTask.id).limit(min(max_tasks, MAX_TASKS))
         if s.bind.dialect.name == "postgresql":
@@ -92,9 +92,6 @@ def fetch_and_lock(sg, actor: str, worker_id: str, topics: list[dict], max_tasks
         for row in s.execute(q).scalars():
             topic = by_topic[row.topic]
             instance = s.get(Instance, row.instance_id)
-            keys = topic.get("process_keys")
-            if (keys and row.process_id not in keys) or topic.get("business_key") is not None:
-                continue
             row.worker_id, row.locked_by = worker_id, actor
             row.lock_expires_at = now + topic["lock"]
             audit.record(s, now, actor, "external_task_locked", instance_id=row.instance_id,
@@ -103,10 +100,22 @@ def fetch_and_lock(sg, actor: str, worker_id: str, topics: list[dict], max_tasks
                                   "lock_expires_at": iso(row.lock_expires_at)})
             names = topic.get("variables")
             data = instance.data or {}
-            locked.append({"row": _plain(row), "instance": {"id": instance.id, "title": instance.title},
+            locked.append({"row": _plain(row), "instance": {"id": instance.id, "title": instance.title,
+                                                             "business_key": instance.business_key},
                            "variables": {k: v for k, v in data.items() if names is None or k in names}})
         uow.commit()
     return locked
+
+
+def _of_topic(topic: dict):
+    """The SQL condition for one fetched topic: its name, and its process keys and business key if given."""
+    conditions = [ExternalTask.topic == topic["topic"]]
+    if topic.get("process_keys"):
+        conditions.append(ExternalTask.process_id.in_(list(topic["process_keys"])))
+    if topic.get("business_key") is not None:
+        conditions.append(ExternalTask.instance_id.in_(
+            select(Instance.id).where(Instance.business_key == topic["business_key"])))
+    return and_(*conditions)
 
 
 def _plain(row: ExternalTask) -> dict:
@@ -301,11 +310,18 @@ def list_external_tasks(sg, actor: str, **filters) -> list[dict]:
             if filters.get(name) is not None:
                 q = q.where(column == filters[name])
         rows = s.execute(q.order_by(ExternalTask.created_at, ExternalTask.id).limit(1000)).scalars().all()
-        return [_plain(r) for r in rows]
+        return _with_business_keys(s, [_plain(r) for r in rows])
 
 
 def get_external_task(sg, actor: str, task_id: str) -> dict:
     """One waiting external task."""
     with sg.uow(write=False) as uow:
         require_worker_user(uow.session, actor, "read external tasks")
-        return _plain(task_row(uow.session, task_id))
+        return _with_business_keys(uow.session, [_plain(task_row(uow.session, task_id))])[0]
+
+
+def _with_business_keys(s, tasks: list[dict]) -> list[dict]:
+    """The tasks, each with its deal's business key (Camunda's clients read it from the task)."""
+    ids = {t["instance_id"] for t in tasks}
+    keys = dict(s.execute(select(Instance.id, Instance.business_key).where(Instance.id.in_(ids))).all()) if ids else {}
+    return [{**t, "business_key": keys.get(t["instance_id"])} for t in tasks]

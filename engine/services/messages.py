@@ -35,6 +35,10 @@ from engine.store.models import IdempotencyKey, Instance, ProcessVersion
 MAX_RETRIES = 5
 
 
+class Ambiguous(Conflict):
+    """Several deals wait for the message (and `all` was not asked), or it starts several processes."""
+
+
 def catches(model: dict, name: str) -> list[tuple[str | None, dict]]:
     """The elements of a version (its called processes too) that catch the message `name`, with
     the called process defining each (None: the deal's own process)."""
@@ -109,7 +113,7 @@ def _correlate_once(sg, actor, request, all_, once) -> dict:
         now = sg.now()
         waiting = _waiting_deals(sg, s, request)
         if len(waiting) > 1 and not all_:
-            raise Conflict(f"{len(waiting)} deals wait for the message '{request['name']}' ("
+            raise Ambiguous(f"{len(waiting)} deals wait for the message '{request['name']}' ("
                            + ", ".join(f"#{inst.id}" for inst, *_ in waiting)
                            + "); narrow it with a business key or correlation keys, or send it to all")
         results = [_deliver_to(sg, s, user, request, now, *w, once) for w in waiting]
@@ -209,7 +213,7 @@ def _start_by_message(sg, s, user, request, now, once) -> dict:
         raise NotFound(f"no running deal waits for the message '{name}' and no process starts with it; "
                        "nothing was changed")
     if len(starting) > 1:
-        raise Conflict(f"the message '{name}' starts more than one process ("
+        raise Ambiguous(f"the message '{name}' starts more than one process ("
                        + ", ".join(row.process_id for row, _ in starting) + "); nothing was changed")
     row, start = starting[0]
     pv = sg.specs.version(row.id, lambda: row)

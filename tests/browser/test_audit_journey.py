@@ -6,6 +6,7 @@ from engine.queries import records as queries
 from engine.services.instances import complete_task, start_instance
 from tests.drive import (CONTRACT_OK, DELIVERY_OK, DISCOVERY, DISCOVERY_GO, GATE_GO, GOOD_PROSPECT, PRICING_OK,
                          PROPOSAL, QUALITY_OK)
+from workflows import erp_pricing
 
 from .test_journeys import deal_name
 
@@ -30,6 +31,7 @@ def won_deal(sg, name: str) -> int:
     for element_id, user, data in WON_DEAL:
         ready = {t["element_id"]: t for t in queries.ready_tasks(sg, instance_id=iid)}
         complete_task(sg, ready[element_id]["id"], user, data)
+        erp_pricing.serve_pending(sg)  # the ERP prices the proposal at once
     return iid
 
 

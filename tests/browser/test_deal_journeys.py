@@ -8,6 +8,7 @@ import itertools
 from engine.queries import records as queries
 from engine.services.instances import complete_task, start_instance
 from tests.drive import DELIVERY_OK, DISCOVERY, DISCOVERY_GO, GOOD_PROSPECT, PRICING_OK, PROPOSAL, QUALITY_OK
+from workflows import erp_pricing
 
 _serial = itertools.count(1)
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
@@ -25,6 +26,7 @@ def seed(sg, upto: str) -> tuple[int, str]:
         if upto in ready:
             return iid, ready[upto]["id"]
         complete_task(sg, ready[element_id]["id"], user, data)
+        erp_pricing.serve_pending(sg)  # the ERP prices the proposal at once
     ready = {t["element_id"]: t for t in queries.ready_tasks(sg, instance_id=iid)}
     return iid, ready[upto]["id"]
 

@@ -9,6 +9,7 @@ import re
 from engine.queries import records as queries
 from engine.services.instances import complete_task, start_instance
 from tests.drive import DISCOVERY, DISCOVERY_GO, GOOD_PROSPECT, PRICING_OK, PROPOSAL
+from workflows import erp_pricing
 from tests.conftest import STAFF
 from engine.roles import head_of
 
@@ -115,6 +116,7 @@ def seed(sg, name: str, upto: str) -> int:
         if upto in ready:
             return iid
         complete_task(sg, ready[element_id]["id"], user, data)
+        erp_pricing.serve_pending(sg)  # the ERP prices the proposal at once
     raise AssertionError(f"{upto} never became ready")
 
 
@@ -150,6 +152,7 @@ def test_opportunity_from_start_form_to_proposal_gate(sign_in, live_app, artifac
     fill(sam, PROPOSAL)
     submit(sam)
     done(sam)
+    assert erp_pricing.serve_pending(live_app.sg)  # the ERP stand-in prices it (make run's worker does)
 
     # Finance, the plant manager and quality sign off in parallel: all three pages open first.
     fiona, pete, quinn = sign_in("fiona"), sign_in("pete"), sign_in("quinn")

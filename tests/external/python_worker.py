@@ -20,7 +20,8 @@ def main(base, user, token, worker_id):
         if quantity == 0:
             return task.bpmn_error("NO_PRICE", "no list price for zero units", {"erp_reason": "zero units"})
         print(f"completing {task.get_task_id()}", flush=True)
-        return task.complete({"net_price": quantity * 1000, "priced_by": worker_id})
+        return task.complete({"net_price": quantity * 1000, "priced_by": worker_id,
+                              "priced_key": task.get_business_key()})
 
     ExternalTaskWorker(worker_id=worker_id, base_url=base, config=config).subscribe("erp.price_quote", price)
 

@@ -36,8 +36,8 @@ def _deals(url: str, quantities: list[int], workers: list[str]):
         for name in workers:
             add_user(sg, name, ["Integration"], "cli:test")
             tokens[name] = create_token(sg, name, name, "ERP stand-in")["token"]
-        deals = [start_instance(sg, "erp_quote", "sam", {"customer": f"C{i}", "quantity": q})["id"]
-                 for i, q in enumerate(quantities)]
+        deals = [start_instance(sg, "erp_quote", "sam", {"customer": f"C{i}", "quantity": q},
+                                business_key=f"Q-{i}")["id"] for i, q in enumerate(quantities)]
         return deals, tokens
     finally:
         sg.dispose()
@@ -116,6 +116,8 @@ def test_python_and_node_clients_racing_for_the_same_tasks_complete_each_exactly
     for deal, quantity in zip(deals, quantities):
         if quantity:
             assert data[deal]["net_price"] == quantity * 1000, data[deal]
+    by_python = [(i, d) for i, d in enumerate(deals) if data[d].get("priced_by") in ("worker-erp0", "worker-erp1")]
+    assert all(data[d]["priced_key"] == f"Q-{i}" for i, d in by_python), "the Python client read the business key"
     node_lines = [d for d in completed if d["worker_id"] in ("worker-erp2", "worker-erp3")]
     assert all(d["data"]["price_lines"] == [{"sku": "P-1", "qty": data_q}]
                for d in node_lines for data_q in [d["data"]["net_price"] // 1000]), "Json variables arrive as data"

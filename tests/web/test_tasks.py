@@ -9,6 +9,7 @@ from engine.queries import records as queries
 from engine.services.deployment import deploy
 from engine.services.instances import complete_task, start_instance
 from tests.drive import PRICING_OK, PROPOSAL
+from workflows import erp_pricing
 from tests.snapshot import stored
 from tests.test_incidents import BPMN as PROBE_BPMN, DMN as PROBE_DMN
 
@@ -145,6 +146,10 @@ def test_completing_a_task_moves_the_deal_on(sg, sign_in, proposal):
     r = b.post(f"/tasks/{proposal['task']}", as_form(PROPOSAL))
     assert r.status_code == 302 and r.location == "/"
     assert "Done: Prepare proposal on Acme pumps" in text(b.get("/"))
+    # The deal waits for the ERP's list price (an external task), then the sign-offs open.
+    assert queries.ready_tasks(sg, instance_id=proposal["deal"]) == []
+    assert [t["topic"] for t in queries.instance(sg, proposal["deal"])["external_tasks"]] == ["erp-pricing"]
+    assert erp_pricing.serve_pending(sg) == 1
     ready = {t["element_id"] for t in queries.ready_tasks(sg, instance_id=proposal["deal"])}
     assert "Task_SignOffPricing" in ready
     data = queries.instance(sg, proposal["deal"])["data"]
