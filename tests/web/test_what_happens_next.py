@@ -17,10 +17,11 @@ def said_after(browser, task_id, values) -> list[str]:
     return [" ".join(unescape(m).split()) for m in re.findall(r'<p class="flash[^"]*" role="status">([^<]*)</p>', html)]
 
 
-def test_the_proposal_hands_the_deal_to_three_sign_offs(sign_in, driver):
+def test_the_proposal_says_the_erp_prices_it_before_the_sign_offs(sign_in, driver):
     iid = driver.to_proposal()
     said = said_after(sign_in("sam"), driver.ready(iid)["Task_PrepareProposal"]["id"], PROPOSAL)
-    assert said == ["Done: Prepare proposal on Acme pumps.", "Finance, Supply and Quality now sign off."]
+    assert said == ["Done: Prepare proposal on Acme pumps.",
+                    "Waiting for an outside system to do \u201cGet list price from ERP\u201d."]
 
 
 def test_one_sign_off_of_three_says_who_is_still_to_sign(sign_in, driver):
