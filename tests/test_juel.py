@@ -100,6 +100,30 @@ def test_comparisons_coerce_as_juel_does(text, data, expected):
     assert run(text, **data) is expected
 
 
+@pytest.mark.parametrize("text, data, expected", [
+    ("${!approved}", {"approved": "false"}, True),  # EL 1.8.5: the text 'false' is false, not Python's truthy text
+    ("${!approved}", {"approved": "TRUE"}, False),
+    ("${!reviewer}", {"reviewer": None}, True),  # null is false
+    ("${!note}", {"note": ""}, True),
+    ("${approved && clarified}", {"approved": "true", "clarified": "false"}, False),
+    ("${approved || clarified}", {"approved": "false", "clarified": None}, False),
+    ("${urgent ? 'now' : 'later'}", {"urgent": "false"}, "later"),
+    ("${urgent ? 'now' : 'later'}", {"urgent": True}, "now"),
+])
+def test_not_and_or_and_choice_read_their_operands_as_juel_does(text, data, expected):
+    assert run(text, **data) == expected
+
+
+def test_a_number_is_not_true_or_false_in_juel():
+    with pytest.raises(sandbox.SandboxError, match=re.escape("JUEL cannot read 1 as true or false")):
+        run("${!count}", count=1)
+
+
+def test_comparisons_joined_by_and_keep_their_plain_translation():
+    assert juel.translate("${a > 1 && !(b == 'x')}") == \
+        "juel_compare(a, '>', 1) and (not juel_compare(b, '==', 'x'))"
+
+
 @pytest.mark.parametrize("text, data, message", [
     ("${amount > 1000}", {"amount": "lots"}, "cannot read the text 'lots' as a number to compare it with 1000"),
     ("${amount > 1000}", {"amount": "1000.5"}, "cannot read the text '1000.5' as a number"),  # Long.valueOf

@@ -37,7 +37,11 @@ _JUEL_OPS = {"==": ast.Eq, "!=": ast.NotEq, "<": ast.Lt, "<=": ast.LtE, ">": ast
 
 
 def _as_compare(node):
-    """A translated JUEL comparison read as the comparison it is; any other node as it is."""
+    """A translated JUEL comparison read as the comparison it is (a JUEL truth test as its operand); any
+    other node as it is."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "juel_bool" \
+            and len(node.args) == 1 and not node.keywords:
+        return _as_compare(node.args[0])
     if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "juel_compare"
             and len(node.args) == 3 and not node.keywords and isinstance(node.args[1], ast.Constant)
             and node.args[1].value in _JUEL_OPS):

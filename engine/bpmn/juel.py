@@ -17,7 +17,7 @@ import ast
 import re
 from datetime import datetime, timedelta, timezone
 
-from engine.bpmn.juel_values import juel_compare
+from engine.bpmn.juel_values import juel_bool, juel_compare
 from engine.clock import current_now
 
 _TOKEN = re.compile(r"""
@@ -120,12 +120,12 @@ class _Parser:
         yes = self.expression()
         self.expect(":")
         no = self.expression()
-        return ast.IfExp(test=self.value_of(test), body=self.value_of(yes), orelse=self.value_of(no))
+        return ast.IfExp(test=_truth_of(self.value_of(test)), body=self.value_of(yes), orelse=self.value_of(no))
 
     def _boolean(self, op: str, py, below):
         node = below()
         while self.take(op):
-            node = ast.BoolOp(op=py(), values=[self.value_of(node), self.value_of(below())])
+            node = ast.BoolOp(op=py(), values=[_truth_of(self.value_of(node)), _truth_of(self.value_of(below()))])
         return node
 
     def or_(self):
@@ -159,7 +159,7 @@ class _Parser:
         if self.take("-"):
             return ast.UnaryOp(op=ast.USub(), operand=self.value_of(self.unary()))
         if self.take("!"):
-            return ast.UnaryOp(op=ast.Not(), operand=self.value_of(self.unary()))
+            return ast.UnaryOp(op=ast.Not(), operand=_truth_of(self.value_of(self.unary())))
         if self.take("empty"):
             return _empty(self.value_of(self.unary()))
         return self.value()
@@ -261,6 +261,17 @@ class _Parser:
     @staticmethod
     def value_of(node):
         return node.node if isinstance(node, _Date) else node
+
+
+def _truth_of(node):
+    """An operand of !, &&, || or ?: read as JUEL reads it (the text 'false' is false, Python would say true);
+    what is already true or false is left as it is, so conditions keep their plain shape."""
+    if isinstance(node, ast.BoolOp) or (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)) \
+            or (isinstance(node, ast.Constant) and isinstance(node.value, bool)) \
+            or (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id in ("juel_compare", "juel_bool")):
+        return node
+    return ast.Call(func=ast.Name("juel_bool", ast.Load()), args=[node], keywords=[])
 
 
 def _unquote(text: str) -> str:
@@ -373,4 +384,4 @@ def juel_shift(instant: str, unit: str, amount) -> str:
     return (when + timedelta(**{unit: amount})).isoformat()
 
 
-HELPERS = {"juel_now": juel_now, "juel_shift": juel_shift, "juel_compare": juel_compare}
+HELPERS = {"juel_now": juel_now, "juel_shift": juel_shift, "juel_compare": juel_compare, "juel_bool": juel_bool}

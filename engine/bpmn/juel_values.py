@@ -85,6 +85,18 @@ def _number(value, kind: type, other):
     raise JuelValueError(f"JUEL cannot compare {_shown(value)} with the number {_shown(other)}")
 
 
+def juel_bool(value) -> bool:
+    """An operand of `!`, `&&`, `||` or `?:` as JUEL coerces it: null and the empty text are false, a
+    text is true only if it reads `true` (Java's Boolean.valueOf); a number or anything else is an error."""
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return value.lower() == "true"
+    raise JuelValueError(f"JUEL cannot read {_shown(value)} as true or false")
+
+
 def _truth(value, other) -> bool:
     if isinstance(value, bool):
         return value

@@ -267,7 +267,7 @@ def static_type(node) -> str | None:
         return "string"
     if isinstance(node, (ast.Compare,)) or (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)):
         return "boolean"
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "juel_compare":
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("juel_compare", "juel_bool"):
         return "boolean"  # a JUEL comparison, as engine/bpmn/juel.py translates it
     if isinstance(node, ast.BinOp):
         left, right = static_type(node.left), static_type(node.right)
