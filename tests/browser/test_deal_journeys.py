@@ -90,8 +90,8 @@ def test_the_deal_page_diagram_has_a_legend_like_its_markers_and_the_path_as_a_l
     sam = opened(sign_in, "sam", f"/deals/{iid}")
     sam.locator("#diagram[data-rendered=true]").wait_for()
     legend = sam.locator(".diagram-legend li").all_inner_texts()
-    assert [" ".join(item.split()) for item in legend] == ["being worked now", "done", "path taken",
-                                                 "withdrawn before anyone worked it", "×2 entered more than once"]
+    assert [" ".join(item.split()) for item in legend] == [
+        "being worked now", "done", "path taken", "withdrawn before anyone worked it", "×2 entered more than once"]
     # each swatch looks like the marker it explains
     current = ".djs-element.current-task .djs-visual > :first-child"
     assert marker_style(sam, current, "stroke") == marker_style(sam, ".swatch-current", "borderTopColor")
