@@ -184,3 +184,23 @@ def test_discount_approval_routes_by_size_and_records_its_gate(drive, discount, 
     assert r["status"] == "completed" and r["ended_at_element"] == end
     gate = queries.gate_decisions(drive.sg, instance_id=deal["id"])[0]
     assert (gate["gate"], gate["outcome"], gate["reason"]) == ("discount", outcome, "checked against policy")
+
+
+def test_every_label_of_the_shipped_diagrams_is_wide_enough_to_read_on_one_line():
+    """At least 30 wide and as wide as its longest word: narrower DI bounds wrap a label such as the
+    proposal gate's "go" one letter per line in modelers that lay labels out in their bounds."""
+    from xml.etree import ElementTree
+
+    from tests.conftest import DIAGRAMS
+    di, dc = "{http://www.omg.org/spec/BPMN/20100524/DI}", "{http://www.omg.org/spec/DD/20100524/DC}"
+    narrow = []
+    for path in sorted(DIAGRAMS.glob("*.bpmn")):
+        root = ElementTree.parse(path).getroot()
+        names = {el.get("id"): el.get("name") or "" for el in root.iter() if el.get("id")}
+        for shape in [*root.iter(di + "BPMNShape"), *root.iter(di + "BPMNEdge")]:
+            bounds = shape.find(f"{di}BPMNLabel/{dc}Bounds")
+            name = names.get(shape.get("bpmnElement"), "")
+            longest_word = max((len(w) for w in name.split()), default=0)
+            if bounds is not None and float(bounds.get("width")) < max(30, 6 * longest_word):
+                narrow.append((path.name, shape.get("bpmnElement"), name, bounds.get("width")))
+    assert narrow == []

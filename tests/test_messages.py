@@ -222,3 +222,17 @@ def test_the_business_key_given_at_the_start_addresses_the_deal_as_in_camunda(wo
     hit = world.send("contract signed", business_key="CRM-0042")["correlations"]
     assert [c["instance_id"] for c in hit] == [iid]
     assert world.send("contract signed", business_key=f"#{other}")["correlations"][0]["instance_id"] == other
+
+
+def test_a_start_message_with_a_business_key_starts_the_deal_under_that_key_and_a_deal_number_starts_none(world):
+    hit = world.send("web lead", business_key="CRM-0815", variables={"company": "Cobalt"})["correlations"]
+    assert [(c["started"], c["business_key"]) for c in hit] == [(True, "CRM-0815")]
+    deal = world.show(hit[0]["instance_id"])
+    assert deal["business_key"] == "CRM-0815" and deal["data"]["company"] == "Cobalt"
+    started = [e for e in world.history(deal["id"]) if e["kind"] == "instance_started"]
+    assert started[0]["details"]["business_key"] == "CRM-0815"
+    # The key now addresses that deal; a deal's number that waits for nothing starts nothing.
+    with pytest.raises(NotFound, match="no running deal waits for the message 'web lead' with business key"):
+        world.send("web lead", business_key=f"#{deal['id']}")
+    with pytest.raises(NotFound, match="no process starts with it"):
+        world.send("no such message", business_key="CRM-0816")

@@ -5,8 +5,9 @@ Correlation, as Camunda's: the deals waiting at a catcher of the message (receiv
 intermediate catch event, event-based gateway's event, boundary event), narrowed by the
 business key (here: the deal's number) and by correlation keys (variables the deal's data
 must hold with equal values). None waiting: a running start event of that message starts a
-deal, else NotFound; more than one: Conflict unless `all`. A message id makes a retry return
-the first delivery's result instead of delivering twice.
+deal, under the business key as Camunda does (unless the key is a deal's number), else
+NotFound; more than one: Conflict unless `all`. A message id makes a retry return the first
+delivery's result instead of delivering twice.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from engine.roles import INTEGRATION_ROLE
 from engine.services import outbox
 from engine.services.instances import instance_summary
 from engine.services.steps import record_incident, save_step
+from engine.services.variables import business_key as checked_key
 from engine.store.models import IdempotencyKey, Instance, ProcessVersion
 
 MAX_RETRIES = 5
@@ -197,11 +199,11 @@ def _deliver_to(sg, s, user, request, now, instance, pv, runner, tasks, once) ->
 
 
 def _start_by_message(sg, s, user, request, now, once) -> dict:
-    name = request["name"]
-    if request["business_key"] is not None or request["correlation_keys"]:
+    name, key = request["name"], checked_key(request["business_key"])
+    if request["correlation_keys"] or (key is not None and _names_a_deal(s, key)):
         raise NotFound(f"no running deal waits for the message '{name}' with "
-                       + ("business key " + repr(request["business_key"]) if request["business_key"] is not None
-                          else "those correlation keys") + "; nothing was changed")
+                       + ("business key " + repr(key) if key is not None else "those correlation keys")
+                       + "; nothing was changed")
     rows = s.execute(select(ProcessVersion).order_by(ProcessVersion.process_id, ProcessVersion.version.desc())
                      ).scalars().all()
     latest = {}
@@ -220,23 +222,33 @@ def _start_by_message(sg, s, user, request, now, once) -> dict:
     may_send(user, pv.model, [{"called_process": None, "element_id": start["id"]}])
     spec, subs = sg.specs.spec_for(pv.id, lambda: row.spec)
     runner = Runner(new_workflow(spec, subs, sg.script_engine, {}), pv.model, sg.clock)
-    instance = Instance(process_version_id=pv.id, process_id=pv.process_id, version=pv.version,
+    instance = Instance(process_version_id=pv.id, process_id=pv.process_id, version=pv.version, business_key=key,
                         status="running", data={}, state={}, started_at=now, started_by=user.name)
     s.add(instance)
     s.flush()
     origin = {"kind": "message", "user": user.name, "message_id": once[0].removeprefix("message:") if once else None}
     audit.record(s, now, user.name, "instance_started", instance_id=instance.id, process_id=pv.process_id,
                  version=pv.version, element_id=start["id"],
-                 details={"data": request["variables"], "message": name, "message_id": origin["message_id"]})
+                 details={"data": request["variables"], "message": name, "message_id": origin["message_id"],
+                          **({"business_key": key} if key else {})})
     try:
         runner.advance()  # to the start event, which waits for the message
     except EngineFailure as failure:
         s.rollback()
         raise record_incident(sg, user.name, None, pv, failure) from None
-    instance.title = f"{pv.model.get('name') or pv.process_id} #{instance.id}"
+    instance.title = f"{pv.model.get('name') or pv.process_id} {key or f'#{instance.id}'}"[:255]
     outbox.emit(s, "deal.started", now, instance, started_by=user.name, data=request["variables"],
                 message=name)
     return _advance(sg, s, user, instance, pv, runner, request, origin, now, started=True)
+
+
+def _names_a_deal(s, key: str) -> bool:
+    """Whether the business key is a deal's number (`#42`, or `42` when deal 42 exists): that addresses
+    a deal, which waits for nothing here, rather than naming a new deal's key."""
+    number = key.lstrip("#")
+    if not number.isdigit() or len(number) >= 19:
+        return False
+    return key.startswith("#") or s.get(Instance, int(number)) is not None
 
 
 def _advance(sg, s, user, instance, pv, runner, request, origin, now, started) -> dict:

@@ -52,3 +52,35 @@ def test_an_administrator_subscribes_a_receiver_and_reads_its_delivery_log(new_p
         assert "Notification settings saved." in sam.inner_text("main")
         assert sam.is_checked("input[value=digest]")
         sam.screenshot(path=str(artifacts / "account-notifications.png"), full_page=True)
+
+
+def test_on_a_phone_the_webhook_form_stacks_its_fields_and_checkboxes_and_shows_real_buttons(new_page, tmp_path,
+                                                                                              artifacts):
+    with serve_catalog(tmp_path / "phone.db") as server:
+        add_user(server.sg, "root", ["Administrator"], "cli:test", password=PASSWORD)
+        root = signed_in(new_page(server.url), "root")
+        root.set_viewport_size({"width": 390, "height": 844})
+        root.goto("/admin/webhooks")
+        form = root.locator("form[aria-label='Add a subscription']")
+        width = root.evaluate("document.documentElement.clientWidth")
+        assert root.evaluate("document.documentElement.scrollWidth") <= width
+        # each field under its label, as wide as the form
+        for field in ("url", "description"):
+            label, box = root.locator(f"label[for={field}]").bounding_box(), root.locator(f"#{field}").bounding_box()
+            assert label["y"] + label["height"] <= box["y"] + 1 and box["width"] >= form.bounding_box()["width"] - 40
+        # the event checkboxes in one column, each box beside its name, rows tall enough to tap
+        checks = form.locator("label.check")
+        boxes = [checks.nth(i).bounding_box() for i in range(checks.count())]
+        assert len({round(b["x"]) for b in boxes}) == 1 and all(b["height"] >= 32 for b in boxes)
+        for i in range(checks.count()):
+            tick, name = checks.nth(i).locator("input").bounding_box(), checks.nth(i).locator("code").bounding_box()
+            assert tick["x"] + tick["width"] <= name["x"] and abs((tick["y"] + tick["height"] / 2)
+                                                                 - (name["y"] + name["height"] / 2)) < 4
+        # the submit button looks like the app's buttons, not the browser's
+        subscribe = root.get_by_role("button", name="Subscribe")
+        brand = root.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--brand').trim()")
+        assert subscribe.evaluate("b => getComputedStyle(b).backgroundColor") == root.evaluate(
+            "c => { const s = document.createElement('span'); s.style.color = c; document.body.append(s);"
+            " const v = getComputedStyle(s).color; s.remove(); return v; }", brand)
+        assert subscribe.bounding_box()["height"] >= 36
+        root.screenshot(path=str(artifacts / "admin-webhooks-390.png"), full_page=True)

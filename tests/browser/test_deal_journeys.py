@@ -1,6 +1,6 @@
 """Journeys on the deal and task pages in Chromium: the gatekeeper's decision summary, a comment
 that @mentions a colleague, an attachment uploaded and downloaded, a field that appears only when it
-applies, money typed with thousands separators, and the diagram's zoom, fit and path list."""
+applies, money typed with thousands separators, and the diagram's zoom, fit, legend and path list."""
 from __future__ import annotations
 
 import itertools
@@ -78,6 +78,40 @@ def test_the_gatekeeper_sees_the_decision_summary_and_the_diagram_opens_on_the_t
     lena.locator("#diagram").scroll_into_view_if_needed()
     lena.locator("section:has(#diagram)").screenshot(path=str(artifacts / "deal-diagram-tools.png"))
     no_page_errors(lena)
+
+
+def marker_style(page, selector: str, prop: str) -> str:
+    """A computed style of the first element matching `selector` (the diagram's marker or the legend's swatch)."""
+    return page.locator(selector).first.evaluate(f"e => getComputedStyle(e).{prop}")
+
+
+def test_the_deal_page_diagram_has_a_legend_like_its_markers_and_the_path_as_a_list(sign_in, live_app, artifacts):
+    iid, _task = seed(live_app.sg, "Task_SignOffPricing")
+    sam = opened(sign_in, "sam", f"/deals/{iid}")
+    sam.locator("#diagram[data-rendered=true]").wait_for()
+    legend = sam.locator(".diagram-legend li").all_inner_texts()
+    assert [" ".join(item.split()) for item in legend] == [
+        "being worked now", "done", "path taken", "withdrawn before anyone worked it", "×2 entered more than once"]
+    # each swatch looks like the marker it explains
+    current = ".djs-element.current-task .djs-visual > :first-child"
+    assert marker_style(sam, current, "stroke") == marker_style(sam, ".swatch-current", "borderTopColor")
+    done = ".djs-element.visited .djs-visual > :first-child"
+    assert marker_style(sam, done, "fill") == marker_style(sam, ".swatch-visited", "backgroundColor")
+    taken = ".djs-connection.taken .djs-visual > path"
+    assert marker_style(sam, taken, "stroke") == marker_style(sam, ".swatch-taken", "borderTopColor")
+    assert marker_style(sam, ".diagram-legend .visit-badge", "backgroundColor") == marker_style(
+        sam, ".swatch-current", "borderTopColor")  # the ×N badge is drawn in the brand colour on the diagram
+    # the path in order, with the element names, for whoever cannot see the diagram (it is aria-hidden)
+    assert sam.locator("#diagram").get_attribute("aria-hidden") == "true"
+    sam.get_by_text("The path as a list").click()
+    steps = sam.get_by_role("list").filter(has_text="Opportunity identified").get_by_role("listitem").all_inner_texts()
+    names = [s.split(" (")[0].split(" — ")[0] for s in steps]
+    assert names.index("Opportunity identified") < names.index("Discovery gate review") < names.index(
+        "Prepare proposal") < names.index("Sign off pricing and margin"), steps
+    now = sam.locator(".diagram-path li[aria-current=step]").all_inner_texts()
+    assert any("Sign off pricing and margin" in s and "now" in s for s in now), now
+    sam.locator("section:has(#diagram)").screenshot(path=str(artifacts / "deal-diagram-legend-path.png"))
+    no_page_errors(sam)
 
 
 def test_a_comment_mentions_a_colleague_who_sees_it_in_notifications(sign_in, live_app, artifacts):

@@ -120,3 +120,14 @@ def test_a_business_key_given_at_start_by_key_comes_back_on_fetch_and_lock_and_f
     r = sam("POST", "/process-definition/key/erp_quote/start", {"businessKey": " "})
     assert r.status_code == 400 and "business_key" in r.get_json()["message"]
 
+
+
+def test_a_start_message_with_a_business_key_starts_the_instance_under_that_key(sg, rest, waiting):
+    r = rest("erp")("POST", "/message", {"messageName": "web lead", "businessKey": "CRM-77", "resultEnabled": True,
+                                         "processVariables": {"company": {"value": "Cobalt"}}})
+    assert r.status_code == 200, r.get_json()
+    [hit] = r.get_json()
+    assert hit["resultType"] == "ProcessDefinition" and hit["processInstance"]["businessKey"] == "CRM-77"
+    assert queries.instance(sg, int(hit["processInstance"]["id"]))["business_key"] == "CRM-77"
+    r = rest("erp")("POST", "/message", {"messageName": "web lead", "businessKey": "#1"})
+    assert r.status_code == 400 and "no running deal waits for the message 'web lead'" in r.get_json()["message"]
