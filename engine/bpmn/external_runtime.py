@@ -42,8 +42,10 @@ def _ready(runner, task_id):
     return task
 
 
-def complete_external(runner, task_id: str, variables: dict, actor: str) -> bool:
-    """Finish an external task with the worker's variables merged into its data; False if it is not waiting."""
+def complete_external(runner, task_id: str, variables: dict, actor: str, local_variables: dict | None = None) -> bool:
+    """Finish an external task with the worker's variables merged into its data; False if it is not waiting.
+
+    Its local variables (Camunda's localVariables) are seen by its output parameters only."""
     task = _ready(runner, task_id)
     if task is None:
         return False
@@ -55,8 +57,10 @@ def complete_external(runner, task_id: str, variables: dict, actor: str) -> bool
     try:
         with clock_in_use(runner.clock):
             if el.get("io"):  # its output parameters, computed on the worker's variables; its inputs end
-                io_mapping.complete_task(el["io"], task.data, task._get_internal_data("io_prior"),
-                                         evaluator(task.workflow.script_engine))
+                prior = deepcopy(task._get_internal_data("io_prior") or {"values": {}, "absent": []})
+                for name, value in (local_variables or {}).items():
+                    io_mapping.set_local(task.data, prior, name, value)
+                io_mapping.complete_task(el["io"], task.data, prior, evaluator(task.workflow.script_engine))
             if not conditions.interrupted_by_condition(runner, task, variables):
                 task.complete()  # not run(): a send task would throw a message nothing in the engine carries
     except Exception as exc:  # noqa: BLE001 - whatever the library raises becomes an incident

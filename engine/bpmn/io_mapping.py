@@ -80,12 +80,18 @@ def open_task(io: dict, data: dict, evaluate) -> dict:
     """Set the input parameters in the task's data; returns what to restore when it completes."""
     prior = {"values": {}, "absent": []}
     for name, value in io.get("inputs", []):
-        if name in data:
-            prior["values"].setdefault(name, data[name])
-        elif name not in prior["absent"]:
-            prior["absent"].append(name)
-        data[name] = _evaluate(value, data, evaluate)
+        set_local(data, prior, name, _evaluate(value, data, evaluate))
     return prior
+
+
+def set_local(data: dict, prior: dict, name: str, value) -> None:
+    """Set a variable local to the task, noting in `prior` what the process had under that name (once)."""
+    if name not in prior["values"] and name not in prior["absent"]:
+        if name in data:
+            prior["values"][name] = data[name]
+        else:
+            prior["absent"].append(name)
+    data[name] = value
 
 
 def complete_task(io: dict, data: dict, prior: dict | None, evaluate) -> None:

@@ -18,6 +18,7 @@ IO = (b'<bpmn:extensionElements><camunda:inputOutput>'
       b'<camunda:inputParameter name="currency">EUR</camunda:inputParameter>'
       b'<camunda:outputParameter name="quoted_price">${net_price}</camunda:outputParameter>'
       b'<camunda:outputParameter name="quoted_for">${customer} in ${currency}</camunda:outputParameter>'
+      b'<camunda:outputParameter name="erp_ref">${ref}</camunda:outputParameter>'
       b'</camunda:inputOutput></bpmn:extensionElements>')
 PRICED = QUOTE.replace(b'camunda:taskPriority="20">', b'camunda:taskPriority="20">' + IO) \
     .replace(b'id="erp_quote"', b'id="io_quote"')
@@ -38,12 +39,15 @@ def test_the_worker_fetches_the_inputs_and_the_outputs_reach_the_process(sg, quo
     assert (seen["customer"], seen["sku_count"], seen["currency"], seen["quantity"]) == ("ACME-Acme", 12, "EUR", 12)
     r = erp("POST", f"/external-task/{task['id']}/complete",
             {"workerId": "w1", "variables": {"net_price": {"value": 118000, "type": "Long"},
-                                             "currency": {"value": "USD", "type": "String"}}})
+                                             "currency": {"value": "USD", "type": "String"}},
+             "localVariables": {"ref": {"value": "Q-7", "type": "String"},
+                                "quantity": {"value": 99, "type": "Long"}}})
     assert r.status_code == 204, r.get_json()
     data = queries.instance(sg, iid)["data"]
     assert (data["quoted_price"], data["quoted_for"], data["net_price"]) == (118000, "ACME-Acme in USD", 118000)
     assert data["customer"] == "Acme", "the process's own customer, not the task's input"
-    assert not {"sku_count", "currency"} & set(data), "inputs, and the worker's variable of an input's name, are local"
+    assert data["erp_ref"] == "Q-7" and data["quantity"] == 12, "local variables reach the outputs only"
+    assert not {"sku_count", "currency", "ref"} & set(data), "inputs, and the worker's variables of their names, are local"
 
 
 def test_a_bpmn_error_ends_the_inputs_without_the_outputs(sg, quoted):
