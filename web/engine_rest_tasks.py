@@ -40,7 +40,8 @@ def start_by_key(key):
 
 def _task_dto(t: dict) -> dict:
     return {"id": t["id"], "name": t["name"], "assignee": t["claimed_by"], "owner": None,
-            "created": camunda_time(t["created_at"]), "due": camunda_time(t["due_at"]), "followUp": None,
+            "created": camunda_time(t["created_at"]), "due": camunda_time(t["due_at"]),
+            "followUp": camunda_time(t["follow_up_at"]),
             "lastUpdated": None, "delegationState": None, "description": None, "executionId": t["id"],
             "parentTaskId": None, "priority": 50, "processDefinitionId": t["process_id"],
             "processInstanceId": str(t["instance_id"]), "taskDefinitionKey": t["element_id"],

@@ -71,6 +71,9 @@ SCHEMAS = {
         "element_id": {"type": "string"}, "name": NULLABLE_STRING, "role": {"type": "string"},
         "stage": NULLABLE_STRING, "deal": NULLABLE_STRING, "created_at": NULLABLE_STRING,
         "due_at": NULLABLE_STRING, "overdue": {"type": "boolean"}, "claimed_by": NULLABLE_STRING,
+        "follow_up_at": {**NULLABLE_STRING, "description": "When to look at it again (camunda:followUpDate); "
+                         "not a deadline."},
+        "follow_up": {"type": "boolean", "description": "Past its follow-up date and not overdue."},
         "available": {"type": "boolean"},
         "candidate_users": {"type": "array", "items": {"type": "string"},
                             "description": "Users who may work it besides the holders of its roles."},

@@ -183,7 +183,8 @@ def _who_works(el, lane: str | None) -> dict:
             "candidate_users": list(dict.fromkeys(who["users"])),
             "assignee": who["assignee"][0] if who["assignee"] else None,
             "assignment_expressions": {k: v for k, v in who["expressions"].items() if v},
-            "due_date": who["due"][0] if who["due"] else None, "listeners": who["listeners"],
+            "due_date": who["due"][0] if who["due"] else None,
+            "follow_up_date": who["follow_up"][0] if who["follow_up"] else None, "listeners": who["listeners"],
             "assignment_problems": who["problems"]}
 
 

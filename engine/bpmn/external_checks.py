@@ -20,6 +20,10 @@ def external_task_problems(el: dict) -> list[str]:
             f"{', '.join(sorted(domain.current().service_tasks))}")
     elif len(topic) > MAX_TOPIC:
         problems.append(f"{kind} topic is {len(topic)} characters long; at most {MAX_TOPIC}")
+    if el.get("io") and topic in domain.current().service_tasks:
+        problems.append(f"camunda:inputOutput on a {kind} the built-in handler '{topic}' runs is not run by the engine "
+                        "(only on external ones a worker fetches): set the variables in a Python script task before "
+                        "or after it")
     priority = el.get("priority")
     if priority is not None and not re.fullmatch(r"-?\d{1,9}", priority.strip()):
         problems.append(f"camunda:taskPriority '{priority}' is not a whole number; write a number such as 50 "

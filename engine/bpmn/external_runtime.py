@@ -11,8 +11,9 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEve
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.util.task import TaskState
 
-from engine.bpmn import conditions
+from engine.bpmn import conditions, io_mapping
 from engine.bpmn.failures import EngineFailure, failure
+from engine.bpmn.script_engine import evaluator
 from engine.bpmn.tasks import all_tasks, bpmn_id, plain
 from engine.clock import clock_in_use
 
@@ -28,6 +29,12 @@ def waiting_for_workers(runner) -> list[dict]:
     return out
 
 
+def fetched_inputs(runner, task_id: str) -> dict:
+    """The external task's input parameters (its local variables), which its worker fetches with the deal's data."""
+    task = _ready(runner, task_id)
+    return plain(io_mapping.inputs_of(runner._element(task), task.data)) if task is not None else {}
+
+
 def _ready(runner, task_id):
     task = runner.task(task_id)
     if task is None or task.state != TaskState.READY or not runner.waits_for_worker(task):
@@ -35,8 +42,10 @@ def _ready(runner, task_id):
     return task
 
 
-def complete_external(runner, task_id: str, variables: dict, actor: str) -> bool:
-    """Finish an external task with the worker's variables merged into its data; False if it is not waiting."""
+def complete_external(runner, task_id: str, variables: dict, actor: str, local_variables: dict | None = None) -> bool:
+    """Finish an external task with the worker's variables merged into its data; False if it is not waiting.
+
+    Its local variables (Camunda's localVariables) are seen by its output parameters only."""
     task = _ready(runner, task_id)
     if task is None:
         return False
@@ -47,6 +56,11 @@ def complete_external(runner, task_id: str, variables: dict, actor: str) -> bool
         runner.origins[key] = origin
     try:
         with clock_in_use(runner.clock):
+            if el.get("io"):  # its output parameters, computed on the worker's variables; its inputs end
+                prior = deepcopy(task._get_internal_data("io_prior") or {"values": {}, "absent": []})
+                for name, value in (local_variables or {}).items():
+                    io_mapping.set_local(task.data, prior, name, value)
+                io_mapping.complete_task(el["io"], task.data, prior, evaluator(task.workflow.script_engine))
             if not conditions.interrupted_by_condition(runner, task, variables):
                 task.complete()  # not run(): a send task would throw a message nothing in the engine carries
     except Exception as exc:  # noqa: BLE001 - whatever the library raises becomes an incident
@@ -64,6 +78,8 @@ def throw_bpmn_error(runner, task_id: str, code: str, message: str | None, varia
         raise LookupError(task_id)
     el = runner._element(task)
     task.data.update(variables)
+    if el.get("io"):  # the task's scope ends without its outputs, as in Camunda
+        io_mapping.end_inputs(task.data, task._get_internal_data("io_prior"))
     event = BpmnEvent(ErrorEventDefinition(code, code=code), payload=deepcopy(task.data), target=task.workflow)
     top = task.workflow.top_workflow
     before = len(top.bpmn_events)

@@ -1,11 +1,13 @@
-"""camunda:inputOutput on a user task or a script task: local variables as it opens (or before its
-script runs), output variables as it completes (after its script ran).
+"""camunda:inputOutput on a user task, a script task or an external service or send task: local
+variables as it opens (or before its script runs; what the worker fetches), output variables as it
+completes (after its script ran; computed on the worker's variables too).
 
 A parameter's value is its text (a constant, or JUEL such as `${amount * 2}` or `Dear ${name}`),
 nothing (null), a camunda:list or a camunda:map of such values. Input parameters are the task's
 own variables: the process's variables of those names are as they were once the task completes.
-Output parameters are computed on the task's data as it completes and set in the process.
-Scripts in parameters, and parameters on other elements, are refused at deploy.
+A worker's variable of an input's name is local too, as in Camunda. Output parameters are
+computed on the task's data as it completes and set in the process. Scripts in parameters, and
+parameters on other elements (a service task a built-in handler runs included), are refused at deploy.
 """
 from __future__ import annotations
 
@@ -78,22 +80,47 @@ def open_task(io: dict, data: dict, evaluate) -> dict:
     """Set the input parameters in the task's data; returns what to restore when it completes."""
     prior = {"values": {}, "absent": []}
     for name, value in io.get("inputs", []):
-        if name in data:
-            prior["values"].setdefault(name, data[name])
-        elif name not in prior["absent"]:
-            prior["absent"].append(name)
-        data[name] = _evaluate(value, data, evaluate)
+        set_local(data, prior, name, _evaluate(value, data, evaluate))
     return prior
+
+
+def set_local(data: dict, prior: dict, name: str, value) -> None:
+    """Set a variable local to the task, noting in `prior` what the process had under that name (once)."""
+    if name not in prior["values"] and name not in prior["absent"]:
+        if name in data:
+            prior["values"][name] = data[name]
+        else:
+            prior["absent"].append(name)
+    data[name] = value
 
 
 def complete_task(io: dict, data: dict, prior: dict | None, evaluate) -> None:
     """Compute the output parameters on the task's data, end its local variables, set the outputs."""
     outputs = {name: _evaluate(value, data, evaluate) for name, value in io.get("outputs", [])}
+    end_inputs(data, prior)
+    data.update(outputs)
+
+
+def end_inputs(data: dict, prior: dict | None) -> None:
+    """The task's local variables end: the process's variables of those names are as they were before it."""
     prior = prior or {"values": {}, "absent": []}
     for name in prior["absent"]:
         data.pop(name, None)
     data.update(prior["values"])
-    data.update(outputs)
+
+
+def process_view(data: dict, prior: dict | None) -> dict:
+    """A waiting task's data without its local input variables: the process's variables."""
+    if not prior:
+        return data
+    seen = dict(data)
+    end_inputs(seen, prior)
+    return seen
+
+
+def inputs_of(el: dict, data: dict) -> dict:
+    """The task's input parameters as they were set when it opened (from its data)."""
+    return {name: data[name] for name, _value in (el.get("io") or {}).get("inputs", []) if name in data}
 
 
 def around_script(task, el: dict) -> None:

@@ -267,16 +267,16 @@ class Runner:
         return closed
 
     def _decide_who_works(self) -> None:
-        """Decide, once, who works each user task that has just opened (its expressions read the task's data)."""
+        """Decide, once, who works each user task that has just opened, and set the input parameters of it and
+        of each external task that has (their expressions read the task's data; a worker fetches the latter's)."""
         for t in list(all_tasks(self.workflow)):
-            if t.state != TaskState.READY or not t.task_spec.manual or t._get_internal_data("who") is not None:
+            if t.state != TaskState.READY or not (t.task_spec.manual or self.waits_for_worker(t)) \
+                    or t._get_internal_data("who") is not None or t._get_internal_data("io_prior") is not None:
                 continue
-            el = self._element(t)
+            el, self._current, evaluate = self._element(t), t, evaluator(t.workflow.script_engine)
+            if el.get("io") and el.get("type") in ("userTask", "serviceTask", "sendTask"):
+                t._set_internal_data(io_prior=io_mapping.open_task(el["io"], t.data, evaluate))
             if el.get("type") == "userTask":
-                self._current = t
-                evaluate = evaluator(t.workflow.script_engine)
-                if el.get("io"):
-                    t._set_internal_data(io_prior=io_mapping.open_task(el["io"], t.data, evaluate))
                 t._set_internal_data(who=who_works.resolve(el, t.data, evaluate, role_key))
 
     def _engine_pass(self) -> bool:
@@ -392,9 +392,9 @@ class Runner:
         if wf.completed and wf.last_task is not None:
             return plain(wf.last_task.data)
         merged = dict(wf.last_task.data) if wf.last_task is not None else dict(wf.data)
-        # Open tasks of called processes too (after the caller's): what was entered there counts already.
-        for t in all_tasks(wf):
+        # Open tasks of called processes too (after the caller's): what was entered there counts already;
+        for t in all_tasks(wf):  # an external task's input parameters are its own (the worker fetches them)
             if t.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
-                merged.update(t.data)
+                merged.update(io_mapping.process_view(t.data, self.waits_for_worker(t) and t._get_internal_data("io_prior")))
         merged.pop("data_objects", None)
         return plain(merged)

@@ -135,9 +135,10 @@ def lint_process(model: dict, known_decisions: set[str], known_processes: set[st
                 problems.append(_problem(model, el, f"camunda:mapDecisionResult '{mapping}' is not one Camunda knows "
                                          f"({', '.join(MAPPINGS)})"))
         problems.extend(_problem(model, el, reason) for reason in el.get("mapping_problems", []) + el.get("io_problems", []))
-        if el.get("io") and tag not in ("userTask", "scriptTask"):
-            problems.append(_problem(model, el, f"camunda:inputOutput on a {tag} is not run by the engine (only on user "
-                                     "and script tasks): set the variables in a Python script task before or after it"))
+        if el.get("io") and tag not in ("userTask", "scriptTask", "serviceTask", "sendTask"):
+            problems.append(_problem(model, el, f"camunda:inputOutput on a {tag} is not run by the engine (only on user, "
+                                     "script and external service and send tasks): set the variables in a Python "
+                                     "script task before or after it"))
         if tag == "callActivity" and el.get("called_element") not in known_processes:
             problems.append(_problem(model, el, f"called process '{el.get('called_element')}' is not deployed and not in this deployment"))
         if tag == "boundaryEvent" and el.get("attached_to") not in elements:

@@ -4,7 +4,8 @@ The model names candidate groups, candidate users and an assignee by camunda:can
 camunda:candidateUsers and camunda:assignee (names, or JUEL such as `${approverGroups}`), or by
 BPMN's own potentialOwner (`group(x)`, `user(x)`, a bare name is a group) and humanPerformer
 (the assignee). A lane grants its role only to a task that names none of these. Expressions are
-translated into checked Python at deploy and evaluated on the task's data when it opens.
+translated into checked Python at deploy and evaluated on the task's data when it opens, as are
+camunda:dueDate and camunda:followUpDate (ISO text, a duration from when it opens, or JUEL).
 """
 from __future__ import annotations
 
@@ -33,8 +34,8 @@ def _item(text: str, found: dict, kind: str, problems: list, where: str) -> None
 
 def read(el, bpmn_ns: str, camunda_ns: str) -> dict:
     """The plain data of who works the user task `el` (an lxml element), with the problems found."""
-    found = {"groups": [], "users": [], "assignee": [], "due": [], "problems": [],
-             "expressions": {"groups": [], "users": [], "assignee": [], "due": []}}
+    found = {"groups": [], "users": [], "assignee": [], "due": [], "follow_up": [], "problems": [],
+             "expressions": {"groups": [], "users": [], "assignee": [], "due": [], "follow_up": []}}
     problems = found["problems"]
     for attr, kind in (("candidateGroups", "groups"), ("candidateUsers", "users"), ("assignee", "assignee")):
         text = el.get(f"{{{camunda_ns}}}{attr}")
@@ -56,14 +57,15 @@ def read(el, bpmn_ns: str, camunda_ns: str) -> dict:
                 m = _TAGGED.match(item)
                 kind = "users" if m and m.group(1) == "user" else "groups"
                 _item(m.group(2).strip() if m else item, found, kind, problems, "potentialOwner")
-    due = (el.get(f"{{{camunda_ns}}}dueDate") or "").strip()
-    if due:
-        _item(due, found, "due", problems, "camunda:dueDate")
-        try:
-            for text in found["due"]:
-                _instant(text)
-        except ValueError as exc:
-            problems.append(str(exc))
+    for attr, kind in (("dueDate", "due"), ("followUpDate", "follow_up")):
+        text = (el.get(f"{{{camunda_ns}}}{attr}") or "").strip()
+        if text:
+            _item(text, found, kind, problems, f"camunda:{attr}")
+            try:
+                for written in found[kind]:
+                    _instant(written, f"camunda:{attr}")
+            except ValueError as exc:
+                problems.append(str(exc))
     found["listeners"], refused = task_listeners.read(el, camunda_ns, bpmn_ns)
     problems += refused
     if len(found["assignee"]) + len(found["expressions"]["assignee"]) > 1:
@@ -107,16 +109,19 @@ def resolve(element: dict, data: dict, evaluate, role_key) -> dict:
         assignee = task_listeners.run(listeners["assignment"], data, assignee)
     if assignee and assignee not in users:
         users.append(assignee)  # the assignee works it, whatever groups it names (as in Camunda)
-    due = element.get("due_date")
-    for source in exprs.get("due", []):
-        due = evaluate(source, data)
+    dates = {}
+    for kind, attr in (("due", "dueDate"), ("follow_up", "followUpDate")):
+        when = element.get(f"{kind}_date")
+        for source in exprs.get(kind, []):
+            when = evaluate(source, data)
+        dates[kind] = _instant(when, f"camunda:{attr}") if when else None
     return {"roles": list(dict.fromkeys(roles)), "candidate_users": list(dict.fromkeys(users)), "assignee": assignee,
-            "due": _instant(due) if due else None}
+            **dates}
 
 
-def _instant(value) -> str:
-    """A due date as ISO text (naive means UTC), or ValueError saying it is none. A duration (`PT2H`)
-    counts from now, the step's clock, as Camunda's due-date calendar reads it."""
+def _instant(value, attr: str = "camunda:dueDate") -> str:
+    """A due or follow-up date as ISO text (naive means UTC), or ValueError saying it is none. A duration
+    (`PT2H`) counts from now, the step's clock, as Camunda's due-date calendar reads it."""
     text = str(value).strip()
     try:
         if text[:1] in ("P", "p"):
@@ -125,7 +130,7 @@ def _instant(value) -> str:
                 TimerEventDefinition.parse_iso_duration(text), now)).isoformat()
         when = datetime.fromisoformat(text)
     except Exception:  # noqa: BLE001 - SpiffWorkflow's duration parser raises a bare Exception
-        raise ValueError(f"camunda:dueDate is `{value}`, which is not a date and time (ISO 8601, such as "
+        raise ValueError(f"{attr} is `{value}`, which is not a date and time (ISO 8601, such as "
                          "2027-01-31T17:00:00Z, or ${dateTime().plusDays(2).toDate()}) nor a duration "
                          "(such as PT2H or P3D)") from None
     return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).isoformat()

@@ -25,7 +25,12 @@ def _aware(dt, like):
 PAGE = 100
 SHOWN = (HumanTask.id, HumanTask.instance_id, HumanTask.process_id, HumanTask.element_id, HumanTask.name,
           HumanTask.role, HumanTask.roles, HumanTask.candidate_users, HumanTask.stage, HumanTask.created_at,
-          HumanTask.due_at, HumanTask.claimed_by)
+          HumanTask.due_at, HumanTask.follow_up_at, HumanTask.claimed_by)
+
+
+def follow_up_now(follow_up, due, now) -> bool:
+    """The task is past its follow-up date (camunda:followUpDate) and not overdue: time to look at it again."""
+    return bool(follow_up and follow_up <= now and not (due and due < now))
 
 
 def inbox(sg, user: str, process: str | None = None, role: str | None = None, stage: str | None = None,
@@ -71,7 +76,8 @@ def inbox(sg, user: str, process: str | None = None, role: str | None = None, st
                 "name": ht.name, "role": ht.role, "roles": list(ht.roles), "stage": ht.stage, "deal": ht.title,
                 "business_key": ht.business_key,
                 "created_at": iso(ht.created_at), "age_hours": round((now - created).total_seconds() / 3600, 1),
-                "due_at": iso(ht.due_at), "overdue": bool(due and due < now),
+                "due_at": iso(ht.due_at), "overdue": bool(due and due < now), "follow_up_at": iso(ht.follow_up_at),
+                "follow_up": follow_up_now(_aware(ht.follow_up_at, now), due, now),
                 "claimed_by": ht.claimed_by, "mine": ht.claimed_by == user,
                 "available": works and ht.claimed_by in (None, user), "as_head": as_head,
                 "may_work": works, "oversees": oversees(who, ht.roles), "candidate_users": ht.candidate_users or [],

@@ -121,6 +121,8 @@ def _item(who, ht, now) -> dict:
         "process_version_id": ht.process_version_id,
         "created_at": iso(ht.created_at), "age_hours": round((utc(now) - created).total_seconds() / 3600, 1),
         "due_at": iso(ht.due_at), "overdue": bool(ready and due and due < utc(now)),
+        "follow_up_at": iso(ht.follow_up_at),
+        "follow_up": ready and plain_inbox.follow_up_now(utc(ht.follow_up_at), due, utc(now)),
         "completed_at": iso(ht.completed_at), "claimed_by": ht.claimed_by if ready else None,
         "mine": ht.claimed_by == who.name, "available": ready and works and ht.claimed_by in (None, who.name),
         "as_head": ready and not works, "may_work": ready and works,

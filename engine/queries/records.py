@@ -32,6 +32,7 @@ def _task_row(t: HumanTask) -> dict:
         "completed_by": t.completed_by,
         "claimed_by": t.claimed_by,
         "due_at": iso(t.due_at),
+        "follow_up_at": iso(t.follow_up_at),
     }
 
 

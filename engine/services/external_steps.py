@@ -63,7 +63,7 @@ def _complete_once(sg, actor, task_id, worker_id, variables, local_variables) ->
                      details={"task_id": row.id, "topic": row.topic, "worker_id": worker_id, "data": variables,
                               **({"local_data": local_variables} if local_variables else {})})
         try:
-            if not complete_external(runner, row.id, variables, actor):
+            if not complete_external(runner, row.id, variables, actor, local_variables):
                 raise Conflict(f"external task {row.id} is no longer waiting in the deal")
             log = runner.advance()
         except EngineFailure as failure:

@@ -13,12 +13,15 @@ from sqlalchemy import and_, or_, select
 from engine import audit
 from engine.actors import load_user, require_any_role, roles_of
 from engine.assignment import headed_departments
+from engine.bpmn import definitions
+from engine.bpmn.external_runtime import fetched_inputs
+from engine.bpmn.runtime import Runner
 from engine.clock import iso
 from engine.errors import NotFound, Refused
 from engine.readonly import audited_refusals, forbid_auditor, is_auditor
 from engine.services import outbox
 from engine.services.external_sync import wake_after_commit
-from engine.store.models import ExternalTask, Incident, Instance
+from engine.store.models import ExternalTask, Incident, Instance, ProcessVersion
 
 WORKER_ROLE = "integration"
 MAX_TASKS = 100
@@ -99,12 +102,23 @@ def fetch_and_lock(sg, actor: str, worker_id: str, topics: list[dict], max_tasks
                          details={"task_id": row.id, "topic": row.topic, "worker_id": worker_id,
                                   "lock_expires_at": iso(row.lock_expires_at)})
             names = topic.get("variables")
-            data = instance.data or {}
+            data = {**(instance.data or {}), **_inputs(sg, s, instance, row)}
             locked.append({"row": _plain(row), "instance": {"id": instance.id, "title": instance.title,
                                                              "business_key": instance.business_key},
                            "variables": {k: v for k, v in data.items() if names is None or k in names}})
         uow.commit()
     return locked
+
+
+def _inputs(sg, s, instance, row: ExternalTask) -> dict:
+    """The task's camunda:inputOutput input parameters (its local variables), read from the deal's engine
+    state only for a task that has them."""
+    pv = sg.specs.version(instance.process_version_id, lambda: s.get(ProcessVersion, instance.process_version_id))
+    if not (definitions.element(pv.model, row.called_process, row.element_id).get("io") or {}).get("inputs"):
+        return {}
+    spec, subs = sg.specs.spec_for(pv.id, lambda: s.get(ProcessVersion, pv.id).spec)
+    runner = Runner(sg.specs.load_state(instance.state, spec, subs, sg.script_engine), pv.model, sg.clock)
+    return fetched_inputs(runner, row.id)
 
 
 def _of_topic(topic: dict):

@@ -127,7 +127,8 @@ def _open_new_tasks(s, instance, model, rows, ready, timers, now, counts, actor)
                        role=(who["roles"] or [""])[0], roles=who["roles"],
                        candidate_users=who["candidate_users"], called_process=t["called_process"],
                        stage=el.get("properties", {}).get("stage"), form=el.get("form", []),
-                       state="ready", created_at=now, due_at=min(sla) if sla else None)
+                       state="ready", created_at=now, due_at=min(sla) if sla else None,
+                       follow_up_at=due_instant(who["follow_up"]) if who.get("follow_up") else None)
         s.add(ht)
         if who.get("assignee"):
             assign_on_open(s, ht, who["assignee"], now, actor)

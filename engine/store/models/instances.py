@@ -79,6 +79,8 @@ class HumanTask(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(120))
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # its SLA timer, if any
+    # camunda:followUpDate: when someone should look at it again; a reminder, never a deadline.
+    follow_up_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     @classmethod
     def defined_by(cls, called_process: str | None):
