@@ -26,7 +26,7 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import text  # noqa: E402
 
 from bench.audit_export import build  # noqa: E402
-from bench.databases import scratch_database, unreachable  # noqa: E402
+from bench.databases import backends, scratch_database  # noqa: E402
 from engine.queries import audit_log  # noqa: E402
 
 PG_URL = os.environ.get("STAGEGATE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -73,15 +73,10 @@ def main(argv=None) -> int:
     ap.add_argument("--events", type=int, default=200_000)
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args(argv)
-    backends = ["sqlite"]
-    why = unreachable(PG_URL)
-    if why is None:
-        backends.append("postgres")
-    else:
-        print(f"PostgreSQL skipped: {why}")
+    chosen = backends(PG_URL)
     print(f"{'backend':>9} | {'events':>8} | {'lena':>7} | {'indexed':>9} | {'no index':>9} | ratio")
     with tempfile.TemporaryDirectory() as tmp:
-        for backend in backends:
+        for backend in chosen:
             indexed, scanned, total = run(backend, tmp, args.events, args.repeat)
             print(f"{backend:>9} | {args.events:>8,} | {total:>7,} | {indexed * 1000:>7.1f}ms | "
                   f"{scanned * 1000:>7.1f}ms | x{scanned / indexed:.1f}")

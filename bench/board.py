@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import bindparam, select, update
 
 from bench.common import OPPORTUNITY_START, USERS, Samples, ms, perf, summarize
-from bench.databases import scratch_database, unreachable
+from bench.databases import backends, scratch_database
 from bench.inbox import INBOX_USERS, _bulk_insert, seed_open_instances
 from engine.clock import SystemClock
 from engine.queries.inbox import inbox
@@ -158,27 +158,22 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     n = args.deals or (2_000 if args.quick else 10_000)
     repeat = args.calls or (10 if args.quick else 30)
-    backends = ["sqlite"]
-    why = unreachable(PG_URL)
-    if why is None:
-        backends.append("postgres")
-    else:
-        print(f"PostgreSQL skipped: {why}")
+    chosen = backends(PG_URL)
     print(f"== Board, deals list and inbox with {n:,} open deals ({repeat} calls per read and user) ==")
     results = {}
     with tempfile.TemporaryDirectory(prefix="stagegate-board-") as tmp:
-        for backend in backends:
+        for backend in chosen:
             with scratch_database(backend, tmp, PG_URL, "bench_board") as url:
                 results[backend] = run(backend, url, n, repeat)
     head = f"  {'user':<5} {'read':<34}" + "".join(f" {b[:6] + ' p50':>11} {b[:6] + ' p95':>11} {'CPU p95':>8}"
-                                                 for b in backends)
+                                                 for b in chosen)
     print()
     print(head)
     print("  " + "-" * (len(head) - 2))
     worst = worst_cpu = 0.0
     for i, (user, label, *_s) in enumerate(results["sqlite"]):
         cells = ""
-        for b in backends:
+        for b in chosen:
             wall, used = results[b][i][2:]
             if "inbox" not in label:
                 worst, worst_cpu = max(worst, wall["p95"]), max(worst_cpu, used["p95"])

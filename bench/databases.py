@@ -20,6 +20,14 @@ def unreachable(pg_url: str) -> str | None:
         return str(exc).splitlines()[0]
 
 
+def backends(pg_url: str) -> list[str]:
+    """The backends a benchmark runs on: SQLite, and PostgreSQL when its server answers (else it says why not)."""
+    why = unreachable(pg_url)
+    if why is not None:
+        print(f"PostgreSQL skipped: {why}")
+    return ["sqlite"] if why else ["sqlite", "postgres"]
+
+
 @contextmanager
 def scratch_database(backend: str, folder, pg_url: str, prefix: str):
     """The URL of an empty database: a new SQLite file in `folder`, or a new schema on `pg_url`."""
