@@ -111,6 +111,11 @@ def test_deploy_warns_when_a_condition_reads_what_nothing_sets(sg):
         "condition `approved == True and amount < 1000` reads `amount`, `approved`, which nothing in the process sets "
         "before this flow (no form, decision, script, service task or called process); unless it is sent as a "
         "variable when the deal starts or a task without a form is completed")
+    # a JUEL condition is quoted as the modeller wrote it, not as the engine translates it
+    juel = FORMLESS.replace("approved == True and amount &lt; 1000", "${!approved &amp;&amp; amount &lt; 1000}")
+    assert juel != FORMLESS
+    [warned] = [r for r in deploy(sg, f.files(("invoice.bpmn", juel)), "cli:test") if r["kind"] == "warning"]
+    assert warned["reason"].startswith("condition `${!approved && amount < 1000}` reads `amount`, `approved`,")
     # a form that sets them: no warning
     with_form = FORMLESS.replace('camunda:candidateGroups="accounting" />', 'camunda:candidateGroups="accounting">'
                                  '<bpmn:extensionElements><camunda:formData><camunda:formField id="approved" '

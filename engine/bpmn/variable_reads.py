@@ -40,7 +40,8 @@ def condition_warnings(models: dict, model: dict, tables: dict, helpers: set[str
         missing = [n for n in read if n not in known]
         if missing:
             names = ", ".join(f"`{n}`" for n in missing)
-            out.append(Problem(model["file"], f"condition `{cond}` reads {names}, which nothing in the process sets "
+            written = flow.get("juel") or cond  # as the modeller wrote it, not its translation
+            out.append(Problem(model["file"], f"condition `{written}` reads {names}, which nothing in the process sets "
                                "before this flow (no form, decision, script, service task or called process); "
                                + SENT_AT_START.format(what="the condition"),
                                flow["id"], " ".join(flow["name"].split()) if flow.get("name") else None,

@@ -73,7 +73,7 @@ def gate_outcome(script_engine, model: dict, gateway_id: str, data: dict) -> str
             except Exception as exc:  # noqa: BLE001
                 if (hit := limit_of(exc)) is not None:
                     raise hit from None
-                raise DecisionFailed(f"the condition `{flow['condition']}` of flow {flow['id']} failed: "
-                                     f"{exc}") from None
+                written = flow.get("juel") or flow["condition"]  # as the modeller wrote it
+                raise DecisionFailed(f"the condition `{written}` of flow {flow['id']} failed: {exc}") from None
     default = model["flows"].get(el.get("default_flow") or "")
     return (flow_outcome(default) or default.get("name") or default["id"]) if default else None
