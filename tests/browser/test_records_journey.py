@@ -40,7 +40,7 @@ def test_a_killed_prospect_is_reported_as_killed_on_the_start_result_and_the_dea
     row = sam.locator("table.deals tr", has=sam.locator(f"a:has-text('{deal}')"))
     assert " ".join(row.locator("td[data-label=Outcome]").inner_text().split()) == (
         "killed at Qualification annual revenue $12MM is below $50MM")
-    assert row.locator("td[data-label=Status]").inner_text() == "completed"
+    assert row.locator("td[data-label=Stage] .badge").inner_text() == "completed"
     sam.screenshot(path=str(artifacts / "deals-outcomes.png"), full_page=True)
 
 
