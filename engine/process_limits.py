@@ -8,7 +8,7 @@ MB = 1024 * 1024
 #: The kinds of memory limit a server process can set on itself.
 RLIMITS = {"data": resource.RLIMIT_DATA, "as": resource.RLIMIT_AS}
 _raw = os.environ.get("STAGEGATE_SERVER_MEMORY_MB", "").strip()
-DEFAULT_MEMORY_MB = int(_raw) if _raw.isdigit() else 1024
+DEFAULT_MEMORY_MB = int(_raw) if _raw.isascii() and _raw.isdigit() else 1024
 DEFAULT_RLIMIT = os.environ.get("STAGEGATE_SERVER_MEMORY_RLIMIT") if os.environ.get(
     "STAGEGATE_SERVER_MEMORY_RLIMIT") in RLIMITS else "data"
 

@@ -110,7 +110,8 @@ def _coerce(field: dict, value):
     if kind == "date":
         return _to_date(value)
     if kind == "file":
-        n = _to_long(value) if not isinstance(value, str) or value.strip().isdigit() else None
+        digits = not isinstance(value, str) or value.strip().isascii() and value.strip().isdigit()
+        n = _to_long(value) if digits else None
         if n is None or n < 1:
             raise ValueError("must be an uploaded file (an attachment id)")
         return n

@@ -112,9 +112,9 @@ def _number(text: str, names: dict) -> int:
 
 
 def _check_dom(field: str) -> None:
-    if field in ("L", "LW") or field.startswith("L-") and field[2:].isdigit():
+    if field in ("L", "LW") or field.startswith("L-") and field[2:].isascii() and field[2:].isdigit():
         return
-    if field.endswith("W") and field[:-1].isdigit() and 1 <= int(field[:-1]) <= 31:
+    if field.endswith("W") and field[:-1].isascii() and field[:-1].isdigit() and 1 <= int(field[:-1]) <= 31:
         return
     _values(field, *_FIELDS[3])
 
@@ -127,7 +127,7 @@ def _check_dow(field: str) -> None:
     elif "#" in field:
         day, _, nth = field.partition("#")
         _values(day, *_FIELDS[5])
-        if not nth.isdigit() or not 1 <= int(nth) <= 5:
+        if not (nth.isascii() and nth.isdigit()) or not 1 <= int(nth) <= 5:
             raise CronError(f"in the day of week field `{field}`, after # comes which week of the month, 1 to 5")
     else:
         _values(field, *_FIELDS[5])

@@ -99,7 +99,8 @@ def _text(expression: str) -> str:
 
 def _cycle(text: str) -> Schedule:
     parts = text.upper().split("/")
-    if len(parts) not in (2, 3) or not parts[0].startswith("R") or not (parts[0][1:] == "" or parts[0][1:].isdigit()):
+    count = parts[0][1:]
+    if len(parts) not in (2, 3) or not parts[0].startswith("R") or not (count == "" or count.isascii() and count.isdigit()):
         raise ValueError(text)
     repeats = int(parts[0][1:]) if parts[0][1:] else -1
     if len(parts) == 2:

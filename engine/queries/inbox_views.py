@@ -105,7 +105,7 @@ def _searched(text: str):
     if customer:
         found.append(func.lower(Instance.data[customer].as_string()).contains(needle, autoescape=True))
     number = text.lstrip("#").strip()
-    if number.isdigit() and len(number) <= 15:
+    if number.isascii() and number.isdigit() and len(number) <= 15:
         found.append(Instance.id == int(number))
     return or_(*found)
 

@@ -155,8 +155,9 @@ def _waiting_deals(sg, s, request) -> list[tuple]:
         if key is not None:
             # Camunda's business key; a deal's number (`#42`, `42`) also addresses that deal.
             number = key.strip().lstrip("#")
-            q = q.where((Instance.business_key == key) | (Instance.id == int(number)) if number.isdigit()
-                        and len(number) < 19 else Instance.business_key == key)
+            is_number = number.isascii() and number.isdigit() and len(number) < 19  # int() refuses '²'
+            q = q.where((Instance.business_key == key) | (Instance.id == int(number)) if is_number
+                        else Instance.business_key == key)
         # Narrowed by the keys first, without locks: only the deals that match are locked and read.
         for iid in [i for i, data in s.execute(q.order_by(Instance.id)) if _matches(data, wanted)]:
             s.execute(select(Instance.id).where(Instance.id == iid).with_for_update())
@@ -246,7 +247,7 @@ def _names_a_deal(s, key: str) -> bool:
     """Whether the business key is a deal's number (`#42`, or `42` when deal 42 exists): that addresses
     a deal, which waits for nothing here, rather than naming a new deal's key."""
     number = key.lstrip("#")
-    if not number.isdigit() or len(number) >= 19:
+    if not (number.isascii() and number.isdigit()) or len(number) >= 19:
         return False
     return key.startswith("#") or s.get(Instance, int(number)) is not None
 

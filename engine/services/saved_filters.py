@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from engine import audit
 from engine.actors import load_user
 from engine.errors import FormInvalid, NotFound
+from engine.limits import unstorable
 from engine.readonly import audited_refusals, forbid_auditor
 from engine.store.models import SavedInboxFilter
 
@@ -24,8 +25,12 @@ def _clean(name: str | None, params: dict | None) -> tuple[str, dict]:
         errors["name"] = "is required: a name you will know the filter by, e.g. 'Overdue sign-offs'"
     elif len(name) > NAME_MAX:
         errors["name"] = f"is too long: at most {NAME_MAX} characters"
+    elif unstorable(name):
+        errors["name"] = f"holds {unstorable(name)}: type the name again"
     if any(len(v) > PARAM_MAX for v in kept.values()):
         errors["params"] = f"a search or filter value is longer than {PARAM_MAX} characters"
+    elif any(unstorable(v) for v in kept.values()):
+        errors["params"] = "a search or filter value holds a character no database can store (NUL or a lone surrogate)"
     if errors:
         raise FormInvalid(errors, {"name": name, **kept})
     return name, kept

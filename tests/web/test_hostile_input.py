@@ -101,7 +101,7 @@ def test_no_hostile_value_anywhere_gets_a_500(app, sg, sign_in, driver):
     task_id = next(iter(driver.ready(iid).values()))["id"]
     sample = {"task_id": task_id, "instance_id": iid, "process_id": "opportunity", "version": 1,
               "decision_id": "qualification", "kind": "bpmn", "key": "opportunity", "filename": "app.css",
-              "token_id": create_token(sg, "root", "root", "sweep")["id"], "job_id": 1, "sub_id": 1,
+              "token_id": create_token(sg, "root", "root", "sweep")["id"], "job_id": 1, "sub_id": 1, "filter_id": 1,
               "attachment_id": upload(sg, app.extensions["stagegate_files"], iid, "sam", "brief.pdf",
                                       io.BytesIO(b"%PDF-1.4 brief"))["id"],
               "notification_id": mention(sg, iid)}

@@ -157,6 +157,10 @@ def test_a_filter_without_a_name_or_a_token_is_not_saved(sg, sign_in, desk):
     assert any("The filter was not saved: its name is required" in f for f in flashes(fiona.get(r.location)))
     assert fiona.post("/inbox/filters", {"name": "x", "view": "mine"}, token=False).status_code == 400
     assert fiona.post("/inbox/filters", {"name": "y" * 81}).status_code == 302
+    r = fiona.post("/inbox/filters", {"name": "nul\x00name", "view": "mine"})  # PostgreSQL cannot store a NUL
+    assert any("its name holds a NUL character" in f for f in flashes(fiona.get(r.location)))
+    r = fiona.post("/inbox/filters", {"name": "fine", "q": "bad\x00search"})
+    assert any("holds a character no database can store" in f for f in flashes(fiona.get(r.location)))
     assert stored(sg) == before and saved_filters(sg, "fiona") == []
 
 

@@ -69,7 +69,7 @@ def _literal_text(source: str) -> str | None:
 def _temporal(name: str, args: list[str]) -> str:
     """Dates and times are ISO text in the engine (as forms store them): a literal is checked here."""
     if name == "date" and len(args) == 3:
-        parts = [a for a in args if a.isdigit()]
+        parts = [a for a in args if a.isascii() and a.isdigit()]
         if len(parts) != 3:
             raise FeelRefused("calls `date(year, month, day)` with values that are not literal numbers; "
                               "write date(\"2026-01-31\")")
