@@ -78,6 +78,8 @@ def fill_form(fields: list[dict], overrides: dict) -> dict:
         elif kind == "long":
             v = max(1, int(c["min"])) if c.get("min") not in (None, "") else 1
             out[fid] = min(v, int(c["max"])) if c.get("max") not in (None, "") else v
+        elif kind == "file":
+            out[fid] = 1  # an attachment id; the step stores the id and does not read the file
         elif kind == "date":
             out[fid] = (date.today() + timedelta(days=60)).isoformat()
         elif kind == "enum":

@@ -11,6 +11,7 @@ from collections import defaultdict
 
 from engine.services.instances import complete_task, start_instance
 from bench.common import ITERS_PER_INSTANCE, ROOT, make_service, ms, perf, revision_steps, rule
+from bench import completion
 from bench.completion import ready_one, service_revision
 
 
@@ -36,17 +37,20 @@ def drive(sg, iid: int, first: int, last: int) -> list[float]:
 
 
 class _Swap:
-    """Temporarily replace this module's `complete_task` (what service_revision and drive call)."""
+    """Temporarily replace the `complete_task` that drive (this module) and service_revision (bench.completion) call."""
 
     def __init__(self, replacement):
         self.replacement = replacement
+        self.spaces = (globals(), vars(completion))
 
     def __enter__(self):
         self.original = globals()["complete_task"]
-        globals()["complete_task"] = self.replacement
+        for space in self.spaces:
+            space["complete_task"] = self.replacement
 
     def __exit__(self, *exc):
-        globals()["complete_task"] = self.original
+        for space in self.spaces:
+            space["complete_task"] = self.original
 
 
 def _profile_table(prof: cProfile.Profile, calls: int, by: str) -> str:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from engine.bpmn.diagram_model import role_key
 from engine.errors import NotFound, Refused
@@ -21,7 +21,9 @@ def load_user(session: Session, name: str) -> User:
     """The active user called `name`, or NotFound."""
     if unstorable(name):  # no user can be called that, and PostgreSQL would refuse to look
         raise NotFound(f"no active user named '{shown(name)}'")
-    user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
+    # The roles in the same statement: every use case checks them.
+    user = session.execute(select(User).options(joinedload(User.roles)).where(User.name == name)) \
+        .unique().scalar_one_or_none()
     if user is None or not user.active:
         raise NotFound(f"no active user named '{name}'")
     return user

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from copy import deepcopy
 from dataclasses import dataclass
+from functools import cached_property
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -60,9 +61,15 @@ class VersionInfo:
     name: str | None
     model: dict
 
-    @property
+    @cached_property  # read on every step; the model never changes
     def has_timers(self) -> bool:
         return any("timerEventDefinition" in e.get("event_definitions", [])
+                   for m in every_definition(self.model) for e in m["elements"].values())
+
+    @cached_property
+    def has_external_tasks(self) -> bool:
+        """False when no service or send task could wait for a worker, so no step opens an external task."""
+        return any(e.get("type") in ("serviceTask", "sendTask")
                    for m in every_definition(self.model) for e in m["elements"].values())
 
 

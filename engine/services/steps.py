@@ -43,7 +43,8 @@ def save_step(sg, s, instance, pv, runner, log, actor, now, done: str | None = N
     entered = [g.get("stage") for g in log.gate_decisions] + [ht.stage for ht in new_tasks]
     _tell_observers(s, domain.Step(instance, previous_stage, entered, now, ending, tuple(new_tasks),
                                    tuple(log.gate_decisions), model))
-    sync_external_tasks(s, instance, waiting, now, actor)
+    if getattr(pv, "has_external_tasks", True):  # else it never has rows to read or write: skip the query
+        sync_external_tasks(s, instance, waiting, now, actor)
     _sync_timers(s, instance, timers, timer_rows, fired, model, now, actor)
     if runner.completed:
         _record_end(s, instance, log, actor, now, end, ending)
