@@ -23,12 +23,12 @@ from engine.bpmn import definitions
 from engine.bpmn.failures import EngineFailure
 from engine.bpmn.messages import CATCHING, deliver, waiting_for
 from engine.bpmn.runtime import Runner
-from engine.bpmn.tasks import new_workflow
 from engine.errors import Conflict, FormInvalid, KeyReused, NotFound, Refused
 from engine.limits import InputRefused, text_value
 from engine.readonly import audited_refusals, forbid_auditor
 from engine.roles import INTEGRATION_ROLE
 from engine.services import outbox
+from engine.services.formless_start import new_deal
 from engine.services.instances import instance_summary
 from engine.services.steps import record_incident, save_step
 from engine.services.variables import business_key as checked_key
@@ -221,23 +221,15 @@ def _start_by_message(sg, s, user, request, now, once) -> dict:
     row, start = starting[0]
     pv = sg.specs.version(row.id, lambda: row)
     may_send(user, pv.model, [{"called_process": None, "element_id": start["id"]}])
-    spec, subs = sg.specs.spec_for(pv.id, lambda: row.spec)
-    runner = Runner(new_workflow(spec, subs, sg.script_engine, {}), pv.model, sg.clock)
-    instance = Instance(process_version_id=pv.id, process_id=pv.process_id, version=pv.version, business_key=key,
-                        status="running", data={}, state={}, started_at=now, started_by=user.name)
-    s.add(instance)
-    s.flush()
     origin = {"kind": "message", "user": user.name, "message_id": once[0].removeprefix("message:") if once else None}
-    audit.record(s, now, user.name, "instance_started", instance_id=instance.id, process_id=pv.process_id,
-                 version=pv.version, element_id=start["id"],
-                 details={"data": request["variables"], "message": name, "message_id": origin["message_id"],
-                          **({"business_key": key} if key else {})})
+    instance, runner = new_deal(sg, s, pv, lambda: row.spec, user.name, now, start["id"],
+                                {"data": request["variables"], "message": name, "message_id": origin["message_id"],
+                                 **({"business_key": key} if key else {})}, business_key=key)
     try:
         runner.advance()  # to the start event, which waits for the message
     except EngineFailure as failure:
         s.rollback()
         raise record_incident(sg, user.name, None, pv, failure) from None
-    instance.title = f"{pv.model.get('name') or pv.process_id} {key or f'#{instance.id}'}"[:255]
     outbox.emit(s, "deal.started", now, instance, started_by=user.name, data=request["variables"],
                 message=name)
     return _advance(sg, s, user, instance, pv, runner, request, origin, now, started=True)

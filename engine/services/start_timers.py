@@ -12,13 +12,11 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
-from engine import audit
 from engine.bpmn import schedules
 from engine.bpmn.failures import EngineFailure
-from engine.bpmn.runtime import Runner
-from engine.bpmn.tasks import new_workflow
 from engine.clock import iso, utc
 from engine.services import outbox
+from engine.services.formless_start import new_deal
 from engine.services.steps import record_incident, save_step
 from engine.services.timers import TIMER_ACTOR
 from engine.store.models import Instance, ProcessVersion, TimerStartSchedule
@@ -91,16 +89,9 @@ def _start_next(sg) -> bool:
 
 
 def _start(sg, s, pv, version, el, timer, now) -> Instance:
-    spec, subs = sg.specs.spec_for(pv.id, lambda: version.spec)
-    runner = Runner(new_workflow(spec, subs, sg.script_engine, {}), pv.model, sg.clock)
-    instance = Instance(process_version_id=pv.id, process_id=pv.process_id, version=pv.version, status="running",
-                        data={}, state={}, started_at=now, started_by=TIMER_ACTOR)
-    s.add(instance)
-    s.flush()
-    audit.record(s, now, TIMER_ACTOR, "instance_started", instance_id=instance.id, process_id=pv.process_id,
-                 version=pv.version, element_id=el["id"], details={"data": {}, "timer": timer})
+    instance, runner = new_deal(sg, s, pv, lambda: version.spec, TIMER_ACTOR, now, el["id"],
+                                {"data": {}, "timer": timer})
     log = runner.advance()
-    instance.title = f"{pv.model.get('name') or pv.process_id} #{instance.id}"[:255]
     save_step(sg, s, instance, pv, runner, log, TIMER_ACTOR, now)
     return instance
 
