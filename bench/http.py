@@ -1,12 +1,23 @@
-"""HTTP benchmark: task completions per second through `stagegate serve` with 1 and 2 gunicorn
-workers on SQLite and PostgreSQL, and the latency of the inbox (page and API) with 100,000 open deals.
+"""HTTP benchmark through `stagegate serve`: task completions per second (1 and 2 gunicorn workers on
+SQLite, 1, 2 and 4 on PostgreSQL), deal starts per second through the API, the memory of one worker
+after 100 and after 10,000 completions, and the latency of the inbox (page and API) with 100,000
+open deals. Each rate comes with the p50/p95 latency of its requests.
 
-    .venv/bin/python -m bench.http            # full run
-    .venv/bin/python -m bench.http --quick    # fewer deals, 10,000 open deals for the inbox
+    .venv/bin/python -m bench.http            # full run: 500 deals, 10 s of starts, 10,000 completions
+    .venv/bin/python -m bench.http --quick    # 150 deals, 3 s of starts, 2,000 completions, 10,000 open deals
+    .venv/bin/python -m bench.http --quick --memory 10000   # the quick run with the issue's memory figure
+    .venv/bin/python -m bench.http --only starts            # one part: throughput, starts, memory or inbox
 
 PostgreSQL: STAGEGATE_BENCH_POSTGRES_URL (default the machine's 127.0.0.1:5432/test); each run
 uses a fresh schema, dropped afterwards. Clients are threads in this process (HTTP waits on the
-server); the server's workers are processes. The machine's cores are shared by client and server.
+server); the server's workers are processes. The machine's cores are shared by client and server,
+so more workers than cores (nproc is printed) cannot run more at once.
+
+The throughput runs' deals (at their three sign-offs) are made once per backend through the
+service layer and copied for each run (bench.http_setup), so every run starts from the same rows.
+Starts and the memory run use the revision loop (bench/revision_loop.bpmn: an empty start form;
+a review that does not approve sends the deal back to its draft, so a deal takes completions for
+ever); memory is the worker's VmRSS (the gunicorn master's one child) from /proc.
 
 The 100,000 open deals are bulk-copied rows (instances, inbox tasks and their roles) of a few
 real deals at different stages; their engine state is a stub, so they can be listed but not
@@ -21,7 +32,6 @@ import re
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 import urllib.request
@@ -36,7 +46,9 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import func, insert, select, text  # noqa: E402
 
 from bench import scale  # noqa: E402
-from bench.databases import scratch_database, unreachable  # noqa: E402
+from bench.http_load import CLIENTS, completions_per_second, percentile, starts_per_second  # noqa: E402
+from bench.http_memory import worker_memory  # noqa: E402
+from bench.http_setup import PG_URL, copy_of, database, loop_users, pg_available, sign_off_template  # noqa: E402,F401
 from stagegate.compose import bootstrap  # noqa: E402
 from engine.services.instances import complete_task, start_instance  # noqa: E402
 from engine.store.models import HumanTask, Instance, TaskRole  # noqa: E402
@@ -44,60 +56,7 @@ from engine.store.open_tasks import recount  # noqa: E402
 from engine.services.tokens import create_token  # noqa: E402
 from engine.services.users import add_user, set_password  # noqa: E402
 
-PG_URL = os.environ.get("STAGEGATE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PASSWORD = "bench password"
-CLIENTS = 4
-
-
-def database(backend: str, tmp: str):
-    """A fresh empty database URL of the backend (a context manager)."""
-    return scratch_database(backend, tmp, PG_URL, "bench")
-
-
-def pg_available() -> str | None:
-    """None if the benchmark's PostgreSQL answers, else why not."""
-    return unreachable(PG_URL)
-
-
-# -- completions per second -----------------------------------------------------------------------
-
-def completions_per_second(url: str, workers: int, deals: int) -> dict:
-    """CLIENTS threads complete disjoint sign-offs (3 per deal) through the API as fast as they can."""
-    tasks, tokens = scale.sign_off_deals(url, deals=deals, racers=CLIENTS)
-    with scale.server(url, workers) as base:
-        elements = scale._elements(base, tasks, next(iter(tokens.values())))
-        shares = [tasks[i::CLIENTS] for i in range(CLIENTS)]
-        statuses: list[int] = []
-        latencies: list[float] = []
-        lock = threading.Lock()
-        barrier = threading.Barrier(CLIENTS + 1)
-
-        def client(token, share):
-            barrier.wait()
-            for tid in share:
-                t0 = time.perf_counter()
-                status, _ = scale.call(base, "POST", f"/api/v1/tasks/{tid}/complete",
-                                       {"data": scale.SIGN_OFFS[elements[tid]]}, token)
-                with lock:
-                    statuses.append(status)
-                    latencies.append(time.perf_counter() - t0)
-
-        threads = [threading.Thread(target=client, args=(tok, share)) for tok, share in zip(tokens.values(), shares)]
-        for t in threads:
-            t.start()
-        barrier.wait()
-        t0 = time.perf_counter()
-        for t in threads:
-            t.join()
-        elapsed = time.perf_counter() - t0
-    ok = statuses.count(200)
-    return {"completions": ok, "errors": len(statuses) - ok, "seconds": elapsed, "per_s": ok / elapsed,
-            "p50_ms": 1000 * statistics.median(latencies), "p95_ms": 1000 * percentile(latencies, 95)}
-
-
-def percentile(xs: list[float], p: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, max(0, round(p / 100 * len(xs)) - 1))]
 
 
 # -- the inbox with many open deals -------------------------------------------------------------
@@ -198,46 +157,113 @@ def inbox_latency(url: str, requests: int) -> dict:
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--deals", type=int, default=None, help="Deals per throughput run (3 sign-offs each).")
-    ap.add_argument("--open", dest="open_deals", type=int, default=None, help="Open deals for the inbox run.")
-    ap.add_argument("--only", choices=("throughput", "inbox"), default=None, help="Run one of the two parts.")
-    args = ap.parse_args(argv)
-    deals = args.deals or (8 if args.quick else 30)
-    open_count = args.open_deals or (10_000 if args.quick else 100_000)
-    requests = 5  # each inbox request lists every task of the role: seconds per request at 100,000 deals
+    """Run the parts the flags ask for, each on every backend that answers."""
+    args = options(argv)
     backends = ["sqlite"]
     reason = pg_available()
     if reason is None:
         backends.append("postgres")
     else:
         print(f"PostgreSQL skipped: {reason}")
+    print(f"nproc {len(os.sched_getaffinity(0))}, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at start")
+    t0 = time.perf_counter()
+    parts = {"throughput": lambda: throughput(backends, args.deals), "starts": lambda: starts(backends, args.seconds),
+             "memory": lambda: memory(args.memory), "inbox": lambda: inbox(backends, args.open_deals, 5)}
+    for name, part in parts.items():
+        if args.only in (None, name):
+            part()
+    print(f"== bench.http took {time.perf_counter() - t0:.0f} s ==")
 
-    if args.only != "inbox":
-        throughput(backends, deals)
-    if args.only != "throughput":
-        inbox(backends, open_count, requests)
+
+def options(argv) -> argparse.Namespace:
+    """The command line, with the defaults of a full or a --quick run filled in."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--deals", type=int, default=None, help="Deals per throughput run (3 sign-offs each).")
+    ap.add_argument("--seconds", type=float, default=None, help="Seconds each start run lasts.")
+    ap.add_argument("--memory", type=int, default=None, help="Completions before the second memory reading.")
+    ap.add_argument("--open", dest="open_deals", type=int, default=None, help="Open deals for the inbox run.")
+    ap.add_argument("--only", choices=("throughput", "starts", "memory", "inbox"), default=None,
+                    help="Run one of the four parts.")
+    args = ap.parse_args(argv)
+    quick = args.quick
+    args.deals = args.deals or (150 if quick else 500)
+    args.seconds = args.seconds or (3.0 if quick else 10.0)
+    args.memory = args.memory or (2_000 if quick else 10_000)
+    args.open_deals = args.open_deals or (10_000 if quick else 100_000)
+    return args
+
+
+def _row(label: str, r: dict, what: str, target: str = "") -> None:
+    """One run's line: rate, count, errors, p50/p95."""
+    print(f"  {label}  {r['per_s']:6.1f}/s{target}  ({r['done']} {what} in {r['seconds']:.1f} s, {r['errors']} errors; "
+          f"p50 {r['p50_ms']:.0f} ms, p95 {r['p95_ms']:.0f} ms)")
+
+
+def _workers(backend: str, workers: int) -> str:
+    """'sqlite    2 workers': a run's label."""
+    return f"{backend:<9} {workers} worker{'s' if workers > 1 else ' '}"
 
 
 def throughput(backends: list[str], deals: int) -> None:
-    print(f"== HTTP task completions per second ({CLIENTS} clients, {deals * 3} sign-offs per run) ==")
+    """Sign-offs completed per second: the deals made once per backend, a copy of them for each run."""
+    nproc = len(os.sched_getaffinity(0))
+    print(f"== HTTP task completions per second ({CLIENTS} clients, {deals * 3} sign-offs per run; nproc {nproc}) ==")
     rows = {}
+    with tempfile.TemporaryDirectory(prefix="stagegate-http-") as tmp:
+        for backend in backends:
+            with database(backend, tmp) as template:
+                t0 = time.perf_counter()
+                tasks, tokens = sign_off_template(template, deals, CLIENTS)
+                print(f"  {backend}: {deals} deals set up once in {time.perf_counter() - t0:.1f} s, copied for each run")
+                for workers in (1, 2, 4) if backend == "postgres" else (1, 2):
+                    t0 = time.perf_counter()
+                    with copy_of(backend, tmp, template) as url:
+                        copied = time.perf_counter() - t0
+                        rows[(backend, workers)] = r = completions_per_second(url, workers, tasks, tokens)
+                    note = f"; {nproc} cores: 4 workers share them" if workers > nproc else ""
+                    _row(_workers(backend, workers), r, "sign-offs", f"  [copy {copied:.1f} s{note}]")
+    _ratios(rows, backends)
+
+
+def _ratios(rows: dict, backends: list[str]) -> None:
+    """How the rates compare: more workers, the other backend."""
+    for backend in backends:
+        for w in (2, 4):
+            if (backend, w) in rows:
+                print(f"  {backend}: {w} workers / 1 worker = {rows[(backend, w)]['per_s'] / rows[(backend, 1)]['per_s']:.2f}x")
+    if "postgres" in backends:
+        for w in (1, 2):
+            print(f"  {w} worker(s): postgres / sqlite = {rows[('postgres', w)]['per_s'] / rows[('sqlite', w)]['per_s']:.2f}x")
+
+
+def starts(backends: list[str], seconds: float) -> None:
+    """Deals started per second through POST /api/v1/instances (the revision loop: an empty start form)."""
+    print(f"== HTTP deal starts per second ({CLIENTS} clients, {seconds:.0f} s per run; POST /api/v1/instances, "
+          f"revision_loop; target >= 500/s) ==")
     with tempfile.TemporaryDirectory(prefix="stagegate-http-") as tmp:
         for backend in backends:
             for workers in (1, 2):
                 with database(backend, tmp) as url:
-                    r = completions_per_second(url, workers, deals)
-                rows[(backend, workers)] = r
-                print(f"  {backend:<9} {workers} worker{'s' if workers > 1 else ' '}  {r['per_s']:6.1f}/s  "
-                      f"({r['completions']} in {r['seconds']:.1f} s, {r['errors']} errors; "
-                      f"p50 {r['p50_ms']:.0f} ms, p95 {r['p95_ms']:.0f} ms)")
-        for backend in backends:
-            print(f"  {backend}: 2 workers / 1 worker = {rows[(backend, 2)]['per_s'] / rows[(backend, 1)]['per_s']:.2f}x")
-        if "postgres" in backends:
-            for w in (1, 2):
-                print(f"  {w} worker(s): postgres / sqlite = "
-                      f"{rows[('postgres', w)]['per_s'] / rows[('sqlite', w)]['per_s']:.2f}x")
+                    r = starts_per_second(url, workers, loop_users(url, CLIENTS), seconds)
+                _row(_workers(backend, workers), r, "starts", f" (target 500/s: {r['per_s'] / 500:.0%})")
+
+
+def memory(count: int) -> None:
+    """RSS of the one worker after 100 completions and after `count`."""
+    print(f"== Memory of one gunicorn worker (sqlite, 1 worker, {CLIENTS} clients; revision-loop completions; "
+          f"target <= 1.2x) ==")
+    with tempfile.TemporaryDirectory(prefix="stagegate-http-") as tmp, database("sqlite", tmp) as url:
+        t0 = time.perf_counter()
+        r = worker_memory(url, (100, count))
+    print(f"  VmRSS at start {r['before_kib'] / 1024:.1f} MiB; {r['deals']} deals")
+    for m in r["marks"]:
+        print(f"  after {m['completions']:>6,} completions  VmRSS {m['rss_kib'] / 1024:6.1f} MiB  "
+              f"({m['per_s']:.0f}/s, {m['errors']} errors{'' if m['same_worker'] else '; THE WORKER WAS RESTARTED'})")
+    first, last = r["marks"][0], r["marks"][-1]
+    print(f"  ratio {last['rss_kib'] / first['rss_kib']:.2f}x after {last['completions']:,} / {first['completions']:,} "
+          f"completions (target <= 1.2x at 10,000){'' if last['completions'] >= 10_000 else '; --memory 10000 for that'}; "
+          f"{time.perf_counter() - t0:.0f} s")
 
 
 def inbox(backends: list[str], open_count: int, requests: int) -> None:

@@ -156,7 +156,7 @@ class PhaseTimer:
         return out
 
 
-REST = "rest (use-case code, ORM bookkeeping, wrapper overhead)"
+REST = "rest (use-case code, session bookkeeping, wrapper overhead)"
 TOTAL = "total per completion (with wrappers in place)"
 
 
@@ -165,6 +165,7 @@ def phase_breakdown(tmp: str, n_instances: int, long_at: int, long_n: int) -> tu
     import engine.store.db as db_mod
     import engine.bpmn.forms as forms_mod
     import engine.bpmn.runtime as runtime_mod
+    from sqlalchemy.engine import Connection
     from sqlalchemy.orm import Session
 
     sg = make_service(tmp, "breakdown.db")
@@ -178,10 +179,11 @@ def phase_breakdown(tmp: str, n_instances: int, long_at: int, long_n: int) -> tu
         pt.wrap(runtime_mod.Runner, attr, "engine: find task / list ready tasks / data")
     pt.wrap(audit_mod, "record", "audit.record (canonical JSON, hash, head row)")
     pt.wrap(forms_mod, "validate", "form validation")
-    pt.wrap(Session, "execute", "ORM reads (SELECTs + JSON decode of rows)")
-    pt.wrap(Session, "get", "ORM reads (SELECTs + JSON decode of rows)")
-    pt.wrap(Session, "flush", "ORM flush (INSERT/UPDATE incl. JSON encode)")
-    pt.wrap(Session, "commit", "COMMIT (WAL append)")
+    pt.wrap(Connection, "execute", "SQL statements (prebuilt Core; binds, JSON in and out)")
+    pt.wrap(Session, "execute", "ORM statements (the rare parts of a step)")
+    pt.wrap(Session, "get", "ORM statements (the rare parts of a step)")
+    pt.wrap(Session, "flush", "ORM flush (objects the rare parts added)")
+    pt.wrap(Session, "commit", "COMMIT (WAL append; audit linking, outbox rows)")
     pt.wrap(db_mod.UnitOfWork, "__enter__", "session open + BEGIN IMMEDIATE")
     pt.wrap(db_mod.UnitOfWork, "__exit__", "rollback/close session")
     original = complete_task

@@ -20,7 +20,7 @@ from engine.sandbox import pool as sandbox_pool
 from engine.services import outbox
 from engine.services.jobs import JobRunner
 from engine.store import append_only  # noqa: F401 - the audit table's guards, before any create_all
-from engine.store.db import UnitOfWork, database_url, make_engine, owner_database_url
+from engine.store.db import UnitOfWork, WriterQueue, database_url, make_engine, owner_database_url, writer_queue
 from engine.store.file_store import FileStore, LocalFileStore
 from workflows.domain import SALES
 
@@ -48,11 +48,12 @@ class Stagegate:
     audit_keys: KeyRing
     jobs: JobRunner = field(default_factory=JobRunner)
     integrations: IntegrationSettings = field(default_factory=IntegrationSettings.from_env)
+    writers: WriterQueue | None = None  # SQLite's writers, queued on a file lock (engine/store/db.py)
     _disposed: bool = False
 
     def uow(self, write: bool = True) -> UnitOfWork:
         """A new unit of work (one transaction)."""
-        return UnitOfWork(self.session_factory, write=write)
+        return UnitOfWork(self.session_factory, write=write, writers=self.writers)
 
     def now(self):
         return self.clock.now()
@@ -95,6 +96,7 @@ def bootstrap(url: str | None = None, clock=None, helpers: dict | None = None, m
         script_engine=make_script_engine(DIAGRAM_HELPERS if helpers is None else helpers),
         clock=clock or SystemClock(),
         audit_keys=keys,
+        writers=writer_queue(engine),
     )
     sandbox_pool.acquire()
     if migrate:

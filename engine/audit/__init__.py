@@ -14,7 +14,7 @@ import json
 from datetime import datetime
 from types import SimpleNamespace
 
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.store import append_only  # noqa: F401 - registers the table's guards
@@ -88,6 +88,13 @@ def unknown_key_message(kid: str | None, ring: KeyRing) -> str:
             "key file from your backup, or restart this process after `stagegate audit rotate-key`")
 
 
+_HEAD = select(AuditHead.__table__).where(AuditHead.__table__.c.id == 1).with_for_update()
+_NEW_HEAD = insert(AuditHead.__table__)
+_MOVE_HEAD = (update(AuditHead.__table__).where(AuditHead.__table__.c.id == 1)
+              .values(seq=bindparam("v_seq"), hash=bindparam("v_hash"), key_id=bindparam("v_key_id")))
+_APPEND = insert(AuditEvent.__table__)
+
+
 @event.listens_for(Session, "before_commit")
 def _chain(session: Session) -> None:
     pending = session.info.pop(PENDING, None)
@@ -97,12 +104,15 @@ def _chain(session: Session) -> None:
     if ring is None:
         raise AuditKeyError("this session has no audit key (build it with stagegate.compose)")
     session.flush()  # the step's own rows first, so the head is held only for the events' insert
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
-    if head is None:
-        head = AuditHead(id=1, seq=0, hash=GENESIS, key_id=ring.current)
-        session.add(head)
-    for ev in pending:
-        session.add(AuditEvent(**_link(head, ev, ring)))
+    conn = session.connection()
+    found = conn.execute(_HEAD).mappings().first()
+    head = SimpleNamespace(**found) if found else SimpleNamespace(id=1, seq=0, hash=GENESIS, key_id=ring.current)
+    rows = [_link(head, ev, ring) for ev in pending]
+    conn.execute(_APPEND, rows)
+    if found:
+        conn.execute(_MOVE_HEAD, {"v_seq": head.seq, "v_hash": head.hash, "v_key_id": head.key_id})
+    else:
+        conn.execute(_NEW_HEAD, {"id": 1, "seq": head.seq, "hash": head.hash, "key_id": head.key_id})
 
 
 @event.listens_for(Session, "after_rollback")

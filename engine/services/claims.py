@@ -22,7 +22,7 @@ def _ready_task(s, task_id, actor: str, action: str):
     if ht.state != "ready":
         who = f" by {ht.completed_by}" if ht.completed_by else ""
         raise Conflict(f"'{ht.name}' is no longer open (it was {ht.state}{who})")
-    return ht, user
+    return s.get(HumanTask, ht.id), user  # the mapped row: a claim changes it
 
 
 def _audit(sg, s, ht, actor, kind, **details):

@@ -18,6 +18,7 @@ from engine.readonly import audited_refusals
 from engine.services.external_tasks import check_lock_owner, open_incident_for, require_worker_user, task_row
 from engine.services.instances import MAX_RETRIES, instance_summary
 from engine.services.steps import record_incident, save_step
+from engine.store import deal_rows
 from engine.store.models import Instance, ProcessVersion
 
 
@@ -38,8 +39,7 @@ def _open(sg, s, actor: str, task_id: str, worker_id: str, action: str):
     row = task_row(s, task_id, lock=True)
     s.refresh(row)
     check_lock_owner(row, worker_id, {"complete": "completed", "throw an error at": "reported"}.get(action, action))
-    instance = s.get(Instance, row.instance_id)
-    s.refresh(instance)
+    instance = deal_rows.deal(s, row.instance_id)
     pv = sg.specs.version(instance.process_version_id, lambda: s.get(ProcessVersion, instance.process_version_id))
     spec, subs = sg.specs.spec_for(pv.id, lambda: s.get(ProcessVersion, pv.id).spec)
     runner = Runner(sg.specs.load_state(instance.state, spec, subs, sg.script_engine), pv.model, sg.clock)
@@ -71,7 +71,7 @@ def _complete_once(sg, actor, task_id, worker_id, variables, local_variables) ->
             raise record_incident(sg, actor, instance.id, pv, failure) from None
         row.state, row.completed_at, row.completed_by = "completed", now, actor
         row.lock_expires_at = None
-        result = instance_summary(s, instance, save_step(sg, s, instance, pv, runner, log, actor, now))
+        result = instance_summary(s, instance, save_step(sg, s, instance, pv, runner, log, actor, now).open)
         uow.commit()
     return result
 

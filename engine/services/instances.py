@@ -3,17 +3,19 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import audit, outcomes
 from engine.bpmn import definitions, forms
 from engine.services import variables
-from engine.actors import load_user, require_any_role
+from engine.actors import load_actor, require_any_role
 from engine.assignment import acting_as, require_worker
 from engine.clock import iso
 from engine.errors import Conflict, FormInvalid, KeyReused, NotFound, Refused
+from engine.store import deal_rows
+from engine.store.deal_rows import Record
 from engine.store.models import HumanTask, IdempotencyKey, Instance, ProcessVersion
 from engine.readonly import audited_refusals, forbid_auditor
 from engine.bpmn.failures import EngineFailure
@@ -28,12 +30,16 @@ from engine.sandbox.limits import LimitExceeded
 MAX_RETRIES = 5
 
 
-def _latest_version(s, process_id: str) -> ProcessVersion:
-    pv = s.execute(select(ProcessVersion).where(ProcessVersion.process_id == process_id)
-                   .order_by(ProcessVersion.version.desc()).limit(1)).scalar_one_or_none()
-    if pv is None:
+_LATEST_VERSION = (select(ProcessVersion.__table__.c.id).where(ProcessVersion.__table__.c.process_id == bindparam("p"))
+                   .order_by(ProcessVersion.__table__.c.version.desc()).limit(1))
+
+
+def _latest_version_id(s, process_id: str) -> int:
+    """The id of the process's newest version (its row, with the large spec and model, only on a cache miss)."""
+    found = s.connection().execute(_LATEST_VERSION, {"p": process_id}).scalar()
+    if found is None:
         raise NotFound(f"no process '{process_id}' is deployed")
-    return pv
+    return found
 
 
 def _start_event(model: dict) -> dict:
@@ -87,12 +93,12 @@ def _replay(s, actor: str, once) -> dict | None:
 def _start_once(sg, process_id, actor, data, once, business_key) -> dict:
     with sg.uow() as uow:
         s = uow.session
-        user = load_user(s, actor)
+        user = load_actor(s, actor)
         forbid_auditor(user, f"start '{process_id}'", process_id=process_id)
         if once and (first := _replay(s, actor, once)) is not None:
             return first
-        row = _latest_version(s, process_id)
-        pv = sg.specs.version(row.id, lambda: row)
+        pv_id = _latest_version_id(s, process_id)
+        pv = sg.specs.version(pv_id, lambda: s.get(ProcessVersion, pv_id))
         start = _start_event(pv.model)
         if "messageEventDefinition" in start.get("event_definitions", []):
             raise Refused(f"'{pv.name or process_id}' starts when the message "
@@ -102,14 +108,12 @@ def _start_once(sg, process_id, actor, data, once, business_key) -> dict:
         values = _validated(sg, uow, actor, None, pv, start, pv.model.get("start_form", []), data)
         if start.get("initiator"):
             values[start["initiator"]] = actor  # camunda:initiator: the variable naming who started the deal
-        spec, subs = sg.specs.spec_for(pv.id, lambda: row.spec)
+        spec, subs = sg.specs.spec_for(pv.id, lambda: s.get(ProcessVersion, pv_id).spec)
         runner = Runner(new_workflow(spec, subs, sg.script_engine, values), pv.model, sg.clock)
         now = sg.now()
-        instance = Instance(process_version_id=pv.id, process_id=pv.process_id, version=pv.version,
-                            business_key=business_key, status="running", data={}, state={}, started_at=now,
-                            started_by=actor)
-        s.add(instance)
-        s.flush()
+        instance = deal_rows.new_deal(s, process_version_id=pv.id, process_id=pv.process_id, version=pv.version,
+                                      business_key=business_key, status="running", data={}, state={},
+                                      started_at=now, started_by=actor)
         if once:
             # Written (and flushed) first, so a concurrent twin waits here and then fails on the key.
             key_row = IdempotencyKey(actor=actor, key=once[0], request_hash=once[1], instance_id=instance.id,
@@ -126,7 +130,7 @@ def _start_once(sg, process_id, actor, data, once, business_key) -> dict:
             raise record_incident(sg, actor, None, pv, failure) from None
         instance.title = _title(pv.model, values, instance.id, business_key)
         outbox.emit(s, "deal.started", now, instance, started_by=actor, data=values)
-        result = instance_summary(s, instance, save_step(sg, s, instance, pv, runner, log, actor, now))
+        result = instance_summary(s, instance, save_step(sg, s, instance, pv, runner, log, actor, now).open)
         if once:
             key_row.result = result
             result = {**result, "replayed": False}
@@ -146,52 +150,69 @@ def complete_task(sg, task_id: str, actor: str, data: dict | None = None) -> dic
 
 
 def _complete_once(sg, task_id, actor, data) -> dict:
+    # The checks and the engine's work run on a snapshot, outside the write lock, so several workers
+    # do them at once; the writes follow in one transaction, which first checks that neither the task
+    # nor the deal changed since (else StaleDataError, and complete_task runs it all again).
+    with sg.uow(write=False) as reading:
+        ht, user, instance, pv, values, runner, log, now = _work_out(sg, reading, task_id, actor, data)
     with sg.uow() as uow:
         s = uow.session
-        ht = locked_task(s, task_id)
-        user = load_user(s, actor)
-        forbid_auditor(user, f"complete '{ht.name}'", ht.instance_id, task_id=ht.id)
-        if ht.state != "ready":
-            raise Conflict(_not_ready_message(ht))
-        require_worker(user, ht, f"work on '{ht.name or ht.element_id}'")
-        if ht.claimed_by and ht.claimed_by != actor:
-            raise Refused(f"'{ht.name}' is claimed by {ht.claimed_by}; only they can complete it "
-                          "(or a department head can reassign it)")
-        instance = s.get(Instance, ht.instance_id)
-        pv = sg.specs.version(instance.process_version_id, lambda: s.get(ProcessVersion, instance.process_version_id))
-        open_before = set(s.execute(select(HumanTask.id).where(HumanTask.instance_id == instance.id,
-                                                                HumanTask.state == "ready")).scalars())
-        _check_separation_of_duties(s, ht, pv.model, actor)
-        values = _validated(sg, uow, actor, instance.id, pv, {"id": ht.element_id, "name": ht.name}, ht.form, data)
-        spec, subs = sg.specs.spec_for(pv.id, lambda: s.get(ProcessVersion, pv.id).spec)
-        runner = Runner(sg.specs.load_state(instance.state, spec, subs, sg.script_engine), pv.model, sg.clock)
-        if not runner.is_ready(ht.id):
-            # Another completion committed between our two reads; report it as such.
-            s.refresh(ht)
-            raise Conflict(_not_ready_message(ht) if ht.state != "ready"
-                           else f"'{ht.name}' is no longer waiting for input")
-        now = sg.now()
+        if s.get_bind().dialect.name != "sqlite":
+            deal_rows.lock_deal(s, instance.id)  # steps on one deal queue up here (SQLite has one writer anyway)
+        if deal_rows.task(s, ht.id) != ht:
+            raise StaleDataError(f"task {ht.id} changed while it was being completed")
         audit.record(s, now, actor, "task_completed", instance_id=instance.id, process_id=instance.process_id,
                      version=instance.version, element_id=ht.element_id,
                      details={"task_id": ht.id, "task_name": ht.name, **acting_as(user, ht), "data": values,
                               **({"called_process": ht.called_process} if ht.called_process else {})})
-        try:
-            runner.complete(ht.id, values, actor)
-            log = runner.advance()
-        except EngineFailure as failure:
-            uow.session.rollback()
-            raise record_incident(sg, actor, instance.id, pv, failure) from None
         ht.state, ht.completed_at, ht.completed_by = "completed", now, actor
         outbox.emit(s, "task.completed", now, instance, task=outbox.task_of(ht), completed_by=actor, data=values)
-        result = instance_summary(s, instance, save_step(sg, s, instance, pv, runner, log, actor, now, done=ht.id))
+        tasks = save_step(sg, s, instance, pv, runner, log, actor, now, done=ht)  # the deal's version checked first
+        result = instance_summary(s, instance, tasks.open)
         # What happens next, as plain data: the tasks this step opened and those still open (in the
         # diagram's order), and what else the deal waits for.
         in_diagram = sorted(result["ready_tasks"], key=lambda t: _diagram_line(pv.model, t["element_id"]))
-        result["opened"] = [t for t in in_diagram if t["id"] not in open_before]
-        result["still_open"] = [t for t in in_diagram if t["id"] in open_before]
-        result["waiting"] = [] if runner.completed else waiting_on(runner, pv.model)
+        still_open = {t.id for t in tasks.still_open}
+        result["opened"] = [t for t in in_diagram if t["id"] not in still_open]
+        result["still_open"] = [t for t in in_diagram if t["id"] in still_open]
+        result["waiting"] = [] if instance.status == "completed" else waiting_on(runner, pv.model)
         uow.commit()
     return result
+
+
+def _work_out(sg, uow, task_id, actor, data) -> tuple:
+    """The completion's checks (state, role, claim, separation of duties, form) and the engine's step,
+    on the reading transaction `uow`; an engine failure is recorded as an incident."""
+    s = uow.session
+    ht = deal_rows.task(s, str(task_id))
+    if ht is None:
+        raise NotFound(f"no task with id {task_id}")
+    user = load_actor(s, actor)
+    forbid_auditor(user, f"complete '{ht.name}'", ht.instance_id, task_id=ht.id)
+    if ht.state != "ready":
+        raise Conflict(_not_ready_message(ht))
+    require_worker(user, ht, f"work on '{ht.name or ht.element_id}'")
+    if ht.claimed_by and ht.claimed_by != actor:
+        raise Refused(f"'{ht.name}' is claimed by {ht.claimed_by}; only they can complete it "
+                      "(or a department head can reassign it)")
+    instance = deal_rows.deal(s, ht.instance_id)
+    pv = sg.specs.version(instance.process_version_id, lambda: s.get(ProcessVersion, instance.process_version_id))
+    _check_separation_of_duties(s, ht, pv.model, actor)
+    values = _validated(sg, uow, actor, instance.id, pv, {"id": ht.element_id, "name": ht.name}, ht.form, data)
+    spec, subs = sg.specs.spec_for(pv.id, lambda: s.get(ProcessVersion, pv.id).spec)
+    runner = Runner(sg.specs.load_state(instance.state, spec, subs, sg.script_engine), pv.model, sg.clock)
+    if not runner.is_ready(ht.id):
+        if deal_rows.task(s, ht.id) != ht:  # completed since it was read (PostgreSQL reads each statement afresh)
+            raise StaleDataError(f"task {ht.id} changed while it was being completed")  # run again: say by whom
+        raise Conflict(f"'{ht.name}' is no longer waiting for input")
+    now = sg.now()
+    try:
+        runner.complete(ht.id, values, actor)
+        log = runner.advance()
+    except EngineFailure as failure:
+        s.rollback()
+        raise record_incident(sg, actor, instance.id, pv, failure) from None
+    return Record(**vars(ht)), user, instance, pv, values, runner, log, now
 
 
 def _diagram_line(model: dict, element_id: str) -> int:
@@ -212,8 +233,8 @@ def _validated(sg, uow, actor, instance_id, pv, element: dict, fields: list, dat
         raise record_incident(sg, actor, instance_id, pv, failure) from None
 
 
-def locked_task(s, task_id) -> HumanTask:
-    """The task, read after taking its deal's row lock.
+def locked_task(s, task_id) -> deal_rows.Record:
+    """The task's record, read after taking its deal's row lock.
 
     Every step that writes to a deal takes the deal's lock first (the timer worker too, with
     SKIP LOCKED), so steps on one deal queue up, each reads the task as the step before it
@@ -222,27 +243,34 @@ def locked_task(s, task_id) -> HumanTask:
     its transaction began with BEGIN IMMEDIATE (or reads one snapshot), so the first read is
     already the locked one and the lock and re-read are skipped there.
     """
-    ht = s.get(HumanTask, str(task_id))
+    ht = deal_rows.task(s, str(task_id))
     if ht is None:
         raise NotFound(f"no task with id {task_id}")
     if s.get_bind().dialect.name != "sqlite":
-        s.execute(select(Instance.id).where(Instance.id == ht.instance_id).with_for_update())
-        s.refresh(ht)
+        deal_rows.lock_deal(s, ht.instance_id)
+        ht = deal_rows.task(s, ht.id)
     return ht
 
 
-def _check_separation_of_duties(s, ht: HumanTask, model: dict, actor: str) -> None:
+_T = HumanTask.__table__
+# The first task of the deal, among elements of one process, that the actor completed (separation of duties).
+_DONE_BY = {own: select(_T.c.name).where(_T.c.instance_id == bindparam("i"), _T.c.element_id.in_(bindparam("els", expanding=True)),
+                                         _T.c.called_process.is_(None) if own else _T.c.called_process == bindparam("cp"),
+                                         _T.c.completed_by == bindparam("a")).limit(1)
+            for own in (True, False)}
+
+
+def _check_separation_of_duties(s, ht, model: dict, actor: str) -> None:
     """Refuse when the diagram says this task must be worked by someone else than `actor`."""
     el = definitions.element(model, ht.called_process, ht.element_id)
     others = [x.strip() for x in (el.get("properties", {}).get("separate_from") or "").split(",") if x.strip()]
     if not others:
         return
     # The ids name elements of the task's own process: a called process's or the deal's.
-    done = s.execute(select(HumanTask).where(HumanTask.instance_id == ht.instance_id,
-                                             HumanTask.element_id.in_(others), HumanTask.defined_by(ht.called_process),
-                                             HumanTask.completed_by == actor)).scalars().first()
+    done = s.connection().execute(_DONE_BY[ht.called_process is None], {
+        "i": ht.instance_id, "els": others, "a": actor, "cp": ht.called_process}).scalar()
     if done is not None:
-        raise Refused(f"separation of duties: {actor} completed '{done.name}' on this deal, "
+        raise Refused(f"separation of duties: {actor} completed '{done}' on this deal, "
                       f"so someone else must do '{ht.name}'")
 
 

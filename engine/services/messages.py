@@ -32,6 +32,7 @@ from engine.services.formless_start import new_deal
 from engine.services.instances import instance_summary
 from engine.services.steps import record_incident, save_step
 from engine.services.variables import business_key as checked_key
+from engine.store import deal_rows
 from engine.store.models import IdempotencyKey, Instance, ProcessVersion
 
 MAX_RETRIES = 5
@@ -161,8 +162,7 @@ def _waiting_deals(sg, s, request) -> list[tuple]:
         # Narrowed by the keys first, without locks: only the deals that match are locked and read.
         for iid in [i for i, data in s.execute(q.order_by(Instance.id)) if _matches(data, wanted)]:
             s.execute(select(Instance.id).where(Instance.id == iid).with_for_update())
-            instance = s.get(Instance, iid)
-            s.refresh(instance)
+            instance = deal_rows.deal(s, iid)
             if instance.status != "running" or not _matches(instance.data, wanted):
                 continue  # changed by a step that committed while we waited for the lock
             spec, subs = sg.specs.spec_for(pv.id, lambda pv=pv: s.get(ProcessVersion, pv.id).spec)
@@ -251,6 +251,6 @@ def _advance(sg, s, user, instance, pv, runner, request, origin, now, started) -
     except EngineFailure as failure:
         s.rollback()
         raise record_incident(sg, user.name, None if started else instance.id, pv, failure) from None
-    summary = instance_summary(s, instance, save_step(sg, s, instance, pv, runner, log, user.name, now))
+    summary = instance_summary(s, instance, save_step(sg, s, instance, pv, runner, log, user.name, now).open)
     return {"instance_id": instance.id, "started": started, "element_ids": [c["element_id"] for c in caught],
             **{k: v for k, v in summary.items() if k != "id"}}

@@ -6,9 +6,15 @@ from __future__ import annotations
 import json
 import uuid
 
+from sqlalchemy import event, insert
+from sqlalchemy.orm import Session
+
 from engine.bpmn import definitions
 from engine.clock import iso
 from engine.store.models import OutboxEvent
+
+PENDING = "stagegate_outbox_pending"  # session.info: the events the transaction raised, written at commit
+_APPEND = insert(OutboxEvent.__table__)
 
 # What webhook subscribers may ask for (issue 18), and the events only mail is made from.
 WEBHOOK_EVENTS = ("deal.started", "deal.stage_changed", "gate.decided", "task.created", "task.completed",
@@ -22,13 +28,24 @@ def new_event_id() -> str:
     return f"msg_{uuid.uuid4().hex}"
 
 
-def emit(s, type_: str, at, instance=None, dedupe_key: str | None = None, **data) -> OutboxEvent:
+def emit(s, type_: str, at, instance=None, dedupe_key: str | None = None, **data) -> None:
     """Add one event to the caller's transaction (it commits or rolls back with the step)."""
     body = {**({"deal": deal_of(instance)} if instance is not None else {}), **data}
-    row = OutboxEvent(event_id=new_event_id(), type=type_, instance_id=getattr(instance, "id", None),
-                      occurred_at=at, data=json.loads(json.dumps(body, default=str)), dedupe_key=dedupe_key)
-    s.add(row)
-    return row
+    s.info.setdefault(PENDING, []).append(dict(
+        event_id=new_event_id(), type=type_, instance_id=getattr(instance, "id", None), occurred_at=at,
+        data=json.loads(json.dumps(body, default=str)), relayed_at=None, dedupe_key=dedupe_key))
+
+
+@event.listens_for(Session, "before_commit")
+def _write(session: Session) -> None:
+    # The step's events in one statement at commit, in the order the step raised them.
+    if pending := session.info.pop(PENDING, None):
+        session.connection().execute(_APPEND, pending)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop(PENDING, None)
 
 
 def deal_of(instance) -> dict:

@@ -5,9 +5,10 @@ save_step reads as the sequence of what a step writes; each part below does one 
 from __future__ import annotations
 
 from collections import Counter
+from typing import NamedTuple
 from datetime import datetime, timezone
 
-from sqlalchemy import delete, select
+from sqlalchemy import insert
 
 from engine import audit, domain, outcomes
 from engine.assignment import task_keys
@@ -19,22 +20,30 @@ from engine.errors import StepFailed
 from engine.services import outbox
 from engine.services.external_sync import sync_external_tasks
 from engine.services.task_opening import assign_on_open, due_instant
-from engine.store import open_tasks
-from engine.store.models import GateDecision, HumanTask, Incident, Instance, TaskRole, Timer
+from engine.store import deal_rows, open_tasks
+from engine.store.models import GateDecision, HumanTask, Incident, TaskRole, Timer
+
+_INSERT_GATE_DECISIONS = insert(GateDecision.__table__)
+TASKS, TIMERS = HumanTask.__table__, Timer.__table__
 
 
-def save_step(sg, s, instance, pv, runner, log, actor, now, done: str | None = None) -> list[HumanTask]:
-    """Write the engine's new state, the inbox rows and the audit events of the step (`done`: the task completed).
+def save_step(sg, s, instance, pv, runner, log, actor, now, done=None) -> StepTasks:
+    """Write the engine's new state, the inbox rows and the audit events of the step (`instance`: the
+    deal's record, deal_rows.Record; `done`: the task record the step completed, already marked so).
 
-    Returns the instance's open human tasks."""
+    Returns the deal's open human tasks: those that were open before and still are, and those the step opened."""
     model = pv.model
+    if s.new or s.dirty or s.deleted:
+        s.flush()  # what the use case changed through the ORM first (an external task it completed): read below
     ready, timers = runner.ready_human_tasks(), runner.waiting_timers()
     timer_rows, fired = _timer_rows(s, instance, pv, runner, timers)
     waiting = waiting_for_workers(runner)  # the external tasks, read before compaction drops finished ones
     previous_stage = _store_instance(sg, s, instance, runner, log, model, ready, now)
     _record_engine_events(s, instance, log, actor, now)
     counts = Counter()  # the inbox's counts, changed by the tasks this step closes and opens
-    rows = _open_rows(s, HumanTask, instance.id, HumanTask.state == "ready", {t["id"] for t in ready})
+    rows = deal_rows.open_and_named(s, TASKS, "ready", instance.id, {t["id"] for t in ready})
+    if done is not None:
+        rows[done.id] = done
     still_open = _close_tasks(s, instance, rows, ready, log, actor, now, done, counts)
     new_tasks = _open_new_tasks(s, instance, model, rows, ready, timers, now, counts, actor)
     _record_gate_decisions(s, instance, log, now)
@@ -46,25 +55,35 @@ def save_step(sg, s, instance, pv, runner, log, actor, now, done: str | None = N
     if getattr(pv, "has_external_tasks", True):  # else it never has rows to read or write: skip the query
         sync_external_tasks(s, instance, waiting, now, actor)
     _sync_timers(s, instance, timers, timer_rows, fired, model, now, actor)
-    if runner.completed:
+    if instance.status == "completed":
         _record_end(s, instance, log, actor, now, end, ending)
     open_tasks.apply(s, counts)  # last: see open_tasks on lock order
-    s.flush()
-    return still_open + new_tasks
+    return StepTasks(still_open, new_tasks)
+
+
+class StepTasks(NamedTuple):
+    """The deal's open human tasks after a step (deal_rows.Record)."""
+
+    still_open: list  # open before the step, and still open
+    opened: list  # opened by the step
+
+    @property
+    def open(self) -> list:
+        return self.still_open + self.opened
 
 
 def _timer_rows(s, instance, pv, runner, timers) -> tuple[dict, set]:
     """The waiting timer rows and any row of a timer the engine still waits on (a parked "failed"
     one), and which waiting ones fired: read from the full tree, before compaction drops them."""
-    rows = _open_rows(s, Timer, instance.id, Timer.state == "waiting", {t["id"] for t in timers}) \
+    rows = deal_rows.open_and_named(s, TIMERS, "waiting", instance.id, {t["id"] for t in timers}) \
         if _has_timers(pv) else {}
     fired = {tid for tid, row in rows.items() if row.state == "waiting" and runner.timer_fired(tid, row.element_id)}
     return rows, fired
 
 
 def _store_instance(sg, s, instance, runner, log, model, ready, now) -> str | None:
-    """The instance row moved on: its stage, compacted engine state, data and status. Returns the
-    stage it was in. Flushed first, so a lost race fails here, on the version check, before
+    """The deal's row moved on: its stage, compacted engine state, data and status. Returns the
+    stage it was in. Written first, so a lost race fails here, on the version check, before
     anything else of the stale step is written."""
     data = runner.data()
     runner.compact()
@@ -75,7 +94,7 @@ def _store_instance(sg, s, instance, runner, log, model, ready, now) -> str | No
     instance.data = data
     if runner.completed:
         instance.status, instance.ended_at, instance.ended_at_element = "completed", now, log.ended_at_element
-    s.flush()
+    deal_rows.save_deal(s, instance)
     return previous_stage
 
 
@@ -87,34 +106,33 @@ def _record_engine_events(s, instance, log, actor, now) -> None:
                      details={**ev["details"], "on_behalf_of": actor})
 
 
-def _close_tasks(s, instance, rows, ready, log, actor, now, done, counts) -> list[HumanTask]:
-    """Cancel the open tasks the flow left, drop every closed task from the inbox's index;
-    returns the tasks still open. `rows`: the open rows and the ones for tasks now ready, never
-    the whole history of the deal."""
+def _close_tasks(s, instance, rows, ready, log, actor, now, done, counts) -> list:
+    """Cancel the open tasks the flow left, write them and the task done, and drop every closed task
+    from the inbox's index; returns the tasks still open. `rows`: the open rows and the ones for
+    tasks now ready, never the whole history of the deal."""
     ready_ids = {t["id"] for t in ready}
     closed = [row.id for row in rows.values() if row.state != "ready" or row.id not in ready_ids]
-    closed += [done] if done else []
-    for row in rows.values():
-        if row.state == "ready" and row.id not in ready_ids:
-            row.state, row.completed_at = "cancelled", now
-            # Withdrawn by the engine (an escalation whose task ended), or by the flow (an interrupting event).
-            why = log.withdrawn.get(row.id, {"reason": "flow_moved_on"})
-            audit.record(s, now, "engine", "task_cancelled", instance_id=instance.id, process_id=instance.process_id,
-                         version=instance.version, element_id=row.element_id,
-                         details={"task_id": row.id, "task_name": row.name, "role": row.role,
-                                  "claimed_by": row.claimed_by,
-                                  **({"called_process": row.called_process} if row.called_process else {}),
-                                  **why, "on_behalf_of": actor})
-    if closed:  # the inbox's index holds open tasks only
-        for key in s.execute(delete(TaskRole).where(TaskRole.task_id.in_(closed)).returning(
-                TaskRole.role, TaskRole.process_id, TaskRole.lane_role, TaskRole.stage)):
-            counts[open_tasks.key_of(*key)] -= 1
+    cancelled = [row for row in rows.values() if row.state == "ready" and row.id not in ready_ids]
+    for row in cancelled:
+        row.state, row.completed_at = "cancelled", now
+        # Withdrawn by the engine (an escalation whose task ended), or by the flow (an interrupting event).
+        why = log.withdrawn.get(row.id, {"reason": "flow_moved_on"})
+        audit.record(s, now, "engine", "task_cancelled", instance_id=instance.id, process_id=instance.process_id,
+                     version=instance.version, element_id=row.element_id,
+                     details={"task_id": row.id, "task_name": row.name, "role": row.role,
+                              "claimed_by": row.claimed_by,
+                              **({"called_process": row.called_process} if row.called_process else {}),
+                              **why, "on_behalf_of": actor})
+    deal_rows.update_rows(s, TASKS, cancelled + ([done] if done is not None else []),
+                          ("state", "completed_at", "completed_by"))
+    for key in deal_rows.drop_from_inbox(s, closed):  # the inbox's index holds open tasks only
+        counts[open_tasks.key_of(*key)] -= 1
     return [row for row in rows.values() if row.state == "ready" and row.id in ready_ids]
 
 
-def _open_new_tasks(s, instance, model, rows, ready, timers, now, counts, actor) -> list[HumanTask]:
+def _open_new_tasks(s, instance, model, rows, ready, timers, now, counts, actor) -> list:
     """A row for each task the step made ready, with its inbox index entries and due date."""
-    new = []
+    new, index = [], []
     for t in ready:
         if t["id"] in rows:
             continue
@@ -123,36 +141,38 @@ def _open_new_tasks(s, instance, model, rows, ready, timers, now, counts, actor)
                and _element_of(model, x).get("attached_to") == t["element_id"]]
         who = t.get("who") or {"roles": el.get("roles", []), "candidate_users": el.get("candidate_users", [])}
         sla += [due_instant(who["due"])] if who.get("due") else []  # camunda:dueDate
-        ht = HumanTask(id=t["id"], instance_id=instance.id, process_id=instance.process_id,
-                       element_id=t["element_id"], name=el.get("name") or t["element_id"],
-                       role=(who["roles"] or [""])[0], roles=who["roles"],
-                       candidate_users=who["candidate_users"], called_process=t["called_process"],
-                       stage=el.get("properties", {}).get("stage"), form=el.get("form", []),
-                       state="ready", created_at=now, due_at=min(sla) if sla else None,
-                       follow_up_at=due_instant(who["follow_up"]) if who.get("follow_up") else None)
-        s.add(ht)
+        ht = deal_rows.new_row(TASKS, id=t["id"], instance_id=instance.id, process_id=instance.process_id,
+                                element_id=t["element_id"], name=el.get("name") or t["element_id"],
+                                role=(who["roles"] or [""])[0], roles=who["roles"],
+                                candidate_users=who["candidate_users"], called_process=t["called_process"],
+                                stage=el.get("properties", {}).get("stage"), form=el.get("form", []),
+                                state="ready", created_at=now, due_at=min(sla) if sla else None,
+                                follow_up_at=due_instant(who["follow_up"]) if who.get("follow_up") else None)
         if who.get("assignee"):
             assign_on_open(s, ht, who["assignee"], now, actor)
         new.append(ht)
         keys = task_keys(ht.roles, ht.candidate_users)
         for key in keys:  # (a task of candidate users only, or open to anyone, has no role: NULL)
-            s.add(TaskRole(task_id=ht.id, role=key, process_id=ht.process_id, lane_role=ht.role or None,
-                           stage=ht.stage, created_at=ht.created_at, due_at=ht.due_at, shared=len(keys) > 1))
+            index.append(dict(task_id=ht.id, role=key, process_id=ht.process_id, lane_role=ht.role or None,
+                              stage=ht.stage, created_at=ht.created_at, due_at=ht.due_at, shared=len(keys) > 1))
             counts[open_tasks.key_of(key, ht.process_id, ht.role, ht.stage)] += 1
+    deal_rows.insert_rows(s, TASKS, new)
+    deal_rows.insert_rows(s, TaskRole.__table__, index)  # after the tasks they reference
     return new
 
 
 def _record_gate_decisions(s, instance, log, now) -> None:
-    for g in log.gate_decisions:
-        s.add(GateDecision(instance_id=instance.id, process_id=instance.process_id, version=instance.version,
-                           gate=g["gate"], element_id=g["element_id"], stage=g.get("stage"), outcome=g["outcome"],
-                           inputs=g["values_read"], decided_by=g["decided_by"], reason=_text(g.get("reason")),
-                           decided_at=now))
+    if log.gate_decisions:
+        s.connection().execute(_INSERT_GATE_DECISIONS, [
+            dict(instance_id=instance.id, process_id=instance.process_id, version=instance.version, gate=g["gate"],
+                 element_id=g["element_id"], stage=g.get("stage"), outcome=g["outcome"], inputs=g["values_read"],
+                 decided_by=g["decided_by"], reason=_text(g.get("reason")), decided_at=now)
+            for g in log.gate_decisions])
 
 
 def _ending(s, instance, runner, log, end: dict) -> dict | None:
     """How the instance ended, from its last gate decision and the end event reached (None while it runs)."""
-    if not runner.completed:
+    if instance.status != "completed":  # (the engine's own check walks every task: asked once, in _store_instance)
         return None
     return outcomes.derive(instance.status, end, outcomes.last_gate(s, instance.id, log.gate_decisions))
 
@@ -169,18 +189,6 @@ def _record_end(s, instance, log, actor, now, end: dict, ending: dict) -> None:
                  version=instance.version, element_id=log.ended_at_element,
                  details={"end_event": end.get("name"), "data": instance.data, "on_behalf_of": actor,
                           "outcome": {k: v for k, v in ending.items() if v is not None}})
-
-
-def _open_rows(s, model, instance_id: int, is_open, ids: set[str]) -> dict:
-    """The deal's rows of `model` that are open, and those with the given ids, by id.
-
-    Two index reads, not one query with OR: SQLite would answer that by reading every row of
-    the deal, and a deal that has looped for months has tens of thousands of them."""
-    rows = {r.id: r for r in s.execute(select(model).where(model.instance_id == instance_id, is_open)).scalars()}
-    if ids - rows.keys():
-        rows.update((r.id, r) for r in s.execute(select(model).where(
-            model.id.in_(ids - rows.keys()), model.instance_id == instance_id)).scalars())
-    return rows
 
 
 def _has_timers(pv) -> bool:
@@ -200,10 +208,12 @@ def _element_of(model: dict, item: dict) -> dict:
 def _sync_timers(s, instance, timers, rows, fired, model, now, actor) -> None:
     """Timer rows in step with the engine; `fired` are the waiting rows whose timer ran."""
     waiting = {t["id"]: t for t in timers}
+    moved = []
     for row in rows.values():
         if row.state == "waiting" and row.id not in waiting:
             # Gone from the engine's wait list: it fired, or the task it guarded finished first.
             row.state, row.fired_at = ("fired", now) if row.id in fired else ("cancelled", None)
+            moved.append(row)
         elif row.state == "waiting" and iso(parse_instant(waiting[row.id]["due_at"])) != iso(row.due_at):
             # A cycle (R3/PT10M) fired and waits for its next turn: the same timer, due again later.
             audit.record(s, now, "engine", "timer_fired", instance_id=instance.id, process_id=instance.process_id,
@@ -211,11 +221,13 @@ def _sync_timers(s, instance, timers, rows, fired, model, now, actor) -> None:
                          details={"timer_id": row.id, "due_at": iso(row.due_at), "next_due_at": waiting[row.id]["due_at"],
                                   "on_behalf_of": actor})
             row.due_at, row.fired_at = parse_instant(waiting[row.id]["due_at"]), now
-    for t in waiting.values():
-        if t["id"] not in rows:
-            s.add(Timer(id=t["id"], instance_id=instance.id, element_id=t["element_id"],
-                        name=_element_of(model, t).get("name"), due_at=parse_instant(t["due_at"]),
-                        state="waiting", created_at=now))
+            moved.append(row)
+    deal_rows.update_rows(s, TIMERS, moved, ("state", "due_at", "fired_at"))
+    deal_rows.insert_rows(s, TIMERS, [
+        deal_rows.new_row(TIMERS, id=t["id"], instance_id=instance.id, element_id=t["element_id"],
+                          name=_element_of(model, t).get("name"), due_at=parse_instant(t["due_at"]),
+                          state="waiting", created_at=now)
+        for t in waiting.values() if t["id"] not in rows])
 
 
 def parse_instant(text: str) -> datetime:
@@ -238,7 +250,7 @@ def record_incident(sg, actor, instance_id, pv, failure: EngineFailure) -> StepF
                      details={"incident_id": inc.id, "element_name": failure.element_name,
                               "message": failure.message, "data": failure.data,
                               **({"limit": failure.limit} if failure.limit else {})})
-        _emit_incident(s, now, s.get(Instance, instance_id) if instance_id else None, inc, pv, failure)
+        _emit_incident(s, now, deal_rows.deal(s, instance_id) if instance_id else None, inc, pv, failure)
         uow.commit()
         return StepFailed(failure.message, failure.element_id, failure.element_name, inc.id, failure.limit)
 

@@ -5,6 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.services.steps import record_incident, save_step
+from engine.store import deal_rows
 from engine.store.models import Instance, ProcessVersion, Timer
 from engine.bpmn.failures import EngineFailure
 from engine.bpmn.runtime import Runner
@@ -38,7 +39,7 @@ def fire_due_timers(sg, limit: int = 1000) -> dict:
     return {"fired": fired, "failed": failed, "skipped": skipped}
 
 
-def _claim_due_instance(s, now, tried: set[int]) -> Instance | None:
+def _claim_due_instance(s, now, tried: set[int]) -> deal_rows.Record | None:
     """Lock one running deal that has a due timer and no other worker holds, earliest due first."""
     # Only the id goes through the sort: selecting the whole row would make PostgreSQL read
     # every candidate's engine state (tens of kB each) on every claim.
@@ -49,7 +50,7 @@ def _claim_due_instance(s, now, tried: set[int]) -> Instance | None:
     if tried:
         q = q.where(Instance.id.not_in(tried))
     instance_id = s.execute(q).scalar()
-    return None if instance_id is None else s.get(Instance, instance_id)
+    return None if instance_id is None else deal_rows.deal(s, instance_id)
 
 
 def _fire_next(sg, tried: set[int]) -> int | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from engine import audit
 from engine.actors import is_operator, load_user
@@ -107,13 +107,13 @@ def _revoke(s, row: ApiToken, owner: str, now, actor: str) -> None:
                  details={"user": owner, "token_id": row.id, "name": row.name, "prefix": row.prefix})
 
 
+_TOKEN_USER = (select(User.name).join(ApiToken, ApiToken.user_id == User.id)
+               .where(ApiToken.token_hash == bindparam("h"), ApiToken.revoked_at.is_(None), User.active.is_(True)))
+
+
 def token_user(sg, token: str) -> str | None:
     """The name of the active user an unrevoked token belongs to, else None."""
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     with sg.uow(write=False) as uow:
-        row = uow.session.execute(
-            select(User.name).join(ApiToken, ApiToken.user_id == User.id)
-            .where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None), User.active.is_(True))
-        ).first()
-        return row[0] if row else None
+        return uow.session.connection().execute(_TOKEN_USER, {"h": _digest(token)}).scalar()

@@ -1,7 +1,9 @@
 """Database connection and the unit of work: roll back by default, commit in one place."""
 from __future__ import annotations
 
+import fcntl
 import os
+import threading
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
@@ -51,23 +53,74 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+class WriterQueue:
+    """The writing use cases of every process on one SQLite file, queued on an OS file lock taken
+    before BEGIN IMMEDIATE.
+
+    SQLite lets one writer in at a time and makes the others poll: its busy handler sleeps 1, 2,
+    5, 10... ms between tries, so a second web worker made completions slower, not faster. A
+    writer blocked on flock() is woken by the kernel the moment the lock is released. SQLite's own
+    locking still decides what is correct; this only orders the waiting. Reentrant per thread (an
+    incident is written from inside the failed step's block), and each thread and process uses its
+    own open file, as flock() locks are shared by a file's duplicates (a forked worker's included).
+    """
+
+    def __init__(self, database_path: str):
+        self.path = f"{database_path}-writers.lock"
+        self._local = threading.local()
+
+    def __enter__(self) -> None:
+        here = self._local
+        if getattr(here, "pid", None) != os.getpid():
+            here.pid, here.fd, here.depth = os.getpid(), os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600), 0
+        if here.depth == 0:
+            fcntl.flock(here.fd, fcntl.LOCK_EX)
+        here.depth += 1
+
+    def __exit__(self, *exc) -> None:
+        here = self._local
+        here.depth -= 1
+        if here.depth == 0:
+            fcntl.flock(here.fd, fcntl.LOCK_UN)
+
+
+def writer_queue(engine: Engine) -> WriterQueue | None:
+    """The queue of the SQLite file the engine writes to; None for a server database or memory."""
+    db = engine.url.database
+    return WriterQueue(db) if engine.dialect.name == "sqlite" and db not in (None, "", ":memory:") else None
+
+
 class UnitOfWork:
     """One use case's transaction. Leaving the block without commit() rolls back."""
 
-    def __init__(self, session_factory: sessionmaker, write: bool = True):
+    def __init__(self, session_factory: sessionmaker, write: bool = True, writers: WriterQueue | None = None):
         self._session_factory = session_factory
         self._write = write
+        self._writers = writers if write else None
         self.session: Session
 
     def __enter__(self) -> "UnitOfWork":
-        self.session = self._session_factory()
-        # Procure the connection now so the transaction starts with the right mode.
-        self.session.connection(execution_options={"stagegate_write": self._write})
+        if self._writers is not None:
+            self._writers.__enter__()
+        try:
+            self.session = self._session_factory()
+            # Procure the connection now so the transaction starts with the right mode.
+            self.session.connection(execution_options={"stagegate_write": self._write})
+        except BaseException:
+            self._leave_queue()
+            raise
         return self
 
     def __exit__(self, *exc) -> None:
-        self.session.rollback()
-        self.session.close()
+        try:
+            self.session.rollback()
+            self.session.close()
+        finally:
+            self._leave_queue()
+
+    def _leave_queue(self) -> None:
+        if self._writers is not None:
+            self._writers.__exit__()
 
     def commit(self) -> None:
         self.session.commit()

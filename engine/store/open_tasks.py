@@ -7,6 +7,7 @@ order and never deadlock on them."""
 from __future__ import annotations
 
 from collections import Counter
+from functools import cache
 
 from sqlalchemy import func, insert, select
 
@@ -29,16 +30,21 @@ def facet(value: str) -> str | None:
 def apply(s, changes: Counter) -> None:
     """Add `changes` (counter key -> opened minus closed) to the counts, in one statement."""
     keys = sorted(k for k, n in changes.items() if n)
-    if not keys:
-        return
-    if s.get_bind().dialect.name == "postgresql":
+    if keys:
+        conn = s.connection()
+        conn.execute(_upsert(conn.dialect.name), [{**dict(zip(KEY, key)), "open_tasks": changes[key]} for key in keys])
+
+
+@cache
+def _upsert(dialect: str):
+    """INSERT ... ON CONFLICT DO UPDATE adding to the counter, built once per database kind."""
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    stmt = dialect_insert(OpenTaskCount).values([{**dict(zip(KEY, key)), "open_tasks": changes[key]} for key in keys])
-    s.execute(stmt.on_conflict_do_update(
-        index_elements=list(KEY),
-        set_={"open_tasks": OpenTaskCount.open_tasks + stmt.excluded.open_tasks}))
+    stmt = dialect_insert(OpenTaskCount.__table__)
+    return stmt.on_conflict_do_update(index_elements=list(KEY),
+                                      set_={"open_tasks": OpenTaskCount.__table__.c.open_tasks + stmt.excluded.open_tasks})
 
 
 def _counted():

@@ -1,0 +1,86 @@
+"""SQLite's writers queue on a file lock (engine/store/db.py WriterQueue): a second writer waits
+for the first to finish instead of polling SQLite's lock, one thread's nested writes do not wait
+on themselves, and a step's work is not lost or doubled while two threads complete tasks."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from engine.queries.records import ready_tasks
+from engine.services.instances import complete_task, start_instance
+from engine.store.db import writer_queue
+from tests.conftest import FrozenClock
+
+
+@pytest.fixture
+def sqlite_sg(tmp_path):
+    from stagegate.compose import bootstrap
+    sg = bootstrap(f"sqlite:///{tmp_path / 'q.db'}", clock=FrozenClock(), migrate=True)
+    yield sg
+    sg.dispose()
+
+
+def test_a_second_writer_waits_until_the_first_leaves(sqlite_sg):
+    order, first_in = [], threading.Event()
+
+    def second():
+        first_in.wait()
+        with sqlite_sg.uow():
+            order.append("second in")
+
+    t = threading.Thread(target=second)
+    t.start()
+    with sqlite_sg.uow():
+        first_in.set()
+        t.join(0.3)  # it cannot get in while this block holds the queue
+        assert t.is_alive(), "the second writer got in while the first was still writing"
+        order.append("first out")
+    t.join(5)
+    assert order == ["first out", "second in"]
+
+
+def test_readers_do_not_queue_and_nested_writes_do_not_deadlock(sqlite_sg):
+    done = threading.Event()
+    with sqlite_sg.uow() as outer:
+        outer.session.rollback()  # a failed step: rolled back, then its incident in a transaction of its own
+        with sqlite_sg.uow() as incident:
+            incident.commit()
+
+        def reader():
+            with sqlite_sg.uow(write=False):
+                done.set()
+
+        t = threading.Thread(target=reader)
+        t.start()
+        t.join(5)
+    assert done.is_set(), "a read-only unit of work waited for the writer"
+
+
+def test_no_queue_for_a_server_database_or_memory(sqlite_sg):
+    from sqlalchemy import create_engine
+    assert writer_queue(sqlite_sg.engine) is not None
+    assert writer_queue(create_engine("sqlite://")) is None
+    assert writer_queue(create_engine("postgresql+psycopg://nobody@127.0.0.1/none")) is None
+
+
+def test_two_threads_completing_tasks_lose_nothing(sg, revision_loop):
+    deals = [start_instance(sg, "revision_loop", "sam", {})["id"] for _ in range(6)]
+    errors = []
+
+    def work(ids):
+        try:
+            for iid in ids:
+                task = next(t for t in ready_tasks(sg, instance_id=iid) if t["element_id"] == "Task_Draft")
+                complete_task(sg, task["id"], "sam", {"revision_note": f"from {threading.current_thread().name}"})
+        except Exception as exc:  # reported below with the thread's name
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(deals[i::2],), name=f"t{i}") for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors
+    for iid in deals:
+        assert [t["element_id"] for t in ready_tasks(sg, instance_id=iid)] == ["Task_Review"]
