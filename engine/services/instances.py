@@ -159,8 +159,7 @@ def _complete_once(sg, task_id, actor, data) -> dict:
         s = uow.session
         if s.get_bind().dialect.name != "sqlite":
             deal_rows.lock_deal(s, instance.id)  # steps on one deal queue up here (SQLite has one writer anyway)
-        if deal_rows.task(s, ht.id) != ht:
-            raise StaleDataError(f"task {ht.id} changed while it was being completed")
+        _check_unchanged(s, ht)
         audit.record(s, now, actor, "task_completed", instance_id=instance.id, process_id=instance.process_id,
                      version=instance.version, element_id=ht.element_id,
                      details={"task_id": ht.id, "task_name": ht.name, **acting_as(user, ht), "data": values,
@@ -202,8 +201,7 @@ def _work_out(sg, uow, task_id, actor, data) -> tuple:
     spec, subs = sg.specs.spec_for(pv.id, lambda: s.get(ProcessVersion, pv.id).spec)
     runner = Runner(sg.specs.load_state(instance.state, spec, subs, sg.script_engine), pv.model, sg.clock)
     if not runner.is_ready(ht.id):
-        if deal_rows.task(s, ht.id) != ht:  # completed since it was read (PostgreSQL reads each statement afresh)
-            raise StaleDataError(f"task {ht.id} changed while it was being completed")  # run again: say by whom
+        _check_unchanged(s, ht)  # completed since it was read (PostgreSQL reads each statement afresh): say by whom
         raise Conflict(f"'{ht.name}' is no longer waiting for input")
     now = sg.now()
     try:
@@ -233,6 +231,12 @@ def _validated(sg, uow, actor, instance_id, pv, element: dict, fields: list, dat
         raise record_incident(sg, actor, instance_id, pv, failure) from None
 
 
+def _check_unchanged(s, ht) -> None:
+    """StaleDataError (complete_task runs the completion again) when the task's row is no longer as read."""
+    if deal_rows.task(s, ht.id) != ht:
+        raise StaleDataError(f"task {ht.id} changed while it was being completed")
+
+
 def locked_task(s, task_id) -> deal_rows.Record:
     """The task's record, read after taking its deal's row lock.
 
@@ -255,7 +259,7 @@ def locked_task(s, task_id) -> deal_rows.Record:
 _T = HumanTask.__table__
 # The first task of the deal, among elements of one process, that the actor completed (separation of duties).
 _DONE_BY = {own: select(_T.c.name).where(_T.c.instance_id == bindparam("i"), _T.c.element_id.in_(bindparam("els", expanding=True)),
-                                         _T.c.called_process.is_(None) if own else _T.c.called_process == bindparam("cp"),
+                                         HumanTask.defined_by(None if own else bindparam("cp")),
                                          _T.c.completed_by == bindparam("a")).limit(1)
             for own in (True, False)}
 
