@@ -36,6 +36,7 @@ def test_an_administrator_subscribes_a_receiver_and_reads_its_delivery_log(new_p
 
         root.goto("/admin/webhooks")
         root.click(f"a:has-text('{rx.url}')")
+        root.wait_for_selector("[data-testid=state]")  # the log page, not the list the click left (a busy box is slow)
         states = root.locator("[data-testid=state]").all_inner_texts()
         assert states == ["delivered", "delivered"]
         assert root.locator("main").inner_text().count("gate.decided") >= 3  # two deliveries and the choice
