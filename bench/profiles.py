@@ -166,6 +166,7 @@ def phase_breakdown(tmp: str, n_instances: int, long_at: int, long_n: int) -> tu
     import engine.bpmn.forms as forms_mod
     import engine.bpmn.runtime as runtime_mod
     from sqlalchemy.engine import Connection
+    from engine.store.prepared import Prepared
     from sqlalchemy.orm import Session
 
     sg = make_service(tmp, "breakdown.db")
@@ -179,7 +180,9 @@ def phase_breakdown(tmp: str, n_instances: int, long_at: int, long_n: int) -> tu
         pt.wrap(runtime_mod.Runner, attr, "engine: find task / list ready tasks / data")
     pt.wrap(audit_mod, "record", "audit.record (canonical JSON, hash, head row)")
     pt.wrap(forms_mod, "validate", "form validation")
-    pt.wrap(Connection, "execute", "SQL statements (prebuilt Core; binds, JSON in and out)")
+    for attr in ("rows", "tuples", "run"):
+        pt.wrap(Prepared, attr, "SQL statements (prepared; binds, JSON in and out)")
+    pt.wrap(Connection, "execute", "SQL statements (prepared; binds, JSON in and out)")
     pt.wrap(Session, "execute", "ORM statements (the rare parts of a step)")
     pt.wrap(Session, "get", "ORM statements (the rare parts of a step)")
     pt.wrap(Session, "flush", "ORM flush (objects the rare parts added)")

@@ -10,6 +10,7 @@ from engine.bpmn.diagram_model import role_key
 from engine.errors import NotFound, Refused
 from engine.limits import shown, unstorable
 from engine.store.models import User, UserRole
+from engine.store.prepared import Prepared
 
 # Operators at the shell act as "cli:<name>"; they are trusted like a database admin.
 OPERATOR_PREFIX = "cli:"
@@ -31,9 +32,9 @@ def load_user(session: Session, name: str) -> User:
     return user
 
 
-_ACTOR = (select(User.__table__.c.id, User.__table__.c.name, User.__table__.c.active, UserRole.__table__.c.role)
-          .outerjoin(UserRole.__table__, UserRole.__table__.c.user_id == User.__table__.c.id)
-          .where(User.__table__.c.name == bindparam("name")))
+_ACTOR = Prepared(select(User.__table__.c.id, User.__table__.c.name, User.__table__.c.active, UserRole.__table__.c.role)
+                   .outerjoin(UserRole.__table__, UserRole.__table__.c.user_id == User.__table__.c.id)
+                   .where(User.__table__.c.name == bindparam("name")))
 
 
 def load_actor(session: Session, name: str) -> SimpleNamespace:
@@ -41,11 +42,11 @@ def load_actor(session: Session, name: str) -> SimpleNamespace:
     what a step's checks read, in one prebuilt statement instead of the ORM's load (the hot path)."""
     if unstorable(name):
         raise NotFound(f"no active user named '{shown(name)}'")
-    rows = session.connection().execute(_ACTOR, {"name": name}).all()
-    if not rows or not rows[0].active:
+    rows = _ACTOR.rows(session, {"name": name})
+    if not rows or not rows[0]["active"]:
         raise NotFound(f"no active user named '{name}'")
-    return SimpleNamespace(id=rows[0].id, name=rows[0].name, active=True,
-                           roles=[SimpleNamespace(role=r.role) for r in rows if r.role is not None])
+    return SimpleNamespace(id=rows[0]["id"], name=rows[0]["name"], active=True,
+                           roles=[SimpleNamespace(role=r["role"]) for r in rows if r["role"] is not None])
 
 
 def roles_of(user: User) -> set[str]:

@@ -14,7 +14,7 @@ import json
 from datetime import datetime
 from types import SimpleNamespace
 
-from sqlalchemy import bindparam, event, insert, select, update
+from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.orm import Session
 
 from engine.store import append_only  # noqa: F401 - registers the table's guards
@@ -22,6 +22,7 @@ from engine.audit import keys as audit_key
 from engine.audit.keys import AuditKeyError, KeyRing
 from engine.clock import iso
 from engine.store.models import AuditEvent, AuditHead
+from engine.store.prepared import Prepared, insert_rows
 
 GENESIS = "0" * 64
 KEYS = "stagegate_audit_keys"  # session.info: the KeyRing the session signs with (set by the composition root)
@@ -88,11 +89,9 @@ def unknown_key_message(kid: str | None, ring: KeyRing) -> str:
             "key file from your backup, or restart this process after `stagegate audit rotate-key`")
 
 
-_HEAD = select(AuditHead.__table__).where(AuditHead.__table__.c.id == 1).with_for_update()
-_NEW_HEAD = insert(AuditHead.__table__)
-_MOVE_HEAD = (update(AuditHead.__table__).where(AuditHead.__table__.c.id == 1)
-              .values(seq=bindparam("v_seq"), hash=bindparam("v_hash"), key_id=bindparam("v_key_id")))
-_APPEND = insert(AuditEvent.__table__)
+_HEAD = Prepared(select(AuditHead.__table__).where(AuditHead.__table__.c.id == 1).with_for_update())
+_MOVE_HEAD = Prepared(update(AuditHead.__table__).where(AuditHead.__table__.c.id == 1)
+                      .values(seq=bindparam("v_seq"), hash=bindparam("v_hash"), key_id=bindparam("v_key_id")))
 
 
 @event.listens_for(Session, "before_commit")
@@ -104,15 +103,14 @@ def _chain(session: Session) -> None:
     if ring is None:
         raise AuditKeyError("this session has no audit key (build it with stagegate.compose)")
     session.flush()  # the step's own rows first, so the head is held only for the events' insert
-    conn = session.connection()
-    found = conn.execute(_HEAD).mappings().first()
+    found = _HEAD.first(session)
     head = SimpleNamespace(**found) if found else SimpleNamespace(id=1, seq=0, hash=GENESIS, key_id=ring.current)
     rows = [_link(head, ev, ring) for ev in pending]
-    conn.execute(_APPEND, rows)
+    insert_rows(session, AuditEvent.__table__, rows)
     if found:
-        conn.execute(_MOVE_HEAD, {"v_seq": head.seq, "v_hash": head.hash, "v_key_id": head.key_id})
+        _MOVE_HEAD.run(session, {"v_seq": head.seq, "v_hash": head.hash, "v_key_id": head.key_id})
     else:
-        conn.execute(_NEW_HEAD, {"id": 1, "seq": head.seq, "hash": head.hash, "key_id": head.key_id})
+        insert_rows(session, AuditHead.__table__, [{"id": 1, "seq": head.seq, "hash": head.hash, "key_id": head.key_id}])
 
 
 @event.listens_for(Session, "after_rollback")

@@ -16,6 +16,7 @@ from engine.clock import iso
 from engine.errors import Conflict, FormInvalid, KeyReused, NotFound, Refused
 from engine.store import deal_rows
 from engine.store.deal_rows import Record
+from engine.store.prepared import Prepared
 from engine.store.models import HumanTask, IdempotencyKey, Instance, ProcessVersion
 from engine.readonly import audited_refusals, forbid_auditor
 from engine.bpmn.failures import EngineFailure
@@ -30,13 +31,13 @@ from engine.sandbox.limits import LimitExceeded
 MAX_RETRIES = 5
 
 
-_LATEST_VERSION = (select(ProcessVersion.__table__.c.id).where(ProcessVersion.__table__.c.process_id == bindparam("p"))
-                   .order_by(ProcessVersion.__table__.c.version.desc()).limit(1))
+_LATEST_VERSION = Prepared(select(ProcessVersion.__table__.c.id).where(ProcessVersion.__table__.c.process_id == bindparam("p"))
+                           .order_by(ProcessVersion.__table__.c.version.desc()).limit(1))
 
 
 def _latest_version_id(s, process_id: str) -> int:
     """The id of the process's newest version (its row, with the large spec and model, only on a cache miss)."""
-    found = s.connection().execute(_LATEST_VERSION, {"p": process_id}).scalar()
+    found = _LATEST_VERSION.scalar(s, {"p": process_id})
     if found is None:
         raise NotFound(f"no process '{process_id}' is deployed")
     return found
@@ -258,9 +259,9 @@ def locked_task(s, task_id) -> deal_rows.Record:
 
 _T = HumanTask.__table__
 # The first task of the deal, among elements of one process, that the actor completed (separation of duties).
-_DONE_BY = {own: select(_T.c.name).where(_T.c.instance_id == bindparam("i"), _T.c.element_id.in_(bindparam("els", expanding=True)),
-                                         HumanTask.defined_by(None if own else bindparam("cp")),
-                                         _T.c.completed_by == bindparam("a")).limit(1)
+_DONE_BY = {own: Prepared(select(_T.c.name).where(
+    _T.c.instance_id == bindparam("i"), _T.c.element_id.in_(bindparam("els", expanding=True)),
+    HumanTask.defined_by(None if own else bindparam("cp")), _T.c.completed_by == bindparam("a")).limit(1))
             for own in (True, False)}
 
 
@@ -271,8 +272,8 @@ def _check_separation_of_duties(s, ht, model: dict, actor: str) -> None:
     if not others:
         return
     # The ids name elements of the task's own process: a called process's or the deal's.
-    done = s.connection().execute(_DONE_BY[ht.called_process is None], {
-        "i": ht.instance_id, "els": others, "a": actor, "cp": ht.called_process}).scalar()
+    done = _DONE_BY[ht.called_process is None].scalar(s, {
+        "i": ht.instance_id, "els": others, "a": actor, "cp": ht.called_process})
     if done is not None:
         raise Refused(f"separation of duties: {actor} completed '{done}' on this deal, "
                       f"so someone else must do '{ht.name}'")

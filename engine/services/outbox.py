@@ -6,15 +6,15 @@ from __future__ import annotations
 import json
 import uuid
 
-from sqlalchemy import event, insert
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from engine.bpmn import definitions
 from engine.clock import iso
 from engine.store.models import OutboxEvent
+from engine.store.prepared import insert_rows
 
 PENDING = "stagegate_outbox_pending"  # session.info: the events the transaction raised, written at commit
-_APPEND = insert(OutboxEvent.__table__)
 
 # What webhook subscribers may ask for (issue 18), and the events only mail is made from.
 WEBHOOK_EVENTS = ("deal.started", "deal.stage_changed", "gate.decided", "task.created", "task.completed",
@@ -40,7 +40,7 @@ def emit(s, type_: str, at, instance=None, dedupe_key: str | None = None, **data
 def _write(session: Session) -> None:
     # The step's events in one statement at commit, in the order the step raised them.
     if pending := session.info.pop(PENDING, None):
-        session.connection().execute(_APPEND, pending)
+        insert_rows(session, OutboxEvent.__table__, pending)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -8,8 +8,6 @@ from collections import Counter
 from typing import NamedTuple
 from datetime import datetime, timezone
 
-from sqlalchemy import insert
-
 from engine import audit, domain, outcomes
 from engine.assignment import task_keys
 from engine.bpmn import definitions
@@ -22,8 +20,8 @@ from engine.services.external_sync import sync_external_tasks
 from engine.services.task_opening import assign_on_open, due_instant
 from engine.store import deal_rows, open_tasks
 from engine.store.models import GateDecision, HumanTask, Incident, TaskRole, Timer
+from engine.store.prepared import insert_rows
 
-_INSERT_GATE_DECISIONS = insert(GateDecision.__table__)
 TASKS, TIMERS = HumanTask.__table__, Timer.__table__
 
 
@@ -163,7 +161,7 @@ def _open_new_tasks(s, instance, model, rows, ready, timers, now, counts, actor)
 
 def _record_gate_decisions(s, instance, log, now) -> None:
     if log.gate_decisions:
-        s.connection().execute(_INSERT_GATE_DECISIONS, [
+        insert_rows(s, GateDecision.__table__, [
             dict(instance_id=instance.id, process_id=instance.process_id, version=instance.version, gate=g["gate"],
                  element_id=g["element_id"], stage=g.get("stage"), outcome=g["outcome"], inputs=g["values_read"],
                  decided_by=g["decided_by"], reason=_text(g.get("reason")), decided_at=now)

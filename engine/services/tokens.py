@@ -17,6 +17,7 @@ from engine.clock import iso
 from engine.errors import NotFound, Refused
 from engine.limits import unstorable
 from engine.store.models import ApiToken, User
+from engine.store.prepared import Prepared
 
 TOKEN_PREFIX = "sgt_"
 MAX_ACTIVE = 20
@@ -107,8 +108,8 @@ def _revoke(s, row: ApiToken, owner: str, now, actor: str) -> None:
                  details={"user": owner, "token_id": row.id, "name": row.name, "prefix": row.prefix})
 
 
-_TOKEN_USER = (select(User.name).join(ApiToken, ApiToken.user_id == User.id)
-               .where(ApiToken.token_hash == bindparam("h"), ApiToken.revoked_at.is_(None), User.active.is_(True)))
+_TOKEN_USER = Prepared(select(User.name).join(ApiToken, ApiToken.user_id == User.id)
+                       .where(ApiToken.token_hash == bindparam("h"), ApiToken.revoked_at.is_(None), User.active.is_(True)))
 
 
 def token_user(sg, token: str) -> str | None:
@@ -116,4 +117,4 @@ def token_user(sg, token: str) -> str | None:
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     with sg.uow(write=False) as uow:
-        return uow.session.connection().execute(_TOKEN_USER, {"h": _digest(token)}).scalar()
+        return _TOKEN_USER.scalar(uow.session, {"h": _digest(token)})

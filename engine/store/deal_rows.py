@@ -16,20 +16,21 @@ from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.store.models import HumanTask, Instance, TaskRole
+from engine.store.prepared import Prepared, connection, inserting
 
 _DEALS, _TASKS, _ROLES = Instance.__table__, HumanTask.__table__, TaskRole.__table__
 DEAL_COLUMNS = tuple(c.name for c in _DEALS.columns)
 # What a step changes on the deal; the rest (who started it, when, its version) never changes.
 _MOVED_ON = ("title", "status", "stage", "data", "state", "ended_at", "ended_at_element")
 
-_DEAL = select(_DEALS).where(_DEALS.c.id == bindparam("id"))
+_DEAL = Prepared(select(_DEALS).where(_DEALS.c.id == bindparam("id")))
 _DEAL_LOCK = select(_DEALS.c.id).where(_DEALS.c.id == bindparam("id")).with_for_update()
-_INSERT_DEAL = insert(_DEALS).returning(_DEALS.c.id)
-_UPDATE_DEAL = (update(_DEALS).where(_DEALS.c.id == bindparam("b_id"), _DEALS.c.lock_version == bindparam("b_lock"))
-                .values(lock_version=bindparam("b_next"), **{c: bindparam(f"v_{c}") for c in _MOVED_ON}))
-_TASK = select(_TASKS).where(_TASKS.c.id == bindparam("id"))
-_DROP_TASK_ROLES = (delete(_ROLES).where(_ROLES.c.task_id.in_(bindparam("ids", expanding=True)))
-                    .returning(_ROLES.c.role, _ROLES.c.process_id, _ROLES.c.lane_role, _ROLES.c.stage))
+_INSERT_DEAL = Prepared(insert(_DEALS).returning(_DEALS.c.id), tuple(c for c in DEAL_COLUMNS if c != "id"))
+_UPDATE_DEAL = Prepared(update(_DEALS).where(_DEALS.c.id == bindparam("b_id"), _DEALS.c.lock_version == bindparam("b_lock"))
+                        .values(lock_version=bindparam("b_next"), **{c: bindparam(f"v_{c}") for c in _MOVED_ON}))
+_TASK = Prepared(select(_TASKS).where(_TASKS.c.id == bindparam("id")))
+_DROP_TASK_ROLES = Prepared(delete(_ROLES).where(_ROLES.c.task_id.in_(bindparam("ids", expanding=True)))
+                            .returning(_ROLES.c.role, _ROLES.c.process_id, _ROLES.c.lane_role, _ROLES.c.stage))
 
 
 class Record(SimpleNamespace):
@@ -38,20 +39,20 @@ class Record(SimpleNamespace):
 
 def deal(s, instance_id: int) -> Record | None:
     """The deal's row, or None."""
-    row = s.connection().execute(_DEAL, {"id": instance_id}).mappings().first()
+    row = _DEAL.first(s, {"id": instance_id})
     return None if row is None else Record(**row)
 
 
 def lock_deal(s, instance_id: int) -> None:
     """Take the deal's row lock (FOR UPDATE) without reading its large columns."""
-    s.connection().execute(_DEAL_LOCK, {"id": instance_id})
+    connection(s).execute(_DEAL_LOCK, {"id": instance_id})
 
 
 def new_deal(s, **columns) -> Record:
     """Insert a deal's first row and return it as a record (its id and lock version set)."""
     values = {c: columns.get(c) for c in DEAL_COLUMNS if c != "id"}
     values["lock_version"] = 1
-    new_id = s.connection().execute(_INSERT_DEAL, values).scalar_one()
+    new_id = _INSERT_DEAL.scalar(s, values)
     return Record(id=new_id, **values)
 
 
@@ -59,14 +60,14 @@ def save_deal(s, d: Record) -> None:
     """Write what the step moved on; StaleDataError when another step committed on the deal first."""
     params = {"b_id": d.id, "b_lock": d.lock_version, "b_next": d.lock_version + 1,
               **{f"v_{c}": getattr(d, c) for c in _MOVED_ON}}
-    if s.connection().execute(_UPDATE_DEAL, params).rowcount != 1:
+    if _UPDATE_DEAL.run(s, params) != 1:
         raise StaleDataError(f"deal #{d.id} was changed by another step (expected version {d.lock_version})")
     d.lock_version += 1
 
 
 def task(s, task_id: str) -> Record | None:
     """The human task's row, or None."""
-    row = s.connection().execute(_TASK, {"id": task_id}).mappings().first()
+    row = _TASK.first(s, {"id": task_id})
     return None if row is None else Record(**row)
 
 
@@ -75,12 +76,10 @@ def open_and_named(s, table: Table, open_state: str, instance_id: int, ids: set[
 
     Two index reads, not one query with OR: SQLite would answer that by reading every row of
     the deal, and a deal that has looped for months has tens of thousands of them."""
-    conn = s.connection()
     in_state, named = _reads(table, open_state)
-    rows = {r["id"]: Record(**r) for r in conn.execute(in_state, {"instance_id": instance_id}).mappings()}
+    rows = {r["id"]: Record(**r) for r in in_state.rows(s, {"instance_id": instance_id})}
     if missing := ids - rows.keys():
-        rows.update((r["id"], Record(**r)) for r in conn.execute(
-            named, {"ids": sorted(missing), "instance_id": instance_id}).mappings())
+        rows.update((r["id"], Record(**r)) for r in named.rows(s, {"ids": sorted(missing), "instance_id": instance_id}))
     return rows
 
 
@@ -93,36 +92,32 @@ def new_row(table: Table, **columns) -> Record:
 def insert_rows(s, table: Table, records: list) -> None:
     """Insert records made by new_row (or plain dicts), in one statement."""
     if records:
-        s.connection().execute(_insert(table), [r if isinstance(r, dict) else vars(r) for r in records])
+        rows = [r if isinstance(r, dict) else vars(r) for r in records]
+        inserting(table, tuple(rows[0])).run(s, rows)
 
 
 def update_rows(s, table: Table, records: list[Record], columns: tuple[str, ...]) -> None:
     """Write `columns` of each record back to its row (by id), in one statement."""
     if records:
-        s.connection().execute(_update(table, columns),
-                               [{"b_id": r.id, **{f"v_{c}": getattr(r, c) for c in columns}} for r in records])
+        _update(table, columns).run(s, [{"b_id": r.id, **{f"v_{c}": getattr(r, c) for c in columns}} for r in records])
 
 
 def drop_from_inbox(s, task_ids: list[str]) -> list[tuple]:
     """Delete the closed tasks' inbox index rows; returns each row's (role, process, lane role, stage)."""
-    return [tuple(r) for r in s.connection().execute(_DROP_TASK_ROLES, {"ids": task_ids})] if task_ids else []
+    return _DROP_TASK_ROLES.tuples(s, {"ids": task_ids}) if task_ids else []
 
 
 @cache
 def _reads(table: Table, open_state: str):
     c = table.c
-    return (select(table).where(c.instance_id == bindparam("instance_id"), c.state == open_state),
-            select(table).where(c.id.in_(bindparam("ids", expanding=True)), c.instance_id == bindparam("instance_id")))
-
-
-@cache
-def _insert(table: Table):
-    return insert(table)
+    return (Prepared(select(table).where(c.instance_id == bindparam("instance_id"), c.state == open_state)),
+            Prepared(select(table).where(c.id.in_(bindparam("ids", expanding=True)),
+                                         c.instance_id == bindparam("instance_id"))))
 
 
 @cache
 def _update(table: Table, columns: tuple[str, ...]):
-    return update(table).where(table.c.id == bindparam("b_id")).values(**{c: bindparam(f"v_{c}") for c in columns})
+    return Prepared(update(table).where(table.c.id == bindparam("b_id")).values(**{c: bindparam(f"v_{c}") for c in columns}))
 
 
 def _default(column):

@@ -12,6 +12,7 @@ from functools import cache
 from sqlalchemy import func, insert, select
 
 from engine.store.models import OpenTaskCount, TaskRole
+from engine.store.prepared import Prepared
 
 KEY = ("role", "process_id", "lane_role", "stage")  # a counter's columns, in key_of's order
 NONE = ""  # a facet the task does not have (no stage, say): key columns cannot be NULL
@@ -31,8 +32,7 @@ def apply(s, changes: Counter) -> None:
     """Add `changes` (counter key -> opened minus closed) to the counts, in one statement."""
     keys = sorted(k for k, n in changes.items() if n)
     if keys:
-        conn = s.connection()
-        conn.execute(_upsert(conn.dialect.name), [{**dict(zip(KEY, key)), "open_tasks": changes[key]} for key in keys])
+        _upsert(s.get_bind().dialect.name).run(s, [{**dict(zip(KEY, key)), "open_tasks": changes[key]} for key in keys])
 
 
 @cache
@@ -43,8 +43,9 @@ def _upsert(dialect: str):
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     stmt = dialect_insert(OpenTaskCount.__table__)
-    return stmt.on_conflict_do_update(index_elements=list(KEY),
-                                      set_={"open_tasks": OpenTaskCount.__table__.c.open_tasks + stmt.excluded.open_tasks})
+    return Prepared(stmt.on_conflict_do_update(
+        index_elements=list(KEY), set_={"open_tasks": OpenTaskCount.__table__.c.open_tasks + stmt.excluded.open_tasks}),
+        (*KEY, "open_tasks"))
 
 
 def _counted():
