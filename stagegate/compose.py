@@ -20,6 +20,7 @@ from engine.sandbox import pool as sandbox_pool
 from engine.services import outbox
 from engine.services.jobs import JobRunner
 from engine.store import append_only  # noqa: F401 - the audit table's guards, before any create_all
+from engine.store.checkpoints import Checkpointer, wal_checkpoints
 from engine.store.db import UnitOfWork, WriterQueue, database_url, make_engine, owner_database_url, writer_queue
 from engine.store.file_store import FileStore, LocalFileStore
 from workflows.domain import SALES
@@ -49,11 +50,12 @@ class Stagegate:
     jobs: JobRunner = field(default_factory=JobRunner)
     integrations: IntegrationSettings = field(default_factory=IntegrationSettings.from_env)
     writers: WriterQueue | None = None  # SQLite's writers, queued on a file lock (engine/store/db.py)
+    checkpoints: Checkpointer | None = None  # SQLite's WAL copied back by a thread (engine/store/checkpoints.py)
     _disposed: bool = False
 
     def uow(self, write: bool = True) -> UnitOfWork:
         """A new unit of work (one transaction)."""
-        return UnitOfWork(self.session_factory, write=write, writers=self.writers)
+        return UnitOfWork(self.session_factory, write=write, writers=self.writers, checkpoints=self.checkpoints)
 
     def now(self):
         return self.clock.now()
@@ -67,6 +69,8 @@ class Stagegate:
         """Finish the running background job, close the database connections; the last Stagegate of a
         process also stops the sandbox workers."""
         self.jobs.close()
+        if self.checkpoints is not None:
+            self.checkpoints.stop()
         self.engine.dispose()
         if not self._disposed:
             self._disposed = True
@@ -97,6 +101,7 @@ def bootstrap(url: str | None = None, clock=None, helpers: dict | None = None, m
         clock=clock or SystemClock(),
         audit_keys=keys,
         writers=writer_queue(engine),
+        checkpoints=wal_checkpoints(engine),
     )
     sandbox_pool.acquire()
     if migrate:

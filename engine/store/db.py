@@ -44,6 +44,7 @@ def _configure_sqlite(engine: Engine) -> None:
         if engine.url.database not in (None, "", ":memory:"):
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA wal_autocheckpoint=0")  # a background thread checkpoints (engine/store/checkpoints.py)
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 
@@ -93,10 +94,12 @@ def writer_queue(engine: Engine) -> WriterQueue | None:
 class UnitOfWork:
     """One use case's transaction. Leaving the block without commit() rolls back."""
 
-    def __init__(self, session_factory: sessionmaker, write: bool = True, writers: WriterQueue | None = None):
+    def __init__(self, session_factory: sessionmaker, write: bool = True, writers: WriterQueue | None = None,
+                 checkpoints=None):
         self._session_factory = session_factory
         self._write = write
         self._writers = writers if write else None
+        self._checkpoints = checkpoints if write else None
         self.session: Session
 
     def __enter__(self) -> "UnitOfWork":
@@ -124,3 +127,5 @@ class UnitOfWork:
 
     def commit(self) -> None:
         self.session.commit()
+        if self._checkpoints is not None:
+            self._checkpoints.wrote()

@@ -1,0 +1,62 @@
+"""SQLite's write-ahead log is copied back into the database file by a background thread
+(engine/store/checkpoints.py), never inside a step's commit: the log still gets copied while
+deals are worked, and what was written is in the file once the Stagegate is closed."""
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+
+import pytest
+from sqlalchemy import text
+
+from engine.services.deployment import collect_files, deploy
+from engine.services.instances import start_instance
+from engine.services.users import add_user
+from stagegate.compose import bootstrap
+from tests.conftest import LOOP_BENCH, FrozenClock
+
+
+@pytest.fixture
+def loop_db(tmp_path):
+    path = tmp_path / "wal.db"
+    sg = bootstrap(f"sqlite:///{path}", clock=FrozenClock(), migrate=True)
+    add_user(sg, "sam", ["Sales"], actor="cli:test")
+    deploy(sg, collect_files([LOOP_BENCH]), actor="cli:test")
+    return sg, path
+
+
+def _threads_for(path) -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == f"wal-checkpoints {path}"]
+
+
+def test_a_commit_never_checkpoints_and_the_log_is_copied_back_meanwhile(loop_db):
+    sg, path = loop_db
+    try:
+        with sg.uow(write=False) as uow:
+            assert uow.session.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 0
+        time.sleep(sg.checkpoints.interval_s * 2.5)  # the set-up's own writes copied back
+        before, ran = os.path.getsize(path), sg.checkpoints.checkpoints
+        for _ in range(40):
+            start_instance(sg, "revision_loop", "sam", {})
+        deadline = time.monotonic() + 10
+        while os.path.getsize(path) <= before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert os.path.getsize(path) > before, "the deals' pages never reached the database file"
+        assert sg.checkpoints.checkpoints > ran
+        assert len(_threads_for(path)) == 1, "one checkpoint thread per database and process"
+    finally:
+        sg.dispose()
+
+
+def test_closing_stops_the_thread_and_leaves_every_step_in_the_file(loop_db):
+    sg, path = loop_db
+    ids = [start_instance(sg, "revision_loop", "sam", {})["id"] for _ in range(5)]
+    sg.dispose()
+    assert _threads_for(path) == []
+    assert not os.path.exists(f"{path}-wal") or os.path.getsize(f"{path}-wal") == 0
+    with sqlite3.connect(path) as conn:
+        found = {r[0] for r in conn.execute("SELECT id FROM instances")}
+    conn.close()
+    assert set(ids) <= found
