@@ -197,7 +197,8 @@ def serving(url: str, workers: int, timeout: float = 60, request_timeout: int = 
 
 
 def call(base: str, method: str, path: str, body=None, token: str | None = None, headers=None):
-    """One HTTP request; returns (status, parsed JSON or text). Status 0 when nothing answered."""
+    """One HTTP request; returns (status, parsed JSON or text). Status 0 when nothing answered, with
+    the client's error as the text (refused, reset, timed out: what a failed run needs to say)."""
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(base + path, data=data, method=method)
     if data is not None:
@@ -211,8 +212,8 @@ def call(base: str, method: str, path: str, body=None, token: str | None = None,
             status, raw = r.status, r.read()
     except urllib.error.HTTPError as e:
         status, raw = e.code, e.read()
-    except OSError:
-        return 0, None
+    except OSError as e:
+        return 0, f"{type(e).__name__}: {e}"
     try:
         return status, json.loads(raw)
     except ValueError:
