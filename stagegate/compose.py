@@ -100,8 +100,8 @@ def bootstrap(url: str | None = None, clock=None, helpers: dict | None = None, m
         script_engine=make_script_engine(DIAGRAM_HELPERS if helpers is None else helpers),
         clock=clock or SystemClock(),
         audit_keys=keys,
-        writers=writer_queue(engine),
-        checkpoints=wal_checkpoints(engine),
+        writers=(writers := writer_queue(engine)),
+        checkpoints=wal_checkpoints(engine, writers),
     )
     sandbox_pool.acquire()
     if migrate:

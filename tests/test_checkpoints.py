@@ -1,6 +1,7 @@
 """SQLite's write-ahead log is copied back into the database file by a background thread
 (engine/store/checkpoints.py), never inside a step's commit: the log still gets copied while
-deals are worked, and what was written is in the file once the Stagegate is closed."""
+deals are worked, it is started over instead of growing while writes go on, and what was written
+is in the file once the Stagegate is closed."""
 from __future__ import annotations
 
 import os
@@ -60,3 +61,18 @@ def test_closing_stops_the_thread_and_leaves_every_step_in_the_file(loop_db):
         found = {r[0] for r in conn.execute("SELECT id FROM instances")}
     conn.close()
     assert set(ids) <= found
+
+
+def test_under_steady_writes_the_log_is_started_over_instead_of_growing(loop_db):
+    sg, path = loop_db
+    try:
+        for _ in range(400):  # ~40 MiB of log pages, written without a pause
+            start_instance(sg, "revision_loop", "sam", {})
+        with sg.uow(write=False) as uow:
+            deals = uow.session.execute(text("SELECT count(*) FROM instances")).scalar()
+        wal = os.path.getsize(f"{path}-wal")
+        assert deals == 400
+        assert sg.checkpoints.restarts >= 1, "the log was never started over"
+        assert wal <= 24 * 2**20, f"the log grew to {wal / 2**20:.0f} MiB"
+    finally:
+        sg.dispose()

@@ -5,10 +5,13 @@ SQLite copies the write-ahead log back into the database file (and syncs it) ins
 commit takes the log past 1,000 pages: measured on deal starts, one commit in sixty took 50-270 ms
 instead of 0.3 ms, a third of all the time spent starting deals, and every writer queued behind it.
 Here the database's connections never checkpoint on commit (wal_autocheckpoint=0); each process
-that writes runs one thread which, about once a second after writes, asks for a PASSIVE checkpoint
+that writes runs one thread which, every quarter second after writes, asks for a PASSIVE checkpoint
 on a connection of its own: it copies what no reader still needs, without blocking readers or
-writers, and SQLite reuses the log from its start once it has all been copied. The last connection
-to close still checkpoints, as SQLite always does.
+writers. SQLite starts the log over only when a writer finds all of it copied, which never happens
+while writers keep appending, so once the log passes 1,000 pages the thread also takes its turn in
+the writers' queue and, with the writers held out for the few milliseconds it takes, copies the
+last pages and has the log started over (a RESTART checkpoint), cut back to 16 MiB. The
+last connection to close still checkpoints, as SQLite always does.
 """
 from __future__ import annotations
 
@@ -17,21 +20,23 @@ import sqlite3
 import threading
 import time
 
-INTERVAL_S = 1.0  # how often, at most, the log is copied back while writes go on
+INTERVAL_S = 0.25  # how often, at most, the log is copied back while writes go on
 IDLE_EXIT_S = 30.0  # a thread with no writes to follow for this long stops (the next write starts one)
+RESTART_PAGES = 1000  # SQLite's own autocheckpoint threshold: past this the log is started over
+READERS_WAIT_S = 0.2  # how long a RESTART waits for readers of the old log (steps read for milliseconds)
 
 
 class Checkpointer:
     """The background checkpoints of one SQLite file, in the process that writes to it."""
 
-    def __init__(self, database_path: str, interval_s: float = INTERVAL_S):
-        self.path, self.interval_s = database_path, interval_s
+    def __init__(self, database_path: str, writers=None, interval_s: float = INTERVAL_S):
+        self.path, self.writers, self.interval_s = database_path, writers, interval_s
         self._lock = threading.Lock()
         self._wrote = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
-        self.checkpoints = 0  # how many this process ran (for tests and benchmarks)
+        self.checkpoints = self.restarts = 0  # how many this process ran (for tests and benchmarks)
 
     def wrote(self) -> None:
         """A transaction committed writes: make sure a checkpoint follows."""
@@ -59,7 +64,7 @@ class Checkpointer:
             self._thread.start()
 
     def _run(self) -> None:
-        conn = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(self.path, timeout=READERS_WAIT_S, isolation_level=None, check_same_thread=False)
         try:
             idle_since = time.monotonic()
             while not self._stop.is_set():
@@ -76,13 +81,18 @@ class Checkpointer:
 
     def _checkpoint(self, conn) -> None:
         try:
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            _busy, pages, _copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             self.checkpoints += 1
+            if pages >= RESTART_PAGES and self.writers is not None:
+                with self.writers:  # no writer appends meanwhile: what is left to copy is what came since
+                    conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+                self.restarts += 1
         except sqlite3.Error:
             pass  # the file went away (a test's scratch database) or is busy: the next round tries again
 
 
-def wal_checkpoints(engine) -> Checkpointer | None:
-    """The background checkpoints of the SQLite file the engine writes to; None for a server or memory."""
+def wal_checkpoints(engine, writers) -> Checkpointer | None:
+    """The background checkpoints of the SQLite file the engine writes to (its writers queue on
+    `writers`, engine/store/db.py); None for a server database or memory."""
     db = engine.url.database
-    return Checkpointer(db) if engine.dialect.name == "sqlite" and db not in (None, "", ":memory:") else None
+    return Checkpointer(db, writers) if engine.dialect.name == "sqlite" and db not in (None, "", ":memory:") else None

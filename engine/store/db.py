@@ -45,6 +45,7 @@ def _configure_sqlite(engine: Engine) -> None:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA wal_autocheckpoint=0")  # a background thread checkpoints (engine/store/checkpoints.py)
+            cur.execute("PRAGMA journal_size_limit=16777216")  # a started-over log is cut back to 16 MiB
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 
