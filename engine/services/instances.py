@@ -262,7 +262,7 @@ _T = HumanTask.__table__
 _DONE_BY = {own: Prepared(select(_T.c.name).where(
     _T.c.instance_id == bindparam("i"), _T.c.element_id.in_(bindparam("els", expanding=True)),
     HumanTask.defined_by(None if own else bindparam("cp")), _T.c.completed_by == bindparam("a")).limit(1))
-            for own in (True, False)}
+    for own in (True, False)}
 
 
 def _check_separation_of_duties(s, ht, model: dict, actor: str) -> None:

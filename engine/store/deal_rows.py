@@ -1,10 +1,10 @@
 """A deal and its rows (human tasks, timers, external tasks) as plain records, read and written by
-prebuilt Core statements on the step's own connection (the session's: one transaction).
+prepared statements on the step's own connection (the session's: one transaction).
 
 A step (a start, a completion, a fired timer) is the hot path: through the ORM's unit of work it
-cost ~6 ms of Python for ~0.6 ms of SQLite. These statements are built once, so SQLAlchemy only
-looks up their compiled form; a record is a plain object with the row's columns as attributes,
-which is all the step, its observers and the summaries read. The deal's UPDATE keeps the
+cost ~6 ms of Python for ~0.6 ms of SQLite. These statements are compiled once (on SQLite they run
+on the DBAPI cursor: engine/store/prepared.py); a record is a plain object with the row's columns
+as attributes, which is all the step, its observers and the summaries read. The deal's UPDATE keeps the
 optimistic lock the ORM's version_id_col gave: it names the version read, and a step that finds
 another writer got there first raises StaleDataError (the use case retries it)."""
 from __future__ import annotations
@@ -16,7 +16,8 @@ from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.store.models import HumanTask, Instance, TaskRole
-from engine.store.prepared import Prepared, connection, inserting
+from engine.store import prepared
+from engine.store.prepared import Prepared, connection
 
 _DEALS, _TASKS, _ROLES = Instance.__table__, HumanTask.__table__, TaskRole.__table__
 DEAL_COLUMNS = tuple(c.name for c in _DEALS.columns)
@@ -91,9 +92,7 @@ def new_row(table: Table, **columns) -> Record:
 
 def insert_rows(s, table: Table, records: list) -> None:
     """Insert records made by new_row (or plain dicts), in one statement."""
-    if records:
-        rows = [r if isinstance(r, dict) else vars(r) for r in records]
-        inserting(table, tuple(rows[0])).run(s, rows)
+    prepared.insert_rows(s, table, [r if isinstance(r, dict) else vars(r) for r in records])
 
 
 def update_rows(s, table: Table, records: list[Record], columns: tuple[str, ...]) -> None:
