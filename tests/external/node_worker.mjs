@@ -10,9 +10,10 @@ const client = new Client({
 });
 client.on("complete:error", (task, e) => console.log(`complete failed ${task.id} ${e}`));
 client.on("poll:error", (e) => console.log(`poll failed ${e}`));
+client.once("poll:start", () => console.log("polling"));  // the test starts the deals once every worker polls
 
 client.subscribe("erp.price_quote", async ({ task, taskService }) => {
-  await new Promise((r) => setTimeout(r, 10));
+  await new Promise((r) => setTimeout(r, 200));  // long enough for the others to race for the same tasks
   const quantity = task.variables.get("quantity");
   if (quantity === 0) {
     await taskService.handleBpmnError(task, "NO_PRICE", "no list price for zero units");

@@ -15,7 +15,7 @@ def main(base, user, token, worker_id):
               "asyncResponseTimeout": 3_000, "retries": 3, "retryTimeout": 1_000, "sleepSeconds": 1}
 
     def price(task):
-        time.sleep(0.01)  # long enough for the others to race for the same tasks meanwhile
+        time.sleep(0.2)  # long enough for the others to race for the same tasks meanwhile
         quantity = task.get_variable("quantity")
         if quantity == 0:
             return task.bpmn_error("NO_PRICE", "no list price for zero units", {"erp_reason": "zero units"})
@@ -23,6 +23,7 @@ def main(base, user, token, worker_id):
         return task.complete({"net_price": quantity * 1000, "priced_by": worker_id,
                               "priced_key": task.get_business_key()})
 
+    print("polling", flush=True)  # the test starts the deals once every worker polls
     ExternalTaskWorker(worker_id=worker_id, base_url=base, config=config).subscribe("erp.price_quote", price)
 
 

@@ -27,7 +27,8 @@ HERE = Path(__file__).parent
 NODE_CLIENT = scale.ROOT / "node_modules" / "camunda-external-task-client-js"
 
 
-def _deals(url: str, quantities: list[int], workers: list[str]):
+def _staff(url: str, workers: list[str]) -> dict[str, str]:
+    """The quote process deployed, sam who starts deals, and the workers' users; {worker: API token}."""
     sg = bootstrap(url, migrate=True)
     try:
         add_user(sg, "sam", ["Sales"], "cli:test")
@@ -36,9 +37,16 @@ def _deals(url: str, quantities: list[int], workers: list[str]):
         for name in workers:
             add_user(sg, name, ["Integration"], "cli:test")
             tokens[name] = create_token(sg, name, name, "ERP stand-in")["token"]
-        deals = [start_instance(sg, "erp_quote", "sam", {"customer": f"C{i}", "quantity": q},
-                                business_key=f"Q-{i}")["id"] for i, q in enumerate(quantities)]
-        return deals, tokens
+        return tokens
+    finally:
+        sg.dispose()
+
+
+def _deals(url: str, quantities: list[int]) -> list[int]:
+    sg = bootstrap(url)
+    try:
+        return [start_instance(sg, "erp_quote", "sam", {"customer": f"C{i}", "quantity": q},
+                               business_key=f"Q-{i}")["id"] for i, q in enumerate(quantities)]
     finally:
         sg.dispose()
 
@@ -59,8 +67,11 @@ def _state(url: str):
 
 
 def _workers(base: str, tokens: dict, tmp_path, python: int, node: int):
-    procs, names = [], sorted(tokens)
-    for i, name in enumerate(names[:python + node]):
+    """The first `python` users' workers on the Python client, the next `node` on the Node client,
+    returned once every one of them is polling (Node takes about a second longer to start: the
+    tasks must not appear before it is there to race for them)."""
+    procs, names = [], sorted(tokens)[:python + node]
+    for i, name in enumerate(names):
         if i < python:
             cmd = [sys.executable, str(HERE / "python_worker.py")]
         else:
@@ -68,6 +79,9 @@ def _workers(base: str, tokens: dict, tmp_path, python: int, node: int):
         log = open(tmp_path / f"{name}.log", "w")
         procs.append((name, subprocess.Popen(cmd + [f"{base}/engine-rest", name, tokens[name], f"worker-{name}"],
                                              cwd=scale.ROOT, stdout=log, stderr=subprocess.STDOUT), log))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not all("polling" in (tmp_path / f"{n}.log").read_text() for n in names):
+        time.sleep(0.05)
     return procs
 
 
@@ -88,10 +102,11 @@ def _stop(procs):
 def test_python_and_node_clients_racing_for_the_same_tasks_complete_each_exactly_once(database_url, backend, tmp_path):
     quantities = [3, 0, 7, 1, 5, 2, 0, 9, 4, 6, 8, 10] * (2 if backend == "postgres" else 1)
     workers = [f"erp{i}" for i in range(4)]
-    deals, tokens = _deals(database_url, quantities, workers)
+    tokens = _staff(database_url, workers)
     with scale.serving(database_url, workers=2, options=("--threads", "12")) as (base, _server):
         procs = _workers(base, tokens, tmp_path, python=2, node=2)
         try:
+            deals = _deals(database_url, quantities)  # the tasks appear while all four wait for them
             deadline = time.monotonic() + 90
             while time.monotonic() < deadline:
                 tasks, events, ready, data = _state(database_url)
