@@ -72,7 +72,7 @@ class Checkpointer:
                     self._wrote.clear()
                     self._checkpoint(conn)
                     idle_since = time.monotonic()
-                    self._stop.wait(self.interval_s)  # let the log gather a second's pages
+                    self._stop.wait(self.interval_s)  # let the log gather a quarter second's pages
                 elif time.monotonic() - idle_since > IDLE_EXIT_S and not self._wrote.is_set():
                     return
             self._checkpoint(conn)
