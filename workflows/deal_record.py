@@ -48,7 +48,8 @@ def record_step(s, instance: Instance, previous_stage: str | None, entered: list
             stay.days = None if left is None else (utc(left) - utc(stay.entered_at)).total_seconds() / DAY
             moved.append(stay)
     insert_rows(s, _STAY_ROWS, [vars(stay) for stay in new])
-    if moved := [stay for stay in moved if stay.stage not in {n.stage for n in new}]:
+    opened = {stay.stage for stay in new}  # inserted with their final values above
+    if moved := [stay for stay in moved if stay.stage not in opened]:
         _MOVE_STAY.run(s, [{"b_i": r.instance_id, "b_stage": r.stage, "v_left": r.left_at, "v_days": r.days}
                            for r in moved])
     if closed:
