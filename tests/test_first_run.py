@@ -44,6 +44,17 @@ def read_until_ready(proc: subprocess.Popen, timeout: float = 90) -> list[str]:
     raise AssertionError("make run never said how to stop:\n" + "\n".join(lines))
 
 
+def stopped(proc: subprocess.Popen, timeout: float = 30) -> str:
+    """What the server printed after Ctrl-C until it ended; if it does not end, which processes remain."""
+    try:
+        return proc.communicate(timeout=timeout)[0]
+    except subprocess.TimeoutExpired:
+        left = subprocess.run(["ps", "-o", "pid,ppid,stat,etime,args", "-g", str(proc.pid)],
+                              capture_output=True, text=True).stdout
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise AssertionError(f"still running {timeout:.0f} s after Ctrl-C:\n{left}\n{proc.communicate()[0]}")
+
+
 def signed_in(base: str, name: str, password: str) -> str:
     """The page a browser lands on after signing in through the login form."""
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
@@ -63,7 +74,7 @@ def test_make_run_on_a_fresh_database_prints_one_short_ready_block(tmp_path):
         assert "Inbox" in inbox and "Sign out" in inbox, "the printed demo login works"
     finally:
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C sends to the terminal's process group
-        rest = proc.communicate(timeout=30)[0]
+        rest = stopped(proc)
     out = "\n".join(lines)
     assert len(lines) < 15, out
     assert f"Stagegate is ready at http://localhost:{port}/" in out
@@ -84,3 +95,28 @@ def test_a_failing_set_up_step_shows_its_output_and_stops(tmp_path):
     assert "make: stagegate demo failed" in out
     assert "unable to open database file" in out, "the step's own output is shown"
     assert "is ready at" not in out
+
+
+STUCK_SERVER = """
+import sys, threading, time
+from web.serve import serve
+def on_app(app):  # app code that leaves a thread the interpreter must wait for at exit
+    threading.Thread(target=time.sleep, args=(3600,), name="never-ends").start()
+    print("serving", flush=True)
+serve(sys.argv[1], sys.argv[2], workers=1, secure_cookies=False, on_app=on_app, loglevel="warning", graceful_s=2)
+"""
+
+
+def test_a_worker_stuck_in_stopping_says_where_and_is_ended_within_the_grace(tmp_path):
+    url, port = f"sqlite:///{tmp_path / 'stuck.db'}", free_port()
+    proc = subprocess.Popen([str(ROOT / ".venv/bin/python"), "-c", STUCK_SERVER, url, f"127.0.0.1:{port}"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        assert proc.stdout.readline().strip() == "serving"
+    finally:
+        started = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)
+        rest = stopped(proc)
+    took = time.monotonic() - started
+    assert took < 5, f"the stop took {took:.1f} s; the grace is 2 s"
+    assert "Thread 0x" in rest and "in _shutdown" in rest, f"no word of where it was stuck:\n{rest}"

@@ -2,6 +2,9 @@
 one connection pool each, every process under a memory limit of its own."""
 from __future__ import annotations
 
+import faulthandler
+import sys
+
 from gunicorn.app.base import BaseApplication
 
 from engine.process_limits import DEFAULT_MEMORY_MB, DEFAULT_RLIMIT, limit_memory
@@ -30,15 +33,24 @@ class StagegateServer(BaseApplication):
         return app
 
 
+def stuck_stop_report(graceful_s: int):
+    """Gunicorn's worker_int hook: a worker told to quit (Ctrl-C, SIGQUIT) that is still alive a second
+    before the master would kill it prints where each of its threads is, then ends itself."""
+    def worker_int(_worker):
+        faulthandler.dump_traceback_later(max(1, graceful_s - 1), exit=True, file=sys.stderr)
+    return worker_int
+
+
 def serve(database_url: str | None, bind: str, workers: int, secure_cookies: bool, timeout: int = 60,
           threads: int = 4, memory_mb: int = DEFAULT_MEMORY_MB, rlimit: str = DEFAULT_RLIMIT,
-          on_app=None, loglevel: str = "info") -> None:
+          on_app=None, loglevel: str = "info", graceful_s: int = 30) -> None:
     """Migrate the database once, then serve until stopped (SIGTERM/Ctrl+C stops gracefully).
 
     With threads > 1 each worker process answers that many requests at once (gunicorn's gthread
     worker), so a request waiting for a sandbox evaluation leaves the others answered. `on_app(app)`
     runs in each worker once its app is built (the demo starts its integrations there); `loglevel`
-    "warning" keeps gunicorn's start and stop lines out of the output."""
+    "warning" keeps gunicorn's start and stop lines out of the output. A worker gets `graceful_s`
+    seconds to finish its requests when stopped; one that hangs in quitting says where first."""
     from stagegate.compose import bootstrap
 
     limit_memory(memory_mb, rlimit)
@@ -47,6 +59,7 @@ def serve(database_url: str | None, bind: str, workers: int, secure_cookies: boo
     config = {"DATABASE_URL": database_url, "SESSION_COOKIE_SECURE": secure_cookies,
               "LONG_POLL_SLOTS": max(1, threads - 2)}
     StagegateServer(config, {"bind": bind, "workers": workers, "threads": threads, "timeout": timeout,
+                             "graceful_timeout": graceful_s, "worker_int": stuck_stop_report(graceful_s),
                              "accesslog": None, "errorlog": "-", "loglevel": loglevel,
                              # Several servers may share a machine (and a home directory).
                              "control_socket_disable": True}, on_app).run()

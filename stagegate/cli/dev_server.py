@@ -16,6 +16,7 @@ from engine.errors import StagegateError
 from web.serve import serve
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+STOP_GRACE_S = 5  # how long, after Ctrl-C, the worker may take to stop before it is ended
 
 
 def ready_block(url: str, demo: bool, mail: str = "") -> str:
@@ -65,7 +66,8 @@ def main(host, port, database_url, secure_cookies, demo_integrations, memory_lim
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
         # One process, so the demo's worker and receiver run once; gunicorn's own lines only on trouble.
+        # Ctrl-C on this machine's server should end it within seconds, not after a request's grace.
         serve(database_url, bind, workers=1, secure_cookies=secure_cookies, memory_mb=memory_limit,
-              rlimit=memory_rlimit, on_app=on_app, loglevel="warning")
+              rlimit=memory_rlimit, on_app=on_app, loglevel="warning", graceful_s=STOP_GRACE_S)
     except StagegateError as exc:  # e.g. no audit key for this database: say so, no traceback
         raise click.ClickException(str(exc))
