@@ -63,7 +63,7 @@ def stuck_stop_report(graceful_s: int):
 def serve(database_url: str | None, bind: str, workers: int, secure_cookies: bool, timeout: int = 60,
           threads: int = 4, memory_mb: int = DEFAULT_MEMORY_MB, rlimit: str = DEFAULT_RLIMIT,
           on_app=None, loglevel: str = "info", graceful_s: int = 30) -> None:
-    """Migrate the database once, then serve until stopped (SIGTERM/Ctrl+C stops gracefully).
+    """Migrate the database once, then serve until stopped (SIGTERM gracefully, Ctrl-C at once).
 
     With threads > 1 each worker process answers that many requests at once (gunicorn's gthread
     worker), so a request waiting for a sandbox evaluation leaves the others answered. `on_app(app)`
