@@ -11,6 +11,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.parse
 import urllib.request
@@ -109,7 +110,7 @@ serve(sys.argv[1], sys.argv[2], workers=1, secure_cookies=False, on_app=on_app, 
 
 def test_a_worker_stuck_in_stopping_says_where_and_is_ended_within_the_grace(tmp_path):
     url, port = f"sqlite:///{tmp_path / 'stuck.db'}", free_port()
-    proc = subprocess.Popen([str(ROOT / ".venv/bin/python"), "-c", STUCK_SERVER, url, f"127.0.0.1:{port}"], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-c", STUCK_SERVER, url, f"127.0.0.1:{port}"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         assert proc.stdout.readline().strip() == "serving"
@@ -154,6 +155,6 @@ signal.pause()
 
 
 def test_a_second_quit_signal_during_the_first_does_not_hang_the_worker():
-    done = subprocess.run([str(ROOT / ".venv/bin/python"), "-c", SECOND_QUIT, "ours"], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-c", SECOND_QUIT, "ours"], cwd=ROOT,
                           capture_output=True, text=True, timeout=20)
     assert done.returncode == 0, done.stderr
