@@ -303,3 +303,43 @@ def test_opportunity_recycles_and_holds_match():
     assert view["ready"] == ["Task_DiscoveryGateReview"]
     view = twins.work("Task_DiscoveryGateReview", {"discovery_decision": "kill", "discovery_note": "no budget"})
     assert view["completed"]
+
+
+LATE_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="Defs_late" targetNamespace="http://example.com/t">
+  <bpmn:process id="late" isExecutable="true">
+    <bpmn:startEvent id="Begin" />
+    <bpmn:userTask id="Wait" />
+    <bpmn:boundaryEvent id="Timeout" attachedToRef="Wait" cancelActivity="true">
+      <bpmn:timerEventDefinition><bpmn:timeDuration xsi:type="bpmn:tFormalExpression">"PT1H"</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:exclusiveGateway id="Route" />
+    <bpmn:userTask id="Late" />
+    <bpmn:endEvent id="Done" />
+    <bpmn:sequenceFlow id="f_start" sourceRef="Begin" targetRef="Wait" />
+    <bpmn:sequenceFlow id="f_wait" sourceRef="Wait" targetRef="Done" />
+    <bpmn:sequenceFlow id="f_timeout" sourceRef="Timeout" targetRef="Route" />
+    <bpmn:sequenceFlow id="f_route" sourceRef="Route" targetRef="Late" />
+    <bpmn:sequenceFlow id="f_late" sourceRef="Late" targetRef="Done" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_timer_that_fired_is_still_known_as_fired_after_compaction_dropped_it():
+    """A step compacts (and serializes) before its rows are written; the timer row of a
+    timer that fired in the step and was compacted away must still be marked fired, not cancelled."""
+    twins = Twins(*_specs("late", [LATE_BPMN]))
+    full, compacted = twins._runner("full"), twins._runner("compact")
+    (timer,) = compacted.waiting_timers()
+    twins.clock.advance(hours=2)
+    for r in (full, compacted):
+        r.advance()
+        assert [t["element_id"] for t in r.ready_human_tasks()] == ["Late"]
+    compacted.compact()  # as a step settles, before its rows are written
+    assert compacted.task(timer["id"]) is None  # compaction dropped it: the gateway after it is the new root
+    assert full.timer_fired(timer["id"], "Timeout")
+    for element in ("Timeout", "Wait", "Route", "Late", "Begin"):
+        assert compacted.timer_fired(timer["id"], element) == full.timer_fired(timer["id"], element), element
+    assert [t["element_id"] for t in compacted.ready_human_tasks()] == ["Late"]

@@ -84,3 +84,33 @@ def test_two_threads_completing_tasks_lose_nothing(sg, revision_loop):
     assert not errors
     for iid in deals:
         assert [t["element_id"] for t in ready_tasks(sg, instance_id=iid)] == ["Task_Review"]
+
+
+def test_a_writer_outside_the_queue_holding_the_file_is_a_database_error_saying_locked(tmp_path):
+    """BEGIN IMMEDIATE runs on the driver's connection; its failure is still SQLAlchemy's
+    OperationalError, which the CLI reports as "the database could not be used"."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from engine.store.db import make_engine
+    path = tmp_path / "held.db"
+    engine = make_engine(f"sqlite:///{path}")
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+            conn.commit()
+            conn.connection.driver_connection.execute("PRAGMA busy_timeout = 50")
+        holder.execute("BEGIN IMMEDIATE")
+        with pytest.raises(OperationalError, match="database is locked"):
+            with engine.connect().execution_options(stagegate_write=True) as conn:
+                conn.begin()
+        holder.execute("ROLLBACK")
+        with engine.connect().execution_options(stagegate_write=True) as conn:
+            with conn.begin():
+                conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+        assert holder.execute("SELECT count(*) FROM t").fetchone() == (1,)
+    finally:
+        holder.close()
+        engine.dispose()

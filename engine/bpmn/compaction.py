@@ -19,6 +19,8 @@ from __future__ import annotations
 from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.util.task import TaskState
 
+from engine.bpmn.tasks import all_tasks, spec_id
+
 
 def compact(workflow) -> int:
     """Drop finished history from a workflow and its sub-workflows; returns the number of tasks dropped."""
@@ -32,6 +34,16 @@ def compact(workflow) -> int:
             return dropped
         for task_id in gone:
             dropped += len(workflow.subprocesses.pop(task_id).tasks)
+
+
+def compact_noting_ways(workflow) -> dict[str, set]:
+    """compact(); returns, by task id, the elements each finished task it dropped ran or went on to
+    (whether a dropped timer fired is still asked about after the step compacted)."""
+    before = {t.id: t for t in all_tasks(workflow)}
+    compact(workflow)
+    kept = {t.id for t in all_tasks(workflow)}
+    return {str(tid): {spec_id(t.task_spec), *(spec_id(before[c].task_spec) for c in t._children if c in before)}
+            for tid, t in before.items() if tid not in kept and t.state == TaskState.COMPLETED}
 
 
 def _caller_missing(top, sp, task_id) -> bool:

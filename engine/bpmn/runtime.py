@@ -14,7 +14,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine import domain, sandbox
 from engine.bpmn import definitions, io_mapping, who_works
 from engine.bpmn.diagram_model import role_key
-from engine.bpmn.compaction import compact
+from engine.bpmn.compaction import compact_noting_ways
 from engine.bpmn.dmn.evaluate import DecisionFailed
 from engine.bpmn.dmn.graph import decide_for_task
 from engine.bpmn.dmn.task import decision_key, is_decision
@@ -24,7 +24,7 @@ from engine.clock import clock_in_use
 from engine.bpmn.failures import EngineFailure, failure
 from engine.bpmn.script_engine import evaluator
 from engine.bpmn.tasks import (all_tasks, bpmn_id, chased_task, escalates, flow_outcome, merge_outputs, plain,
-                               taken_flows, timer_element)
+                               taken_flows, task_by_id, timer_element)
 
 
 @dataclass
@@ -54,6 +54,8 @@ class Runner:
         # Whether any process of this version has an escalation task (an `escalates` property).
         self._escalates = any(escalates(el) for m in definitions.every_definition(model)
                               for el in m["elements"].values())
+        self.settled = None  # the step's stored outcome, once worked out (engine/services/steps.py settle)
+        self._dropped_ways: dict[str, set] = {}  # finished tasks compaction dropped: the elements each ran or took
 
     # -- observation -------------------------------------------------------
     def called_process(self, task) -> str | None:
@@ -331,15 +333,13 @@ class Runner:
             raise failure(exc, el, plain(task.data)) from None
 
     def compact(self) -> None:
-        """Drop the finished history from the live state (the audit trail keeps it)."""
-        compact(self.workflow)
+        """Drop the finished history from the live state (the audit trail keeps it); the ways the
+        dropped finished tasks took are kept aside for timer_fired."""
+        self._dropped_ways.update(compact_noting_ways(self.workflow))
 
     # -- reading -----------------------------------------------------------
     def task(self, task_id):
-        for t in all_tasks(self.workflow):
-            if str(t.id) == str(task_id):
-                return t
-        return None
+        return task_by_id(self.workflow, task_id)
 
     def ready_human_tasks(self) -> list[dict]:
         """Human tasks ready to be worked, as plain data."""
@@ -350,16 +350,13 @@ class Runner:
                             "who": t._get_internal_data("who")})
         return out
 
-    def task_finished(self, task_id) -> bool:
-        """True if the task ran to completion (as opposed to being cancelled or gone)."""
-        t = self.task(task_id)
-        return t is not None and t.state == TaskState.COMPLETED
-
     def timer_fired(self, task_id, element_id: str) -> bool:
         """True if the timer `element_id` waited on by task `task_id` fired: the task ran and, for an
         event-based gateway (which also ends when another of its events comes), took the timer's way."""
         t = self.task(task_id)
-        if t is None or t.state != TaskState.COMPLETED:
+        if t is None:
+            return element_id in self._dropped_ways.get(str(task_id), ())
+        if t.state != TaskState.COMPLETED:
             return False
         return bpmn_id(t) == element_id or any(bpmn_id(c) == element_id for c in t.children)
 

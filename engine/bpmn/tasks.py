@@ -3,6 +3,7 @@ gateway took, which task an escalation chases, and task data as plain values."""
 from __future__ import annotations
 
 from collections import Counter
+from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -32,6 +33,18 @@ def all_tasks(workflow: BpmnWorkflow):
     yield from workflow.tasks.values()
     for sp in workflow.subprocesses.values():
         yield from sp.tasks.values()
+
+
+def task_by_id(workflow: BpmnWorkflow, task_id):
+    """The task with this id (text or UUID), in the workflow or a process it called; None if gone."""
+    try:
+        key = task_id if isinstance(task_id, UUID) else UUID(str(task_id))
+    except ValueError:
+        return None
+    for wf in (workflow, *workflow.subprocesses.values()):
+        if (t := wf.tasks.get(key)) is not None:
+            return t
+    return None
 
 
 def plain(value):

@@ -25,7 +25,7 @@ from engine.bpmn.tasks import new_workflow
 from engine.bpmn.tasks import plain
 from engine.bpmn.waits import waiting_on
 from engine.services import outbox
-from engine.services.steps import record_incident, save_step
+from engine.services.steps import record_incident, save_step, settle
 from engine.sandbox.limits import LimitExceeded
 
 MAX_RETRIES = 5
@@ -156,6 +156,7 @@ def _complete_once(sg, task_id, actor, data) -> dict:
     # nor the deal changed since (else StaleDataError, and complete_task runs it all again).
     with sg.uow(write=False) as reading:
         ht, user, instance, pv, values, runner, log, now = _work_out(sg, reading, task_id, actor, data)
+    settle(sg, runner)  # the new state serialized here, outside the write lock (SQLite's one writer)
     with sg.uow() as uow:
         s = uow.session
         if s.get_bind().dialect.name != "sqlite":

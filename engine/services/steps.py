@@ -35,7 +35,7 @@ def save_step(sg, s, instance, pv, runner, log, actor, now, done=None) -> StepTa
         s.flush()  # what the use case changed through the ORM first (an external task it completed): read below
     ready, timers = runner.ready_human_tasks(), runner.waiting_timers()
     timer_rows, fired = _timer_rows(s, instance, pv, runner, timers)
-    waiting = waiting_for_workers(runner)  # the external tasks, read before compaction drops finished ones
+    waiting = waiting_for_workers(runner)  # the external tasks ready for a worker
     previous_stage = _store_instance(sg, s, instance, runner, log, model, ready, now)
     _record_engine_events(s, instance, log, actor, now)
     counts = Counter()  # the inbox's counts, changed by the tasks this step closes and opens
@@ -59,6 +59,24 @@ def save_step(sg, s, instance, pv, runner, log, actor, now, done=None) -> StepTa
     return StepTasks(still_open, new_tasks)
 
 
+class Settled(NamedTuple):
+    """A step's engine outcome as stored: the deal's data and its compacted engine state."""
+
+    data: dict
+    state: dict
+
+
+def settle(sg, runner) -> Settled:
+    """The deal's data and compacted, serialized engine state once the step's engine work is done,
+    worked out once per runner: a completion does it before it takes the write lock, so that the lock
+    is held for the writes alone. Nothing may run on the runner after."""
+    if runner.settled is None:
+        data = runner.data()  # before compaction: the data is the last finished task's
+        runner.compact()
+        runner.settled = Settled(data, sg.specs.dump_state(runner.workflow))
+    return runner.settled
+
+
 class StepTasks(NamedTuple):
     """The deal's open human tasks after a step (deal_rows.Record)."""
 
@@ -72,7 +90,7 @@ class StepTasks(NamedTuple):
 
 def _timer_rows(s, instance, pv, runner, timers) -> tuple[dict, set]:
     """The waiting timer rows and any row of a timer the engine still waits on (a parked "failed"
-    one), and which waiting ones fired: read from the full tree, before compaction drops them."""
+    one), and which waiting ones fired (the runner remembers those compaction dropped)."""
     rows = deal_rows.open_and_named(s, TIMERS, "waiting", instance.id, {t["id"] for t in timers}) \
         if _has_timers(pv) else {}
     fired = {tid for tid, row in rows.items() if row.state == "waiting" and runner.timer_fired(tid, row.element_id)}
@@ -83,13 +101,11 @@ def _store_instance(sg, s, instance, runner, log, model, ready, now) -> str | No
     """The deal's row moved on: its stage, compacted engine state, data and status. Returns the
     stage it was in. Written first, so a lost race fails here, on the version check, before
     anything else of the stale step is written."""
-    data = runner.data()
-    runner.compact()
+    settled = settle(sg, runner)
     stages = [_element_of(model, t).get("properties", {}).get("stage") for t in ready]
     previous_stage = instance.stage
     instance.stage = next((st for st in stages if st), instance.stage)
-    instance.state = sg.specs.dump_state(runner.workflow)
-    instance.data = data
+    instance.state, instance.data = settled.state, settled.data
     if runner.completed:
         instance.status, instance.ended_at, instance.ended_at_element = "completed", now, log.ended_at_element
     deal_rows.save_deal(s, instance)

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
 import threading
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_SQLITE_PATH = "stagegate.db"
@@ -51,8 +53,12 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        immediate = conn.get_execution_options().get("stagegate_write")
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        sql = "BEGIN IMMEDIATE" if conn.get_execution_options().get("stagegate_write") else "BEGIN"
+        # On the driver's connection: SQLAlchemy's own execution of it cost ~12 µs a transaction.
+        try:
+            conn.connection.driver_connection.execute(sql)
+        except sqlite3.Error as e:
+            raise DBAPIError.instance(sql, (), e, sqlite3.Error, dialect=conn.dialect) from e
 
 
 class WriterQueue:
