@@ -19,6 +19,7 @@ from engine.bpmn.runtime import Runner
 from engine.bpmn.tasks import new_workflow
 from engine.bpmn.script_engine import make_script_engine
 from engine.bpmn.serialization import SpecStore
+from tests.diagram_factory import definitions
 from workflows.expressions import HELPERS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -305,10 +306,7 @@ def test_opportunity_recycles_and_holds_match():
     assert view["completed"]
 
 
-LATE_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-  xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="Defs_late" targetNamespace="http://example.com/t">
-  <bpmn:process id="late" isExecutable="true">
+LATE_BPMN = definitions("""  <bpmn:process id="late" isExecutable="true">
     <bpmn:startEvent id="Begin" />
     <bpmn:userTask id="Wait" />
     <bpmn:boundaryEvent id="Timeout" attachedToRef="Wait" cancelActivity="true">
@@ -323,8 +321,7 @@ LATE_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
     <bpmn:sequenceFlow id="f_route" sourceRef="Route" targetRef="Late" />
     <bpmn:sequenceFlow id="f_late" sourceRef="Late" targetRef="Done" />
   </bpmn:process>
-</bpmn:definitions>
-"""
+""", "late")
 
 
 def test_a_timer_that_fired_is_still_known_as_fired_after_compaction_dropped_it():

@@ -3,13 +3,15 @@ for the first to finish instead of polling SQLite's lock, one thread's nested wr
 on themselves, and a step's work is not lost or doubled while two threads complete tasks."""
 from __future__ import annotations
 
+import sqlite3
 import threading
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from engine.queries.records import ready_tasks
 from engine.services.instances import complete_task, start_instance
-from engine.store.db import writer_queue
+from engine.store.db import make_engine, writer_queue
 from tests.conftest import FrozenClock
 
 
@@ -89,11 +91,6 @@ def test_two_threads_completing_tasks_lose_nothing(sg, revision_loop):
 def test_a_writer_outside_the_queue_holding_the_file_is_a_database_error_saying_locked(tmp_path):
     """BEGIN IMMEDIATE runs on the driver's connection; its failure is still SQLAlchemy's
     OperationalError, which the CLI reports as "the database could not be used"."""
-    import sqlite3
-
-    from sqlalchemy.exc import OperationalError
-
-    from engine.store.db import make_engine
     path = tmp_path / "held.db"
     engine = make_engine(f"sqlite:///{path}")
     holder = sqlite3.connect(path, isolation_level=None)
