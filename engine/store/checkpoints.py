@@ -6,9 +6,10 @@ commit takes the log past 1,000 pages: measured on deal starts, one commit in si
 instead of 0.3 ms, a third of all the time spent starting deals, and every writer queued behind it.
 Here the database's connections never checkpoint on commit (wal_autocheckpoint=0); each process
 that writes runs one thread which, every quarter second after writes, asks for a PASSIVE checkpoint
-on a connection of its own: it copies what no reader still needs, without blocking readers or
-writers. SQLite starts the log over only when a writer finds all of it copied, which never happens
-while writers keep appending, so once the log passes 1,000 pages the thread also takes its turn in
+on a connection of its own (every twentieth of a second while each round finds the log past
+1,000 pages): it copies what no reader still needs, without blocking readers or writers. SQLite
+starts the log over only when a writer finds all of it copied, which never happens while writers
+keep appending, so once the log passes 1,000 pages the thread also takes its turn in
 the writers' queue and, with the writers held out for the few milliseconds it takes, copies the
 last pages and has the log started over (a RESTART checkpoint), cut back to 16 MiB. The
 last connection to close still checkpoints, as SQLite always does.
@@ -23,6 +24,7 @@ import time
 INTERVAL_S = 0.25  # how often, at most, the log is copied back while writes go on
 IDLE_EXIT_S = 30.0  # a thread with no writes to follow for this long stops (the next write starts one)
 RESTART_PAGES = 1000  # SQLite's own autocheckpoint threshold: past this the log is started over
+BUSY_INTERVAL_S = 0.05  # after a restart: writes outrun a quarter second's pace, look again sooner
 READERS_WAIT_S = 0.2  # how long a RESTART waits for readers of the old log (steps read for milliseconds)
 
 
@@ -70,16 +72,19 @@ class Checkpointer:
             while not self._stop.is_set():
                 if self._wrote.wait(self.interval_s):
                     self._wrote.clear()
-                    self._checkpoint(conn)
+                    restarted = self._checkpoint(conn)
                     idle_since = time.monotonic()
-                    self._stop.wait(self.interval_s)  # let the log gather a quarter second's pages
+                    # Let the log gather a quarter second's pages; after a restart, writes fill it faster
+                    # than that bounds its size: then look again sooner.
+                    self._stop.wait(min(self.interval_s, BUSY_INTERVAL_S) if restarted else self.interval_s)
                 elif time.monotonic() - idle_since > IDLE_EXIT_S and not self._wrote.is_set():
                     return
             self._checkpoint(conn)
         finally:
             conn.close()
 
-    def _checkpoint(self, conn) -> None:
+    def _checkpoint(self, conn) -> bool:
+        """Copy the log back; True when it had passed RESTART_PAGES and was started over."""
         try:
             _busy, pages, _copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             self.checkpoints += 1
@@ -87,8 +92,10 @@ class Checkpointer:
                 with self.writers:  # no writer appends meanwhile: what is left to copy is what came since
                     conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
                 self.restarts += 1
+                return True
         except sqlite3.Error:
             pass  # the file went away (a test's scratch database) or is busy: the next round tries again
+        return False
 
 
 def wal_checkpoints(engine, writers) -> Checkpointer | None:
