@@ -10,22 +10,52 @@ from uuid import UUID
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnSubWorkflowConverter, BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 
+from engine.bpmn import task_codec
 from engine.bpmn.call_mapping import MappedCallActivity, MappedCallActivityConverter
 from engine.bpmn.dmn.task import DecisionTask, DecisionTaskConverter
 from engine.bpmn.definitions import every_definition
 from engine.bpmn.version_models import runnable_model
 
 
-class _StateOnlyWorkflowConverter(BpmnWorkflowConverter):
+class _TaskTree:
+    """The task tree of a workflow or sub-workflow through engine/bpmn/task_codec.py (SpiffWorkflow 3.2's
+    WorkflowConverter.to_dict and from_dict, their tasks written and read directly)."""
+
+    def _common_to_dict(self, workflow) -> dict:
+        registry = self.registry
+        return {
+            "data": registry.convert(registry.clean(workflow.data)),
+            "correlations": workflow.correlations,
+            "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
+            "success": workflow.success,
+            "completed": workflow.completed,
+            "tasks": task_codec.tasks_to_dict(registry, workflow.tasks) if self._direct
+            else self.mapping_to_dict(workflow.tasks),
+            "root": str(workflow.task_tree.id),
+        }
+
+    def _restore_tree(self, workflow, dct) -> None:
+        workflow.tasks = task_codec.tasks_from_dict(self.registry, dct["tasks"], workflow) if self._direct \
+            else self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+
+    @cached_property
+    def _direct(self) -> bool:  # asked once the registry holds every converter
+        return task_codec.applies(self.registry)
+
+
+class _StateOnlyWorkflowConverter(_TaskTree, BpmnWorkflowConverter):
     """Writes a workflow without its spec; restores it against a spec the caller supplies."""
 
     def to_dict(self, workflow):
-        dct = WorkflowConverter.to_dict(self, workflow)
+        dct = self._common_to_dict(workflow)
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
@@ -33,22 +63,43 @@ class _StateOnlyWorkflowConverter(BpmnWorkflowConverter):
     def from_dict(self, dct):
         spec, subprocess_specs = dct.pop("spec"), dct.pop("subprocess_specs")
         workflow = self.target_class(spec, subprocess_specs, deserializing=True)
-        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
-        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
-        self.set_default_attributes(workflow, dct)
+        self._restore_tree(workflow, dct)
         self.subprocesses_from_dict(dct["subprocesses"], workflow)
         workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
         return workflow
 
 
-def _make_serializer() -> BpmnWorkflowSerializer:
+class _SubWorkflowConverter(_TaskTree, BpmnSubWorkflowConverter):
+    """A called process's or sub-process's workflow, its tasks as the top workflow's."""
+
+    def to_dict(self, workflow):
+        dct = self._common_to_dict(workflow)
+        dct["parent_task_id"] = str(workflow.parent_task_id)
+        dct["spec"] = workflow.spec.name
+        return dct
+
+    def from_dict(self, dct, task, top_workflow):
+        spec = top_workflow.subprocess_specs.get(task.task_spec.spec)
+        subprocess = self.target_class(spec, task.id, top_workflow, deserializing=True)
+        self._restore_tree(subprocess, dct)
+        return subprocess
+
+
+def _make_serializer(direct: bool = True) -> BpmnWorkflowSerializer:
+    """The serializer of specs and state; direct=False keeps the library's own task conversion (tests
+    hold task_codec to it)."""
     config = dict(CAMUNDA_CONFIG)
     config[BpmnWorkflow] = _StateOnlyWorkflowConverter
+    config[BpmnSubWorkflow] = _SubWorkflowConverter
     config[ServiceTask] = BpmnTaskSpecConverter  # run by our handlers (runtime.py), so no extra state
     config[MappedCallActivity] = MappedCallActivityConverter  # camunda:in/out; older versions keep CallActivity
     config[DecisionTask] = DecisionTaskConverter  # decided by engine/bpmn/dmn/evaluate.py; older versions keep
     # SpiffWorkflow's BusinessRuleTask (CAMUNDA_CONFIG's converter), so their stored specs still restore
-    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+    serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+    if not direct:
+        for typename in ("BpmnWorkflow", "BpmnSubWorkflow"):
+            serializer.registry.convert_to_dict[typename].args[1].__self__._direct = False
+    return serializer
 
 
 @dataclass(frozen=True)
@@ -76,8 +127,8 @@ class VersionInfo:
 class SpecStore:
     """Serializes specs and instance state; keeps restored specs and version models in memory per version."""
 
-    def __init__(self, cache_size: int = 64):
-        self._serializer = _make_serializer()
+    def __init__(self, cache_size: int = 64, direct: bool = True):
+        self._serializer = _make_serializer(direct)
         self._cache: OrderedDict[int, tuple] = OrderedDict()
         self._versions: OrderedDict[int, VersionInfo] = OrderedDict()
         self._cache_size = cache_size
