@@ -10,6 +10,7 @@ from . import (account, admin, api, attachments, audit, auth, comments, converte
                engine_rest, errors, formatting, inbox, incidents, limits, login, metrics, pipeline, readonly, security,
                settings, start, tasks)
 from .context import STAGEGATE_KEY
+from .turns import Turns
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -22,6 +23,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions[STAGEGATE_KEY] = sg
     if app.config["TRUSTED_PROXIES"]:  # request.remote_addr is then the client's, as the proxy saw it
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"])
+    app.wsgi_app = Turns(app.wsgi_app)  # a worker's threads run one request at a time (web/turns.py)
     converters.init_app(app)
     limits.init_app(app)
     security.init_app(app)

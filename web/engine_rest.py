@@ -26,6 +26,7 @@ from .camunda_values import VariableRefused, plain_values, typed_all
 from .context import stagegate
 from .limits import json_body
 from .security import csrf
+from .turns import given_up
 
 bp = Blueprint("engine_rest", __name__, url_prefix="/engine-rest")
 csrf.exempt(bp)
@@ -225,7 +226,7 @@ def fetch_and_lock():
             try:
                 deadline = time.monotonic() + wait_ms / 1000
                 while not found and (left := deadline - time.monotonic()) > 0:
-                    with WAKE:
+                    with given_up(), WAKE:  # the process's other requests run meanwhile
                         WAKE.wait(min(POLL_SECONDS, left))
                     found = fetch()
             finally:
