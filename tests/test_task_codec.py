@@ -12,6 +12,7 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from SpiffWorkflow.util.task import TaskState
 
 from engine.bpmn.serialization import SpecStore
 from tests import test_compaction as scenarios
@@ -81,7 +82,7 @@ def test_typed_nested_and_removed_values_cross_between_codec_and_library():
                      "when": datetime(2027, 3, 1, 9, 30, tzinfo=timezone.utc), "grace": timedelta(days=2, hours=3),
                      "lines": [{"sku": "P-1", "qty": 2}, [1, 2.5, None]], "terms": {"net": {"days": 30}}})
     runner = twins._runner("compact")
-    ready = next(t for t in runner.workflow.tasks.values() if t.task_spec.name == "B" and t.state == 16)
+    ready = next(t for t in runner.workflow.tasks.values() if t.task_spec.name == "B" and t.state == TaskState.READY)
     del ready.data["y"]  # as a script or an output mapping drops a variable
     ready.data["terms"] = {"net": {"days": 45}}
     ours, theirs = twins.store.dump_state(runner.workflow), LIBRARY.dump_state(runner.workflow)
