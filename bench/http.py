@@ -200,9 +200,19 @@ def _row(label: str, r: dict, what: str, target: str = "") -> None:
           f"p50 {r['p50_ms']:.0f} ms, p95 {r['p95_ms']:.0f} ms)")
 
 
-def _workers(backend: str, workers: int) -> str:
+def _workers(backend: str, workers: int, threads: int | None = None) -> str:
     """'sqlite    2 workers': a run's label."""
-    return f"{backend:<9} {workers} worker{'s' if workers > 1 else ' '}"
+    return f"{backend:<9} {workers} worker{'s' if workers > 1 else ' '}" + (f", --threads {threads}" if threads else "")
+
+
+def _runs(backend: str, workers: tuple) -> list[tuple[int, int | None]]:
+    """(workers, threads) of each run: `stagegate serve`'s default threads, and on SQLite 2 single-threaded
+    workers too (gunicorn's sync worker: the fastest, for a server that answers no external-task long polls)."""
+    return [(w, None) for w in workers] + ([(2, 1)] if backend == "sqlite" else [])
+
+
+def _threads(threads: int | None) -> tuple:
+    return ("--threads", str(threads)) if threads else ()
 
 
 def throughput(backends: list[str], deals: int) -> None:
@@ -216,13 +226,14 @@ def throughput(backends: list[str], deals: int) -> None:
                 t0 = time.perf_counter()
                 tasks, tokens = sign_off_template(template, deals, CLIENTS)
                 print(f"  {backend}: {deals} deals set up once in {time.perf_counter() - t0:.1f} s, copied for each run")
-                for workers in (1, 2, 4) if backend == "postgres" else (1, 2):
+                for workers, threads in _runs(backend, (1, 2, 4) if backend == "postgres" else (1, 2)):
                     t0 = time.perf_counter()
                     with copy_of(backend, tmp, template) as url:
                         copied = time.perf_counter() - t0
-                        rows[(backend, workers)] = r = completions_per_second(url, workers, tasks, tokens)
+                        r = completions_per_second(url, workers, tasks, tokens, _threads(threads))
+                    rows.setdefault((backend, workers), r)
                     note = f"; {nproc} cores: 4 workers share them" if workers > nproc else ""
-                    _row(_workers(backend, workers), r, "sign-offs", f"  [copy {copied:.1f} s{note}]")
+                    _row(_workers(backend, workers, threads), r, "sign-offs", f"  [copy {copied:.1f} s{note}]")
     _ratios(rows, backends)
 
 
@@ -243,10 +254,10 @@ def starts(backends: list[str], seconds: float) -> None:
           f"revision_loop; target >= 500/s) ==")
     with tempfile.TemporaryDirectory(prefix="stagegate-http-") as tmp:
         for backend in backends:
-            for workers in (1, 2):
+            for workers, threads in _runs(backend, (1, 2)):
                 with database(backend, tmp) as url:
-                    r = starts_per_second(url, workers, loop_users(url, CLIENTS), seconds)
-                _row(_workers(backend, workers), r, "starts", f" (target 500/s: {r['per_s'] / 500:.0%})")
+                    r = starts_per_second(url, workers, loop_users(url, CLIENTS), seconds, _threads(threads))
+                _row(_workers(backend, workers, threads), r, "starts", f" (target 500/s: {r['per_s'] / 500:.0%})")
 
 
 def memory(count: int) -> None:

@@ -65,9 +65,11 @@ def run_clients(clients: list[Callable[[Tally], None]], ok: int) -> dict:
             "p50_ms": 1000 * statistics.median(tally.latencies), "p95_ms": 1000 * percentile(tally.latencies, 95)}
 
 
-def completions_per_second(url: str, workers: int, tasks: dict[str, str], tokens: dict[str, str]) -> dict:
-    """CLIENTS threads complete disjoint sign-offs (3 per deal; {task id: element}) through the API."""
-    with scale.server(url, workers) as base:
+def completions_per_second(url: str, workers: int, tasks: dict[str, str], tokens: dict[str, str],
+                           options: tuple = ()) -> dict:
+    """CLIENTS threads complete disjoint sign-offs (3 per deal; {task id: element}) through the API
+    (`options`: more of `stagegate serve`'s)."""
+    with scale.serving(url, workers, options=options) as (base, _server):
         def client(token, share):
             return lambda tally: [tally.call(base, "POST", f"/api/v1/tasks/{tid}/complete",
                                              {"data": scale.SIGN_OFFS[tasks[tid]]}, token) for tid in share]
@@ -77,9 +79,9 @@ def completions_per_second(url: str, workers: int, tasks: dict[str, str], tokens
         return run_clients([client(tok, share) for tok, share in zip(tokens.values(), shares)], ok=200)
 
 
-def starts_per_second(url: str, workers: int, tokens: dict[str, str], seconds: float) -> dict:
+def starts_per_second(url: str, workers: int, tokens: dict[str, str], seconds: float, options: tuple = ()) -> dict:
     """CLIENTS threads start revision-loop deals (POST /api/v1/instances) for `seconds`."""
-    with scale.server(url, workers) as base:
+    with scale.serving(url, workers, options=options) as (base, _server):
         def client(token):
             def run(tally):
                 deadline = time.perf_counter() + seconds
