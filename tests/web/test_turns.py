@@ -33,43 +33,40 @@ def test_requests_of_one_process_run_one_at_a_time():
     assert most[0] == 1
 
 
-def test_a_long_poll_lets_the_other_requests_run_while_it_waits():
-    answered, seen = threading.Event(), []
+def _second_request_while_the_first_waits(first_waits, wait_s: float) -> tuple[list, float]:
+    """A first request that waits (as `first_waits(wait)` does) until a second one has run, and that
+    second request sent once the first holds its turn: whether the first saw it run, and how long the
+    second took."""
+    other_ran, seen = threading.Event(), []
 
-    def poll(environ, start_response):
-        with given_up():
-            seen.append(answered.wait(5))  # False: the other request did not run while the poll waited
-        return [b"found"]
+    def first(environ, start_response):
+        seen.append(first_waits(lambda: other_ran.wait(5)))  # False: the second never ran meanwhile
+        return [b"first"]
 
-    def page(environ, start_response):
-        answered.set()
-        return [b"page"]
+    def second(environ, start_response):
+        other_ran.set()
+        return [b"second"]
 
-    turns = Turns(lambda e, s: (poll if e.get("poll") else page)(e, s), wait_s=30)
-    waiting = threading.Thread(target=lambda: turns({"poll": True}, None))
+    turns = Turns(lambda e, s: (first if e.get("first") else second)(e, s), wait_s=wait_s)
+    waiting = threading.Thread(target=lambda: turns({"first": True}, None))
     waiting.start()
-    time.sleep(0.1)  # the poll holds the turn first, then gives it up
+    time.sleep(0.1)  # the first request holds the turn
     started = time.monotonic()
     turns({}, None)
+    took = time.monotonic() - started
     waiting.join(10)
-    assert seen == [True] and time.monotonic() - started < 2
+    return seen, took
+
+
+def test_a_long_poll_lets_the_other_requests_run_while_it_waits():
+    def long_poll(wait):
+        with given_up():
+            return wait()
+
+    seen, took = _second_request_while_the_first_waits(long_poll, wait_s=30)
+    assert seen == [True] and took < 2  # long before the 30 s a held turn would make it wait
 
 
 def test_a_request_held_up_longer_than_the_wait_runs_anyway():
-    other_ran, seen = threading.Event(), []
-
-    def slow(environ, start_response):  # holds its turn until the other request has run
-        seen.append(other_ran.wait(5))  # False: the second request waited for a turn that never came
-        return [b"slow"]
-
-    def quick(environ, start_response):
-        other_ran.set()
-        return [b"quick"]
-
-    turns = Turns(lambda e, s: (slow if e.get("slow") else quick)(e, s), wait_s=0.05)
-    first = threading.Thread(target=lambda: turns({"slow": True}, None))
-    first.start()
-    time.sleep(0.05)
-    turns({}, None)
-    first.join(10)
+    seen, _ = _second_request_while_the_first_waits(lambda wait: wait(), wait_s=0.05)  # holds its turn throughout
     assert seen == [True]
