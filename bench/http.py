@@ -231,7 +231,7 @@ def throughput(backends: list[str], deals: int) -> None:
                     with copy_of(backend, tmp, template) as url:
                         copied = time.perf_counter() - t0
                         r = completions_per_second(url, workers, tasks, tokens, _threads(threads))
-                    rows.setdefault((backend, workers), r)
+                    rows.setdefault((backend, workers), r)  # the ratios compare the default threads' runs
                     note = f"; {nproc} cores: 4 workers share them" if workers > nproc else ""
                     _row(_workers(backend, workers, threads), r, "sign-offs", f"  [copy {copied:.1f} s{note}]")
     _ratios(rows, backends)

@@ -98,7 +98,7 @@ def _make_serializer(direct: bool = True) -> BpmnWorkflowSerializer:
     serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
     if not direct:
         for typename in ("BpmnWorkflow", "BpmnSubWorkflow"):
-            serializer.registry.convert_to_dict[typename].args[1].__self__._direct = False
+            task_codec.converter_of(serializer.registry, typename)._direct = False
     return serializer
 
 

@@ -26,11 +26,15 @@ _MUTABLE = (dict, list, set)  # what DeepMerge.merge copies (one level) when a t
 TYPENAME = "Task"
 
 
+def converter_of(registry, typename: str):
+    """The converter the registry writes objects of `typename` with (it registers a partial of its to_dict)."""
+    to_dict = registry.convert_to_dict.get(typename)
+    return getattr(getattr(to_dict, "args", (None, None))[1], "__self__", None)
+
+
 def applies(registry) -> bool:
     """Whether the registry stores tasks with SpiffWorkflow's own TaskConverter (else use the library)."""
-    to_dict = registry.convert_to_dict.get(TYPENAME)
-    converter = getattr(getattr(to_dict, "args", (None, None))[1], "__self__", None)
-    return registry.typenames.get(Task) == TYPENAME and type(converter) is TaskConverter
+    return registry.typenames.get(Task) == TYPENAME and type(converter_of(registry, TYPENAME)) is TaskConverter
 
 
 def tasks_to_dict(registry, tasks: dict) -> dict:
