@@ -21,6 +21,7 @@ class Step:
     opened: tuple = ()  # the HumanTask rows the step opened, in order
     gate_decisions: tuple = ()  # the gates the step decided (the runner's log entries), in order
     model: dict | None = None  # the process version's model (engine/bpmn/definitions.py reads it)
+    starting: bool = False  # the deal's first step: none of its rows but the deal's own are stored yet
 
 
 @dataclass(frozen=True)

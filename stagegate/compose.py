@@ -57,6 +57,11 @@ class Stagegate:
         """A new unit of work (one transaction)."""
         return UnitOfWork(self.session_factory, write=write, writers=self.writers, checkpoints=self.checkpoints)
 
+    def lone_read(self):
+        """A connection for one read statement outside any unit of work (engine.store.prepared runs on
+        it): the statement sees one snapshot, and the check costs no session or transaction of its own."""
+        return self.engine.connect()
+
     def now(self):
         return self.clock.now()
 

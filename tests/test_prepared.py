@@ -79,14 +79,15 @@ def test_an_in_list_of_any_length_and_many_rows_in_one_statement(sg, deal):
         assert sorted(deal_rows.drop_from_inbox(s, ids[:1])) == [("finance", "revision_loop", "sales", None),
                                                                  ("sales", "revision_loop", "sales", None)]
         assert len(deal_rows.drop_from_inbox(s, ids[1:4])) == 6
-        named = deal_rows.open_and_named(s, TASKS, "cancelled", deal["id"], {"t-4", "t-1", "nope"})
+        named = deal_rows.open_and_named(s, TASKS, "cancelled", deal_rows.deal(s, deal["id"]), {"t-4", "t-1", "nope"})
         assert sorted(named) == ["t-1", "t-4"]
         named["t-1"].state = named["t-4"].state = "cancelled"
         deal_rows.update_rows(s, TASKS, [named["t-1"], named["t-4"]], ("state",))
         uow.commit()
     with sg.uow(write=False) as uow:
         s = uow.session
-        assert sorted(deal_rows.open_and_named(s, TASKS, "cancelled", deal["id"], set())) == ["t-1", "t-4"]
+        the_deal = deal_rows.deal(s, deal["id"])
+        assert sorted(deal_rows.open_and_named(s, TASKS, "cancelled", the_deal, set())) == ["t-1", "t-4"]
     with sg.uow(write=False) as uow:
         left = uow.session.execute(select(ROLES.c.task_id).where(ROLES.c.task_id.in_(ids))).scalars().all()
     assert sorted(left) == ["t-4", "t-4"]
@@ -138,3 +139,19 @@ def test_the_hot_paths_statements_run_on_the_cursor_on_sqlite(sg):
     assert _Form.of(by_id, sg.engine.dialect) is not None
     assert _Form.of(deal_rows._UPDATE_DEAL, sg.engine.dialect) is not None
     assert _Form.of(deal_rows._INSERT_DEAL, sg.engine.dialect) is not None
+
+
+def test_a_lone_read_sees_what_is_committed_and_holds_no_transaction(sg, deal):
+    # An API token's check runs this way on every request: a revocation must count from its commit on.
+    with sg.uow() as uow:
+        insert_rows(uow.session, TASKS, [vars(_task_row("pending", deal["id"]))])
+        with sg.lone_read() as conn:
+            assert deal_rows.task(conn, "pending") is None  # not committed yet
+        uow.commit()
+    with sg.lone_read() as conn:
+        assert deal_rows.task(conn, "pending").name == "Draft quote"
+    with sg.uow() as uow:  # the read left no lock behind: a writer goes ahead at once
+        deal_rows.update_rows(uow.session, TASKS, [_task_row("pending", deal["id"], state="cancelled")], ("state",))
+        uow.commit()
+    with sg.lone_read() as conn:
+        assert deal_rows.task(conn, "pending").state == "cancelled"

@@ -23,15 +23,16 @@ _MOVE_STAY = Prepared(update(_STAY_ROWS).where(_STAY_ROWS.c.instance_id == bindp
 
 
 def record_step(s, instance: Instance, previous_stage: str | None, entered: list[str | None], now: datetime,
-                outcome: dict | None = None) -> None:
+                outcome: dict | None = None, starting: bool = False) -> None:
     """Note the stages the step entered (its new tasks' and gate decisions' stages) and, if the deal
-    closed, when it left its last stage and how it ended (`outcome`, engine/outcomes.py)."""
+    closed, when it left its last stage and how it ended (`outcome`, engine/outcomes.py); `starting`:
+    the deal's first step, when it has no stays to read yet."""
     entered = [st for st in entered if st]
     closed = instance.status == "completed"
     # A step inside the stage the deal was already in changes no stay: the common case costs no query.
     if not closed and all(st == previous_stage for st in entered):
         return
-    stays = {row["stage"]: SimpleNamespace(**row) for row in _STAYS.rows(s, {"i": instance.id})}
+    stays = {} if starting else {row["stage"]: SimpleNamespace(**row) for row in _STAYS.rows(s, {"i": instance.id})}
     new = []
     for stage in dict.fromkeys(entered):
         if stage not in stays:  # a stay runs from the first entry; a recycle back in is the same stay
@@ -70,4 +71,4 @@ def outcome_of(instance: Instance, outcome: dict) -> DealOutcome:
 
 def observe_step(s, step) -> None:
     """The deal record as a step observer (engine/domain.py): called in every step's transaction."""
-    record_step(s, step.instance, step.previous_stage, step.entered, step.now, step.ending)
+    record_step(s, step.instance, step.previous_stage, step.entered, step.now, step.ending, step.starting)

@@ -41,7 +41,7 @@ def _no_wake(session: Session) -> None:
 def sync_external_tasks(s, instance, waiting: list[dict], now, actor: str) -> None:
     """Open a row for each external task the engine now waits on; cancel open rows it no longer does."""
     ids = {t["id"] for t in waiting}
-    rows = deal_rows.open_and_named(s, EXTERNAL, "ready", instance.id, ids)
+    rows = deal_rows.open_and_named(s, EXTERNAL, "ready", instance, ids)
     gone = [row for row in rows.values() if row.state == "ready" and row.id not in ids]
     for row in gone:  # an interrupting event or the end of its branch took it away
         row.state, row.completed_at, row.lock_expires_at = "cancelled", now, None

@@ -39,7 +39,7 @@ def save_step(sg, s, instance, pv, runner, log, actor, now, done=None) -> StepTa
     previous_stage = _store_instance(sg, s, instance, runner, log, model, ready, now)
     _record_engine_events(s, instance, log, actor, now)
     counts = Counter()  # the inbox's counts, changed by the tasks this step closes and opens
-    rows = deal_rows.open_and_named(s, TASKS, "ready", instance.id, {t["id"] for t in ready})
+    rows = deal_rows.open_and_named(s, TASKS, "ready", instance, {t["id"] for t in ready})
     if done is not None:
         rows[done.id] = done
     still_open = _close_tasks(s, instance, rows, ready, log, actor, now, done, counts)
@@ -49,13 +49,14 @@ def save_step(sg, s, instance, pv, runner, log, actor, now, done=None) -> StepTa
     ending = _ending(s, instance, runner, log, end)
     entered = [g.get("stage") for g in log.gate_decisions] + [ht.stage for ht in new_tasks]
     _tell_observers(s, domain.Step(instance, previous_stage, entered, now, ending, tuple(new_tasks),
-                                   tuple(log.gate_decisions), model))
+                                   tuple(log.gate_decisions), model, deal_rows.starting(instance)))
     if getattr(pv, "has_external_tasks", True):  # else it never has rows to read or write: skip the query
         sync_external_tasks(s, instance, waiting, now, actor)
     _sync_timers(s, instance, timers, timer_rows, fired, model, now, actor)
     if instance.status == "completed":
         _record_end(s, instance, log, actor, now, end, ending)
     open_tasks.apply(s, counts)  # last: see open_tasks on lock order
+    instance.starting = False  # its rows are written: a later step of the transaction reads them
     return StepTasks(still_open, new_tasks)
 
 
@@ -91,7 +92,7 @@ class StepTasks(NamedTuple):
 def _timer_rows(s, instance, pv, runner, timers) -> tuple[dict, set]:
     """The waiting timer rows and any row of a timer the engine still waits on (a parked "failed"
     one), and which waiting ones fired (the runner remembers those compaction dropped)."""
-    rows = deal_rows.open_and_named(s, TIMERS, "waiting", instance.id, {t["id"] for t in timers}) \
+    rows = deal_rows.open_and_named(s, TIMERS, "waiting", instance, {t["id"] for t in timers}) \
         if _has_timers(pv) else {}
     fired = {tid for tid, row in rows.items() if row.state == "waiting" and runner.timer_fired(tid, row.element_id)}
     return rows, fired

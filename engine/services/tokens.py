@@ -116,5 +116,5 @@ def token_user(sg, token: str) -> str | None:
     """The name of the active user an unrevoked token belongs to, else None."""
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
-    with sg.uow(write=False) as uow:
-        return _TOKEN_USER.scalar(uow.session, {"h": _digest(token)})
+    with sg.lone_read() as conn:  # every API request asks: a unit of work would cost it ~0.06 ms more
+        return _TOKEN_USER.scalar(conn, {"h": _digest(token)})

@@ -50,11 +50,18 @@ def lock_deal(s, instance_id: int) -> None:
 
 
 def new_deal(s, **columns) -> Record:
-    """Insert a deal's first row and return it as a record (its id and lock version set)."""
+    """Insert a deal's first row and return it as a record (its id and lock version set), `starting`
+    until its first step is saved (see starting)."""
     values = {c: columns.get(c) for c in DEAL_COLUMNS if c != "id"}
     values["lock_version"] = 1
     new_id = _INSERT_DEAL.scalar(s, values)
-    return Record(id=new_id, **values)
+    return Record(id=new_id, starting=True, **values)
+
+
+def starting(d: Record) -> bool:
+    """True while the deal's first step (its start) is being saved: nothing of it but its row is stored
+    yet, so the step reads none of its task, timer or stage rows."""
+    return getattr(d, "starting", False)
 
 
 def save_deal(s, d: Record) -> None:
@@ -72,15 +79,18 @@ def task(s, task_id: str) -> Record | None:
     return None if row is None else Record(**row)
 
 
-def open_and_named(s, table: Table, open_state: str, instance_id: int, ids: set[str]) -> dict[str, Record]:
-    """The deal's rows of `table` in `open_state` and those with the given ids, by id.
+def open_and_named(s, table: Table, open_state: str, deal: Record, ids: set[str]) -> dict[str, Record]:
+    """The deal's rows of `table` in `open_state` and those with the given ids, by id (none, without a
+    query, for a deal that is starting).
 
     Two index reads, not one query with OR: SQLite would answer that by reading every row of
     the deal, and a deal that has looped for months has tens of thousands of them."""
+    if starting(deal):
+        return {}
     in_state, named = _reads(table, open_state)
-    rows = {r["id"]: Record(**r) for r in in_state.rows(s, {"instance_id": instance_id})}
+    rows = {r["id"]: Record(**r) for r in in_state.rows(s, {"instance_id": deal.id})}
     if missing := ids - rows.keys():
-        rows.update((r["id"], Record(**r)) for r in named.rows(s, {"ids": sorted(missing), "instance_id": instance_id}))
+        rows.update((r["id"], Record(**r)) for r in named.rows(s, {"ids": sorted(missing), "instance_id": deal.id}))
     return rows
 
 

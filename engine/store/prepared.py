@@ -21,7 +21,10 @@ _CONNECTION = "stagegate.connection"
 
 
 def connection(s) -> Connection:
-    """The session's connection in its current transaction (looked up once per transaction)."""
+    """The session's connection in its current transaction (looked up once per transaction), or the
+    connection itself (Stagegate.lone_read)."""
+    if isinstance(s, Connection):
+        return s
     held = s.info.get(_CONNECTION)
     if held is None or held.closed:
         held = s.info[_CONNECTION] = s.connection()
