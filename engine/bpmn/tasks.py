@@ -2,6 +2,7 @@
 gateway took, which task an escalation chases, and task data as plain values."""
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from uuid import UUID
 
@@ -12,6 +13,13 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine import domain
 from engine.bpmn import timekeeping  # noqa: F401 - SpiffWorkflow's timers read the step's clock
+
+# SpiffWorkflow lists the id of every task of each workflow it makes (a deal's start, a called
+# process) for an INFO record whenever its logger's own level is unset: Workflow.collect_log_extras
+# tests logger.level, not the effective level. That was ~5% of a start's function calls for a record
+# the root logger's WARNING drops anyway. Logging configured later still sets the level it wants.
+if logging.getLogger("spiff.workflow").level == logging.NOTSET:
+    logging.getLogger("spiff.workflow").setLevel(logging.WARNING)
 
 
 def bpmn_id(task) -> str | None:
