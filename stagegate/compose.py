@@ -59,7 +59,7 @@ class Stagegate:
 
     def lone_read(self):
         """A connection for one read statement outside any unit of work (engine.store.prepared runs on
-        it): the statement sees one snapshot, and the check costs no session or transaction of its own."""
+        it): the statement sees one committed snapshot and costs no session or transaction of its own."""
         return self.engine.connect()
 
     def now(self):
