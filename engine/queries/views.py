@@ -13,7 +13,7 @@ from engine.queries.process_names import friendly
 from engine.actors import load_user, roles_of
 from engine.assignment import flags, reader_keys
 from engine.bpmn.definitions import entries, every_definition
-from engine.services.deployment import latest_process_versions
+from engine.services.deployment import latest_process_versions, newest_version_ids
 from engine.errors import NotFound, Refused
 from engine.clock import utc
 from engine.store.models import AuditEvent, GateDecision, HumanTask, Instance, ProcessVersion, Source
@@ -32,10 +32,12 @@ PASS_THROUGH = {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "inte
 def visible_processes(sg, user: str) -> list[str]:
     """Process ids whose deals `user` may see."""
     with sg.uow(write=False) as uow:
-        who = load_user(uow.session, user)
+        s = uow.session
+        who = load_user(s, user)
         mine = reader_keys(who)
-        return [pv.process_id for pv in latest_process_versions(uow.session)
-                if is_auditor(who) or process_workers(sg.specs.version(pv.id, lambda pv=pv: pv).model) & mine]
+        # The models from the version cache: a version's row (its spec and model) is read on a miss only.
+        return [process_id for version_id, process_id in newest_version_ids(s) if is_auditor(who) or process_workers(
+            sg.specs.version(version_id, lambda v=version_id: s.get(ProcessVersion, v)).model) & mine]
 
 
 def startable(sg, user: str, tasklist: bool = True) -> list[dict]:
@@ -152,8 +154,8 @@ def deal(sg, instance_id: int, user: str, with_history: bool = True) -> dict:
     with sg.uow(write=False) as uow:
         s = uow.session
         inst = visible_deal(sg, s, instance_id, user)
-        pv = s.get(ProcessVersion, inst.process_version_id)
-        model = sg.specs.version(pv.id, lambda: pv).model
+        pv_id = inst.process_version_id
+        model = sg.specs.version(pv_id, lambda: s.get(ProcessVersion, pv_id)).model
         who = load_user(s, user)
         ready = [{**_task_row(t), **flags(who, t), "sign_off": deal_steps.asks_approval(t.form)}
                  for t in s.execute(select(HumanTask).where(HumanTask.instance_id == inst.id, HumanTask.state == "ready")

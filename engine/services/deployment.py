@@ -155,6 +155,12 @@ def latest_process_versions(s):
         .order_by(ProcessVersion.process_id)).scalars().all()
 
 
+def newest_version_ids(s) -> list[tuple[int, str]]:
+    """(id, process id) of the newest version of every process, by process id; no spec or model read."""
+    rows = _newest(s, ProcessVersion, ProcessVersion.process_id, None, ProcessVersion.id)  # (process, version, id)
+    return [(row[2], process_id) for process_id, row in sorted(rows.items())]
+
+
 def _newest(s, model, ident, ids, *columns) -> dict:
     """(id, version, *columns) of the newest version of each id in `ids` (every id when None), by id;
     only those columns are read, never a version's model or spec."""
