@@ -81,7 +81,7 @@ def diagram(sg, process_id: str, version: int, user: str) -> bytes:
                                                     ProcessVersion.version == version)).scalar_one_or_none()
         if pv is None:
             raise NotFound(f"no version {version} of process '{process_id}'")
-        if not may_see_process(sg, s, user, pv):
+        if not may_see_process(sg, s, user, pv.id):
             raise Refused(f"{user} may not see process '{process_id}'")
         return s.get(Source, pv.bpmn_sha256).content
 
