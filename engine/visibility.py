@@ -16,7 +16,7 @@ from engine.assignment import ANYONE_KEY, index_keys, reader_keys
 from engine.bpmn.definitions import every_definition
 from engine.errors import NotFound, Refused
 from engine.readonly import is_auditor
-from engine.store.models import HumanTask, Instance, ProcessVersion, TaskRole
+from engine.store.models import HumanTask, Instance, TaskRole
 
 
 # The elements a person works; one that names nobody (no lane, candidates or assignee) is open to anyone.
@@ -41,8 +41,7 @@ def may_see_process(sg, s, user: str, version_id: int) -> bool:
     who = load_user(s, user)
     if is_auditor(who):
         return True
-    return bool(process_workers(sg.specs.version(version_id, lambda: s.get(ProcessVersion, version_id)).model)
-                & reader_keys(who))
+    return bool(process_workers(sg.version(s, version_id).model) & reader_keys(who))
 
 
 def visible_deal(sg, s, instance_id: int, user: str) -> Instance:

@@ -13,7 +13,7 @@ from engine.audit import keys as audit_key
 from engine.audit.keys import AuditKeyError, KeyRing
 from engine.bpmn import juel
 from engine.bpmn.script_engine import make_script_engine
-from engine.bpmn.serialization import SpecStore
+from engine.bpmn.serialization import SpecStore, VersionInfo
 from engine.clock import SystemClock
 from engine.integration_settings import IntegrationSettings
 from engine.sandbox import pool as sandbox_pool
@@ -23,6 +23,7 @@ from engine.store import append_only  # noqa: F401 - the audit table's guards, b
 from engine.store.checkpoints import Checkpointer, wal_checkpoints
 from engine.store.db import UnitOfWork, WriterQueue, database_url, make_engine, owner_database_url, writer_queue
 from engine.store.file_store import FileStore, LocalFileStore
+from engine.store.models import ProcessVersion
 from workflows.domain import SALES
 
 # The sales domain plugged into the engine, in this process and in its sandbox workers (which
@@ -56,6 +57,11 @@ class Stagegate:
     def uow(self, write: bool = True) -> UnitOfWork:
         """A new unit of work (one transaction)."""
         return UnitOfWork(self.session_factory, write=write, writers=self.writers, checkpoints=self.checkpoints)
+
+    def version(self, s, version_id: int) -> VersionInfo:
+        """A process version's id, process, number and model from the cache; its row (the BPMN source
+        and model JSON) read through session `s` on a miss only."""
+        return self.specs.version(version_id, lambda: s.get(ProcessVersion, version_id))
 
     def lone_read(self):
         """A connection for one read statement outside any unit of work (engine.store.prepared runs on

@@ -84,8 +84,7 @@ def deal_history(sg, instance_id: int, user: str) -> dict:
         s = uow.session
         _require_auditor(s, user)
         inst = s.get(Instance, int(instance_id))
-        model = sg.specs.version(inst.process_version_id, lambda: s.get(ProcessVersion, inst.process_version_id)
-                                 ).model if inst is not None else None
+        model = sg.version(s, inst.process_version_id).model if inst is not None else None
     deal = views.deal(sg, instance_id, user)  # NotFound when there is no such deal
     return {**deal, "timeline": timeline(deal["history"], model)}
 

@@ -14,7 +14,7 @@ from engine.bpmn import definitions
 from engine.clock import iso, utc
 from engine.queries import inbox as plain_inbox
 from engine.queries.process_names import process_names
-from engine.store.models import HumanTask, Instance, ProcessVersion, TaskRole
+from engine.store.models import HumanTask, Instance, TaskRole
 
 VIEWS = {"all": "All open", "mine": "My tasks", "unclaimed": "Unclaimed for my roles",
          "department": "My department", "done": "Done by me"}
@@ -166,7 +166,7 @@ def _add_priorities(sg, s, tasks: list[dict]) -> None:
     for t in tasks:
         pv_id = t.get("process_version_id")
         if pv_id is not None and pv_id not in models:
-            models[pv_id] = sg.specs.version(pv_id, lambda pv_id=pv_id: s.get(ProcessVersion, pv_id)).model
+            models[pv_id] = sg.version(s, pv_id).model
         element = definitions.element(models[pv_id], t.get("called_process"), t["element_id"]) if pv_id else {}
         t["priority"] = _priority((element or {}).get("priority"))
 

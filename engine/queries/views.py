@@ -36,8 +36,8 @@ def visible_processes(sg, user: str) -> list[str]:
         who = load_user(s, user)
         mine = reader_keys(who)
         # The models from the version cache: a version's row (its spec and model) is read on a miss only.
-        return [process_id for version_id, process_id in newest_version_ids(s) if is_auditor(who) or process_workers(
-            sg.specs.version(version_id, lambda v=version_id: s.get(ProcessVersion, v)).model) & mine]
+        return [process_id for version_id, process_id in newest_version_ids(s)
+                if is_auditor(who) or process_workers(sg.version(s, version_id).model) & mine]
 
 
 def startable(sg, user: str, tasklist: bool = True) -> list[dict]:
@@ -155,7 +155,7 @@ def deal(sg, instance_id: int, user: str, with_history: bool = True) -> dict:
         s = uow.session
         inst = visible_deal(sg, s, instance_id, user)
         pv_id = inst.process_version_id
-        model = sg.specs.version(pv_id, lambda: s.get(ProcessVersion, pv_id)).model
+        model = sg.version(s, pv_id).model
         who = load_user(s, user)
         ready = [{**_task_row(t), **flags(who, t), "sign_off": deal_steps.asks_approval(t.form)}
                  for t in s.execute(select(HumanTask).where(HumanTask.instance_id == inst.id, HumanTask.state == "ready")
@@ -195,7 +195,7 @@ def task(sg, task_id: str, user: str) -> dict:
         if not (may["may_work"] or may["oversees"]):
             raise Refused(f"{user} may not work on '{ht.name}'")
         pv_id = s.get(Instance, ht.instance_id).process_version_id
-        model = sg.specs.version(pv_id, lambda: s.get(ProcessVersion, pv_id)).model
+        model = sg.version(s, pv_id).model
         own = definitions.definition(model, ht.called_process) or model
         row = {**_task_row(ht), **may, "form": ht.form, "escalates": _chased_task(sg, s, ht, who),
                "process_name": friendly(own.get("process_id") or ht.called_process or ht.process_id, own.get("name")),
@@ -213,7 +213,7 @@ def _chased_task(sg, s, ht: HumanTask, who) -> dict | None:
     latest of that element on the deal opened before the escalation, with how many hours past its due
     time it is (or was, when done) and what `who` may do with it."""
     pv_id = s.get(Instance, ht.instance_id).process_version_id
-    model = sg.specs.version(pv_id, lambda: s.get(ProcessVersion, pv_id)).model
+    model = sg.version(s, pv_id).model
     element = definitions.element(model, ht.called_process, ht.element_id)
     chases = ((element.get("properties") or {}).get("escalates") or "").strip()
     if not chases:

@@ -40,7 +40,7 @@ def _open(sg, s, actor: str, task_id: str, worker_id: str, action: str):
     s.refresh(row)
     check_lock_owner(row, worker_id, {"complete": "completed", "throw an error at": "reported"}.get(action, action))
     instance = deal_rows.deal(s, row.instance_id)
-    pv = sg.specs.version(instance.process_version_id, lambda: s.get(ProcessVersion, instance.process_version_id))
+    pv = sg.version(s, instance.process_version_id)
     spec, subs = sg.specs.spec_for(pv.id, lambda: s.get(ProcessVersion, pv.id).spec)
     runner = Runner(sg.specs.load_state(instance.state, spec, subs, sg.script_engine), pv.model, sg.clock)
     return row, instance, pv, runner

@@ -113,7 +113,7 @@ def fetch_and_lock(sg, actor: str, worker_id: str, topics: list[dict], max_tasks
 def _inputs(sg, s, instance, row: ExternalTask) -> dict:
     """The task's camunda:inputOutput input parameters (its local variables), read from the deal's engine
     state only for a task that has them."""
-    pv = sg.specs.version(instance.process_version_id, lambda: s.get(ProcessVersion, instance.process_version_id))
+    pv = sg.version(s, instance.process_version_id)
     if not (definitions.element(pv.model, row.called_process, row.element_id).get("io") or {}).get("inputs"):
         return {}
     spec, subs = sg.specs.spec_for(pv.id, lambda: s.get(ProcessVersion, pv.id).spec)

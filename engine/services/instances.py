@@ -99,7 +99,7 @@ def _start_once(sg, process_id, actor, data, once, business_key) -> dict:
         if once and (first := _replay(s, actor, once)) is not None:
             return first
         pv_id = _latest_version_id(s, process_id)
-        pv = sg.specs.version(pv_id, lambda: s.get(ProcessVersion, pv_id))
+        pv = sg.version(s, pv_id)
         start = _start_event(pv.model)
         if "messageEventDefinition" in start.get("event_definitions", []):
             raise Refused(f"'{pv.name or process_id}' starts when the message "
@@ -197,7 +197,7 @@ def _work_out(sg, uow, task_id, actor, data) -> tuple:
         raise Refused(f"'{ht.name}' is claimed by {ht.claimed_by}; only they can complete it "
                       "(or a department head can reassign it)")
     instance = deal_rows.deal(s, ht.instance_id)
-    pv = sg.specs.version(instance.process_version_id, lambda: s.get(ProcessVersion, instance.process_version_id))
+    pv = sg.version(s, instance.process_version_id)
     _check_separation_of_duties(s, ht, pv.model, actor)
     values = _validated(sg, uow, actor, instance.id, pv, {"id": ht.element_id, "name": ht.name}, ht.form, data)
     spec, subs = sg.specs.spec_for(pv.id, lambda: s.get(ProcessVersion, pv.id).spec)

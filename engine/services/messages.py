@@ -148,7 +148,7 @@ def _waiting_deals(sg, s, request) -> list[tuple]:
     name, key, wanted = request["name"], request["business_key"], request["correlation_keys"]
     version_ids = s.execute(select(Instance.process_version_id).where(Instance.status == "running")
                             .distinct()).scalars().all()
-    versions = [pv for pv in (sg.specs.version(vid, lambda vid=vid: s.get(ProcessVersion, vid)) for vid in version_ids)
+    versions = [pv for pv in (sg.version(s, vid) for vid in version_ids)
                 if any(el["type"] != "startEvent" or el.get("parent") for _o, el in catches(pv.model, name))]
     found = []
     for pv in versions:

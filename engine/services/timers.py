@@ -61,7 +61,7 @@ def _fire_next(sg, tried: set[int]) -> int | None:
         if instance is None:
             return None
         tried.add(instance.id)
-        pv = sg.specs.version(instance.process_version_id, lambda: s.get(ProcessVersion, instance.process_version_id))
+        pv = sg.version(s, instance.process_version_id)
         spec, subs = sg.specs.spec_for(pv.id, lambda: s.get(ProcessVersion, pv.id).spec)
         runner = Runner(sg.specs.load_state(instance.state, spec, subs, sg.script_engine), pv.model, sg.clock)
         try:
