@@ -141,7 +141,7 @@ def test_the_hot_paths_statements_run_on_the_cursor_on_sqlite(sg):
     assert _Form.of(deal_rows._INSERT_DEAL, sg.engine.dialect) is not None
 
 
-def test_a_lone_read_sees_what_is_committed_and_holds_no_transaction(sg, deal):
+def test_a_lone_read_sees_what_is_committed_and_nothing_before(sg, deal):
     # An API token's check runs this way on every request: a revocation must count from its commit on.
     with sg.uow() as uow:
         insert_rows(uow.session, TASKS, [vars(_task_row("pending", deal["id"]))])
@@ -150,8 +150,8 @@ def test_a_lone_read_sees_what_is_committed_and_holds_no_transaction(sg, deal):
         uow.commit()
     with sg.lone_read() as conn:
         assert deal_rows.task(conn, "pending").name == "Draft quote"
-    with sg.uow() as uow:  # the read left no lock behind: a writer goes ahead at once
+    with sg.uow() as uow:
         deal_rows.update_rows(uow.session, TASKS, [_task_row("pending", deal["id"], state="cancelled")], ("state",))
         uow.commit()
-    with sg.lone_read() as conn:
+    with sg.lone_read() as conn:  # a later read sees the later commit, not a snapshot kept from before
         assert deal_rows.task(conn, "pending").state == "cancelled"
