@@ -63,6 +63,11 @@ class Stagegate:
         and model JSON) read through session `s` on a miss only."""
         return self.specs.version(version_id, lambda: s.get(ProcessVersion, version_id))
 
+    def spec(self, s, version_id: int) -> tuple:
+        """A process version's restored (spec, subprocess_specs) from the cache; its stored spec read
+        through session `s` on a miss only."""
+        return self.specs.spec_for(version_id, lambda: s.get(ProcessVersion, version_id).spec)
+
     def lone_read(self):
         """A connection for one read statement outside any unit of work (engine.store.prepared runs on
         it): the statement sees one committed snapshot and costs no session or transaction of its own."""

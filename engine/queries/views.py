@@ -154,8 +154,7 @@ def deal(sg, instance_id: int, user: str, with_history: bool = True) -> dict:
     with sg.uow(write=False) as uow:
         s = uow.session
         inst = visible_deal(sg, s, instance_id, user)
-        pv_id = inst.process_version_id
-        model = sg.version(s, pv_id).model
+        model = sg.version(s, inst.process_version_id).model
         who = load_user(s, user)
         ready = [{**_task_row(t), **flags(who, t), "sign_off": deal_steps.asks_approval(t.form)}
                  for t in s.execute(select(HumanTask).where(HumanTask.instance_id == inst.id, HumanTask.state == "ready")

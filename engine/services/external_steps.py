@@ -19,7 +19,7 @@ from engine.services.external_tasks import check_lock_owner, open_incident_for, 
 from engine.services.instances import MAX_RETRIES, instance_summary
 from engine.services.steps import record_incident, save_step
 from engine.store import deal_rows
-from engine.store.models import Instance, ProcessVersion
+from engine.store.models import Instance
 
 
 def _retrying(step):
@@ -41,7 +41,7 @@ def _open(sg, s, actor: str, task_id: str, worker_id: str, action: str):
     check_lock_owner(row, worker_id, {"complete": "completed", "throw an error at": "reported"}.get(action, action))
     instance = deal_rows.deal(s, row.instance_id)
     pv = sg.version(s, instance.process_version_id)
-    spec, subs = sg.specs.spec_for(pv.id, lambda: s.get(ProcessVersion, pv.id).spec)
+    spec, subs = sg.spec(s, pv.id)
     runner = Runner(sg.specs.load_state(instance.state, spec, subs, sg.script_engine), pv.model, sg.clock)
     return row, instance, pv, runner
 

@@ -21,7 +21,7 @@ from engine.errors import NotFound, Refused
 from engine.readonly import audited_refusals, forbid_auditor, is_auditor
 from engine.services import outbox
 from engine.services.external_sync import wake_after_commit
-from engine.store.models import ExternalTask, Incident, Instance, ProcessVersion
+from engine.store.models import ExternalTask, Incident, Instance
 
 WORKER_ROLE = "integration"
 MAX_TASKS = 100
@@ -116,7 +116,7 @@ def _inputs(sg, s, instance, row: ExternalTask) -> dict:
     pv = sg.version(s, instance.process_version_id)
     if not (definitions.element(pv.model, row.called_process, row.element_id).get("io") or {}).get("inputs"):
         return {}
-    spec, subs = sg.specs.spec_for(pv.id, lambda: s.get(ProcessVersion, pv.id).spec)
+    spec, subs = sg.spec(s, pv.id)
     runner = Runner(sg.specs.load_state(instance.state, spec, subs, sg.script_engine), pv.model, sg.clock)
     return fetched_inputs(runner, row.id)
 

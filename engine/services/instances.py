@@ -109,7 +109,7 @@ def _start_once(sg, process_id, actor, data, once, business_key) -> dict:
         values = _validated(sg, uow, actor, None, pv, start, pv.model.get("start_form", []), data)
         if start.get("initiator"):
             values[start["initiator"]] = actor  # camunda:initiator: the variable naming who started the deal
-        spec, subs = sg.specs.spec_for(pv.id, lambda: s.get(ProcessVersion, pv_id).spec)
+        spec, subs = sg.spec(s, pv.id)
         runner = Runner(new_workflow(spec, subs, sg.script_engine, values), pv.model, sg.clock)
         now = sg.now()
         instance = deal_rows.new_deal(s, process_version_id=pv.id, process_id=pv.process_id, version=pv.version,
@@ -200,7 +200,7 @@ def _work_out(sg, uow, task_id, actor, data) -> tuple:
     pv = sg.version(s, instance.process_version_id)
     _check_separation_of_duties(s, ht, pv.model, actor)
     values = _validated(sg, uow, actor, instance.id, pv, {"id": ht.element_id, "name": ht.name}, ht.form, data)
-    spec, subs = sg.specs.spec_for(pv.id, lambda: s.get(ProcessVersion, pv.id).spec)
+    spec, subs = sg.spec(s, pv.id)
     runner = Runner(sg.specs.load_state(instance.state, spec, subs, sg.script_engine), pv.model, sg.clock)
     if not runner.is_ready(ht.id):
         _check_unchanged(s, ht)  # completed since it was read (PostgreSQL reads each statement afresh): say by whom

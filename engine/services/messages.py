@@ -165,7 +165,7 @@ def _waiting_deals(sg, s, request) -> list[tuple]:
             instance = deal_rows.deal(s, iid)
             if instance.status != "running" or not _matches(instance.data, wanted):
                 continue  # changed by a step that committed while we waited for the lock
-            spec, subs = sg.specs.spec_for(pv.id, lambda pv=pv: s.get(ProcessVersion, pv.id).spec)
+            spec, subs = sg.spec(s, pv.id)
             runner = Runner(sg.specs.load_state(instance.state, spec, subs, sg.script_engine), pv.model, sg.clock)
             tasks = waiting_for(runner, name)
             if tasks:

@@ -6,7 +6,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine.services.steps import record_incident, save_step
 from engine.store import deal_rows
-from engine.store.models import Instance, ProcessVersion, Timer
+from engine.store.models import Instance, Timer
 from engine.bpmn.failures import EngineFailure
 from engine.bpmn.runtime import Runner
 
@@ -62,7 +62,7 @@ def _fire_next(sg, tried: set[int]) -> int | None:
             return None
         tried.add(instance.id)
         pv = sg.version(s, instance.process_version_id)
-        spec, subs = sg.specs.spec_for(pv.id, lambda: s.get(ProcessVersion, pv.id).spec)
+        spec, subs = sg.spec(s, pv.id)
         runner = Runner(sg.specs.load_state(instance.state, spec, subs, sg.script_engine), pv.model, sg.clock)
         try:
             log = runner.advance()
