@@ -1,15 +1,19 @@
 """SQLite's writers queue on a file lock (engine/store/db.py WriterQueue): a second writer waits
 for the first to finish instead of polling SQLite's lock, one thread's nested writes do not wait
-on themselves, and a step's work is not lost or doubled while two threads complete tasks."""
+on themselves, a reading unit becomes the writer only while nothing was committed since its
+snapshot, and a step's work is not lost or doubled while two threads complete tasks."""
 from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from engine.queries.records import ready_tasks
+from engine.errors import Conflict
+from engine.queries.records import history, ready_tasks
+from engine.services import instances
 from engine.services.instances import complete_task, start_instance
 from engine.store.db import make_engine, writer_queue
 from tests.conftest import FrozenClock
@@ -57,6 +61,98 @@ def test_readers_do_not_queue_and_nested_writes_do_not_deadlock(sqlite_sg):
         t.start()
         t.join(5)
     assert done.is_set(), "a read-only unit of work waited for the writer"
+
+
+def _users(uow) -> int:
+    return uow.session.connection().exec_driver_sql("SELECT count(*) FROM users").scalar()
+
+
+def _add_user(uow, name: str) -> None:
+    uow.session.connection().exec_driver_sql(
+        f"INSERT INTO users (name, active, created_at) VALUES ('{name}', 1, '2026-01-01')")
+
+
+def test_a_reading_unit_becomes_the_writer_while_nothing_was_committed_since_its_snapshot(sqlite_sg):
+    second_in = threading.Event()
+
+    def second():
+        with sqlite_sg.uow():
+            second_in.set()
+
+    with sqlite_sg.uow(write=False) as reading:
+        assert _users(reading) == 0
+        assert reading.upgrade(), "nothing was written since the snapshot, yet it could not write"
+        t = threading.Thread(target=second)
+        t.start()
+        assert not second_in.wait(0.3), "another writer got in while the upgraded unit held the queue"
+        _add_user(reading, "ann")
+        reading.commit()
+    t.join(5)
+    assert second_in.is_set()
+    with sqlite_sg.uow(write=False) as later:
+        assert _users(later) == 1, "the upgraded unit's write was not committed"
+
+
+def test_a_reading_unit_stays_a_reader_once_another_writer_committed(sqlite_sg):
+    with sqlite_sg.uow(write=False) as reading:
+        assert _users(reading) == 0
+        with sqlite_sg.uow() as other:
+            _add_user(other, "bob")
+            other.commit()
+        assert not reading.upgrade(), "it could write on a snapshot older than the newest commit"
+        assert _users(reading) == 0, "the reader's snapshot moved"
+        with sqlite_sg.uow() as writer:  # a failed upgrade leaves the queue to others
+            _add_user(writer, "cy")
+            writer.commit()
+    with sqlite_sg.uow(write=False) as later:
+        assert _users(later) == 2
+
+
+def test_a_reading_unit_does_not_wait_in_the_queue_holding_its_snapshot(sqlite_sg):
+    """Whoever holds the queue (a writer, the checkpointer restarting the log, which waits for
+    readers to finish) would otherwise wait on the reader that waits on them."""
+    holding, leave = threading.Event(), threading.Event()
+
+    def holder():
+        with sqlite_sg.writers:
+            holding.set()
+            leave.wait(10)
+
+    t = threading.Thread(target=holder)
+    t.start()
+    try:
+        assert holding.wait(5)
+        with sqlite_sg.uow(write=False) as reading:
+            _users(reading)
+            started = time.monotonic()
+            assert not reading.upgrade(), "it took the write lock while another held the queue"
+            assert time.monotonic() - started < 0.1, "it waited in the queue holding its snapshot"
+    finally:
+        leave.set()
+        t.join(5)
+
+
+def test_a_task_completed_by_another_thread_while_worked_out_is_refused_once_done(sg, revision_loop, monkeypatch):
+    """The other thread commits between this completion's snapshot and its writes: the writes do not
+    go ahead on the old snapshot, the task is done once, by the other thread, and the loser is told."""
+    iid = start_instance(sg, "revision_loop", "sam", {})["id"]
+    task = next(t for t in ready_tasks(sg, instance_id=iid) if t["element_id"] == "Task_Draft")
+    real_settle, raced = instances.settle, []
+
+    def settle_after_a_rival(sg_, runner):
+        if not raced:
+            raced.append(True)
+            rival = threading.Thread(target=complete_task, args=(sg, task["id"], "sam", {"revision_note": "rival"}))
+            rival.start()
+            rival.join(30)
+        return real_settle(sg_, runner)
+
+    monkeypatch.setattr(instances, "settle", settle_after_a_rival)
+    with pytest.raises(Conflict, match="already completed by sam"):
+        complete_task(sg, task["id"], "sam", {"revision_note": "late"})
+    assert [t["element_id"] for t in ready_tasks(sg, instance_id=iid)] == ["Task_Review"]
+    drafts = [e for e in history(sg, iid) if e["kind"] == "task_completed"]
+    assert [e["details"]["data"]["revision_note"] for e in drafts] == ["rival"]
 
 
 def test_no_queue_for_a_server_database_or_memory(sqlite_sg):

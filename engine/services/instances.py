@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
+from types import SimpleNamespace
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
@@ -20,7 +23,8 @@ from engine.store.prepared import Prepared
 from engine.store.models import HumanTask, IdempotencyKey, Instance, ProcessVersion
 from engine.readonly import audited_refusals, forbid_auditor
 from engine.bpmn.failures import EngineFailure
-from engine.bpmn.runtime import Runner
+from engine.bpmn.runtime import Runner, StepLog
+from engine.bpmn.serialization import VersionInfo
 from engine.bpmn.tasks import new_workflow
 from engine.bpmn.tasks import plain
 from engine.bpmn.waits import waiting_on
@@ -150,38 +154,59 @@ def complete_task(sg, task_id: str, actor: str, data: dict | None = None) -> dic
     raise Conflict("the deal changed too often while saving; please try again")
 
 
+class _Worked(NamedTuple):
+    """A completion worked out on a snapshot, to be written."""
+    ht: Record
+    user: SimpleNamespace
+    instance: Record
+    pv: VersionInfo
+    values: dict
+    runner: Runner
+    log: StepLog
+    now: datetime
+
+
 def _complete_once(sg, task_id, actor, data) -> dict:
     # The checks and the engine's work run on a snapshot, outside the write lock, so several workers
-    # do them at once; the writes follow in one transaction, which first checks that neither the task
-    # nor the deal changed since (else StaleDataError, and complete_task runs it all again).
+    # do them at once. The writes follow on that same snapshot when no other writer has committed since
+    # it was taken (SQLite); else in a transaction of their own, which first checks that neither the
+    # task nor the deal changed since (else StaleDataError, and complete_task runs it all again).
     with sg.uow(write=False) as reading:
-        ht, user, instance, pv, values, runner, log, now = _work_out(sg, reading, task_id, actor, data)
-    settle(sg, runner)  # the new state serialized here, outside the write lock (SQLite's one writer)
+        step = _work_out(sg, reading, task_id, actor, data)
+        settle(sg, step.runner)  # the new state serialized here, outside the write lock (SQLite's one writer)
+        if reading.upgrade():
+            return _write_completion(sg, reading, actor, step)
     with sg.uow() as uow:
-        s = uow.session
-        if s.get_bind().dialect.name != "sqlite":
-            deal_rows.lock_deal(s, instance.id)  # steps on one deal queue up here (SQLite has one writer anyway)
-        _check_unchanged(s, ht)
-        audit.record(s, now, actor, "task_completed", instance_id=instance.id, process_id=instance.process_id,
-                     version=instance.version, element_id=ht.element_id,
-                     details={"task_id": ht.id, "task_name": ht.name, **acting_as(user, ht), "data": values,
-                              **({"called_process": ht.called_process} if ht.called_process else {})})
-        ht.state, ht.completed_at, ht.completed_by = "completed", now, actor
-        outbox.emit(s, "task.completed", now, instance, task=outbox.task_of(ht), completed_by=actor, data=values)
-        tasks = save_step(sg, s, instance, pv, runner, log, actor, now, done=ht)  # the deal's version checked first
-        result = instance_summary(s, instance, tasks.open)
-        # What happens next, as plain data: the tasks this step opened and those still open (in the
-        # diagram's order), and what else the deal waits for.
-        in_diagram = sorted(result["ready_tasks"], key=lambda t: _diagram_line(pv.model, t["element_id"]))
-        still_open = {t.id for t in tasks.still_open}
-        result["opened"] = [t for t in in_diagram if t["id"] not in still_open]
-        result["still_open"] = [t for t in in_diagram if t["id"] in still_open]
-        result["waiting"] = [] if instance.status == "completed" else waiting_on(runner, pv.model)
-        uow.commit()
+        if uow.session.get_bind().dialect.name != "sqlite":
+            deal_rows.lock_deal(uow.session, step.instance.id)  # steps on one deal queue up here
+        _check_unchanged(uow.session, step.ht)
+        return _write_completion(sg, uow, actor, step)
+
+
+def _write_completion(sg, uow, actor, step: _Worked) -> dict:
+    """The completion's writes, committed, and what happens next; the task and the deal are as read."""
+    s = uow.session
+    ht, user, instance, pv, values, runner, log, now = step
+    audit.record(s, now, actor, "task_completed", instance_id=instance.id, process_id=instance.process_id,
+                 version=instance.version, element_id=ht.element_id,
+                 details={"task_id": ht.id, "task_name": ht.name, **acting_as(user, ht), "data": values,
+                          **({"called_process": ht.called_process} if ht.called_process else {})})
+    ht.state, ht.completed_at, ht.completed_by = "completed", now, actor
+    outbox.emit(s, "task.completed", now, instance, task=outbox.task_of(ht), completed_by=actor, data=values)
+    tasks = save_step(sg, s, instance, pv, runner, log, actor, now, done=ht)  # the deal's version checked first
+    result = instance_summary(s, instance, tasks.open)
+    # What happens next, as plain data: the tasks this step opened and those still open (in the
+    # diagram's order), and what else the deal waits for.
+    in_diagram = sorted(result["ready_tasks"], key=lambda t: _diagram_line(pv.model, t["element_id"]))
+    still_open = {t.id for t in tasks.still_open}
+    result["opened"] = [t for t in in_diagram if t["id"] not in still_open]
+    result["still_open"] = [t for t in in_diagram if t["id"] in still_open]
+    result["waiting"] = [] if instance.status == "completed" else waiting_on(runner, pv.model)
+    uow.commit()
     return result
 
 
-def _work_out(sg, uow, task_id, actor, data) -> tuple:
+def _work_out(sg, uow, task_id, actor, data) -> _Worked:
     """The completion's checks (state, role, claim, separation of duties, form) and the engine's step,
     on the reading transaction `uow`; an engine failure is recorded as an incident."""
     s = uow.session
@@ -212,7 +237,7 @@ def _work_out(sg, uow, task_id, actor, data) -> tuple:
     except EngineFailure as failure:
         s.rollback()
         raise record_incident(sg, actor, instance.id, pv, failure) from None
-    return Record(**vars(ht)), user, instance, pv, values, runner, log, now
+    return _Worked(Record(**vars(ht)), user, instance, pv, values, runner, log, now)
 
 
 def _diagram_line(model: dict, element_id: str) -> int:

@@ -78,11 +78,22 @@ class WriterQueue:
         self._local = threading.local()
 
     def __enter__(self) -> None:
+        self._enter(fcntl.LOCK_EX)
+
+    def enter_if_free(self) -> bool:
+        """Take a place at once if no one else holds the queue (True), else leave it (False)."""
+        try:
+            self._enter(fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def _enter(self, how: int) -> None:
         here = self._local
         if getattr(here, "pid", None) != os.getpid():
             here.pid, here.fd, here.depth = os.getpid(), os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600), 0
         if here.depth == 0:
-            fcntl.flock(here.fd, fcntl.LOCK_EX)
+            fcntl.flock(here.fd, how)
         here.depth += 1
 
     def __exit__(self, *exc) -> None:
@@ -98,6 +109,9 @@ def writer_queue(engine: Engine) -> WriterQueue | None:
     return WriterQueue(db) if engine.dialect.name == "sqlite" and db not in (None, "", ":memory:") else None
 
 
+_TAKE_WRITE_LOCK = "UPDATE instances SET id = id WHERE 0"
+
+
 class UnitOfWork:
     """One use case's transaction. Leaving the block without commit() rolls back."""
 
@@ -105,7 +119,8 @@ class UnitOfWork:
                  checkpoints=None):
         self._session_factory = session_factory
         self._write = write
-        self._writers = writers if write else None
+        self._queue, self._all_checkpoints = writers, checkpoints
+        self._writers = writers if write else None  # the queue, while this unit holds its place in it
         self._checkpoints = checkpoints if write else None
         self.session: Session
 
@@ -131,6 +146,26 @@ class UnitOfWork:
     def _leave_queue(self) -> None:
         if self._writers is not None:
             self._writers.__exit__()
+            self._writers = None
+
+    def upgrade(self) -> bool:
+        """Make this reading unit the writing one, when no one is writing and no one has committed since
+        its snapshot was taken: what it read is then what a writer would read now. False, and still
+        reading, otherwise (and on a server database or in memory: there is no one writer to queue for)."""
+        # Never wait in the queue holding a snapshot: a writer in it commits first, which makes the
+        # snapshot stale anyway, and the checkpointer's log restart waits in it for readers to finish.
+        if self._write or self._queue is None or not self._queue.enter_if_free():
+            return False
+        self._writers = self._queue
+        try:
+            # A write that changes no row takes SQLite's write lock, or fails at once with
+            # SQLITE_BUSY_SNAPSHOT when the snapshot this transaction reads is no longer the newest.
+            self.session.connection().connection.driver_connection.execute(_TAKE_WRITE_LOCK)
+        except sqlite3.OperationalError:
+            self._leave_queue()
+            return False
+        self._write, self._checkpoints = True, self._all_checkpoints
+        return True
 
     def commit(self) -> None:
         self.session.commit()
