@@ -28,8 +28,8 @@ def _write_routes(app, values):
         methods = rule.methods - READS
         if getattr(app.view_functions[rule.endpoint], "reads_only", False):
             continue  # a POST that changes nothing, e.g. the what-if replay
-        if not methods or rule.endpoint in SESSION or rule.endpoint.startswith("api."):
-            continue  # the JSON API takes tokens, not sessions: see test_api's auditor test
+        if not methods or rule.endpoint in SESSION or rule.endpoint.startswith(("api.", "engine_rest.")):
+            continue  # the token APIs take no session: see test_api's and test_external_rest's auditor tests
         url = rule.rule
         for name, value in values.items():
             url = re.sub(rf"<(?:\w+:)?{name}>", str(value), url)

@@ -6,9 +6,11 @@ import re
 import subprocess
 import sys
 
+from engine.queries import records as queries
 from engine.services.tokens import create_token, list_tokens
 from engine.services.users import add_user, deactivate_user, reactivate_user, remove_roles, set_password
 from tests.conftest import ROOT
+from tests.drive import GOOD_PROSPECT
 
 from .conftest import PASSWORD, Browser, text
 
@@ -122,3 +124,23 @@ def test_deactivation_signs_the_user_out_and_keeps_them_out(sign_in, sg, browser
     assert r.status_code == 401 and "wrong user name or password" in text(r)
     reactivate_user(sg, "fiona", "cli:admin")
     assert browser.login("fiona").status_code == 302
+
+
+def test_the_apis_act_as_the_token_whatever_cookie_comes_along_and_set_none(app, sign_in, api, sg):
+    """A browser signed in as an auditor calls the APIs with other users' tokens: the calls are theirs
+    (the cookie is not read), no response sets or varies on a cookie, and the browser stays signed in."""
+    ada = sign_in("ada")
+    token = api("sam").token
+    r = ada.client.post("/api/v1/instances", json={"process_id": "opportunity", "data": GOOD_PROSPECT},
+                        headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 201, r.get_json()
+    assert queries.instance(sg, r.get_json()["id"])["started_by"] == "sam"
+    assert "Set-Cookie" not in r.headers and "Cookie" not in r.headers.get("Vary", "")
+    add_user(sg, "erp", ["Integration"], "cli:test")
+    fetch = {"workerId": "w", "maxTasks": 1, "topics": [{"topicName": "erp-pricing", "lockDuration": 1000}]}
+    r = ada.client.post("/engine-rest/external-task/fetchAndLock", json=fetch,
+                        headers={"Authorization": f"Bearer {api('erp').token}"})
+    assert r.status_code == 200 and "Set-Cookie" not in r.headers
+    r = ada.client.post("/engine-rest/external-task/fetchAndLock", json=fetch)
+    assert r.status_code == 401, "the cookie alone signs no one in there"
+    assert ada.get("/audit").status_code == 200, "the browser's own session was left as it was"
