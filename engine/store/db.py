@@ -119,14 +119,14 @@ class UnitOfWork:
                  checkpoints=None):
         self._session_factory = session_factory
         self._write = write
-        self._queue, self._all_checkpoints = writers, checkpoints
-        self._writers = writers if write else None  # the queue, while this unit holds its place in it
-        self._checkpoints = checkpoints if write else None
+        self._queue, self._checkpoints = writers, checkpoints
+        self._held: WriterQueue | None = None  # the queue, while this unit holds its place in it
         self.session: Session
 
     def __enter__(self) -> "UnitOfWork":
-        if self._writers is not None:
-            self._writers.__enter__()
+        if self._write and self._queue is not None:
+            self._queue.__enter__()
+            self._held = self._queue
         try:
             self.session = self._session_factory()
             # Procure the connection now so the transaction starts with the right mode.
@@ -144,9 +144,9 @@ class UnitOfWork:
             self._leave_queue()
 
     def _leave_queue(self) -> None:
-        if self._writers is not None:
-            self._writers.__exit__()
-            self._writers = None
+        if self._held is not None:
+            self._held.__exit__()
+            self._held = None
 
     def upgrade(self) -> bool:
         """Make this reading unit the writing one, when no one is writing and no one has committed since
@@ -156,7 +156,7 @@ class UnitOfWork:
         # snapshot stale anyway, and the checkpointer's log restart waits in it for readers to finish.
         if self._write or self._queue is None or not self._queue.enter_if_free():
             return False
-        self._writers = self._queue
+        self._held = self._queue
         try:
             # A write that changes no row takes SQLite's write lock, or fails at once with
             # SQLITE_BUSY_SNAPSHOT when the snapshot this transaction reads is no longer the newest.
@@ -164,10 +164,10 @@ class UnitOfWork:
         except sqlite3.OperationalError:
             self._leave_queue()
             return False
-        self._write, self._checkpoints = True, self._all_checkpoints
+        self._write = True
         return True
 
     def commit(self) -> None:
         self.session.commit()
-        if self._checkpoints is not None:
+        if self._write and self._checkpoints is not None:
             self._checkpoints.wrote()
