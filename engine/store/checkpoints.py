@@ -50,6 +50,7 @@ class Checkpointer:
     def stop(self) -> None:
         """Stop the thread after one last checkpoint (Stagegate.dispose)."""
         self._stop.set()
+        self._wrote.set()  # wakes a thread waiting for writes now, not at the end of its wait
         thread = self._thread
         if thread is not None and self._pid == os.getpid():
             thread.join(10)
@@ -71,6 +72,8 @@ class Checkpointer:
             idle_since = time.monotonic()
             while not self._stop.is_set():
                 if self._wrote.wait(self.interval_s):
+                    if self._stop.is_set():
+                        break
                     self._wrote.clear()
                     restarted = self._checkpoint(conn)
                     idle_since = time.monotonic()
