@@ -9,6 +9,7 @@ from stagegate.compose import bootstrap
 from . import (account, admin, api, attachments, audit, auth, comments, converters, deals, designer, diagrams,
                engine_rest, errors, formatting, inbox, incidents, limits, login, metrics, pipeline, readonly, security,
                settings, start, tasks)
+from .compiled_templates import COMPILED
 from .context import STAGEGATE_KEY
 from .turns import Turns
 
@@ -16,6 +17,7 @@ from .turns import Turns
 def create_app(config: dict | None = None) -> Flask:
     """Build the app and its one Stagegate (or use config["STAGEGATE"], e.g. a test's)."""
     app = Flask(__name__, instance_relative_config=True)
+    app.jinja_options = {**app.jinja_options, "bytecode_cache": COMPILED}
     settings.configure(app, config or {})
     sg = app.config.pop("STAGEGATE", None)
     if sg is None:
