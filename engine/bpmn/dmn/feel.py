@@ -98,7 +98,12 @@ STRING: /"(\\.|[^"\\])*"/
 %ignore WS
 """
 
-_PARSER = Lark(GRAMMAR, start=["start_expr", "start_tests"], parser="lalr")
+
+@lru_cache(maxsize=1)
+def _parser() -> Lark:
+    # Built on first use: building the LALR tables takes ~60 ms, paid by every CLI process otherwise.
+    return Lark(GRAMMAR, start=["start_expr", "start_tests"], parser="lalr")
+
 
 _COMPARE = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _LITERAL = re.compile(r"-?\d+(\.\d+)?|\(-\d+(\.\d+)?\)|'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
@@ -246,7 +251,7 @@ class _ToPython(Transformer):
 
 def _parse(text: str, start: str):
     try:
-        return _PARSER.parse(text, start=start)
+        return _parser().parse(text, start=start)
     except UnexpectedInput as exc:
         col = getattr(exc, "column", None)
         where = f" at column {col}" if isinstance(col, int) and col > 0 else ""
