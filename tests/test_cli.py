@@ -43,6 +43,15 @@ def test_init_is_idempotent_and_migrations_match_the_models(cli, database_url):
     assert diff == [], "models changed without a migration"
 
 
+def test_the_tables_tests_build_are_the_models(sg):
+    """tests/conftest.py's create_tables (one batch of DDL on PostgreSQL) builds what create_all builds."""
+    with sg.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+        if sg.engine.dialect.name == "postgresql":
+            triggers = conn.exec_driver_sql("SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_events'::regclass")
+            assert sorted(r[0] for r in triggers) == ["audit_events_append_only", "audit_events_append_only_truncate"]
+
+
 def test_full_journey_through_the_cli(cli):
     out = cli("deploy", str(DIAGRAMS)).stdout.splitlines()
     assert "opportunity v1" in out and "discount_approval v1" in out and "qualification v1 (decision)" in out
