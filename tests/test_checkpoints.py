@@ -66,13 +66,15 @@ def test_closing_stops_the_thread_and_leaves_every_step_in_the_file(loop_db):
 def test_under_steady_writes_the_log_is_started_over_instead_of_growing(loop_db):
     sg, path = loop_db
     try:
-        for _ in range(400):  # ~40 MiB of log pages, written without a pause
+        for _ in range(1000):  # ~100 MiB of log pages, written without a pause
             start_instance(sg, "revision_loop", "sam", {})
         with sg.uow(write=False) as uow:
             deals = uow.session.execute(text("SELECT count(*) FROM instances")).scalar()
         wal = os.path.getsize(f"{path}-wal")
-        assert deals == 400
-        assert sg.checkpoints.restarts >= 1, "the log was never started over"
-        assert wal <= 24 * 2**20, f"the log grew to {wal / 2**20:.0f} MiB"
+        assert deals == 1000
+        assert sg.checkpoints.restarts >= 2, "the log was not started over while the writes went on"
+        # Each restart cuts the log back to 16 MiB; how far it grows in between depends on how soon the
+        # thread gets a core on a busy box (36 MiB seen with the test suite's two workers running).
+        assert wal <= 48 * 2**20, f"the log grew to {wal / 2**20:.0f} MiB"
     finally:
         sg.dispose()
