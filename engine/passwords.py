@@ -5,14 +5,18 @@ import hashlib
 import hmac
 import os
 
-_N, _R, _P = 2**14, 8, 1
+# scrypt's cost (N; r=8, p=1): ~50 ms and 16 MiB per hash. Each hash records the cost it was made with
+# and is checked at that cost, so raising it later leaves existing passwords valid. The test suite
+# lowers it in its own process (tests/conftest.py); the CLI and servers it starts hash at this cost.
+SCRYPT_N = 2**14
+_R, _P = 8, 1
 
 
 def hash_password(password: str) -> str:
     """A salted scrypt hash in a self-describing text form."""
     salt = os.urandom(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
-    return f"scrypt${_N}${_R}${_P}${salt.hex()}${digest.hex()}"
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=_R, p=_P, dklen=32)
+    return f"scrypt${SCRYPT_N}${_R}${_P}${salt.hex()}${digest.hex()}"
 
 
 def check_password(stored: str | None, password: str) -> bool:

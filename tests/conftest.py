@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import create_mock_engine
 
 from bench.databases import scratch_database, unreachable
+from engine import passwords
 from stagegate.compose import bootstrap
 from engine.clock import FrozenClock
 from workflows.demo import DEMO_USERS
@@ -32,6 +33,11 @@ os.environ["STAGEGATE_AUDIT_KEY"] = secrets.token_hex(32)
 os.environ.pop("STAGEGATE_AUDIT_KEY_FILE", None)
 os.environ.pop("STAGEGATE_OWNER_DATABASE_URL", None)
 os.environ.pop("STAGEGATE_AUDIT_CHECKPOINTS", None)
+# Passwords hashed in the test process cost 1/16 of the real scrypt (hundreds of sign-ins would take
+# a quarter of the web tests' time); the CLI and servers the tests start hash at the real cost
+# (tests/test_cli.py checks it), and the sign-in timing test restores it.
+REAL_SCRYPT_N = passwords.SCRYPT_N
+passwords.SCRYPT_N = 2**10
 
 PG_URL = os.environ.get("STAGEGATE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

@@ -13,7 +13,8 @@ from click.testing import CliRunner
 
 from stagegate.cli import main
 from engine.store.models import Base
-from tests.conftest import DIAGRAMS, ROOT
+from engine.passwords import check_password
+from tests.conftest import DIAGRAMS, REAL_SCRYPT_N, ROOT
 from tests.drive import DISCOVERY, GOOD_PROSPECT
 from tests.tamper import tamper
 
@@ -50,6 +51,16 @@ def test_the_tables_tests_build_are_the_models(sg):
         if sg.engine.dialect.name == "postgresql":
             triggers = conn.exec_driver_sql("SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_events'::regclass")
             assert sorted(r[0] for r in triggers) == ["audit_events_append_only", "audit_events_append_only_truncate"]
+
+
+def test_a_password_set_from_the_cli_is_scrypt_at_the_real_cost(cli, database_url):
+    cli("user", "add", "sam", "--role", "Sales", "--password", "correct horse battery")
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        stored = conn.exec_driver_sql("SELECT password_hash FROM users WHERE name = 'sam'").scalar()
+    engine.dispose()
+    assert stored.startswith(f"scrypt${REAL_SCRYPT_N}$8$1$") and REAL_SCRYPT_N == 2**14
+    assert check_password(stored, "correct horse battery") and not check_password(stored, "correct horse")
 
 
 def test_full_journey_through_the_cli(cli):

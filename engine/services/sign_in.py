@@ -23,6 +23,7 @@ from engine.actors import roles_of
 from engine.clock import iso
 from engine.errors import Refused
 from engine.store.models import SignInFailures, User
+from engine import passwords
 from engine.passwords import check_password, hash_password
 
 log = logging.getLogger("stagegate.auth")
@@ -38,7 +39,8 @@ WRONG = "wrong user name or password"
 
 
 @cache
-def _dummy_hash() -> str:
+def _dummy_hash(_cost: int) -> str:
+    """A hash at the cost new ones are made with, checked when a name has none."""
     return hash_password(secrets.token_hex(16))
 
 
@@ -91,7 +93,7 @@ def authenticate(sg, name: str, password: str, source: str = "") -> dict:
             raise Refused(f"too many wrong passwords; try again in {wait} seconds")
         user = s.execute(select(User).where(User.name == key)).scalar_one_or_none() if len(tried) <= MAX_NAME else None
         stored = user.password_hash if user is not None and user.password_hash else None
-        matches = check_password(stored or _dummy_hash(), password[:MAX_PASSWORD])  # the same cost either way
+        matches = check_password(stored or _dummy_hash(passwords.SCRYPT_N), password[:MAX_PASSWORD])  # the same cost either way
         if not (matches and stored and user.active and len(password) <= MAX_PASSWORD):
             count.failures, count.last_failed_at = count.failures + 1, now
             _forget_old(s, now)
