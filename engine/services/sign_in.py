@@ -93,7 +93,8 @@ def authenticate(sg, name: str, password: str, source: str = "") -> dict:
             raise Refused(f"too many wrong passwords; try again in {wait} seconds")
         user = s.execute(select(User).where(User.name == key)).scalar_one_or_none() if len(tried) <= MAX_NAME else None
         stored = user.password_hash if user is not None and user.password_hash else None
-        matches = check_password(stored or _dummy_hash(passwords.SCRYPT_N), password[:MAX_PASSWORD])  # the same cost either way
+        # The same cost either way: a name without a password is checked against a dummy hash.
+        matches = check_password(stored or _dummy_hash(passwords.SCRYPT_N), password[:MAX_PASSWORD])
         if not (matches and stored and user.active and len(password) <= MAX_PASSWORD):
             count.failures, count.last_failed_at = count.failures + 1, now
             _forget_old(s, now)
