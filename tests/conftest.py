@@ -157,7 +157,7 @@ def demo_database(tmp_path_factory) -> Path:
     def factory(clock):
         sg = bootstrap(f"sqlite:///{path}", clock=clock)
         if not made:
-            Base.metadata.create_all(sg.engine)
+            create_tables(sg.engine)
         made.append(sg)
         return sg
 

@@ -22,9 +22,8 @@ from engine.clock import FrozenClock
 from engine.services.deployment import deploy
 from engine.errors import InvalidDiagram, StepFailed
 from engine.services.instances import complete_task, start_instance
-from engine.store.models import Base
 from engine.services.users import add_user
-from tests.conftest import PG_URL, postgres_available
+from tests.conftest import PG_URL, create_tables, postgres_available
 from tests.diagram_factory import decision, definitions
 from tests.snapshot import stored
 
@@ -109,7 +108,7 @@ def bounded(request, tmp_path_factory):
     sandbox.LIMITS = TIGHT
     with scratch_database(request.param, tmp_path_factory.mktemp("bounded"), PG_URL, "b") as url:
         sg = bootstrap(url, clock=FrozenClock())
-        Base.metadata.create_all(sg.engine)
+        create_tables(sg.engine)
         add_user(sg, "sam", ["Sales"], actor="cli:test")
         try:
             yield sg

@@ -13,7 +13,8 @@ from engine.queries.inbox import deals, inbox
 from workflows.metrics import cost_per_acquisition
 from workflows.metrics.behind import ids_behind
 from engine.clock import utc
-from engine.store.models import AuditEvent, Base
+from engine.store.models import AuditEvent
+from tests.conftest import create_tables
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
 
@@ -24,7 +25,7 @@ def test_demo_covers_every_stage_gate_outcome_and_role(database_url):
     def factory(clock):
         sg = bootstrap(database_url, clock=clock)
         if not made:
-            Base.metadata.create_all(sg.engine)
+            create_tables(sg.engine)
         made.append(sg)
         return sg
 
