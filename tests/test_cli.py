@@ -12,6 +12,7 @@ from sqlalchemy import create_engine
 from click.testing import CliRunner
 
 from stagegate.cli import main
+from stagegate.compose import bootstrap
 from engine.store.models import Base
 from engine.passwords import check_password
 from tests.conftest import DIAGRAMS, REAL_SCRYPT_N, ROOT
@@ -31,7 +32,7 @@ def cli(database_url):
             assert p.returncode == 0, p.stderr
         return p
 
-    run("init")
+    bootstrap(database_url, migrate=True).dispose()  # what `stagegate init` does, without a process of its own
     return run
 
 
@@ -164,7 +165,6 @@ def test_worker_once_reports_its_pass(cli):
 
 
 def test_token_commands_create_once_list_and_revoke(cli, database_url):
-    from stagegate.compose import bootstrap
     from engine.services.tokens import token_user
 
     cli("user", "add", "fiona", "--role", "Finance")
