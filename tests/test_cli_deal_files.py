@@ -4,7 +4,10 @@ import io
 import json
 
 from engine.services import attachments as files
+from engine.services.deployment import collect_files, deploy
+from engine.services.users import add_user
 from stagegate.compose import bootstrap, open_file_store
+from tests.conftest import DIAGRAMS
 from tests.drive import GOOD_PROSPECT
 from tests.test_cli import cli  # noqa: F401 - the fixture
 
@@ -12,9 +15,11 @@ PDF = b"%PDF-1.7\n" + b"0" * 300 + b"\n%%EOF\n"
 
 
 def test_comment_list_and_download_from_the_cli(cli, database_url, tmp_path):  # noqa: F811
-    cli("deploy", "diagrams")
+    sg = bootstrap(database_url)  # the catalog and the cast, in process: those commands are tests/test_cli.py's
+    deploy(sg, collect_files([DIAGRAMS]), actor="cli:test")
     for name, role in (("sam", "Sales"), ("fiona", "Finance"), ("ada", "Auditor"), ("dora", "Process Designer")):
-        cli("user", "add", name, "--role", role)
+        add_user(sg, name, [role], actor="cli:test")
+    sg.dispose()
     iid = cli("start", "opportunity", "--user", "sam", "--data", json.dumps(GOOD_PROSPECT)).stdout.strip()
     out = cli("comment", iid, "@fiona please check the margin, @ghost too", "--user", "sam").stdout
     assert out.startswith(f"comment 1 on deal #{iid}; notified fiona; not notified") and "ghost" in out
