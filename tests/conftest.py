@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from datetime import datetime, timezone
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -70,26 +71,26 @@ def database_url(backend, tmp_path):
         yield url
 
 
-_POSTGRES_DDL: list[str] = []
-
-
 def create_tables(engine) -> None:
     """Base.metadata.create_all; on PostgreSQL as one batch of the same DDL, compiled once per process,
     because create_all's ~90 round trips made up half of every PostgreSQL test's set-up."""
     if engine.dialect.name != "postgresql" or _has_tables(engine):
         Base.metadata.create_all(engine)  # adds only what is missing, e.g. after `stagegate init`
         return
-    if not _POSTGRES_DDL:
-        statements = []
-
-        def record(ddl, *_args, **_kwargs):
-            statements.append(str(ddl.compile(dialect=mock.dialect)))
-
-        mock = create_mock_engine(engine.url, record)
-        Base.metadata.create_all(mock, checkfirst=False)  # the audit table's trigger DDL (after_create) included
-        _POSTGRES_DDL.append(";\n".join(statements))
     with engine.begin() as conn:
-        conn.exec_driver_sql(_POSTGRES_DDL[0])
+        conn.exec_driver_sql(_postgres_ddl())
+
+
+@cache
+def _postgres_ddl() -> str:
+    statements = []
+
+    def record(ddl, *_args, **_kwargs):
+        statements.append(str(ddl.compile(dialect=mock.dialect)))
+
+    mock = create_mock_engine("postgresql+psycopg://", record)
+    Base.metadata.create_all(mock, checkfirst=False)  # the audit table's trigger DDL (after_create) included
+    return ";\n".join(statements)
 
 
 def _has_tables(engine) -> bool:
