@@ -59,10 +59,11 @@ run: setup assets
 # Two pytest-xdist workers, a test file each at a time (--dist loadfile keeps a file's fixtures together):
 # the suite took 36 min in one process on the 2-core CI machine. TEST_WORKERS=0 runs it in one process.
 TEST_WORKERS ?= 2
+PACKAGES := engine workflows web stagegate bench tests
 test: setup assets
 	@# Byte-compiled first: where PYTHONDONTWRITEBYTECODE is set (the CI machine sets it), every CLI,
 	@# server and worker process the tests start would otherwise compile ~150 modules from source.
-	@$(BIN)/python -m compileall -q engine workflows web stagegate bench tests
+	@$(BIN)/python -m compileall -q $(PACKAGES)
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 bench: setup
@@ -76,4 +77,4 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) *.egg-info $(DB) $(DB)-wal $(DB)-shm node_modules test-artifacts
-	find engine workflows web stagegate bench tests -name __pycache__ -prune -exec rm -rf {} +
+	find $(PACKAGES) -name __pycache__ -prune -exec rm -rf {} +
