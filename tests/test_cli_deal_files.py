@@ -5,8 +5,7 @@ import json
 
 from engine.services import attachments as files
 from engine.services.deployment import collect_files, deploy
-from engine.services.users import add_user
-from stagegate.compose import bootstrap, open_file_store
+from stagegate.compose import open_file_store
 from tests.conftest import DIAGRAMS
 from tests.drive import GOOD_PROSPECT
 from tests.test_cli import cli  # noqa: F401 - the fixture
@@ -14,12 +13,10 @@ from tests.test_cli import cli  # noqa: F401 - the fixture
 PDF = b"%PDF-1.7\n" + b"0" * 300 + b"\n%%EOF\n"
 
 
-def test_comment_list_and_download_from_the_cli(cli, database_url, tmp_path):  # noqa: F811
-    sg = bootstrap(database_url)  # the catalog and the cast, in process: those commands are tests/test_cli.py's
+def test_comment_list_and_download_from_the_cli(cli, sg, staff, tmp_path):  # noqa: F811
+    # The catalog and the cast, in process: those commands are tests/test_cli.py's.
+    staff({"sam": ["Sales"], "fiona": ["Finance"], "ada": ["Auditor"], "dora": ["Process Designer"]})
     deploy(sg, collect_files([DIAGRAMS]), actor="cli:test")
-    for name, role in (("sam", "Sales"), ("fiona", "Finance"), ("ada", "Auditor"), ("dora", "Process Designer")):
-        add_user(sg, name, [role], actor="cli:test")
-    sg.dispose()
     iid = cli("start", "opportunity", "--user", "sam", "--data", json.dumps(GOOD_PROSPECT)).stdout.strip()
     out = cli("comment", iid, "@fiona please check the margin, @ghost too", "--user", "sam").stdout
     assert out.startswith(f"comment 1 on deal #{iid}; notified fiona; not notified") and "ghost" in out
@@ -35,9 +32,7 @@ def test_comment_list_and_download_from_the_cli(cli, database_url, tmp_path):  #
     assert hidden.returncode == 1 and "dora may not see deal" in hidden.stderr
 
     store_dir = tmp_path / "files"
-    sg = bootstrap(database_url)
     made = files.upload(sg, open_file_store(str(store_dir)), int(iid), "sam", "Signed contract.pdf", io.BytesIO(PDF))
-    sg.dispose()
     listed = cli("attachments", iid, "--user", "fiona").stdout
     assert f"Signed contract.pdf  {len(PDF)} bytes  application/pdf  by sam" in listed
     target = tmp_path / "contract.pdf"

@@ -6,8 +6,6 @@ import re
 import pytest
 
 from engine.services.deployment import collect_files, deploy
-from engine.services.users import add_user
-from stagegate.compose import bootstrap
 from tests.conftest import DIAGRAMS
 from tests.test_cli import cli  # noqa: F401 - the fixture
 from tests.drive import GOOD_PROSPECT
@@ -15,14 +13,11 @@ from tests.receivers import MailCatcher, WebhookReceiver
 
 
 @pytest.fixture
-def shell(cli, database_url):
+def shell(cli, sg, staff):
     """`stagegate` in a subprocess (tests/test_cli.py's), on a database with the catalog, sam and lena
     (put there in process: the commands that do it are tested in tests/test_cli.py)."""
-    sg = bootstrap(database_url)
+    staff({"sam": ["Sales"], "lena": ["Sales Leadership"]})
     deploy(sg, collect_files([DIAGRAMS]), actor="cli:test")
-    add_user(sg, "sam", ["Sales"], actor="cli:test")
-    add_user(sg, "lena", ["Sales Leadership"], actor="cli:test")
-    sg.dispose()
     return cli
 
 
